@@ -1,0 +1,124 @@
+import { Context } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
+import type pg from 'pg';
+import { inTransaction } from '../db/transaction.js';
+import { completeRun } from '../runbooks/completeRun.js';
+import { getRunbook } from '../runbooks/registry.js';
+import {
+  itemProgress,
+  lockItemCounts,
+  materializeRunItems,
+  nextItemTenants,
+  refreshRunCounts,
+  saveItemCounts,
+  settleItem,
+} from '../runbooks/runItems.js';
+import { persistTransition, type RunOutcome } from '../runbooks/runStatus.js';
+import type { TenantProgress } from '../workflows/inputs.js';
+
+export interface ActivityDeps {
+  pool: pg.Pool;
+}
+
+function addBreakdown(into: Record<string, number>, add: Record<string, number>): Record<string, number> {
+  const sum = { ...into };
+  for (const [key, value] of Object.entries(add)) sum[key] = (sum[key] ?? 0) + value;
+  return sum;
+}
+
+/**
+ * The activities the runbook workflows call. Each is idempotent: Temporal delivers at least
+ * once, so every write is a checked transition, an upsert, or counts derived from items.
+ */
+export function createActivities({ pool }: ActivityDeps) {
+  return {
+    /** queued → running and one pending item per tenant in scope; returns the item count. */
+    async beginRun(runId: string): Promise<number> {
+      return inTransaction(pool, async (client) => {
+        await persistTransition(client, runId, 'running');
+        const total = await materializeRunItems(client, runId);
+        await refreshRunCounts(client, runId);
+        return total;
+      });
+    },
+
+    async nextRunTenants(runId: string, cursor: number, limit: number) {
+      return nextItemTenants(pool, runId, cursor, limit);
+    },
+
+    async beginRunItem(runId: string, tenantId: number): Promise<void> {
+      await settleItem(pool, runId, tenantId, 'running');
+    },
+
+    /**
+     * Takes batches of one tenant until it is done or the time budget is spent. Each batch and
+     * the item's counts and cursor commit together, so a retry (worker killed, timeout) resumes
+     * after the last committed batch and never counts a row twice.
+     */
+    async processTenantBatches(input: {
+      runId: string;
+      runbook: string;
+      tenantId: number;
+      batchSize: number;
+      timeBudgetMs: number;
+    }): Promise<TenantProgress & { done: boolean }> {
+      const runbook = getRunbook(input.runbook);
+      const context = Context.current();
+      const deadline = Date.now() + input.timeBudgetMs;
+      for (;;) {
+        if (context.cancellationSignal.aborted) throw new CancelledFailure('tenant processing cancelled');
+        const finished = await inTransaction(pool, async (client) => {
+          const counts = await lockItemCounts(client, input.runId, input.tenantId);
+          const step = await runbook.processBatch(client, {
+            tenantId: input.tenantId,
+            cursor: counts.cursor,
+            batchSize: input.batchSize,
+          });
+          if (!step) return true;
+          await saveItemCounts(client, input.runId, input.tenantId, {
+            examined: counts.examined + step.examined,
+            changed: counts.changed + step.changed,
+            batches: counts.batches + 1,
+            breakdown: addBreakdown(counts.breakdown, step.breakdown),
+            cursor: step.cursor,
+          });
+          return false;
+        });
+        const progress = await itemProgress(pool, input.runId, input.tenantId);
+        context.heartbeat(progress);
+        if (finished || Date.now() >= deadline) return { ...progress, done: finished };
+      }
+    },
+
+    /** Read-only recount; the item succeeds only when nothing is left to change. */
+    async verifyTenant(runId: string, runbookId: string, tenantId: number): Promise<TenantProgress> {
+      const remaining = await getRunbook(runbookId).remainingToChange(pool, tenantId);
+      await inTransaction(pool, async (client) => {
+        const counts = await lockItemCounts(client, runId, tenantId);
+        await saveItemCounts(client, runId, tenantId, { ...counts, verified: remaining === 0, remaining });
+        await settleItem(
+          client,
+          runId,
+          tenantId,
+          remaining === 0 ? 'succeeded' : 'failed',
+          remaining === 0 ? null : `Verification found ${remaining} row(s) still to change after the rebuild.`,
+        );
+      });
+      return itemProgress(pool, runId, tenantId);
+    },
+
+    async settleRunItem(runId: string, tenantId: number, status: 'failed' | 'cancelled', error: string): Promise<void> {
+      await settleItem(pool, runId, tenantId, status, error);
+    },
+
+    async refreshRunCounts(runId: string): Promise<void> {
+      await refreshRunCounts(pool, runId);
+    },
+
+    async completeRun(runId: string, options: { outcome?: RunOutcome; error?: string | null } = {}) {
+      return completeRun(pool, runId, options);
+    },
+  };
+}
+
+export type RunbookActivities = ReturnType<typeof createActivities>;

@@ -1,0 +1,121 @@
+import { hostname, userInfo } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Command } from 'commander';
+import { UsageError, UserError } from '../../errors.js';
+import type { Initiator } from '../../runbooks/initiator.js';
+import { runPreflight, type SavedPreflight } from '../../runbooks/preflight.js';
+import { progressBar, progressText, runFraction } from '../../runbooks/progressText.js';
+import { getRunbook } from '../../runbooks/registry.js';
+import { getRun, type RunRecord } from '../../runbooks/runs.js';
+import type { ScopeInput } from '../../runbooks/scope.js';
+import { ALL_TENANTS_PHRASE, precheckStart, startRunbook, type StartRequest } from '../../runbooks/start.js';
+import { withDeps, type CliDeps } from '../deps.js';
+import { liveProgress, printResult, progress } from '../output.js';
+
+interface StartOptions {
+  tenant?: string[];
+  allTenants?: boolean;
+  reason?: string;
+  confirm?: string;
+  idempotencyKey?: string;
+  preflight?: string;
+  preflightOnly?: boolean;
+  wait?: boolean;
+  json?: boolean;
+}
+
+function cliInitiator(): Initiator {
+  return { kind: 'cli', label: `cli:${userInfo().username}@${hostname()}` };
+}
+
+function scopeOf(options: StartOptions): ScopeInput {
+  const tenants = options.tenant ?? [];
+  if (options.allTenants && tenants.length > 0) throw new UsageError('Give either --tenant or --all-tenants, not both.');
+  if (options.allTenants) return { kind: 'all_tenants' };
+  if (tenants.length === 0) throw new UsageError('Choose a scope: --tenant <external_id> (repeatable) or --all-tenants.');
+  return { kind: 'tenants', externalIds: tenants };
+}
+
+export function formatPreflight(preflight: SavedPreflight): string {
+  const { report } = preflight;
+  const lines = [
+    `Preflight ${preflight.id} — ${report.title} on ${report.scope.description}`,
+    `  tenants in scope:   ${report.tenantsInScope.toLocaleString('en-US')}`,
+    `  ${report.unit} in scope:  ${report.inScope.toLocaleString('en-US')}`,
+    `  ${report.unit} to change: ${report.toChange.toLocaleString('en-US')}`,
+  ];
+  const fields = Object.entries(report.breakdown).filter(([, count]) => count > 0);
+  if (fields.length) lines.push(`  by field: ${fields.map(([field, count]) => `${field} ${count.toLocaleString('en-US')}`).join(', ')}`);
+  if (report.topTenants.length) {
+    lines.push(`  most changes: ${report.topTenants.slice(0, 5).map((t) => `${t.externalId} (${t.toChange})`).join(', ')}`);
+  }
+  return lines.join('\n');
+}
+
+/** Follows a run to its end: a live bar on a terminal, a line every few seconds otherwise. */
+export async function followRun(deps: CliDeps, runId: string, unit: string, pollMs = 1_000): Promise<RunRecord> {
+  const live = liveProgress();
+  for (;;) {
+    const run = await getRun(deps.database.pool, runId);
+    if (!run) throw new UserError(`Run ${runId} disappeared.`);
+    const done = run.status === 'completed';
+    live.update(`${progressBar(runFraction(run))} ${progressText(run, unit)}`, done);
+    if (done) {
+      live.done();
+      return run;
+    }
+    await sleep(pollMs);
+  }
+}
+
+export function registerStartRunbookCommand(program: Command): void {
+  program
+    .command('start-runbook')
+    .description('Preflight and start a runbook (findings-lifecycle) for tenants or all tenants')
+    .argument('<runbook>', 'the runbook: findings-lifecycle')
+    .option('--tenant <external_id...>', 'a tenant by external id (repeatable)')
+    .option('--all-tenants', 'every customer tenant (needs --confirm "ALL TENANTS")')
+    .option('--reason <text>', 'why this run is needed (10–500 characters)')
+    .option('--confirm <phrase>', `typed confirmation for --all-tenants: "${ALL_TENANTS_PHRASE}"`)
+    .option('--idempotency-key <key>', 'the same key and parameters return the existing run')
+    .option('--preflight <id>', 'start against this saved preflight (default: run a fresh one)')
+    .option('--preflight-only', 'print the preflight and stop')
+    .option('--wait', 'follow the run to its end; exit 0 only when it succeeded')
+    .option('--json', 'print machine-readable JSON')
+    .action(async (runbookName: string, options: StartOptions) => {
+      const runbook = getRunbook(runbookName);
+      const scope = scopeOf(options);
+      if (!options.preflightOnly && !options.reason) throw new UsageError('--reason "<why>" is required to start a run.');
+      const initiator = cliInitiator();
+      await withDeps(async (deps) => {
+        const request: StartRequest = {
+          runbook: runbook.id,
+          scope,
+          initiator,
+          reason: options.reason ?? '',
+          source: 'cli',
+          idempotencyKey: options.idempotencyKey ?? null,
+          confirmation: options.confirm ?? null,
+          preflightId: options.preflight ?? null,
+        };
+        if (!options.preflightOnly) await precheckStart(deps.database.pool, request);
+        let preflight: SavedPreflight | null = null;
+        if (!options.preflight || options.preflightOnly) {
+          preflight = await runPreflight(deps.database.pool, { runbook, scope, initiator });
+          if (options.preflightOnly) return printResult(Boolean(options.json), preflight, () => formatPreflight(preflight!));
+          if (!options.json) progress(formatPreflight(preflight));
+        }
+        const { run, created } = await startRunbook(
+          { pool: deps.database.pool, temporal: await deps.temporal(), config: deps.config },
+          { ...request, preflightId: options.preflight ?? preflight!.id },
+        );
+        if (!options.json) {
+          progress(`${created ? 'Started' : 'Already started (same idempotency key)'}: run ${run.id} (workflow ${run.workflowId}).`);
+          progress(`Follow it with: tsx src/cli runs show ${run.id}`);
+        }
+        const final = options.wait ? await followRun(deps, run.id, runbook.unit) : run;
+        printResult(Boolean(options.json), { run: final, created, preflight }, () => `${final.id} ${progressText(final, runbook.unit)}`);
+        if (options.wait && final.outcome !== 'succeeded') process.exitCode = 1;
+      });
+    });
+}

@@ -1,0 +1,87 @@
+/**
+ * Configuration, parsed and validated once from the environment. Defaults run everything on
+ * one machine; production points the same code at a real PostgreSQL and Temporal cluster.
+ */
+export interface Config {
+  databaseUrl: string;
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    /** TLS is on when any TLS option or an API key is given (Temporal Cloud). */
+    tls: { serverName?: string; clientCertPath?: string; clientKeyPath?: string; caPath?: string } | null;
+    apiKey?: string;
+  };
+  port: number;
+  host: string;
+  sessionSecret: string;
+  rebuild: RunSettings;
+  isProduction: boolean;
+}
+
+/** How runs execute; passed into every workflow so a run keeps the settings it started with. */
+export interface RunSettings {
+  /** Rows per batch statement. */
+  batchSize: number;
+  /** Tenant child workflows running at once in a multi-tenant run. */
+  childParallelism: number;
+  /** Children a parent starts before it continues as new (keeps history small). */
+  continueAsNewAfter: number;
+  /** Attempts per activity before the tenant is recorded as failed. */
+  maxAttempts: number;
+  heartbeatTimeoutMs: number;
+  /** How long one activity keeps taking batches before it reports back. */
+  activityTimeBudgetMs: number;
+}
+
+export class ConfigError extends Error {}
+
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/platform_ops';
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new ConfigError(`${name} must be a whole number from 1 to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const isProduction = env.NODE_ENV === 'production';
+  const sessionSecret = env.SESSION_SECRET ?? (isProduction ? '' : 'dev-only-session-secret-change-me');
+  if (isProduction && sessionSecret.length < 32) {
+    throw new ConfigError('SESSION_SECRET must be set to at least 32 characters in production');
+  }
+  const tlsOptions = {
+    serverName: env.TEMPORAL_TLS_SERVER_NAME,
+    clientCertPath: env.TEMPORAL_TLS_CERT,
+    clientKeyPath: env.TEMPORAL_TLS_KEY,
+    caPath: env.TEMPORAL_TLS_CA,
+  };
+  const apiKey = env.TEMPORAL_API_KEY || undefined;
+  const wantsTls = env.TEMPORAL_TLS === 'true' || apiKey !== undefined || Object.values(tlsOptions).some(Boolean);
+  return {
+    databaseUrl: env.DATABASE_URL || DEFAULT_DATABASE_URL,
+    temporal: {
+      address: env.TEMPORAL_ADDRESS || '127.0.0.1:7233',
+      namespace: env.TEMPORAL_NAMESPACE || 'default',
+      taskQueue: env.TEMPORAL_TASK_QUEUE || 'platform-ops-runbooks',
+      tls: wantsTls ? tlsOptions : null,
+      apiKey,
+    },
+    port: positiveInt(env, 'PORT', 3000, 65535),
+    host: env.HOST || '127.0.0.1',
+    sessionSecret,
+    rebuild: {
+      batchSize: positiveInt(env, 'REBUILD_BATCH_SIZE', 2000, 100_000),
+      childParallelism: positiveInt(env, 'REBUILD_CHILD_PARALLELISM', 8, 1000),
+      continueAsNewAfter: positiveInt(env, 'REBUILD_CONTINUE_AS_NEW_AFTER', 500, 100_000),
+      maxAttempts: positiveInt(env, 'REBUILD_MAX_ATTEMPTS', 5, 100),
+      heartbeatTimeoutMs: 1000 * positiveInt(env, 'REBUILD_HEARTBEAT_TIMEOUT_SECONDS', 30, 3600),
+      activityTimeBudgetMs: 10_000,
+    },
+    isProduction,
+  };
+}

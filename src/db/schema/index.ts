@@ -1,0 +1,4 @@
+export * from './tenancy.js';
+export * from './findings.js';
+export * from './auth.js';
+export * from './operations.js';

@@ -1,0 +1,115 @@
+import { sql } from 'drizzle-orm';
+import { bigint, index, jsonb, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { platformUsers } from './auth.js';
+import { createdAt, tstz } from './columns.js';
+import { tenants, workspaces } from './tenancy.js';
+
+export const preflights = pgTable('preflights', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  runbook: text('runbook').notNull(),
+  scopeKind: text('scope_kind').notNull(),
+  scope: jsonb('scope').notNull(),
+  report: jsonb('report').notNull(),
+  contentHash: text('content_hash').notNull(),
+  createdBy: text('created_by').notNull(),
+  createdAt: createdAt(),
+});
+
+export const operationRuns = pgTable(
+  'operation_runs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    workspaceId: bigint('workspace_id', { mode: 'number' })
+      .notNull()
+      .references(() => workspaces.id),
+    runbook: text('runbook').notNull(),
+    scopeKind: text('scope_kind', { enum: ['tenant', 'tenants', 'all_tenants'] }).notNull(),
+    scope: jsonb('scope').notNull(),
+    status: text('status', { enum: ['queued', 'running', 'completed'] }).notNull().default('queued'),
+    outcome: text('outcome', { enum: ['succeeded', 'partially_succeeded', 'failed', 'cancelled'] }),
+    source: text('source', { enum: ['system_ui', 'cli', 'deploy_hook'] }).notNull(),
+    initiatorPlatformUserId: bigint('initiator_platform_user_id', { mode: 'number' }).references(
+      () => platformUsers.id,
+    ),
+    initiatorLabel: text('initiator_label').notNull(),
+    reason: text('reason').notNull(),
+    idempotencyKey: text('idempotency_key').unique(),
+    workflowId: text('workflow_id'),
+    counts: jsonb('counts').notNull().default({}),
+    preflightId: uuid('preflight_id').references(() => preflights.id),
+    error: text('error'),
+    createdAt: createdAt(),
+    startedAt: tstz('started_at'),
+    completedAt: tstz('completed_at'),
+  },
+  (t) => [
+    // The overlap lock only ever looks at active runs of one runbook.
+    index('operation_runs_active_idx')
+      .on(t.runbook)
+      .where(sql`${t.status} <> 'completed'`),
+    index('operation_runs_created_at_idx').on(t.createdAt.desc()),
+  ],
+);
+
+export const operationRunItems = pgTable(
+  'operation_run_items',
+  {
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => operationRuns.id),
+    tenantId: bigint('tenant_id', { mode: 'number' })
+      .notNull()
+      .references(() => tenants.id),
+    status: text('status').notNull(),
+    counts: jsonb('counts').notNull().default({}),
+    error: text('error'),
+    startedAt: tstz('started_at'),
+    completedAt: tstz('completed_at'),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.tenantId] })],
+);
+
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    occurredAt: tstz('occurred_at').notNull().defaultNow(),
+    actorKind: text('actor_kind').notNull(),
+    actorId: text('actor_id'),
+    actorLabel: text('actor_label'),
+    action: text('action').notNull(),
+    targetKind: text('target_kind'),
+    targetId: text('target_id'),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    metadata: jsonb('metadata').notNull().default({}),
+  },
+  (t) => [
+    index('audit_events_target_idx').on(t.targetKind, t.targetId, t.occurredAt),
+    index('audit_events_occurred_at_idx').on(t.occurredAt),
+  ],
+);
+
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    platformUserId: bigint('platform_user_id', { mode: 'number' })
+      .notNull()
+      .references(() => platformUsers.id),
+    type: text('type').notNull(),
+    data: jsonb('data').notNull().default({}),
+    readAt: tstz('read_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('notifications_user_created_idx').on(t.platformUserId, t.createdAt.desc()),
+    // At most one completion notice per run, however often the finalizing activity is retried.
+    uniqueIndex('notifications_run_completed_unique')
+      .on(t.platformUserId, sql`(${t.data} ->> 'runId')`)
+      .where(sql`${t.type} = 'OperationRunCompleted'`),
+  ],
+);
+
+export type OperationRun = typeof operationRuns.$inferSelect;
+export type OperationRunItem = typeof operationRunItems.$inferSelect;

@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UnavailableError } from '../errors.js';
+import { Client, Connection } from '@temporalio/client';
+import { pingTemporal } from '../temporal/connection.js';
+
+export interface RunningDevServer {
+  address: string;
+  namespace: string;
+  stop(): Promise<void>;
+}
+
+function tail(path: string, lines = 15): string {
+  try {
+    return readFileSync(path, 'utf8').trim().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Starts `temporal <args>` with its output in `logFile`, and resolves once the namespace
+ * answers. Rejects with the log's tail if the server exits or does not come up in time.
+ */
+export async function startDevServer(options: {
+  binary: string;
+  args: string[];
+  address: string;
+  namespace: string;
+  logFile: string;
+  timeoutMs?: number;
+}): Promise<RunningDevServer> {
+  mkdirSync(dirname(options.logFile), { recursive: true });
+  const log = createWriteStream(options.logFile, { flags: 'a' });
+  const child = spawn(options.binary, options.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.on('exit', () => ((exited = true), resolve())));
+
+  const stop = async () => {
+    if (!exited) {
+      child.kill('SIGTERM');
+      const killed = await Promise.race([exit.then(() => true), sleep(10_000).then(() => false)]);
+      if (!killed) child.kill('SIGKILL');
+      await exit;
+    }
+    log.end();
+  };
+
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  // Lazy, so that polling begins while the server is still binding its port.
+  const client = new Client({ connection: Connection.lazy({ address: options.address }), namespace: options.namespace });
+  try {
+    for (;;) {
+      if (exited) {
+        throw new UnavailableError(`The Temporal dev server exited during start-up. Its log (${options.logFile}):\n${tail(options.logFile)}`);
+      }
+      try {
+        await pingTemporal(client, 1_000);
+        return { address: options.address, namespace: options.namespace, stop };
+      } catch {
+        if (Date.now() > deadline) {
+          throw new UnavailableError(`The Temporal dev server did not answer at ${options.address} in time. Its log (${options.logFile}):\n${tail(options.logFile)}`);
+        }
+        await sleep(250);
+      }
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  } finally {
+    await client.connection.close();
+  }
+}

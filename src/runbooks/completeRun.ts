@@ -1,0 +1,74 @@
+import type pg from 'pg';
+import { recordAudit } from '../audit/recordAudit.js';
+import { inTransaction } from '../db/transaction.js';
+import { refreshRunCounts } from './runItems.js';
+import { persistTransition, type RunOutcome } from './runStatus.js';
+
+const AUDIT_ACTION: Record<RunOutcome, string> = {
+  succeeded: 'runbook.completed',
+  partially_succeeded: 'runbook.completed',
+  failed: 'runbook.failed',
+  cancelled: 'runbook.cancelled',
+};
+
+/** Every tenant done → succeeded; none done but some failed → failed; a mix → partially. */
+export function outcomeOf(counts: { tenantsSucceeded: number; tenantsFailed: number; tenantsCancelled: number }): RunOutcome {
+  if (counts.tenantsFailed === 0 && counts.tenantsCancelled === 0) return 'succeeded';
+  return counts.tenantsSucceeded === 0 ? 'failed' : 'partially_succeeded';
+}
+
+/**
+ * Finalizes a run in one transaction (the outcome derived from its items unless given): counts from the items, `completed` + outcome, the
+ * initiator's single `OperationRunCompleted` notification and the audit event. A second call
+ * (Temporal retried the activity) finds the run completed and writes nothing.
+ */
+export async function completeRun(
+  pool: pg.Pool,
+  runId: string,
+  options: { outcome?: RunOutcome; error?: string | null } = {},
+): Promise<{ outcome: RunOutcome; changed: boolean }> {
+  return inTransaction(pool, async (client) => {
+    if (options.outcome === 'cancelled') {
+      // Tenants never reached (or still marked running) end with the run.
+      await client.query(
+        `UPDATE operation_run_items SET status = 'cancelled', error = 'The run was cancelled before this tenant finished.',
+                completed_at = now()
+          WHERE run_id = $1 AND status IN ('pending', 'running')`,
+        [runId],
+      );
+    }
+    await refreshRunCounts(client, runId);
+    const { rows } = await client.query(
+      `SELECT runbook, counts, outcome, initiator_platform_user_id AS "initiatorId", initiator_label AS "initiatorLabel", scope
+         FROM operation_runs WHERE id = $1`,
+      [runId],
+    );
+    const run = rows[0];
+    if (!run) throw new Error(`operation run ${runId} does not exist`);
+    const outcome = options.outcome ?? outcomeOf(run.counts);
+    const transition = await persistTransition(client, runId, 'completed', { outcome, error: options.error ?? null });
+    if (!transition.changed) return { outcome: run.outcome ?? outcome, changed: false };
+
+    const data = { runId, runbook: run.runbook, outcome, counts: run.counts };
+    if (run.initiatorId != null) {
+      await client.query(
+        `INSERT INTO notifications (platform_user_id, type, data) VALUES ($1, 'OperationRunCompleted', $2)
+         ON CONFLICT DO NOTHING`,
+        [run.initiatorId, JSON.stringify(data)],
+      );
+    }
+    await recordAudit(
+      client,
+      {
+        actorKind: 'system',
+        actorLabel: 'temporal-worker',
+        action: AUDIT_ACTION[outcome],
+        targetKind: 'operation_run',
+        targetId: runId,
+        metadata: { runbook: run.runbook, outcome, counts: run.counts, initiator: run.initiatorLabel },
+      },
+      { inTransaction: true },
+    );
+    return { outcome, changed: true };
+  });
+}

@@ -1,0 +1,60 @@
+import type { Queryable } from '../db/queryable.js';
+import type { TenantRef } from './scope.js';
+
+/** What a preflight counts, per tenant and in total, in the runbook's unit (e.g. findings). */
+export interface TenantPreflight {
+  tenantId: number;
+  inScope: number;
+  toChange: number;
+}
+
+/** The runbook-specific part of a preflight report. */
+export interface PreflightBody {
+  perTenant: TenantPreflight[];
+  /** How many rows would change per field or kind of change. */
+  breakdown: Record<string, number>;
+  /** A few before/after examples. */
+  sample: unknown[];
+}
+
+/** Progress of one tenant, written together with the batch it describes. */
+export interface TenantCounts {
+  examined: number;
+  changed: number;
+  batches: number;
+  breakdown: Record<string, number>;
+  /** Highest id processed; a retried activity resumes after it. */
+  cursor: number;
+  /** Set by the read-only recount after the last batch. */
+  verified?: boolean;
+  remaining?: number;
+}
+
+/**
+ * A runbook: what to do, separate from the run record (what happened) and from the starter
+ * (creates and enqueues, never executes). The shared workflows drive any definition through
+ * these functions, so adding a runbook touches neither the starter nor the workflows.
+ */
+export interface RunbookDefinition {
+  id: string;
+  /** The name the CLI takes: `start-runbook <cliName>`. */
+  cliName: string;
+  title: string;
+  description: string;
+  /** What the counts count, for people: "findings". */
+  unit: string;
+  /** Run once per release by the deploy hook. */
+  deployTriggered: boolean;
+  /** Read-only report for the tenants in scope. */
+  preflight(q: Queryable, tenants: TenantRef[]): Promise<PreflightBody>;
+  /**
+   * Processes the next batch of one tenant after `cursor`, in the caller's transaction, and
+   * returns what it did, or null when the tenant has nothing after the cursor.
+   */
+  processBatch(
+    q: Queryable,
+    batch: { tenantId: number; cursor: number; batchSize: number },
+  ): Promise<{ cursor: number; examined: number; changed: number; breakdown: Record<string, number> } | null>;
+  /** Read-only recount after a tenant is done: how many rows still need a change (0 = verified). */
+  remainingToChange(q: Queryable, tenantId: number): Promise<number>;
+}

@@ -1,0 +1,51 @@
+import type { RunbookDefinition } from '../definition.js';
+import { rebuildFindingsBatch, sampleFindingChanges, summarizeFindingsToChange } from './rebuildSql.js';
+
+const SAMPLE_SIZE = 5;
+
+/** Rebuild Findings Lifecycle: recompute every finding's lifecycle fields from its history. */
+export const findingsLifecycleRebuild: RunbookDefinition = {
+  id: 'findings.lifecycle.rebuild',
+  cliName: 'findings-lifecycle',
+  title: 'Rebuild Findings Lifecycle',
+  description:
+    'Recomputes status, seen statistics, SLA due date and resolution times of every finding from its ' +
+    'detections and events (rules version 1). Idempotent: a second run changes nothing.',
+  unit: 'findings',
+  deployTriggered: false,
+
+  async preflight(q, tenants) {
+    const ids = tenants.map((tenant) => tenant.id);
+    const summaries = await summarizeFindingsToChange(q, ids);
+    const breakdown: Record<string, number> = {};
+    for (const summary of summaries) {
+      for (const [field, count] of Object.entries(summary.fields)) breakdown[field] = (breakdown[field] ?? 0) + count;
+    }
+    return {
+      perTenant: summaries.map((summary) => ({
+        tenantId: summary.tenantId,
+        inScope: summary.findings,
+        toChange: summary.changed,
+      })),
+      breakdown,
+      sample: await sampleFindingChanges(q, ids, SAMPLE_SIZE),
+    };
+  },
+
+  async processBatch(q, { tenantId, cursor, batchSize }) {
+    const { rows } = await q.query<{ to_id: number | null }>(
+      `SELECT max(id)::bigint AS to_id
+         FROM (SELECT id FROM findings WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3) next_batch`,
+      [tenantId, cursor, batchSize],
+    );
+    const toId = rows[0]?.to_id;
+    if (toId == null) return null;
+    const result = await rebuildFindingsBatch(q, { tenantId, fromId: cursor + 1, toId: Number(toId) });
+    return { cursor: Number(toId), examined: result.examined, changed: result.changed, breakdown: result.fields };
+  },
+
+  async remainingToChange(q, tenantId) {
+    const [summary] = await summarizeFindingsToChange(q, [tenantId]);
+    return summary?.changed ?? 0;
+  },
+};

@@ -1,0 +1,31 @@
+import type { RunRecord } from './runs.js';
+
+const n = (value: number | undefined) => (value ?? 0).toLocaleString('en-US');
+
+/** Share of tenants settled, 0–1; a pure function of the run row. */
+export function runFraction(run: Pick<RunRecord, 'status' | 'counts'>): number {
+  if (run.status === 'completed') return 1;
+  const total = run.counts.tenants ?? 0;
+  if (total === 0) return 0;
+  const settled = (run.counts.tenantsSucceeded ?? 0) + (run.counts.tenantsFailed ?? 0) + (run.counts.tenantsCancelled ?? 0);
+  return Math.min(1, settled / total);
+}
+
+/** One line of progress, a pure function of the run row, shared by the CLI and the console. */
+export function progressText(run: Pick<RunRecord, 'status' | 'outcome' | 'counts'>, unit = 'findings'): string {
+  const { counts } = run;
+  const settled = (counts.tenantsSucceeded ?? 0) + (counts.tenantsFailed ?? 0) + (counts.tenantsCancelled ?? 0);
+  const tenants = `${n(settled)}/${n(counts.tenants)} tenants`;
+  const failed = counts.tenantsFailed ? `, ${n(counts.tenantsFailed)} failed` : '';
+  const changed = `${n(counts.changed)} ${unit} changed of ${n(counts.examined)} examined`;
+  if (run.status === 'queued') return 'Queued: waiting for a worker to pick the run up.';
+  if (run.status === 'running') return `Running: ${tenants}${failed}; ${changed}.`;
+  return `Completed (${run.outcome?.replace('_', ' ')}): ${tenants}${failed}; ${changed}.`;
+}
+
+export function progressBar(fraction: number, width = 30): string {
+  const filled = Math.round(fraction * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.floor(fraction * 100)
+    .toString()
+    .padStart(3)}%`;
+}

@@ -1,0 +1,15 @@
+import { RunbookRefusal } from './refusal.js';
+import type { RunbookDefinition } from './definition.js';
+import { findingsLifecycleRebuild } from './findings-lifecycle/definition.js';
+
+export const RUNBOOKS: readonly RunbookDefinition[] = [findingsLifecycleRebuild];
+
+/** The runbook with this id or CLI name; the error lists the ones that exist. */
+export function getRunbook(idOrCliName: string): RunbookDefinition {
+  const runbook = RUNBOOKS.find((candidate) => candidate.id === idOrCliName || candidate.cliName === idOrCliName);
+  if (!runbook) {
+    const known = RUNBOOKS.map((candidate) => `${candidate.cliName} (${candidate.id})`).join(', ');
+    throw new RunbookRefusal('unknown_runbook', `Unknown runbook "${idOrCliName}". Known runbooks: ${known}.`);
+  }
+  return runbook;
+}

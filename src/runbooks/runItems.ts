@@ -1,0 +1,123 @@
+import type { Queryable } from '../db/queryable.js';
+import { PLATFORM_TENANT_EXTERNAL_ID } from '../db/schema/tenancy.js';
+import type { ItemStatus, TenantProgress } from '../workflows/inputs.js';
+import type { TenantCounts } from './definition.js';
+
+export const EMPTY_COUNTS: TenantCounts = { examined: 0, changed: 0, batches: 0, breakdown: {}, cursor: 0 };
+
+/** One `operation_run_items` row per tenant in scope, pending; repeated calls add nothing. */
+export async function materializeRunItems(q: Queryable, runId: string): Promise<number> {
+  await q.query(
+    `INSERT INTO operation_run_items (run_id, tenant_id, status, counts)
+     SELECT r.id, t.id, 'pending', $3::jsonb
+       FROM operation_runs r
+       JOIN tenants t
+         ON CASE WHEN r.scope ? 'allTenants' THEN t.external_id <> $2
+                 ELSE t.id IN (SELECT (s ->> 'id')::bigint FROM jsonb_array_elements(r.scope -> 'tenants') s) END
+      WHERE r.id = $1
+     ON CONFLICT (run_id, tenant_id) DO NOTHING`,
+    [runId, PLATFORM_TENANT_EXTERNAL_ID, JSON.stringify(EMPTY_COUNTS)],
+  );
+  const { rows } = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM operation_run_items WHERE run_id = $1', [runId]);
+  return rows[0]?.n ?? 0;
+}
+
+/** The next tenants of a run after `cursor`, in tenant id order. */
+export async function nextItemTenants(
+  q: Queryable,
+  runId: string,
+  cursor: number,
+  limit: number,
+): Promise<Array<{ tenantId: number; externalId: string }>> {
+  const { rows } = await q.query<{ tenantId: number; externalId: string }>(
+    `SELECT i.tenant_id::int AS "tenantId", t.external_id AS "externalId"
+       FROM operation_run_items i JOIN tenants t ON t.id = i.tenant_id
+      WHERE i.run_id = $1 AND i.tenant_id > $2
+      ORDER BY i.tenant_id LIMIT $3`,
+    [runId, cursor, limit],
+  );
+  return rows;
+}
+
+const TERMINAL: ItemStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+/** Moves an unsettled item to `status`; a settled item keeps its first verdict. */
+export async function settleItem(
+  q: Queryable,
+  runId: string,
+  tenantId: number,
+  status: ItemStatus,
+  error: string | null = null,
+): Promise<void> {
+  await q.query(
+    `UPDATE operation_run_items
+        SET status = $3, error = $4,
+            started_at = coalesce(started_at, now()),
+            completed_at = CASE WHEN $3 = ANY($5::text[]) THEN now() ELSE NULL END
+      WHERE run_id = $1 AND tenant_id = $2 AND NOT (status = ANY($5::text[]))`,
+    [runId, tenantId, status, error, TERMINAL],
+  );
+}
+
+export async function lockItemCounts(q: Queryable, runId: string, tenantId: number): Promise<TenantCounts> {
+  const { rows } = await q.query<{ counts: TenantCounts }>(
+    'SELECT counts FROM operation_run_items WHERE run_id = $1 AND tenant_id = $2 FOR UPDATE',
+    [runId, tenantId],
+  );
+  if (!rows[0]) throw new Error(`run ${runId} has no item for tenant ${tenantId}`);
+  return { ...EMPTY_COUNTS, ...rows[0].counts };
+}
+
+export async function saveItemCounts(q: Queryable, runId: string, tenantId: number, counts: TenantCounts): Promise<void> {
+  await q.query('UPDATE operation_run_items SET counts = $3 WHERE run_id = $1 AND tenant_id = $2', [
+    runId,
+    tenantId,
+    JSON.stringify(counts),
+  ]);
+}
+
+export async function itemProgress(q: Queryable, runId: string, tenantId: number): Promise<TenantProgress> {
+  const { rows } = await q.query<{ status: ItemStatus; counts: TenantCounts; error: string | null }>(
+    'SELECT status, counts, error FROM operation_run_items WHERE run_id = $1 AND tenant_id = $2',
+    [runId, tenantId],
+  );
+  const row = rows[0];
+  if (!row) throw new Error(`run ${runId} has no item for tenant ${tenantId}`);
+  return {
+    tenantId,
+    status: row.status,
+    examined: row.counts.examined ?? 0,
+    changed: row.counts.changed ?? 0,
+    batches: row.counts.batches ?? 0,
+    ...(row.error ? { error: row.error } : {}),
+  };
+}
+
+/**
+ * Recomputes `operation_runs.counts` from the items. Derived, never incremented, so a retried
+ * activity or a replayed workflow can call it any number of times.
+ */
+export async function refreshRunCounts(q: Queryable, runId: string): Promise<void> {
+  await q.query(
+    `UPDATE operation_runs r
+        SET counts = (
+          SELECT jsonb_build_object(
+                   'tenants', count(*),
+                   'tenantsPending', count(*) FILTER (WHERE i.status = 'pending'),
+                   'tenantsRunning', count(*) FILTER (WHERE i.status = 'running'),
+                   'tenantsSucceeded', count(*) FILTER (WHERE i.status = 'succeeded'),
+                   'tenantsFailed', count(*) FILTER (WHERE i.status = 'failed'),
+                   'tenantsCancelled', count(*) FILTER (WHERE i.status = 'cancelled'),
+                   'examined', coalesce(sum((i.counts ->> 'examined')::bigint), 0),
+                   'changed', coalesce(sum((i.counts ->> 'changed')::bigint), 0),
+                   'batches', coalesce(sum((i.counts ->> 'batches')::bigint), 0),
+                   'breakdown', coalesce((
+                     SELECT jsonb_object_agg(key, total) FROM (
+                       SELECT b.key, sum(b.value::bigint) AS total
+                         FROM operation_run_items i2, jsonb_each_text(i2.counts -> 'breakdown') b
+                        WHERE i2.run_id = r.id GROUP BY b.key) per_key), '{}'::jsonb))
+            FROM operation_run_items i WHERE i.run_id = r.id)
+      WHERE r.id = $1`,
+    [runId],
+  );
+}

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import type { Config } from '../config.js';
+import { UnavailableError } from '../errors.js';
+
+type TemporalConfig = Config['temporal'];
+
+export function tlsOption(config: TemporalConfig): ConnectionOptions['tls'] {
+  if (!config.tls) return undefined;
+  const { serverName, clientCertPath, clientKeyPath, caPath } = config.tls;
+  return {
+    serverNameOverride: serverName,
+    serverRootCACertificate: caPath ? readFileSync(caPath) : undefined,
+    clientCertPair:
+      clientCertPath && clientKeyPath ? { crt: readFileSync(clientCertPath), key: readFileSync(clientKeyPath) } : undefined,
+  };
+}
+
+/** The one message for an unreachable Temporal server: where, and what to try. */
+export function temporalUnavailable(address: string, error: unknown): UnavailableError {
+  const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  return new UnavailableError(
+    `Cannot reach Temporal at ${address} (${detail}). Start it with "npm start" or point TEMPORAL_ADDRESS at a running server.`,
+  );
+}
+
+/** Connects a client, failing within `timeoutMs` with a one-line message naming the address. */
+export async function connectTemporal(config: TemporalConfig, timeoutMs = 5_000): Promise<Client> {
+  try {
+    const connection = await Connection.connect({
+      address: config.address,
+      tls: tlsOption(config),
+      apiKey: config.apiKey,
+      connectTimeout: timeoutMs,
+    });
+    return new Client({ connection, namespace: config.namespace });
+  } catch (error) {
+    throw temporalUnavailable(config.address, error);
+  }
+}
+
+/** Whether the namespace answers; for health checks and start-up waits. */
+export async function pingTemporal(client: Client, timeoutMs = 2_000): Promise<void> {
+  await client.connection.withDeadline(Date.now() + timeoutMs, () =>
+    client.workflowService.describeNamespace({ namespace: client.options.namespace }),
+  );
+}

@@ -1,0 +1,43 @@
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type pg from 'pg';
+import { createActivities } from '../activities/index.js';
+import type { Config } from '../config.js';
+import { temporalUnavailable, tlsOption } from './connection.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/**
+ * A worker for the runbook workflows and activities. Tests pass a prebuilt `workflowBundle`
+ * so that each test file does not bundle the workflow code again.
+ */
+export async function createWorker(options: {
+  connection: NativeConnection;
+  config: Config;
+  pool: pg.Pool;
+  taskQueue?: string;
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}): Promise<Worker> {
+  const { config } = options;
+  return Worker.create({
+    connection: options.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: options.taskQueue ?? config.temporal.taskQueue,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities({ pool: options.pool }),
+    // Each activity holds one pooled connection while it runs.
+    maxConcurrentActivityTaskExecutions: Math.max(2, options.pool.options.max ?? 10),
+  });
+}
+
+export async function connectWorker(config: Config): Promise<NativeConnection> {
+  try {
+    return await NativeConnection.connect({
+      address: config.temporal.address,
+      tls: tlsOption(config.temporal),
+      apiKey: config.temporal.apiKey,
+    });
+  } catch (error) {
+    throw temporalUnavailable(config.temporal.address, error);
+  }
+}

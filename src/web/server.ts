@@ -1,0 +1,25 @@
+import { loadConfig } from '../config.js';
+import { openDatabase } from '../db/client.js';
+import { connectTemporal } from '../temporal/connection.js';
+import { runEntryPoint } from '../entryPoint.js';
+import { buildApp } from './app.js';
+
+async function run(): Promise<void> {
+  const config = loadConfig();
+  const database = openDatabase(config.databaseUrl);
+  const temporal = await connectTemporal(config.temporal);
+  const app = await buildApp(
+    { config, database, temporal },
+    { logger: { level: process.env.LOG_LEVEL ?? 'info' } },
+  );
+  app.addHook('onClose', async () => {
+    await temporal.connection.close();
+    await database.close();
+  });
+  const shutdown = () => void app.close().then(() => process.exit(0));
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+  await app.listen({ port: config.port, host: config.host });
+}
+
+runEntryPoint(run);

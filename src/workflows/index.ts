@@ -1,0 +1,3 @@
+// Everything the worker registers. Workflow code imports activities as types only.
+export { runbookFanOutWorkflow, runProgressQuery } from './runbookFanOut.js';
+export { runbookTenantWorkflow, tenantProgressQuery } from './runbookTenant.js';

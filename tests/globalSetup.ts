@@ -1,0 +1,75 @@
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { dropDatabase, migrateDatabase } from '../src/db/migrate.js';
+import { startDevServer, type RunningDevServer } from '../src/dev/devServer.js';
+import { devServerArgs, loadDevServerConfig } from '../src/dev/devServerConfig.js';
+import { freePort } from '../src/dev/freePort.js';
+import { PROJECT_ROOT } from '../src/dev/projectRoot.js';
+import { ensureTemporalCli } from '../src/dev/temporalCli.js';
+import { WORKFLOWS_PATH } from '../src/temporal/worker.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    templateDatabaseUrl: string;
+    temporalAddress: string;
+    temporalCli: string;
+    /** Workflow code bundled once for every test worker. */
+    workflowBundlePath: string;
+  }
+}
+
+const quietLogger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error };
+
+/** The PostgreSQL server the tests use; never the `npm start` database. */
+function templateDatabaseUrl(): string {
+  const base = new URL(process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres');
+  base.pathname = `/platform_ops_test_${process.pid}_${Date.now().toString(36)}`;
+  return base.toString();
+}
+
+/**
+ * An in-memory, headless dev server on a free port. The port is free when picked but may be
+ * taken before the server binds it (the server picks random ports for its own services too),
+ * so a bind failure is retried on a new port.
+ */
+async function startTestDevServer(temporalCli: string, attempts = 3): Promise<RunningDevServer> {
+  const config = loadDevServerConfig(join(PROJECT_ROOT, 'temporal-dev.yaml'));
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return await startDevServer({
+        binary: temporalCli,
+        args: devServerArgs({ ...config, logLevel: 'error' }, { inMemory: true, port, uiPort: null }),
+        address: `${config.ip}:${port}`,
+        namespace: config.namespace,
+        logFile: join(tmpdir(), `platform-ops-test-temporal-${process.pid}-${attempt}.log`),
+      });
+    } catch (error) {
+      if (attempt >= attempts || !String((error as Error).message).includes('address already in use')) throw error;
+    }
+  }
+}
+
+/**
+ * One migrated template database (each test file clones its own) and one in-memory Temporal
+ * dev server on free ports, both private to this `npm test` run.
+ */
+export default async function setup(project: TestProject) {
+  const url = templateDatabaseUrl();
+  const temporalCli = await ensureTemporalCli();
+  const [server] = await Promise.all([startTestDevServer(temporalCli), migrateDatabase(url)]);
+  const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  const workflowBundlePath = join(tmpdir(), `platform-ops-test-workflows-${process.pid}.js`);
+  await writeFile(workflowBundlePath, bundle.code);
+  project.provide('templateDatabaseUrl', url);
+  project.provide('temporalAddress', server.address);
+  project.provide('temporalCli', temporalCli);
+  project.provide('workflowBundlePath', workflowBundlePath);
+  return async () => {
+    await server.stop();
+    await dropDatabase(url);
+  };
+}

@@ -1,0 +1,176 @@
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../src/config.js';
+import { CAPABILITIES } from '../src/runbooks/capabilities.js';
+import { rebuildFindingsBatch } from '../src/runbooks/findings-lifecycle/rebuildSql.js';
+import type { Initiator } from '../src/runbooks/initiator.js';
+import { runPreflight } from '../src/runbooks/preflight.js';
+import { RunbookRefusal } from '../src/runbooks/refusal.js';
+import { getRunbook } from '../src/runbooks/registry.js';
+import type { ScopeInput } from '../src/runbooks/scope.js';
+import { ALL_TENANTS_PHRASE, startRunbook, type StartRequest } from '../src/runbooks/start.js';
+import { seedDemoData } from '../src/seed/seedDemoData.js';
+import { createOperator } from './support/runs.js';
+import { testClient, testConfig } from './support/temporal.js';
+import { createTestDatabase, type TestDatabase } from './support/testDatabase.js';
+
+const RUNBOOK = 'findings.lifecycle.rebuild';
+const REASON = 'Repair lifecycle fields for the audit';
+const tenants = (...externalIds: string[]): ScopeInput => ({ kind: 'tenants', externalIds });
+
+// No worker polls this file's task queue: started runs stay queued, holding their scope.
+describe('startRunbook: validation, preflight, locking, idempotency', () => {
+  let database: TestDatabase;
+  let config: Config;
+  let client: Client;
+  let operator: Initiator;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await seedDemoData(database.pool, { tenants: 12, findingsPerTenant: 30, seed: 3 });
+    config = testConfig(database.url);
+    client = await testClient(config);
+    operator = await createOperator(database.pool);
+  });
+
+  afterAll(async () => {
+    await client?.connection.close();
+    await database?.destroy();
+  });
+
+  const preflight = (scope: ScopeInput) => runPreflight(database.pool, { runbook: getRunbook(RUNBOOK), scope, initiator: operator });
+
+  async function start(request: Partial<StartRequest> & { scope: ScopeInput }, now?: Date) {
+    const preflightId = request.preflightId === undefined ? (await preflight(request.scope)).id : request.preflightId;
+    return startRunbook(
+      { pool: database.pool, temporal: client, config, ...(now ? { now: () => now } : {}) },
+      {
+        runbook: RUNBOOK,
+        initiator: operator,
+        reason: REASON,
+        source: 'system_ui',
+        confirmation: request.scope.kind === 'all_tenants' ? ALL_TENANTS_PHRASE : null,
+        ...request,
+        preflightId,
+      },
+    );
+  }
+
+  async function tableCounts() {
+    const { rows } = await database.pool.query(`
+      SELECT (SELECT count(*) FROM operation_runs)::int AS runs, (SELECT count(*) FROM operation_run_items)::int AS items,
+             (SELECT count(*) FROM notifications)::int AS notifications,
+             (SELECT count(*) FROM audit_events WHERE action <> 'runbook.preflighted')::int AS audits`);
+    return rows[0] as { runs: number; items: number; notifications: number; audits: number };
+  }
+
+  /** The start is refused with `code` and `message`, and only its audit event is written. */
+  async function expectRefusal(attempt: () => Promise<unknown>, code: string, message: RegExp) {
+    const before = await tableCounts();
+    const error = await attempt().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(RunbookRefusal);
+    expect((error as RunbookRefusal).code).toBe(code);
+    expect((error as Error).message).toMatch(message);
+    expect(await tableCounts()).toEqual({ ...before, audits: before.audits + 1 });
+    const { rows } = await database.pool.query(`SELECT action, metadata FROM audit_events ORDER BY id DESC LIMIT 1`);
+    expect(rows[0]).toMatchObject({ action: 'runbook.start_rejected', metadata: { code } });
+  }
+
+  it('never targets the platform tenant', async () => {
+    await expectRefusal(() => start({ scope: tenants('tenant-00001', 'platform'), preflightId: null }), 'platform_tenant', /platform tenant \("platform"\) can never be targeted/);
+  });
+
+  it('names every unknown tenant', async () => {
+    await expectRefusal(() => start({ scope: tenants('tenant-00001', 'nope-a', 'nope-b'), preflightId: null }), 'unknown_tenant', /Unknown tenants: nope-a, nope-b\./);
+  });
+
+  it('needs a reason of 10 to 500 characters', async () => {
+    await expectRefusal(() => start({ scope: tenants('tenant-00001'), reason: '  too short ' }), 'reason_length', /10 to 500 characters; it has 9/);
+    await expectRefusal(() => start({ scope: tenants('tenant-00001'), reason: 'x'.repeat(501) }), 'reason_length', /it has 501/);
+  });
+
+  it('needs the exact typed phrase for all tenants', async () => {
+    await expectRefusal(() => start({ scope: { kind: 'all_tenants' }, confirmation: 'all tenants' }), 'confirmation', /typed confirmation "ALL TENANTS" exactly/);
+  });
+
+  it('needs the capabilities for a console start', async () => {
+    const limited: Initiator = { kind: 'platform_user', id: 1, email: 'viewer@example.com', capabilities: [CAPABILITIES.runbooksRun] };
+    await expectRefusal(() => start({ scope: { kind: 'all_tenants' }, initiator: limited }), 'capability', /platform\.ops\.runbooks\.run_all_tenants/);
+  });
+
+  it('refuses a missing, mismatched, stale or drifted preflight', async () => {
+    await expectRefusal(() => start({ scope: tenants('tenant-00002'), preflightId: null }), 'preflight_missing', /run a preflight first/);
+    const other = await preflight(tenants('tenant-00003'));
+    await expectRefusal(() => start({ scope: tenants('tenant-00002'), preflightId: other.id }), 'preflight_mismatch', /not this runbook and scope/);
+    const fresh = await preflight(tenants('tenant-00002'));
+    const later = new Date(Date.now() + 61 * 60_000);
+    await expectRefusal(() => start({ scope: tenants('tenant-00002'), preflightId: fresh.id }, later), 'preflight_stale', /is 6\d minutes old \(the limit is 60\)/);
+
+    // Someone rebuilt the tenant meanwhile: every finding the preflight counted is already done.
+    const { rows } = await database.pool.query(`SELECT id::int FROM tenants WHERE external_id = 'tenant-00002'`);
+    await rebuildFindingsBatch(database.pool, { tenantId: rows[0].id, fromId: 0, toId: Number.MAX_SAFE_INTEGER });
+    await expectRefusal(
+      () => start({ scope: tenants('tenant-00002'), preflightId: fresh.id }),
+      'preflight_drift',
+      new RegExp(`counted 1 tenants and ${fresh.report.toChange} findings to change, now there are 1 tenants and 0`),
+    );
+  });
+
+  it('treats a new tenant as drift for an all-tenants preflight', async () => {
+    const before = await preflight({ kind: 'all_tenants' });
+    await seedDemoData(database.pool, { tenants: 1, findingsPerTenant: 0, seed: 3 });
+    await expectRefusal(() => start({ scope: { kind: 'all_tenants' }, preflightId: before.id }), 'preflight_drift', /counted 12 tenants .* now there are 13 tenants/);
+  });
+
+  it('locks the scope while a run is active, naming the run that holds it', async () => {
+    const { run } = await start({ scope: tenants('tenant-00004', 'tenant-00005') });
+    expect(run.status).toBe('queued');
+    const holder = new RegExp(`Run ${run.id} \\(queued, tenant-00004, tenant-00005, by ${operator.kind === 'platform_user' ? operator.email : ''}\\)`);
+    await expectRefusal(() => start({ scope: tenants('tenant-00005') }), 'overlapping_run', holder);
+    await expectRefusal(() => start({ scope: { kind: 'all_tenants' } }), 'overlapping_run', holder);
+    const { run: other } = await start({ scope: tenants('tenant-00006') });
+    expect(other.id).not.toBe(run.id);
+  });
+
+  it('returns the existing run for a reused key and refuses the key with other parameters', async () => {
+    const first = await start({ scope: tenants('tenant-00007'), idempotencyKey: 'deploy:r1:lifecycle' });
+    const again = await start({ scope: tenants('tenant-00007'), idempotencyKey: 'deploy:r1:lifecycle' });
+    expect(first.created).toBe(true);
+    expect(again).toMatchObject({ created: false, run: { id: first.run.id } });
+    await expectRefusal(
+      () => start({ scope: tenants('tenant-00008'), idempotencyKey: 'deploy:r1:lifecycle' }),
+      'idempotency_conflict',
+      new RegExp(`already used for run ${first.run.id} with other parameters`),
+    );
+    const handle = client.workflow.getHandle(first.run.workflowId!);
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+  });
+
+  it('yields exactly one run from 20 concurrent starts of one scope', async () => {
+    const scope = tenants('tenant-00009');
+    const confirmed = await preflight(scope);
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => start({ scope, preflightId: confirmed.id })),
+    );
+    const started = results.filter((r) => r.status === 'fulfilled');
+    expect(started).toHaveLength(1);
+    for (const result of results) {
+      if (result.status === 'rejected') expect((result.reason as RunbookRefusal).code).toBe('overlapping_run');
+    }
+    const { rows } = await database.pool.query(`SELECT count(*)::int AS n FROM operation_runs WHERE scope -> 'tenants' -> 0 ->> 'externalId' = 'tenant-00009'`);
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('yields one run for 20 concurrent starts with one idempotency key', async () => {
+    const scope = tenants('tenant-00010');
+    const confirmed = await preflight(scope);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => start({ scope, preflightId: confirmed.id, idempotencyKey: 'same-key-20' })),
+    );
+    expect(new Set(results.map((r) => r.run.id)).size).toBe(1);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,35 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
+import { ALL_CAPABILITIES } from '../../src/runbooks/capabilities.js';
+import type { Initiator } from '../../src/runbooks/initiator.js';
+import { getRun, type RunRecord } from '../../src/runbooks/runs.js';
+
+/** Polls the run row until it is completed (the workflow's own record of its end). */
+export async function waitForRun(pool: pg.Pool, runId: string, timeoutMs = 90_000): Promise<RunRecord> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const run = await getRun(pool, runId);
+    if (run?.status === 'completed') return run;
+    if (Date.now() > deadline) throw new Error(`run ${runId} still ${run?.status} after ${timeoutMs} ms: ${JSON.stringify(run?.counts)}`);
+    await sleep(200);
+  }
+}
+
+/** A signed-in operator with every capability, as the console would pass it. */
+export async function createOperator(pool: pg.Pool, email = `op-${Date.now()}-${Math.random()}@example.com`): Promise<Initiator> {
+  const { rows } = await pool.query<{ id: number }>(
+    `INSERT INTO platform_users (email, password_hash, capabilities) VALUES ($1, 'x', $2) RETURNING id::int`,
+    [email, ALL_CAPABILITIES],
+  );
+  return { kind: 'platform_user', id: rows[0]!.id, email, capabilities: ALL_CAPABILITIES };
+}
+
+export async function tenantIds(pool: pg.Pool, where = "external_id <> 'platform'"): Promise<number[]> {
+  const { rows } = await pool.query<{ id: number }>(`SELECT id::int FROM tenants WHERE ${where} ORDER BY id`);
+  return rows.map((row) => row.id);
+}
+
+export async function auditActions(pool: pg.Pool): Promise<string[]> {
+  const { rows } = await pool.query<{ action: string }>('SELECT action FROM audit_events ORDER BY id');
+  return rows.map((row) => row.action);
+}

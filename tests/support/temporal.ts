@@ -1,0 +1,54 @@
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import type pg from 'pg';
+import { inject } from 'vitest';
+import { loadConfig, type Config, type RunSettings } from '../../src/config.js';
+import { createWorker } from '../../src/temporal/worker.js';
+
+let runtimeInstalled = false;
+
+/** Worker logs only on errors, so test output stays readable. */
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+}
+
+/** Settings that make failures and retries quick in tests. */
+export const FAST_SETTINGS: RunSettings = {
+  batchSize: 250,
+  childParallelism: 4,
+  continueAsNewAfter: 500,
+  maxAttempts: 2,
+  heartbeatTimeoutMs: 5_000,
+  activityTimeBudgetMs: 2_000,
+};
+
+/** Config for a test: its own task queue on the test dev server, and the test database. */
+export function testConfig(databaseUrl: string, settings: Partial<RunSettings> = {}): Config {
+  const config = loadConfig({ DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: inject('temporalAddress') });
+  return {
+    ...config,
+    temporal: { ...config.temporal, taskQueue: `test-${randomBytes(4).toString('hex')}` },
+    rebuild: { ...FAST_SETTINGS, ...settings },
+  };
+}
+
+export async function testClient(config: Config): Promise<Client> {
+  const connection = await Connection.connect({ address: config.temporal.address });
+  return new Client({ connection, namespace: config.temporal.namespace });
+}
+
+/** A real worker on the config's task queue, using the workflow bundle built once per run. */
+export async function testWorker(config: Config, pool: pg.Pool): Promise<{ worker: Worker; connection: NativeConnection }> {
+  quietRuntime();
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker = await createWorker({
+    connection,
+    config,
+    pool,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+  });
+  return { worker, connection };
+}
