@@ -1,46 +1,22 @@
-import type { NativeConnection, Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../src/config.js';
-import { seedDemoData } from '../src/seed/seedDemoData.js';
+import { describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
-import { testConfig, testWorker } from './support/temporal.js';
-import { createTestDatabase, type TestDatabase } from './support/testDatabase.js';
+import { useRunbookHarness } from './support/harness.js';
 
 const REASON = 'Backfill after the rules v1 release';
 
 describe('tsx src/cli start-runbook / runs', () => {
-  let database: TestDatabase;
-  let config: Config;
-  let worker: Worker;
-  let connection: NativeConnection;
-  let running: Promise<void>;
-  let env: Record<string, string>;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    await seedDemoData(database.pool, { tenants: 4, findingsPerTenant: 25, seed: 9 });
-    config = testConfig(database.url);
-    ({ worker, connection } = await testWorker(config, database.pool));
-    running = worker.run();
-    env = {
-      DATABASE_URL: database.url,
-      TEMPORAL_ADDRESS: config.temporal.address,
-      TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
-      REBUILD_MAX_ATTEMPTS: '1',
-    };
+  const h = useRunbookHarness({ seed: { tenants: 4, findingsPerTenant: 25, seed: 9 } });
+  const env = (): Record<string, string> => ({
+    DATABASE_URL: h.database.url,
+    TEMPORAL_ADDRESS: h.config.temporal.address,
+    TEMPORAL_TASK_QUEUE: h.config.temporal.taskQueue,
+    REBUILD_MAX_ATTEMPTS: '1',
   });
 
-  afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await connection?.close();
-    await database?.destroy();
-  });
-
-  const count = async (table: string) => (await database.pool.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n as number;
+  const count = async (table: string) => (await h.database.pool.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n as number;
 
   it('prints the preflight only, as JSON, and starts nothing', async () => {
-    const result = await runCli(['start-runbook', 'findings-lifecycle', '--tenant', 'tenant-00001', '--preflight-only', '--json'], env);
+    const result = await runCli(['start-runbook', 'findings-lifecycle', '--tenant', 'tenant-00001', '--preflight-only', '--json'], env());
     expect(result).toMatchObject({ code: 0, stderr: '' });
     const preflight = JSON.parse(result.stdout);
     expect(preflight.report).toMatchObject({ tenantsInScope: 1, inScope: 25, unit: 'findings' });
@@ -49,7 +25,7 @@ describe('tsx src/cli start-runbook / runs', () => {
   });
 
   it('starts, follows with --wait and exits 0 on success; runs list and show report it', async () => {
-    const result = await runCli(['start-runbook', 'findings-lifecycle', '--tenant', 'tenant-00002', '--reason', REASON, '--wait', '--json'], env);
+    const result = await runCli(['start-runbook', 'findings-lifecycle', '--tenant', 'tenant-00002', '--reason', REASON, '--wait', '--json'], env());
     expect(result.code).toBe(0);
     const { run, created } = JSON.parse(result.stdout);
     expect(created).toBe(true);
@@ -58,28 +34,28 @@ describe('tsx src/cli start-runbook / runs', () => {
     // Not a terminal: progress comes as plain lines, never a carriage-return bar.
     expect(result.stderr).not.toContain('\r');
 
-    const listed = await runCli(['runs', 'list', '--json', '--status', 'completed'], env);
+    const listed = await runCli(['runs', 'list', '--json', '--status', 'completed'], env());
     expect(JSON.parse(listed.stdout).map((r: { id: string }) => r.id)).toContain(run.id);
-    const shown = await runCli(['runs', 'show', run.id, '--json'], env);
+    const shown = await runCli(['runs', 'show', run.id, '--json'], env());
     const detail = JSON.parse(shown.stdout);
     expect(detail.items).toEqual([expect.objectContaining({ externalId: 'tenant-00002', status: 'succeeded' })]);
     expect(detail.audit.map((e: { action: string }) => e.action)).toEqual(['runbook.started', 'runbook.completed']);
-    const human = await runCli(['runs', 'show', run.id], env);
+    const human = await runCli(['runs', 'show', run.id], env());
     expect(human.stdout).toContain(`Run ${run.id} — findings.lifecycle.rebuild on tenant-00002`);
     expect(human.stdout).toContain('Completed (succeeded): 1/1 tenants');
   });
 
   it('exits 1 with --wait when the run does not succeed', async () => {
-    const { rows } = await database.pool.query(`SELECT id FROM tenants WHERE external_id = 'tenant-00003'`);
-    await database.pool.query(`
+    const { rows } = await h.database.pool.query(`SELECT id FROM tenants WHERE external_id = 'tenant-00003'`);
+    await h.database.pool.query(`
       CREATE FUNCTION refuse_tenant() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$;
       CREATE TRIGGER refuse_tenant BEFORE UPDATE ON findings FOR EACH ROW WHEN (NEW.tenant_id = ${rows[0].id}) EXECUTE FUNCTION refuse_tenant();`);
     try {
-      const result = await runCli(['start-runbook', 'findings-lifecycle', '--tenant', 'tenant-00003', '--reason', REASON, '--wait'], env);
+      const result = await runCli(['start-runbook', 'findings-lifecycle', '--tenant', 'tenant-00003', '--reason', REASON, '--wait'], env());
       expect(result.code).toBe(1);
       expect(result.stdout).toMatch(/Completed \(failed\): 1\/1 tenants, 1 failed/);
     } finally {
-      await database.pool.query('DROP TRIGGER refuse_tenant ON findings; DROP FUNCTION refuse_tenant()');
+      await h.database.pool.query('DROP TRIGGER refuse_tenant ON findings; DROP FUNCTION refuse_tenant()');
     }
   });
 
@@ -96,7 +72,7 @@ describe('tsx src/cli start-runbook / runs', () => {
       [['runs', 'list', '--status', 'done'], 2, /expected one of queued, running, completed/],
     ];
     for (const [args, code, message] of cases) {
-      const result = await runCli(args, env);
+      const result = await runCli(args, env());
       expect({ args, code: result.code }).toEqual({ args, code });
       expect(result.stderr).toMatch(message);
       expect(result.stderr.trim().split('\n')[0]).toMatch(/^error/);
@@ -107,7 +83,7 @@ describe('tsx src/cli start-runbook / runs', () => {
 
   it('names the Temporal address it cannot reach', async () => {
     const result = await runCli(['start-runbook', 'findings-lifecycle', '--tenant', 'tenant-00004', '--reason', REASON], {
-      ...env,
+      ...env(),
       TEMPORAL_ADDRESS: '127.0.0.1:1',
     });
     expect(result.code).toBe(3);
@@ -115,7 +91,7 @@ describe('tsx src/cli start-runbook / runs', () => {
   });
 
   it('documents every option in --help', async () => {
-    const result = await runCli(['start-runbook', '--help'], env);
+    const result = await runCli(['start-runbook', '--help'], env());
     expect(result.code).toBe(0);
     for (const option of ['--tenant', '--all-tenants', '--reason', '--confirm', '--idempotency-key', '--preflight', '--preflight-only', '--wait', '--json']) {
       expect(result.stdout).toContain(option);

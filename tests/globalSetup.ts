@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { join } from 'node:path';
+import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { dropDatabase, migrateDatabase } from '../src/db/migrate.js';
 import { startDevServer, type RunningDevServer } from '../src/dev/devServer.js';
@@ -28,6 +29,36 @@ function templateDatabaseUrl(): string {
   const base = new URL(process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres');
   base.pathname = `/platform_ops_test_${process.pid}_${Date.now().toString(36)}`;
   return base.toString();
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Databases of earlier runs that were killed before their teardown (their process is gone). */
+async function dropAbandonedTestDatabases(url: string): Promise<void> {
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE datname LIKE 'platform\_ops\_test\_%'`,
+    );
+    for (const { datname } of rows) {
+      const pid = Number(datname.split('_')[3]);
+      if (Number.isInteger(pid) && !isAlive(pid)) {
+        await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(datname)} WITH (FORCE)`);
+      }
+    }
+  } finally {
+    await client.end();
+  }
 }
 
 /**
@@ -59,6 +90,7 @@ async function startTestDevServer(temporalCli: string, attempts = 3): Promise<Ru
  */
 export default async function setup(project: TestProject) {
   const url = templateDatabaseUrl();
+  await dropAbandonedTestDatabases(url);
   const temporalCli = await ensureTemporalCli();
   const [server] = await Promise.all([startTestDevServer(temporalCli), migrateDatabase(url)]);
   const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });

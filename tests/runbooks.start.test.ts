@@ -1,6 +1,4 @@
-import type { Client } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../src/config.js';
+import { describe, expect, it } from 'vitest';
 import { CAPABILITIES } from '../src/runbooks/capabilities.js';
 import { rebuildFindingsBatch } from '../src/runbooks/findings-lifecycle/rebuildSql.js';
 import type { Initiator } from '../src/runbooks/initiator.js';
@@ -10,43 +8,24 @@ import { getRunbook } from '../src/runbooks/registry.js';
 import type { ScopeInput } from '../src/runbooks/scope.js';
 import { ALL_TENANTS_PHRASE, startRunbook, type StartRequest } from '../src/runbooks/start.js';
 import { seedDemoData } from '../src/seed/seedDemoData.js';
-import { createOperator } from './support/runs.js';
-import { testClient, testConfig } from './support/temporal.js';
-import { createTestDatabase, type TestDatabase } from './support/testDatabase.js';
+import { RUNBOOK, useRunbookHarness } from './support/harness.js';
 
-const RUNBOOK = 'findings.lifecycle.rebuild';
 const REASON = 'Repair lifecycle fields for the audit';
 const tenants = (...externalIds: string[]): ScopeInput => ({ kind: 'tenants', externalIds });
 
 // No worker polls this file's task queue: started runs stay queued, holding their scope.
 describe('startRunbook: validation, preflight, locking, idempotency', () => {
-  let database: TestDatabase;
-  let config: Config;
-  let client: Client;
-  let operator: Initiator;
+  const h = useRunbookHarness({ seed: { tenants: 12, findingsPerTenant: 30, seed: 3 }, worker: false });
 
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    await seedDemoData(database.pool, { tenants: 12, findingsPerTenant: 30, seed: 3 });
-    config = testConfig(database.url);
-    client = await testClient(config);
-    operator = await createOperator(database.pool);
-  });
-
-  afterAll(async () => {
-    await client?.connection.close();
-    await database?.destroy();
-  });
-
-  const preflight = (scope: ScopeInput) => runPreflight(database.pool, { runbook: getRunbook(RUNBOOK), scope, initiator: operator });
+  const preflight = (scope: ScopeInput) => runPreflight(h.database.pool, { runbook: getRunbook(RUNBOOK), scope, initiator: h.operator });
 
   async function start(request: Partial<StartRequest> & { scope: ScopeInput }, now?: Date) {
     const preflightId = request.preflightId === undefined ? (await preflight(request.scope)).id : request.preflightId;
     return startRunbook(
-      { pool: database.pool, temporal: client, config, ...(now ? { now: () => now } : {}) },
+      { pool: h.database.pool, temporal: h.client, config: h.config, ...(now ? { now: () => now } : {}) },
       {
         runbook: RUNBOOK,
-        initiator: operator,
+        initiator: h.operator,
         reason: REASON,
         source: 'system_ui',
         confirmation: request.scope.kind === 'all_tenants' ? ALL_TENANTS_PHRASE : null,
@@ -57,7 +36,7 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
   }
 
   async function tableCounts() {
-    const { rows } = await database.pool.query(`
+    const { rows } = await h.database.pool.query(`
       SELECT (SELECT count(*) FROM operation_runs)::int AS runs, (SELECT count(*) FROM operation_run_items)::int AS items,
              (SELECT count(*) FROM notifications)::int AS notifications,
              (SELECT count(*) FROM audit_events WHERE action <> 'runbook.preflighted')::int AS audits`);
@@ -75,7 +54,7 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
     expect((error as RunbookRefusal).code).toBe(code);
     expect((error as Error).message).toMatch(message);
     expect(await tableCounts()).toEqual({ ...before, audits: before.audits + 1 });
-    const { rows } = await database.pool.query(`SELECT action, metadata FROM audit_events ORDER BY id DESC LIMIT 1`);
+    const { rows } = await h.database.pool.query(`SELECT action, metadata FROM audit_events ORDER BY id DESC LIMIT 1`);
     expect(rows[0]).toMatchObject({ action: 'runbook.start_rejected', metadata: { code } });
   }
 
@@ -110,8 +89,8 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
     await expectRefusal(() => start({ scope: tenants('tenant-00002'), preflightId: fresh.id }, later), 'preflight_stale', /is 6\d minutes old \(the limit is 60\)/);
 
     // Someone rebuilt the tenant meanwhile: every finding the preflight counted is already done.
-    const { rows } = await database.pool.query(`SELECT id::int FROM tenants WHERE external_id = 'tenant-00002'`);
-    await rebuildFindingsBatch(database.pool, { tenantId: rows[0].id, fromId: 0, toId: Number.MAX_SAFE_INTEGER });
+    const { rows } = await h.database.pool.query(`SELECT id::int FROM tenants WHERE external_id = 'tenant-00002'`);
+    await rebuildFindingsBatch(h.database.pool, { tenantId: rows[0].id, fromId: 0, toId: Number.MAX_SAFE_INTEGER });
     await expectRefusal(
       () => start({ scope: tenants('tenant-00002'), preflightId: fresh.id }),
       'preflight_drift',
@@ -121,14 +100,14 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
 
   it('treats a new tenant as drift for an all-tenants preflight', async () => {
     const before = await preflight({ kind: 'all_tenants' });
-    await seedDemoData(database.pool, { tenants: 1, findingsPerTenant: 0, seed: 3 });
+    await seedDemoData(h.database.pool, { tenants: 1, findingsPerTenant: 0, seed: 3 });
     await expectRefusal(() => start({ scope: { kind: 'all_tenants' }, preflightId: before.id }), 'preflight_drift', /counted 12 tenants .* now there are 13 tenants/);
   });
 
   it('locks the scope while a run is active, naming the run that holds it', async () => {
     const { run } = await start({ scope: tenants('tenant-00004', 'tenant-00005') });
     expect(run.status).toBe('queued');
-    const holder = new RegExp(`Run ${run.id} \\(queued, tenant-00004, tenant-00005, by ${operator.kind === 'platform_user' ? operator.email : ''}\\)`);
+    const holder = new RegExp(`Run ${run.id} \\(queued, tenant-00004, tenant-00005, by ${h.operator.kind === 'platform_user' ? h.operator.email : ''}\\)`);
     await expectRefusal(() => start({ scope: tenants('tenant-00005') }), 'overlapping_run', holder);
     await expectRefusal(() => start({ scope: { kind: 'all_tenants' } }), 'overlapping_run', holder);
     const { run: other } = await start({ scope: tenants('tenant-00006') });
@@ -145,7 +124,7 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
       'idempotency_conflict',
       new RegExp(`already used for run ${first.run.id} with other parameters`),
     );
-    const handle = client.workflow.getHandle(first.run.workflowId!);
+    const handle = h.client.workflow.getHandle(first.run.workflowId!);
     expect((await handle.describe()).status.name).toBe('RUNNING');
   });
 
@@ -160,7 +139,7 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
     for (const result of results) {
       if (result.status === 'rejected') expect((result.reason as RunbookRefusal).code).toBe('overlapping_run');
     }
-    const { rows } = await database.pool.query(`SELECT count(*)::int AS n FROM operation_runs WHERE scope -> 'tenants' -> 0 ->> 'externalId' = 'tenant-00009'`);
+    const { rows } = await h.database.pool.query(`SELECT count(*)::int AS n FROM operation_runs WHERE scope -> 'tenants' -> 0 ->> 'externalId' = 'tenant-00009'`);
     expect(rows[0].n).toBe(1);
   });
 

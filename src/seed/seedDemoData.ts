@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { PLATFORM_TENANT_EXTERNAL_ID } from '../db/schema/tenancy.js';
+import { inTransaction } from '../db/transaction.js';
 import { rebuildFindingsBatch } from '../runbooks/findings-lifecycle/rebuildSql.js';
 
 /**
@@ -287,23 +288,15 @@ SELECT ws.id, g.external_id, g.name, g.created_at
 RETURNING id, substr(external_id, 8)::int AS ordinal`;
 }
 
-async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+/** A transaction with settings for bulk generation. */
+function seedTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return inTransaction(pool, async (client) => {
     // Seed data can be regenerated: no need to wait for the WAL flush at each commit. JIT would
     // spend seconds compiling for the planner's (wildly high) row estimates of generate_series.
     await client.query(`SET LOCAL synchronous_commit = off; SET LOCAL jit = off;
                         SET LOCAL work_mem = '64MB'; SET LOCAL TimeZone = 'UTC'`);
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+    return work(client);
+  });
 }
 
 interface Counts {
@@ -468,7 +461,7 @@ export async function seedDemoData(pool: pg.Pool, options: SeedOptions): Promise
   const { tenants, findingsPerTenant, seed, onProgress } = options;
   const findingsSql = findingsChunkSql(seed);
 
-  const { bulk, platformFindings } = await inTransaction(pool, async (client) => {
+  const { bulk, platformFindings } = await seedTransaction(pool, async (client) => {
     const bulk = await maySkipTriggers(client);
     const platform = await ensurePlatformTenant(client);
     if (platform.hasFindings) return { bulk, platformFindings: 0 };
@@ -489,7 +482,7 @@ export async function seedDemoData(pool: pg.Pool, options: SeedOptions): Promise
   report();
   let analyzedAt = 0;
   for (const chunk of planChunks(tenants, findingsPerTenant)) {
-    const counts = await inTransaction(pool, async (client) => {
+    const counts = await seedTransaction(pool, async (client) => {
       created.push(...(await createTenants(client, seed, chunk.created.length)));
       const slices = chunk.slices
         .filter((slice) => slice.toFinding >= slice.fromFinding)

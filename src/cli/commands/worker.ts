@@ -1,20 +1,40 @@
+import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { openDatabase } from '../../db/client.js';
+import { asConnectionError } from '../../db/connectionError.js';
 import { connectWorker, createWorker } from '../../temporal/worker.js';
 import { progress } from '../output.js';
+
+/** One JSON object per log line, for log shippers. */
+function jsonLine(entry: LogEntry): void {
+  const time = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+  process.stdout.write(`${JSON.stringify({ time, level: entry.level, message: entry.message, ...entry.meta })}\n`);
+}
 
 export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
     .description('Run the Temporal worker for the runbook workflows and activities (until SIGINT/SIGTERM)')
-    .action(async () => {
+    .option('--json', 'log as JSON lines on stdout')
+    .action(async (options: { json?: boolean }) => {
       const config = loadConfig();
+      // Installed before the first connection, which is what the runtime's logger is bound to.
+      if (options.json) Runtime.install({ logger: new DefaultLogger('INFO', jsonLine) });
       const database = openDatabase(config.databaseUrl, { max: 10 });
-      const connection = await connectWorker(config);
+      let connection;
+      try {
+        await database.pool.query('SELECT 1');
+        connection = await connectWorker(config);
+      } catch (error) {
+        await database.close();
+        throw asConnectionError(error, config.databaseUrl);
+      }
       try {
         const worker = await createWorker({ connection, config, pool: database.pool });
-        progress(`worker: polling task queue ${config.temporal.taskQueue} on ${config.temporal.address}`);
+        const started = `polling task queue ${config.temporal.taskQueue} on ${config.temporal.address}`;
+        if (options.json) jsonLine({ level: 'INFO', message: `worker ${started}`, timestampNanos: BigInt(Date.now()) * 1_000_000n });
+        else progress(`worker: ${started}`);
         // The SDK shuts the worker down gracefully on SIGINT/SIGTERM; run() then resolves.
         await worker.run();
       } finally {

@@ -1,0 +1,83 @@
+import type { Client } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import { afterAll, beforeAll } from 'vitest';
+import type { Config, RunSettings } from '../../src/config.js';
+import type { Initiator } from '../../src/runbooks/initiator.js';
+import { runPreflight, type SavedPreflight } from '../../src/runbooks/preflight.js';
+import { getRunbook } from '../../src/runbooks/registry.js';
+import type { RunRecord, RunSource } from '../../src/runbooks/runs.js';
+import type { ScopeInput } from '../../src/runbooks/scope.js';
+import { ALL_TENANTS_PHRASE, startRunbook } from '../../src/runbooks/start.js';
+import { seedDemoData, type SeedOptions } from '../../src/seed/seedDemoData.js';
+import { createOperator } from './runs.js';
+import { testClient, testConfig, testWorker } from './temporal.js';
+import { createTestDatabase, type TestDatabase } from './testDatabase.js';
+
+export const RUNBOOK = 'findings.lifecycle.rebuild';
+
+export interface RunbookHarness {
+  database: TestDatabase;
+  config: Config;
+  client: Client;
+  /** An operator with every capability. */
+  operator: Initiator;
+  /** Preflights the scope and starts against it through the one starter, as the console does. */
+  start(
+    scope: ScopeInput,
+    options?: { initiator?: Initiator; source?: RunSource; reason?: string },
+  ): Promise<{ preflight: SavedPreflight; run: RunRecord }>;
+}
+
+/**
+ * One test file's world: its own seeded database, a Temporal client on its own task queue and,
+ * unless `worker: false`, a real in-process worker polling that queue.
+ */
+export function useRunbookHarness(setup: {
+  seed: Omit<SeedOptions, 'onProgress'>;
+  settings?: Partial<RunSettings>;
+  worker?: boolean;
+}): RunbookHarness {
+  const harness = {} as RunbookHarness;
+  let worker: Worker | undefined;
+  let connection: NativeConnection | undefined;
+  let running: Promise<void> | undefined;
+
+  beforeAll(async () => {
+    harness.database = await createTestDatabase();
+    await seedDemoData(harness.database.pool, setup.seed);
+    harness.config = testConfig(harness.database.url, setup.settings);
+    harness.client = await testClient(harness.config);
+    harness.operator = await createOperator(harness.database.pool);
+    if (setup.worker !== false) {
+      ({ worker, connection } = await testWorker(harness.config, harness.database.pool));
+      running = worker.run();
+    }
+  });
+
+  afterAll(async () => {
+    worker?.shutdown();
+    await running;
+    await connection?.close();
+    await harness.client?.connection.close();
+    await harness.database?.destroy();
+  });
+
+  harness.start = async (scope, options = {}) => {
+    const initiator = options.initiator ?? harness.operator;
+    const preflight = await runPreflight(harness.database.pool, { runbook: getRunbook(RUNBOOK), scope, initiator });
+    const { run } = await startRunbook(
+      { pool: harness.database.pool, temporal: harness.client, config: harness.config },
+      {
+        runbook: RUNBOOK,
+        scope,
+        initiator,
+        reason: options.reason ?? 'Rebuild lifecycle fields (test)',
+        source: options.source ?? 'system_ui',
+        confirmation: scope.kind === 'all_tenants' ? ALL_TENANTS_PHRASE : null,
+        preflightId: preflight.id,
+      },
+    );
+    return { preflight, run };
+  };
+  return harness;
+}
