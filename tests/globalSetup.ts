@@ -5,10 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { dropDatabase, migrateDatabase } from '../src/db/migrate.js';
-import { startDevServer, type RunningDevServer } from '../src/dev/devServer.js';
-import { devServerArgs, loadDevServerConfig } from '../src/dev/devServerConfig.js';
-import { freePort } from '../src/dev/freePort.js';
-import { PROJECT_ROOT } from '../src/dev/projectRoot.js';
+import { startEphemeralDevServer } from '../src/dev/devServer.js';
 import { ensureTemporalCli } from '../src/dev/temporalCli.js';
 import { WORKFLOWS_PATH } from '../src/temporal/worker.js';
 
@@ -62,29 +59,6 @@ async function dropAbandonedTestDatabases(url: string): Promise<void> {
 }
 
 /**
- * An in-memory, headless dev server on a free port. The port is free when picked but may be
- * taken before the server binds it (the server picks random ports for its own services too),
- * so a bind failure is retried on a new port.
- */
-async function startTestDevServer(temporalCli: string, attempts = 3): Promise<RunningDevServer> {
-  const config = loadDevServerConfig(join(PROJECT_ROOT, 'temporal-dev.yaml'));
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    try {
-      return await startDevServer({
-        binary: temporalCli,
-        args: devServerArgs({ ...config, logLevel: 'error' }, { inMemory: true, port, uiPort: null }),
-        address: `${config.ip}:${port}`,
-        namespace: config.namespace,
-        logFile: join(tmpdir(), `platform-ops-test-temporal-${process.pid}-${attempt}.log`),
-      });
-    } catch (error) {
-      if (attempt >= attempts || !String((error as Error).message).includes('address already in use')) throw error;
-    }
-  }
-}
-
-/**
  * One migrated template database (each test file clones its own) and one in-memory Temporal
  * dev server on free ports, both private to this `npm test` run.
  */
@@ -92,7 +66,7 @@ export default async function setup(project: TestProject) {
   const url = templateDatabaseUrl();
   await dropAbandonedTestDatabases(url);
   const temporalCli = await ensureTemporalCli();
-  const [server] = await Promise.all([startTestDevServer(temporalCli), migrateDatabase(url)]);
+  const [server] = await Promise.all([startEphemeralDevServer(temporalCli, join(tmpdir(), `platform-ops-test-temporal-${process.pid}.log`)), migrateDatabase(url)]);
   const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
   const workflowBundlePath = join(tmpdir(), `platform-ops-test-workflows-${process.pid}.js`);
   await writeFile(workflowBundlePath, bundle.code);

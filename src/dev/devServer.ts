@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnavailableError } from '../errors.js';
 import { Client, Connection } from '@temporalio/client';
 import { pingTemporal } from '../temporal/connection.js';
+import { devServerArgs, loadDevServerConfig } from './devServerConfig.js';
+import { freePort } from './freePort.js';
+import { PROJECT_ROOT } from './projectRoot.js';
 
 export interface RunningDevServer {
   address: string;
@@ -73,5 +76,28 @@ export async function startDevServer(options: {
     throw error;
   } finally {
     await client.connection.close();
+  }
+}
+
+/**
+ * An in-memory, headless dev server on a free port, from temporal-dev.yaml (tests, benchmarks).
+ * The port is free when picked but may be taken before the server binds it (the server picks
+ * random ports for its own services too), so a bind failure is retried on a new port.
+ */
+export async function startEphemeralDevServer(binary: string, logFile: string, attempts = 3): Promise<RunningDevServer> {
+  const config = loadDevServerConfig(join(PROJECT_ROOT, 'temporal-dev.yaml'));
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return await startDevServer({
+        binary,
+        args: devServerArgs({ ...config, logLevel: 'error' }, { inMemory: true, port, uiPort: null }),
+        address: `${config.ip}:${port}`,
+        namespace: config.namespace,
+        logFile,
+      });
+    } catch (error) {
+      if (attempt >= attempts || !String((error as Error).message).includes('address already in use')) throw error;
+    }
   }
 }

@@ -54,19 +54,6 @@ WITH batch AS (
     FROM findings f
    WHERE ${scope}
 ),
-seen AS (
-  SELECT d.finding_id, min(d.detected_at) AS first_at, max(d.detected_at) AS last_at, count(*)::int AS times
-    FROM batch b
-    JOIN finding_detections d ON d.finding_id = b.id
-   GROUP BY d.finding_id
-),
-latest_event AS (
-  SELECT DISTINCT ON (e.finding_id) e.finding_id, e.type, e.occurred_at
-    FROM batch b
-    JOIN finding_events e ON e.finding_id = b.id
-   WHERE e.type IN ('triaged', 'resolved', 'risk_accepted')
-   ORDER BY e.finding_id, e.occurred_at DESC, e.id DESC
-),
 derived AS (
   SELECT b.*,
          coalesce(s.first_at, b.created_at) AS new_first_seen_at,
@@ -80,8 +67,20 @@ derived AS (
          1 AS new_lifecycle_version, -- RULES_VERSION
          sla.days AS sla_days
     FROM batch b
-    LEFT JOIN seen s ON s.finding_id = b.id
-    LEFT JOIN latest_event e ON e.finding_id = b.id
+    -- Per finding through the indexes: the plan stays a few index probes per finding however
+    -- large the tables grow, where a join would hash all detections to serve one tenant.
+    LEFT JOIN LATERAL (
+      SELECT min(d.detected_at) AS first_at, max(d.detected_at) AS last_at, count(*)::int AS times
+        FROM finding_detections d
+       WHERE d.finding_id = b.id
+    ) s ON true
+    LEFT JOIN LATERAL (
+      SELECT e.type, e.occurred_at
+        FROM finding_events e
+       WHERE e.finding_id = b.id AND e.type IN ('triaged', 'resolved', 'risk_accepted')
+       ORDER BY e.occurred_at DESC, e.id DESC
+       LIMIT 1
+    ) e ON true
     -- Strictly after the resolution: a detection at that very instant does not reopen.
     LEFT JOIN LATERAL (
       SELECT min(d.detected_at) AS detected_at
