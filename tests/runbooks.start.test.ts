@@ -1,4 +1,6 @@
+import { Client } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
+import { UnavailableError } from '../src/errors.js';
 import { CAPABILITIES } from '../src/runbooks/capabilities.js';
 import { rebuildFindingsBatch } from '../src/runbooks/findings-lifecycle/rebuildSql.js';
 import type { Initiator } from '../src/runbooks/initiator.js';
@@ -152,4 +154,26 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
     expect(new Set(results.map((r) => r.run.id)).size).toBe(1);
     expect(results.filter((r) => r.created)).toHaveLength(1);
   });
+
+  it('records the run as failed and frees its scope when Temporal does not take the workflow', async () => {
+    const scope = tenants('tenant-00011');
+    const confirmed = await preflight(scope);
+    // A namespace the server does not have: Temporal refuses the start at once.
+    const elsewhere = new Client({ connection: h.client.connection, namespace: 'no-such-namespace' });
+    const error = await startRunbook(
+      { pool: h.database.pool, temporal: elsewhere, config: h.config },
+      { runbook: RUNBOOK, scope, initiator: h.operator, reason: REASON, source: 'cli', preflightId: confirmed.id },
+    ).catch((e: unknown) => e as Error);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect((error as Error).message).toMatch(/^Temporal at 127\.0\.0\.1:\d+ did not start the workflow \(.*no-such-namespace.*\); run [0-9a-f-]{36} is recorded as failed/);
+    const { rows } = await h.database.pool.query(
+      `SELECT status, outcome, error FROM operation_runs WHERE scope -> 'tenants' -> 0 ->> 'externalId' = 'tenant-00011'`,
+    );
+    expect(rows).toEqual([{ status: 'completed', outcome: 'failed', error: (error as Error).message }]);
+    const { rows: audit } = await h.database.pool.query(`SELECT action FROM audit_events ORDER BY id DESC LIMIT 1`);
+    expect(audit[0].action).toBe('runbook.start_failed');
+    const retry = await start({ scope, preflightId: confirmed.id });
+    expect(retry.run.status).toBe('queued');
+  });
 });
+

@@ -88,7 +88,7 @@ runEntryPoint(async () => {
     startChild('worker', 'src/cli/index.ts', ['worker']),
     startChild('console', 'src/web/server.ts', []),
   ];
-  say(`Console at http://${config.host}:${config.port}/system (health: /healthz). Ctrl-C stops everything.`);
+  say(`Console at http://${config.host}:${config.port} (health: /healthz). Ctrl-C stops everything.`);
 
   let stopping = false;
   const stop = async (exitCode: number) => {

@@ -5,7 +5,7 @@ import { recordAudit } from '../audit/recordAudit.js';
 import type { Config } from '../config.js';
 import { PLATFORM_TENANT_EXTERNAL_ID } from '../db/schema/tenancy.js';
 import { inTransaction } from '../db/transaction.js';
-import { temporalUnavailable } from '../temporal/connection.js';
+import { UnavailableError } from '../errors.js';
 import type { FanOutInput, PreflightSummary, TenantInput } from '../workflows/inputs.js';
 import { runSearchAttributes } from '../workflows/searchAttributes.js';
 import { CAPABILITIES, type Capability } from './capabilities.js';
@@ -14,6 +14,7 @@ import { completeRun } from './completeRun.js';
 import type { RunbookDefinition } from './definition.js';
 import { auditActor, initiatorLabel, type Initiator, type RequestContext } from './initiator.js';
 import { RunbookRefusal } from './refusal.js';
+import type { SavedPreflight } from './preflight.js';
 import { getRunbook } from './registry.js';
 import { getRun, RUN_COLUMNS, type RunRecord, type RunSource } from './runs.js';
 import { describeScope, resolveScope, scopesOverlap, type ResolvedScope, type ScopeInput, type StoredScope } from './scope.js';
@@ -181,6 +182,44 @@ async function insertRun(
   return { run: (await getRun(client, id))!, created: true };
 }
 
+/**
+ * Starts the run's workflow and audits `runbook.started`. When Temporal will not take it, the
+ * run is completed as failed (it must not hold its scope) and the error names the server.
+ */
+async function launchRun(
+  deps: StartDeps,
+  request: StartRequest,
+  run: RunRecord,
+  scope: ResolvedScope,
+  preflight: SavedPreflight,
+): Promise<void> {
+  const actor = auditActor(request.initiator, request.context);
+  const summary: PreflightSummary = {
+    id: preflight.id,
+    contentHash: preflight.contentHash,
+    tenantsInScope: preflight.report.tenantsInScope,
+    inScope: preflight.report.inScope,
+    toChange: preflight.report.toChange,
+  };
+  try {
+    await startWorkflow(deps, run, scope, summary);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    const message = `Temporal at ${deps.config.temporal.address} did not start the workflow (${detail}); run ${run.id} is recorded as failed. Check the server and start again.`;
+    await completeRun(deps.pool, run.id, { outcome: 'failed', error: message });
+    const target = { targetKind: 'operation_run', targetId: run.id };
+    await recordAudit(deps.pool, { ...actor, ...target, action: 'runbook.start_failed', metadata: { runbook: run.runbook, error: message } });
+    throw new UnavailableError(message);
+  }
+  await recordAudit(deps.pool, {
+    ...actor,
+    action: 'runbook.started',
+    targetKind: 'operation_run',
+    targetId: run.id,
+    metadata: { runbook: run.runbook, scope: scope.stored, source: request.source, reason: run.reason, preflightId: preflight.id },
+  });
+}
+
 /** The checks that need no data: runbook, capabilities, reason, typed confirmation. */
 function validateRequest(request: StartRequest): { runbook: RunbookDefinition; reason: string } {
   const runbook = getRunbook(request.runbook);
@@ -245,37 +284,7 @@ export async function startRunbook(deps: StartDeps, request: StartRequest): Prom
     );
     // A concurrent start with the same key won the race: its starter starts the workflow.
     if (!created) return { run, created };
-    const summary: PreflightSummary = {
-      id: preflight.id,
-      contentHash: preflight.contentHash,
-      tenantsInScope: preflight.report.tenantsInScope,
-      inScope: preflight.report.inScope,
-      toChange: preflight.report.toChange,
-    };
-    try {
-      await startWorkflow(deps, run, scope, summary);
-    } catch (error) {
-      const unavailable = temporalUnavailable(deps.config.temporal.address, error);
-      await completeRun(deps.pool, run.id, {
-        outcome: 'failed',
-        error: `The workflow could not be started: ${unavailable.message}`,
-      });
-      await recordAudit(deps.pool, {
-        ...auditActor(request.initiator, request.context),
-        action: 'runbook.start_failed',
-        targetKind: 'operation_run',
-        targetId: run.id,
-        metadata: { runbook: runbook.id, error: unavailable.message },
-      });
-      throw unavailable;
-    }
-    await recordAudit(deps.pool, {
-      ...auditActor(request.initiator, request.context),
-      action: 'runbook.started',
-      targetKind: 'operation_run',
-      targetId: run.id,
-      metadata: { runbook: runbook.id, scope: scope.stored, source: request.source, reason, preflightId: preflight.id },
-    });
+    await launchRun(deps, request, run, scope, preflight);
     return { run, created: true };
   } catch (error) {
     await auditRefusal(deps.pool, request, error);
