@@ -40,6 +40,8 @@ describe('tsx src/cli start-runbook / runs', () => {
     const detail = JSON.parse(shown.stdout);
     expect(detail.items).toEqual([expect.objectContaining({ externalId: 'tenant-00002', status: 'succeeded' })]);
     expect(detail.audit.map((e: { action: string }) => e.action)).toEqual(['runbook.started', 'runbook.completed']);
+    const cancel = await runCli(['runs', 'cancel', run.id], env());
+    expect(cancel).toMatchObject({ code: 1, stderr: `error: Run ${run.id} is already completed (succeeded); there is nothing to cancel.\n` });
     const human = await runCli(['runs', 'show', run.id], env());
     expect(human.stdout).toContain(`Run ${run.id} — findings.lifecycle.rebuild on tenant-00002`);
     expect(human.stdout).toContain('Completed (succeeded): 1/1 tenants');
@@ -69,6 +71,7 @@ describe('tsx src/cli start-runbook / runs', () => {
       [['start-runbook', 'findings-lifecycle', '--all-tenants', '--reason', REASON, '--confirm', 'all tenants'], 1, /typed confirmation "ALL TENANTS" exactly/],
       [['start-runbook', 'findings-lifecycle', '--tenant', 'tenant-00001', '--reason', 'short'], 1, /10 to 500 characters; it has 5/],
       [['runs', 'show', 'not-a-run'], 1, /No run with id not-a-run\./],
+      [['runs', 'cancel', 'not-a-run'], 1, /No run with id not-a-run\./],
       [['runs', 'list', '--status', 'done'], 2, /expected one of queued, running, completed/],
     ];
     for (const [args, code, message] of cases) {

@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { getRunItems, type RunRecord } from '../src/runbooks/runs.js';
-import { pauseSignal, resumeSignal } from '../src/workflows/queries.js';
+import { controlRun, type RunAction } from '../src/runbooks/control.js';
+import { RunbookRefusal } from '../src/runbooks/refusal.js';
+import { UserError } from '../src/errors.js';
 import { runProgressQuery } from '../src/workflows/runbookFanOut.js';
 import { useRunbookHarness } from './support/harness.js';
 import { waitForRun } from './support/runs.js';
@@ -23,18 +25,21 @@ describe('pausing, resuming and cancelling a multi-tenant run', () => {
     return (await h.start({ kind: 'all_tenants' })).run;
   }
 
+  const control = (run: RunRecord, action: RunAction, initiator = h.operator) =>
+    controlRun({ pool: h.database.pool, temporal: h.client }, { runId: run.id, initiator, source: 'system_ui' }, action);
+
   it('starts no new tenant while paused and finishes after resume', async () => {
     const run = await startAllTenants();
     const handle = h.client.workflow.getHandle(run.workflowId!);
     await until(() => handle.query(runProgressQuery), (p) => p.running > 0, 'a child to start');
-    await handle.signal(pauseSignal);
+    await control(run, 'pause');
     const drained = await until(() => handle.query(runProgressQuery), (p) => p.paused && p.running === 0, 'the children to drain');
     await sleep(1_500);
     const still = await handle.query(runProgressQuery);
     expect(still.tenantsDone + still.tenantsFailed).toBe(drained.tenantsDone + drained.tenantsFailed);
     expect(still.tenantsDone).toBeLessThan(12);
 
-    await handle.signal(resumeSignal);
+    await control(run, 'resume');
     const done = await waitForRun(h.database.pool, run.id);
     expect(done).toMatchObject({ outcome: 'succeeded', counts: { tenantsSucceeded: 12 } });
   });
@@ -45,7 +50,7 @@ describe('pausing, resuming and cancelling a multi-tenant run', () => {
     const run = await startAllTenants();
     const handle = h.client.workflow.getHandle(run.workflowId!);
     await until(() => handle.query(runProgressQuery), (p) => p.running > 0, 'a child to start');
-    await handle.cancel();
+    await control(run, 'cancel');
     const done = await waitForRun(h.database.pool, run.id);
     expect(done.outcome).toBe('cancelled');
     const statuses = (await getRunItems(h.database.pool, run.id)).map((item) => item.status);
@@ -62,6 +67,28 @@ describe('pausing, resuming and cancelling a multi-tenant run', () => {
       `SELECT action FROM audit_events WHERE target_id = $1 ORDER BY id`,
       [run.id],
     );
-    expect(audit.map((row) => row.action)).toEqual(['runbook.started', 'runbook.cancelled']);
+    expect(audit.map((row) => row.action)).toEqual(['runbook.started', 'runbook.cancel_requested', 'runbook.cancelled']);
+  });
+
+  it('refuses without the manage capability, and for completed or single-tenant runs', async () => {
+    const { rows } = await h.database.pool.query(`SELECT id FROM operation_runs WHERE outcome = 'succeeded' LIMIT 1`);
+    const completed = { id: rows[0].id } as RunRecord;
+    const viewer = { kind: 'platform_user', id: 1, email: 'viewer@example.com', capabilities: ['platform.ops.runs.view'] } as const;
+    await expect(control(completed, 'cancel', viewer)).rejects.toThrow(RunbookRefusal);
+    await expect(control(completed, 'cancel')).rejects.toThrow(/is already completed \(succeeded\); there is nothing to cancel/);
+    const single = (await h.start({ kind: 'tenants', externalIds: ['tenant-00001'] })).run;
+    await expect(control(single, 'pause')).rejects.toThrow(/covers one tenant; only multi-tenant runs can pause/);
+    await expect(control({ id: 'nope' } as RunRecord, 'cancel')).rejects.toThrow(UserError);
+    await waitForRun(h.database.pool, single.id);
+  });
+
+  it('cancels a queued run whose workflow never started', async () => {
+    const { rows } = await h.database.pool.query(
+      `INSERT INTO operation_runs (workspace_id, runbook, scope_kind, scope, source, initiator_label, reason, workflow_id)
+       SELECT workspace_id, 'findings.lifecycle.rebuild', 'tenant', '{"tenants":[]}', 'cli', 'test', 'orphaned start', 'runbook-run-missing'
+         FROM tenants WHERE external_id = 'tenant-00002' RETURNING id`,
+    );
+    await control({ id: rows[0].id } as RunRecord, 'cancel');
+    expect(await waitForRun(h.database.pool, rows[0].id)).toMatchObject({ status: 'completed', outcome: 'cancelled' });
   });
 });

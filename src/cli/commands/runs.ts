@@ -1,10 +1,12 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { UserError } from '../../errors.js';
+import { controlRun, type RunAction } from '../../runbooks/control.js';
 import { progressText } from '../../runbooks/progressText.js';
 import { RUN_STATUSES, type RunStatus } from '../../runbooks/runStatus.js';
 import { getRun, getRunAuditTrail, getRunItems, listRuns, type RunRecord } from '../../runbooks/runs.js';
 import { describeScope } from '../../runbooks/scope.js';
 import { withDeps } from '../deps.js';
+import { cliInitiator } from '../initiator.js';
 import { wholeNumber } from '../options.js';
 import { printResult } from '../output.js';
 
@@ -20,7 +22,7 @@ function runLine(run: RunRecord): string {
 }
 
 export function registerRunsCommands(program: Command): void {
-  const runs = program.command('runs').description('Inspect operation runs');
+  const runs = program.command('runs').description('Inspect and control operation runs');
 
   runs
     .command('list')
@@ -67,4 +69,27 @@ export function registerRunsCommands(program: Command): void {
         );
       });
     });
+
+  const actions: Array<[RunAction, string]> = [
+    ['cancel', 'Cancel a queued or running run (its tenants stop; the run completes as cancelled)'],
+    ['pause', 'Pause a multi-tenant run: running tenants finish, no new tenant starts'],
+    ['resume', 'Resume a paused multi-tenant run'],
+  ];
+  for (const [action, description] of actions) {
+    runs
+      .command(action)
+      .description(description)
+      .argument('<id>', 'the run id')
+      .option('--json', 'print machine-readable JSON')
+      .action(async (id: string, options: { json?: boolean }) => {
+        await withDeps(async ({ database, temporal }) => {
+          const run = await controlRun(
+            { pool: database.pool, temporal: await temporal() },
+            { runId: id, initiator: cliInitiator(), source: 'cli' },
+            action,
+          );
+          printResult(Boolean(options.json), { runId: run.id, action }, () => `Asked run ${run.id} to ${action}.`);
+        });
+      });
+  }
 }

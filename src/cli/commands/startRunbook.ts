@@ -1,8 +1,6 @@
-import { hostname, userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { UsageError, UserError } from '../../errors.js';
-import type { Initiator } from '../../runbooks/initiator.js';
 import { runPreflight, type SavedPreflight } from '../../runbooks/preflight.js';
 import { progressBar, progressText, runFraction } from '../../runbooks/progressText.js';
 import { getRunbook } from '../../runbooks/registry.js';
@@ -10,6 +8,7 @@ import { getRun, type RunRecord } from '../../runbooks/runs.js';
 import type { ScopeInput } from '../../runbooks/scope.js';
 import { ALL_TENANTS_PHRASE, precheckStart, startRunbook, type StartRequest } from '../../runbooks/start.js';
 import { withDeps, type CliDeps } from '../deps.js';
+import { cliInitiator } from '../initiator.js';
 import { liveProgress, printResult, progress } from '../output.js';
 
 interface StartOptions {
@@ -22,10 +21,6 @@ interface StartOptions {
   preflightOnly?: boolean;
   wait?: boolean;
   json?: boolean;
-}
-
-function cliInitiator(): Initiator {
-  return { kind: 'cli', label: `cli:${userInfo().username}@${hostname()}` };
 }
 
 function scopeOf(options: StartOptions): ScopeInput {
