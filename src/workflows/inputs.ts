@@ -2,8 +2,6 @@
 // workflow code must stay deterministic.
 import type { RunSettings } from '../config.js';
 
-export const TASK_QUEUE_DEFAULT = 'platform-ops-runbooks';
-
 /** What the workflow tells about the preflight the run was confirmed against. */
 export interface PreflightSummary {
   id: string;
