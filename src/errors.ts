@@ -27,3 +27,8 @@ export class UnavailableError extends UserError {
     this.name = 'UnavailableError';
   }
 }
+
+/** The first line of an error's message: driver and gRPC errors append details nobody needs. */
+export function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}

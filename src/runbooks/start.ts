@@ -5,7 +5,7 @@ import { recordAudit } from '../audit/recordAudit.js';
 import type { Config } from '../config.js';
 import { PLATFORM_TENANT_EXTERNAL_ID } from '../db/schema/tenancy.js';
 import { inTransaction } from '../db/transaction.js';
-import { UnavailableError } from '../errors.js';
+import { firstLine, UnavailableError } from '../errors.js';
 import type { FanOutInput, PreflightSummary, TenantInput } from '../workflows/inputs.js';
 import { runSearchAttributes } from '../workflows/searchAttributes.js';
 import { CAPABILITIES, type Capability } from './capabilities.js';
@@ -204,7 +204,7 @@ async function launchRun(
   try {
     await startWorkflow(deps, run, scope, summary);
   } catch (error) {
-    const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    const detail = firstLine(error);
     const message = `Temporal at ${deps.config.temporal.address} did not start the workflow (${detail}); run ${run.id} is recorded as failed. Check the server and start again.`;
     await completeRun(deps.pool, run.id, { outcome: 'failed', error: message });
     const target = { targetKind: 'operation_run', targetId: run.id };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import type { Config } from '../config.js';
-import { UnavailableError } from '../errors.js';
+import { firstLine, UnavailableError } from '../errors.js';
 
 type TemporalConfig = Config['temporal'];
 
@@ -18,7 +18,7 @@ export function tlsOption(config: TemporalConfig): ConnectionOptions['tls'] {
 
 /** The one message for an unreachable Temporal server: where, and what to try. */
 export function temporalUnavailable(address: string, error: unknown): UnavailableError {
-  const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  const detail = firstLine(error);
   return new UnavailableError(
     `Cannot reach Temporal at ${address} (${detail}). Start it with "npm start" or point TEMPORAL_ADDRESS at a running server.`,
   );

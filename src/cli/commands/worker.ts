@@ -1,4 +1,4 @@
-import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type LogEntry, type NativeConnection } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { openDatabase } from '../../db/client.js';
@@ -22,7 +22,7 @@ export function registerWorkerCommand(program: Command): void {
       // Installed before the first connection, which is what the runtime's logger is bound to.
       if (options.json) Runtime.install({ logger: new DefaultLogger('INFO', jsonLine) });
       const database = openDatabase(config.databaseUrl, { max: 10 });
-      let connection;
+      let connection: NativeConnection;
       try {
         await database.pool.query('SELECT 1');
         connection = await connectWorker(config);

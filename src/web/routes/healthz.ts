@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { firstLine } from '../../errors.js';
 import { pingTemporal } from '../../temporal/connection.js';
 
 interface Check {
@@ -11,7 +12,7 @@ async function check(probe: () => Promise<unknown>): Promise<Check> {
     await probe();
     return { ok: true };
   } catch (error) {
-    return { ok: false, error: error instanceof Error ? error.message.split('\n')[0] : String(error) };
+    return { ok: false, error: firstLine(error) };
   }
 }
 
