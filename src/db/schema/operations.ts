@@ -41,6 +41,9 @@ export const operationRuns = pgTable(
     createdAt: createdAt(),
     startedAt: tstz('started_at'),
     completedAt: tstz('completed_at'),
+    // Set while an operator holds the run paused; the workflow carries the same state.
+    pausedAt: tstz('paused_at'),
+    pausedBy: text('paused_by'),
   },
   (t) => [
     // The overlap lock only ever looks at active runs of one runbook.
