@@ -17,7 +17,8 @@ import { runEntryPoint } from '../src/entryPoint.js';
 import { runPreflight } from '../src/runbooks/preflight.js';
 import { getRunbook } from '../src/runbooks/registry.js';
 import { getRun } from '../src/runbooks/runs.js';
-import { ALL_TENANTS_PHRASE, startRunbook } from '../src/runbooks/start.js';
+import { startRunbook } from '../src/runbooks/start.js';
+import { ALL_TENANTS_PHRASE } from '../src/runbooks/validateStart.js';
 import { seedDemoData } from '../src/seed/seedDemoData.js';
 import { connectTemporal } from '../src/temporal/connection.js';
 

@@ -16,6 +16,11 @@ export interface Config {
   host: string;
   sessionSecret: string;
   rebuild: RunSettings;
+  /**
+   * How long a tenant's work keeps retrying through an infrastructure outage before the tenant
+   * is recorded as failed. Bookkeeping activities retry for as long as it takes.
+   */
+  outageWindowMs: number;
   isProduction: boolean;
 }
 
@@ -27,7 +32,7 @@ export interface RunSettings {
   childParallelism: number;
   /** Children a parent starts before it continues as new (keeps history small). */
   continueAsNewAfter: number;
-  /** Attempts per activity before the tenant is recorded as failed. */
+  /** Attempts at a tenant's work that fails for a business reason before the tenant is recorded as failed. */
   maxAttempts: number;
   heartbeatTimeoutMs: number;
   /** How long one activity keeps taking batches before it reports back. */
@@ -82,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       heartbeatTimeoutMs: 1000 * positiveInt(env, 'REBUILD_HEARTBEAT_TIMEOUT_SECONDS', 30, 3600),
       activityTimeBudgetMs: 10_000,
     },
+    outageWindowMs: 1000 * positiveInt(env, 'REBUILD_OUTAGE_WINDOW_SECONDS', 1800, 7 * 24 * 3600),
     isProduction,
   };
 }

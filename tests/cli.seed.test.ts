@@ -35,9 +35,9 @@ describe.concurrent('tsx src/cli seed: usage errors', () => {
     expect(lines(run.stderr)).toEqual([expect.stringMatching(/at most 50,000,000/)]);
   });
 
-  it('names host:port but not the password when PostgreSQL is unreachable', async () => {
+  it('exits 3 and names host:port but not the password when PostgreSQL is unreachable', async () => {
     const run = await cli(['seed', '--tenants', '1', '--findings-per-tenant', '1'], UNREACHABLE);
-    expect(run.code).not.toBe(0);
+    expect(run.code).toBe(3);
     expect(lines(run.stderr)).toHaveLength(1);
     expect(run.stderr).toContain('127.0.0.1:1');
     expect(run.stderr).not.toContain('secret');

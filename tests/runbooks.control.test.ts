@@ -1,94 +1,145 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
-import { getRunItems, type RunRecord } from '../src/runbooks/runs.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlRun, type RunAction } from '../src/runbooks/control.js';
+import type { Initiator } from '../src/runbooks/initiator.js';
+import { launchRun } from '../src/runbooks/launchRun.js';
+import { runPreflight } from '../src/runbooks/preflight.js';
 import { RunbookRefusal } from '../src/runbooks/refusal.js';
-import { UserError } from '../src/errors.js';
-import { runProgressQuery } from '../src/workflows/runbookFanOut.js';
-import { useRunbookHarness } from './support/harness.js';
+import { getRunbook } from '../src/runbooks/registry.js';
+import { getRun, getRunItems, insertRun, type RunRecord } from '../src/runbooks/runs.js';
+import { queryRunProgress } from '../src/temporal/runWorkflows.js';
+import { workflowIdFor } from '../src/temporal/workflowIds.js';
+import { RUNBOOK, useRunbookHarness } from './support/harness.js';
 import { waitForRun } from './support/runs.js';
+import { slowBatches, undoRebuilds } from './support/slowBatches.js';
+import { until } from './support/until.js';
 
-async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await sleep(100);
-  }
-}
+const refusalCode = (attempt: Promise<unknown>) =>
+  attempt.then(
+    () => 'no refusal',
+    (error: unknown) => (error instanceof RunbookRefusal ? error.code : `not a refusal: ${String(error)}`),
+  );
 
-describe('pausing, resuming and cancelling a multi-tenant run', () => {
-  const h = useRunbookHarness({ seed: { tenants: 12, findingsPerTenant: 200, seed: 13 }, settings: { batchSize: 10, childParallelism: 2 } });
+describe('pausing, resuming and cancelling a run', () => {
+  // Two children at a time and continue-as-new after two: a pause outlives continuations.
+  const h = useRunbookHarness({
+    seed: { tenants: 8, findingsPerTenant: 100, seed: 13 },
+    settings: { batchSize: 20, childParallelism: 2, continueAsNewAfter: 2 },
+  });
+  let restore: () => Promise<void>;
+  beforeAll(async () => {
+    restore = await slowBatches(h.database.pool, 150);
+  });
+  afterAll(() => restore?.());
 
-  async function startAllTenants(): Promise<RunRecord> {
-    return (await h.start({ kind: 'all_tenants' })).run;
-  }
-
-  const control = (run: RunRecord, action: RunAction, initiator = h.operator) =>
+  const control = (run: Pick<RunRecord, 'id'>, action: RunAction, initiator: Initiator = h.operator) =>
     controlRun({ pool: h.database.pool, temporal: h.client }, { runId: run.id, initiator, source: 'system_ui' }, action);
 
-  it('starts no new tenant while paused and finishes after resume', async () => {
-    const run = await startAllTenants();
-    const handle = h.client.workflow.getHandle(run.workflowId!);
-    await until(() => handle.query(runProgressQuery), (p) => p.running > 0, 'a child to start');
-    await control(run, 'pause');
-    const drained = await until(() => handle.query(runProgressQuery), (p) => p.paused && p.running === 0, 'the children to drain');
-    await sleep(1_500);
-    const still = await handle.query(runProgressQuery);
-    expect(still.tenantsDone + still.tenantsFailed).toBe(drained.tenantsDone + drained.tenantsFailed);
-    expect(still.tenantsDone).toBeLessThan(12);
+  it('stays paused across continue-as-new, says so on the run row, and succeeds after resume', async () => {
+    await undoRebuilds(h.database.pool);
+    const { run } = await h.start({ kind: 'all_tenants' });
+    await until(() => queryRunProgress(h.client, run.id), (p) => p.running > 0, 'a child to start');
+    const paused = await control(run, 'pause');
+    expect(paused).toMatchObject({ status: 'running', pausedBy: h.operator.kind === 'platform_user' ? h.operator.email : '' });
+    expect(paused.pausedAt).toBeInstanceOf(Date);
 
-    await control(run, 'resume');
+    // The two running children finish, the parent continues as new, and the new run is still paused.
+    const drained = await until(
+      () => queryRunProgress(h.client, run.id),
+      (p) => p.continuedAsNew >= 1 && p.running === 0,
+      'the parent to continue as new',
+    );
+    expect(drained).toMatchObject({ paused: true, pausedBy: paused.pausedBy });
+    await sleep(2_000);
+    const still = await queryRunProgress(h.client, run.id);
+    expect(still).toMatchObject({ paused: true, running: 0, tenantsDone: drained.tenantsDone, continuedAsNew: drained.continuedAsNew });
+    expect(still.tenantsDone).toBeLessThan(8);
+    expect(await refusalCode(control(run, 'pause'))).toBe('already_paused');
+
+    expect((await control(run, 'resume')).pausedAt).toBeNull();
     const done = await waitForRun(h.database.pool, run.id);
-    expect(done).toMatchObject({ outcome: 'succeeded', counts: { tenantsSucceeded: 12 } });
+    expect(done).toMatchObject({ outcome: 'succeeded', counts: { tenantsSucceeded: 8 }, pausedAt: null, pausedBy: null });
+    const { rows } = await h.database.pool.query(`SELECT action FROM audit_events WHERE target_id = $1 ORDER BY id`, [run.id]);
+    expect(rows.map((row) => row.action)).toEqual(['runbook.started', 'runbook.paused', 'runbook.resumed', 'runbook.completed']);
   });
 
   it('cancels: children stop, the run completes as cancelled with one notification', async () => {
-    // Undo the first test's rebuild so that there is work to interrupt.
-    await h.database.pool.query('UPDATE findings SET lifecycle_version = 0');
-    const run = await startAllTenants();
-    const handle = h.client.workflow.getHandle(run.workflowId!);
-    await until(() => handle.query(runProgressQuery), (p) => p.running > 0, 'a child to start');
+    await undoRebuilds(h.database.pool);
+    const { run } = await h.start({ kind: 'all_tenants' });
+    await until(() => queryRunProgress(h.client, run.id), (p) => p.running > 0, 'a child to start');
     await control(run, 'cancel');
     const done = await waitForRun(h.database.pool, run.id);
     expect(done.outcome).toBe('cancelled');
     const statuses = (await getRunItems(h.database.pool, run.id)).map((item) => item.status);
     expect(statuses).toContain('cancelled');
-    expect(statuses.filter((s) => s === 'succeeded').length).toBeLessThan(12);
+    expect(statuses.filter((s) => s === 'succeeded').length).toBeLessThan(8);
     expect(statuses).not.toContain('running');
     expect(statuses).not.toContain('pending');
-    const { rows } = await h.database.pool.query(
-      `SELECT data ->> 'outcome' AS outcome FROM notifications WHERE data ->> 'runId' = $1`,
-      [run.id],
-    );
+    const { rows } = await h.database.pool.query(`SELECT data ->> 'outcome' AS outcome FROM notifications WHERE data ->> 'runId' = $1`, [run.id]);
     expect(rows).toEqual([{ outcome: 'cancelled' }]);
-    const { rows: audit } = await h.database.pool.query(
-      `SELECT action FROM audit_events WHERE target_id = $1 ORDER BY id`,
-      [run.id],
-    );
+    const { rows: audit } = await h.database.pool.query(`SELECT action FROM audit_events WHERE target_id = $1 ORDER BY id`, [run.id]);
     expect(audit.map((row) => row.action)).toEqual(['runbook.started', 'runbook.cancel_requested', 'runbook.cancelled']);
   });
 
-  it('refuses without the manage capability, and for completed or single-tenant runs', async () => {
-    const { rows } = await h.database.pool.query(`SELECT id FROM operation_runs WHERE outcome = 'succeeded' LIMIT 1`);
-    const completed = { id: rows[0].id } as RunRecord;
-    const viewer = { kind: 'platform_user', id: 1, email: 'viewer@example.com', capabilities: ['platform.ops.runs.view'] } as const;
-    await expect(control(completed, 'cancel', viewer)).rejects.toThrow(RunbookRefusal);
-    await expect(control(completed, 'cancel')).rejects.toThrow(/is already completed \(succeeded\); there is nothing to cancel/);
+  it('refuses with a code: no capability (whatever the source), unknown, completed, single-tenant, not paused', async () => {
+    await undoRebuilds(h.database.pool);
     const single = (await h.start({ kind: 'tenants', externalIds: ['tenant-00001'] })).run;
-    await expect(control(single, 'pause')).rejects.toThrow(/covers one tenant; only multi-tenant runs can pause/);
-    await expect(control({ id: 'nope' } as RunRecord, 'cancel')).rejects.toThrow(UserError);
-    await waitForRun(h.database.pool, single.id);
+    const viewer: Initiator = { kind: 'platform_user', id: 1, email: 'viewer@example.com', capabilities: ['platform.ops.runs.view'] };
+    const asCli = controlRun({ pool: h.database.pool, temporal: h.client }, { runId: single.id, initiator: viewer, source: 'cli' }, 'cancel');
+    expect(await refusalCode(asCli)).toBe('capability');
+    expect(await refusalCode(control(single, 'pause'))).toBe('not_pausable');
+    expect(await refusalCode(control({ id: 'nope' }, 'cancel'))).toBe('run_not_found');
+    expect(await refusalCode(control({ id: '00000000-0000-4000-8000-000000000000' }, 'cancel'))).toBe('run_not_found');
+    const done = await waitForRun(h.database.pool, single.id);
+    expect(await refusalCode(control(done, 'cancel'))).toBe('run_completed');
+    await expect(control({ id: done.id.toUpperCase() }, 'cancel')).rejects.toThrow(/already completed \(succeeded\)/);
+
+    const multi = (await h.start({ kind: 'tenants', externalIds: ['tenant-00002', 'tenant-00003'] })).run;
+    expect(await refusalCode(control(multi, 'resume'))).toBe('not_paused');
+    await control(multi, 'cancel');
+    await waitForRun(h.database.pool, multi.id);
   });
 
-  it('cancels a queued run whose workflow never started', async () => {
-    const { rows } = await h.database.pool.query(
-      `INSERT INTO operation_runs (workspace_id, runbook, scope_kind, scope, source, initiator_label, reason, workflow_id)
-       SELECT workspace_id, 'findings.lifecycle.rebuild', 'tenant', '{"tenants":[]}', 'cli', 'test', 'orphaned start', 'runbook-run-missing'
-         FROM tenants WHERE external_id = 'tenant-00002' RETURNING id`,
+  /** A run row as the starter writes it, before it launches the workflow. */
+  async function queuedRun(externalId: string): Promise<{ run: RunRecord; preflight: Awaited<ReturnType<typeof runPreflight>> }> {
+    const scope = { kind: 'tenants' as const, externalIds: [externalId] };
+    const preflight = await runPreflight(h.database.pool, { runbook: getRunbook(RUNBOOK), scope, initiator: h.operator });
+    const id = crypto.randomUUID();
+    const { rows } = await h.database.pool.query(`SELECT id::int, workspace_id::int FROM tenants WHERE external_id = $1`, [externalId]);
+    const run = await insertRun(h.database.pool, {
+      id,
+      workflowId: workflowIdFor(id),
+      workspaceId: rows[0].workspace_id,
+      runbook: RUNBOOK,
+      scopeKind: 'tenant',
+      scope: { tenants: [{ id: rows[0].id, externalId }] },
+      source: 'cli',
+      initiatorLabel: 'test',
+      reason: 'queued run for a race',
+      counts: {},
+      preflightId: preflight.id,
+    });
+    return { run, preflight };
+  }
+
+  it('cancels a queued run whose workflow never started; a late launch then changes nothing', async () => {
+    await undoRebuilds(h.database.pool);
+    const { run, preflight } = await queuedRun('tenant-00004');
+    expect(await refusalCode(control(run, 'pause'))).toBe('not_pausable');
+    await control(run, 'cancel');
+    expect(await getRun(h.database.pool, run.id)).toMatchObject({ status: 'completed', outcome: 'cancelled' });
+
+    // The starter that wrote the row goes on and launches it: the workflow sees a completed run and ends.
+    await launchRun(
+      { pool: h.database.pool, temporal: h.client, config: h.config },
+      run,
+      preflight,
+      { actor: { actorKind: 'cli', actorLabel: 'test' }, source: 'cli' },
     );
-    await control({ id: rows[0].id } as RunRecord, 'cancel');
-    expect(await waitForRun(h.database.pool, rows[0].id)).toMatchObject({ status: 'completed', outcome: 'cancelled' });
+    const handle = h.client.workflow.getHandle(workflowIdFor(run.id));
+    await handle.result();
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
+    expect(await getRun(h.database.pool, run.id)).toMatchObject({ status: 'completed', outcome: 'cancelled' });
+    expect(await getRunItems(h.database.pool, run.id)).toEqual([]);
   });
 });

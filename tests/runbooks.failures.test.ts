@@ -11,9 +11,11 @@ describe('runbook failures (real PostgreSQL, real Temporal)', () => {
     const { pool } = h.database;
     const customers = await tenantIds(pool);
     const broken = customers[2]!;
+    // Sequences ignore rollbacks, so this counts the attempts at the failing batch.
     await pool.query(`
+      CREATE SEQUENCE refusals;
       CREATE FUNCTION refuse_tenant() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'tenant % is locked for maintenance', NEW.tenant_id; END $$;
+      BEGIN PERFORM nextval('refusals'); RAISE EXCEPTION 'tenant % is locked for maintenance', NEW.tenant_id; END $$;
       CREATE TRIGGER refuse_tenant BEFORE UPDATE ON findings FOR EACH ROW
         WHEN (NEW.tenant_id = ${broken}) EXECUTE FUNCTION refuse_tenant();`);
     try {
@@ -25,6 +27,9 @@ describe('runbook failures (real PostgreSQL, real Temporal)', () => {
       expect(failed.status).toBe('failed');
       expect(failed.error).toContain(`tenant ${broken} is locked for maintenance`);
       expect(items.filter((item) => item.status === 'succeeded')).toHaveLength(5);
+      // A business failure is tried REBUILD_MAX_ATTEMPTS (here 2) times, not retried forever.
+      const { rows: attempts } = await pool.query(`SELECT last_value::int AS n FROM refusals`);
+      expect(attempts[0].n).toBe(2);
 
       // Only the broken tenant still has findings to change.
       const remaining = new Set<number>();
@@ -38,8 +43,33 @@ describe('runbook failures (real PostgreSQL, real Temporal)', () => {
       );
       expect(rows[0].n).toBe(1);
     } finally {
-      await pool.query('DROP TRIGGER refuse_tenant ON findings; DROP FUNCTION refuse_tenant()');
+      await pool.query('DROP TRIGGER refuse_tenant ON findings; DROP FUNCTION refuse_tenant(); DROP SEQUENCE refusals');
     }
+  });
+
+  it.each([
+    ['an all-tenants run', { kind: 'all_tenants' as const }],
+    ['a single-tenant run', { kind: 'tenants' as const, externalIds: ['tenant-00002'] }],
+  ])('completes %s as failed, with the error, when its workflow fails for a reason it did not handle', async (_, scope) => {
+    const { pool } = h.database;
+    await pool.query(`
+      CREATE FUNCTION refuse_items() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'run items are read-only today'; END $$;
+      CREATE TRIGGER refuse_items BEFORE INSERT ON operation_run_items FOR EACH ROW EXECUTE FUNCTION refuse_items();`);
+    let runId: string;
+    try {
+      runId = (await h.start(scope)).run.id;
+      const done = await waitForRun(pool, runId);
+      expect(done).toMatchObject({ status: 'completed', outcome: 'failed', error: 'run items are read-only today' });
+      const handle = h.client.workflow.getHandle(done.workflowId!);
+      await expect(handle.result()).rejects.toThrow();
+      expect((await handle.describe()).status.name).toBe('FAILED');
+    } finally {
+      await pool.query('DROP TRIGGER refuse_items ON operation_run_items; DROP FUNCTION refuse_items()');
+    }
+    // The scope is free again: the same start is accepted and runs.
+    const again = await waitForRun(pool, (await h.start(scope)).run.id);
+    expect(again.outcome).toBe('succeeded');
   });
 
   it('starts and completes runs while every audit insert fails', async () => {

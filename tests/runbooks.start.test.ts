@@ -7,8 +7,11 @@ import type { Initiator } from '../src/runbooks/initiator.js';
 import { runPreflight } from '../src/runbooks/preflight.js';
 import { RunbookRefusal } from '../src/runbooks/refusal.js';
 import { getRunbook } from '../src/runbooks/registry.js';
+import { insertRun } from '../src/runbooks/runs.js';
+import { workflowIdFor } from '../src/temporal/workflowIds.js';
 import type { ScopeInput } from '../src/runbooks/scope.js';
-import { ALL_TENANTS_PHRASE, startRunbook, type StartRequest } from '../src/runbooks/start.js';
+import { startRunbook } from '../src/runbooks/start.js';
+import { ALL_TENANTS_PHRASE, type StartRequest } from '../src/runbooks/validateStart.js';
 import { seedDemoData } from '../src/seed/seedDemoData.js';
 import { RUNBOOK, useRunbookHarness } from './support/harness.js';
 
@@ -17,7 +20,7 @@ const tenants = (...externalIds: string[]): ScopeInput => ({ kind: 'tenants', ex
 
 // No worker polls this file's task queue: started runs stay queued, holding their scope.
 describe('startRunbook: validation, preflight, locking, idempotency', () => {
-  const h = useRunbookHarness({ seed: { tenants: 12, findingsPerTenant: 30, seed: 3 }, worker: false });
+  const h = useRunbookHarness({ seed: { tenants: 14, findingsPerTenant: 30, seed: 3 }, worker: false });
 
   const preflight = (scope: ScopeInput) => runPreflight(h.database.pool, { runbook: getRunbook(RUNBOOK), scope, initiator: h.operator });
 
@@ -77,9 +80,13 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
     await expectRefusal(() => start({ scope: { kind: 'all_tenants' }, confirmation: 'all tenants' }), 'confirmation', /typed confirmation "ALL TENANTS" exactly/);
   });
 
-  it('needs the capabilities for a console start', async () => {
+  it('checks a platform user\'s capabilities whatever the request says its source is', async () => {
     const limited: Initiator = { kind: 'platform_user', id: 1, email: 'viewer@example.com', capabilities: [CAPABILITIES.runbooksRun] };
     await expectRefusal(() => start({ scope: { kind: 'all_tenants' }, initiator: limited }), 'capability', /platform\.ops\.runbooks\.run_all_tenants/);
+    const viewer: Initiator = { kind: 'platform_user', id: 1, email: 'viewer@example.com', capabilities: [CAPABILITIES.runbooksView] };
+    for (const source of ['cli', 'deploy_hook', 'system_ui'] as const) {
+      await expectRefusal(() => start({ scope: tenants('tenant-00001'), initiator: viewer, source }), 'capability', /platform\.ops\.runbooks\.run to start a runbook/);
+    }
   });
 
   it('refuses a missing, mismatched, stale or drifted preflight', async () => {
@@ -103,7 +110,7 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
   it('treats a new tenant as drift for an all-tenants preflight', async () => {
     const before = await preflight({ kind: 'all_tenants' });
     await seedDemoData(h.database.pool, { tenants: 1, findingsPerTenant: 0, seed: 3 });
-    await expectRefusal(() => start({ scope: { kind: 'all_tenants' }, preflightId: before.id }), 'preflight_drift', /counted 12 tenants .* now there are 13 tenants/);
+    await expectRefusal(() => start({ scope: { kind: 'all_tenants' }, preflightId: before.id }), 'preflight_drift', /counted 14 tenants .* now there are 15 tenants/);
   });
 
   it('locks the scope while a run is active, naming the run that holds it', async () => {
@@ -175,5 +182,61 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
     const retry = await start({ scope, preflightId: confirmed.id });
     expect(retry.run.status).toBe('queued');
   });
-});
 
+  it('launches a replayed start of a run still queued (its starter died), with its preflight and audit', async () => {
+    const scope = tenants('tenant-00012');
+    const confirmed = await preflight(scope);
+    const { rows } = await h.database.pool.query(`SELECT id::int, workspace_id::int FROM tenants WHERE external_id = 'tenant-00012'`);
+    const id = crypto.randomUUID();
+    // The row as the first starter wrote it, before it could start the workflow.
+    await insertRun(h.database.pool, {
+      id,
+      workflowId: workflowIdFor(id),
+      workspaceId: rows[0].workspace_id,
+      runbook: RUNBOOK,
+      scopeKind: 'tenant',
+      scope: { tenants: [{ externalId: 'tenant-00012', id: rows[0].id }] },
+      source: 'cli',
+      initiatorLabel: 'first starter',
+      reason: REASON,
+      idempotencyKey: 'replay-of-queued',
+      counts: {},
+      preflightId: confirmed.id,
+    });
+    // Key order differs after the JSONB round trip; the scope is still the same.
+    const again = await start({ scope, preflightId: null, idempotencyKey: 'replay-of-queued' });
+    expect(again).toMatchObject({ created: false, run: { id } });
+    const handle = h.client.workflow.getHandle(workflowIdFor(id));
+    const history = await handle.fetchHistory();
+    const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+    expect(JSON.parse(Buffer.from(input!).toString())).toMatchObject({ runId: id, preflight: { id: confirmed.id, toChange: confirmed.report.toChange } });
+    const { rows: audit } = await h.database.pool.query(`SELECT action FROM audit_events WHERE target_id = $1`, [id]);
+    expect(audit).toEqual([{ action: 'runbook.started' }]);
+    // A third start with the key finds the workflow running and starts (and audits) nothing.
+    await start({ scope, preflightId: null, idempotencyKey: 'replay-of-queued' });
+    expect((await h.database.pool.query(`SELECT count(*)::int AS n FROM audit_events WHERE target_id = $1`, [id])).rows[0].n).toBe(1);
+  });
+
+  it('refuses a key that another runbook\'s start takes at the same moment, without a raw database error', async () => {
+    const scope = tenants('tenant-00013');
+    const confirmed = await preflight(scope);
+    const other = await h.database.pool.connect();
+    try {
+      // Another runbook's starter holds the key in an open transaction, outside this runbook's lock.
+      await other.query('BEGIN');
+      await other.query(
+        `INSERT INTO operation_runs (workspace_id, runbook, scope_kind, scope, source, initiator_label, reason, idempotency_key)
+         SELECT workspace_id, 'other.runbook', 'tenant', '{"tenants":[]}', 'cli', 'other', 'another runbook', 'shared-key'
+           FROM tenants WHERE external_id = 'tenant-00013'`,
+      );
+      const attempt = start({ scope, preflightId: confirmed.id, idempotencyKey: 'shared-key' }).catch((e: unknown) => e);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await other.query('COMMIT');
+      const error = await attempt;
+      expect(error).toBeInstanceOf(RunbookRefusal);
+      expect(error).toMatchObject({ code: 'idempotency_conflict', message: expect.stringMatching(/^Idempotency key "shared-key" was already used for run /) });
+    } finally {
+      other.release();
+    }
+  });
+});

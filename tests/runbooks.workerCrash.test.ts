@@ -9,6 +9,8 @@ import { getRunItems } from '../src/runbooks/runs.js';
 import { useRunbookHarness } from './support/harness.js';
 import { expectedChangesByTenant, loadFindingStates } from './support/lifecycleOracle.js';
 import { tenantIds, waitForRun } from './support/runs.js';
+import { slowBatches } from './support/slowBatches.js';
+import { until } from './support/until.js';
 
 /** The real worker command, as production runs it, in a process of its own. */
 function startWorkerProcess(config: Config): ChildProcess {
@@ -31,7 +33,16 @@ async function settledItems(pool: pg.Pool, runId: string): Promise<number> {
   return rows[0].n;
 }
 
-describe('a worker killed in the middle of an all-tenants run', () => {
+/** Batch statements running now on this test's database: asleep in the slowBatches trigger. */
+async function batchesInFlight(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query(
+    `SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active' AND wait_event = 'PgSleep'`,
+  );
+  return rows[0].n;
+}
+
+describe('a worker killed in the middle of an all-tenants run, inside a batch transaction', () => {
   // No in-process worker: the workers are real processes. Small batches make the run long
   // enough to be killed mid-way; short heartbeats make the retry quick.
   const h = useRunbookHarness({
@@ -57,7 +68,12 @@ describe('a worker killed in the middle of an all-tenants run', () => {
       if (Date.now() > deadline) throw new Error('the run made no progress before the kill');
       await sleep(100);
     }
+    // Kill it while a batch statement is in flight: its transaction holds rows and the item's
+    // counts, and must leave nothing behind.
+    const restore = await slowBatches(pool, 300);
+    await until(() => batchesInFlight(pool), (n) => n > 0, 'a batch statement to be in flight');
     first.kill('SIGKILL');
+    await restore();
     expect(await settledItems(pool, run.id)).toBeLessThan(customers.length);
     await sleep(1_000);
     const { rows: stalled } = await pool.query('SELECT status FROM operation_runs WHERE id = $1', [run.id]);

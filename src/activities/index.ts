@@ -13,11 +13,14 @@ import {
   saveItemCounts,
   settleItem,
 } from '../runbooks/runItems.js';
+import type { TenantProgress } from '../runbooks/runItems.js';
 import { persistTransition, type RunOutcome } from '../runbooks/runStatus.js';
-import type { TenantProgress } from '../workflows/inputs.js';
+import { classifyFailures } from './failures.js';
 
 export interface ActivityDeps {
   pool: pg.Pool;
+  /** How long tenant work retries through an outage; see `Config.outageWindowMs`. */
+  outageWindowMs: number;
 }
 
 function addBreakdown(into: Record<string, number>, add: Record<string, number>): Record<string, number> {
@@ -26,19 +29,21 @@ function addBreakdown(into: Record<string, number>, add: Record<string, number>)
   return sum;
 }
 
-/**
- * The activities the runbook workflows call. Each is idempotent: Temporal delivers at least
- * once, so every write is a checked transition, an upsert, or counts derived from items.
- */
-export function createActivities({ pool }: ActivityDeps) {
+/** The run's own records: they must get through any outage, so they retry without limit. */
+function bookkeepingActivities(pool: pg.Pool) {
   return {
-    /** queued → running and one pending item per tenant in scope; returns the item count. */
-    async beginRun(runId: string): Promise<number> {
+    /**
+     * queued → running and one pending item per tenant in scope; returns the item count, or
+     * null when the run was completed before its workflow began (cancelled while queued).
+     */
+    async beginRun(runId: string): Promise<{ tenants: number } | null> {
       return inTransaction(pool, async (client) => {
+        const { rows } = await client.query<{ status: string }>('SELECT status FROM operation_runs WHERE id = $1 FOR UPDATE', [runId]);
+        if (rows[0]?.status === 'completed') return null;
         await persistTransition(client, runId, 'running');
-        const total = await materializeRunItems(client, runId);
+        const tenants = await materializeRunItems(client, runId);
         await refreshRunCounts(client, runId);
-        return total;
+        return { tenants };
       });
     },
 
@@ -46,6 +51,23 @@ export function createActivities({ pool }: ActivityDeps) {
       return nextItemTenants(pool, runId, cursor, limit);
     },
 
+    async settleRunItem(runId: string, tenantId: number, status: 'failed' | 'cancelled', error: string): Promise<void> {
+      await settleItem(pool, runId, tenantId, status, error);
+    },
+
+    async refreshRunCounts(runId: string): Promise<void> {
+      await refreshRunCounts(pool, runId);
+    },
+
+    async completeRun(runId: string, options: { outcome?: RunOutcome; error?: string | null } = {}) {
+      return completeRun(pool, runId, options);
+    },
+  };
+}
+
+/** One tenant's work: bounded by the outage window, and its business failures are counted. */
+function tenantWorkActivities(pool: pg.Pool) {
+  return {
     async beginRunItem(runId: string, tenantId: number): Promise<void> {
       await settleItem(pool, runId, tenantId, 'running');
     },
@@ -53,7 +75,8 @@ export function createActivities({ pool }: ActivityDeps) {
     /**
      * Takes batches of one tenant until it is done or the time budget is spent. Each batch and
      * the item's counts and cursor commit together, so a retry (worker killed, timeout) resumes
-     * after the last committed batch and never counts a row twice.
+     * after the last committed batch and never counts a row twice. A cancellation (learnt
+     * through the heartbeat after each batch) stops it at the next batch boundary.
      */
     async processTenantBatches(input: {
       runId: string;
@@ -68,7 +91,9 @@ export function createActivities({ pool }: ActivityDeps) {
       for (;;) {
         if (context.cancellationSignal.aborted) throw new CancelledFailure('tenant processing cancelled');
         const finished = await inTransaction(pool, async (client) => {
-          const counts = await lockItemCounts(client, input.runId, input.tenantId);
+          const { status, counts } = await lockItemCounts(client, input.runId, input.tenantId);
+          // Settled items take no more batches: once a run says a tenant is done, its data stays put.
+          if (status !== 'running') return true;
           const step = await runbook.processBatch(client, {
             tenantId: input.tenantId,
             cursor: counts.cursor,
@@ -94,7 +119,7 @@ export function createActivities({ pool }: ActivityDeps) {
     async verifyTenant(runId: string, runbookId: string, tenantId: number): Promise<TenantProgress> {
       const remaining = await getRunbook(runbookId).remainingToChange(pool, tenantId);
       await inTransaction(pool, async (client) => {
-        const counts = await lockItemCounts(client, runId, tenantId);
+        const { counts } = await lockItemCounts(client, runId, tenantId);
         await saveItemCounts(client, runId, tenantId, { ...counts, verified: remaining === 0, remaining });
         await settleItem(
           client,
@@ -106,18 +131,17 @@ export function createActivities({ pool }: ActivityDeps) {
       });
       return itemProgress(pool, runId, tenantId);
     },
+  };
+}
 
-    async settleRunItem(runId: string, tenantId: number, status: 'failed' | 'cancelled', error: string): Promise<void> {
-      await settleItem(pool, runId, tenantId, status, error);
-    },
-
-    async refreshRunCounts(runId: string): Promise<void> {
-      await refreshRunCounts(pool, runId);
-    },
-
-    async completeRun(runId: string, options: { outcome?: RunOutcome; error?: string | null } = {}) {
-      return completeRun(pool, runId, options);
-    },
+/**
+ * The activities the runbook workflows call. Each is idempotent: Temporal delivers at least
+ * once, so every write is a checked transition, an upsert, or counts derived from items.
+ */
+export function createActivities({ pool, outageWindowMs }: ActivityDeps) {
+  return {
+    ...classifyFailures(bookkeepingActivities(pool), null),
+    ...classifyFailures(tenantWorkActivities(pool), outageWindowMs),
   };
 }
 

@@ -1,4 +1,6 @@
-import type { Queryable } from '../db/queryable.js';
+import { orm, type Connection } from '../db/orm.js';
+import { auditEvents } from '../db/schema/index.js';
+import { firstLine } from '../errors.js';
 
 export interface AuditEvent {
   actorKind: 'platform_user' | 'user' | 'cli' | 'deploy_hook' | 'system' | 'anonymous';
@@ -12,27 +14,22 @@ export interface AuditEvent {
   metadata?: Record<string, unknown>;
 }
 
-const INSERT = `
-INSERT INTO audit_events (actor_kind, actor_id, actor_label, action, target_kind, target_id, ip, user_agent, metadata)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
-
-function values(event: AuditEvent): unknown[] {
-  return [
-    event.actorKind,
-    event.actorId == null ? null : String(event.actorId),
-    event.actorLabel ?? null,
-    event.action,
-    event.targetKind ?? null,
-    event.targetId ?? null,
-    event.ip ?? null,
-    event.userAgent ?? null,
-    JSON.stringify(event.metadata ?? {}),
-  ];
+function row(event: AuditEvent): typeof auditEvents.$inferInsert {
+  return {
+    actorKind: event.actorKind,
+    actorId: event.actorId == null ? null : String(event.actorId),
+    actorLabel: event.actorLabel ?? null,
+    action: event.action,
+    targetKind: event.targetKind ?? null,
+    targetId: event.targetId ?? null,
+    ip: event.ip ?? null,
+    userAgent: event.userAgent ?? null,
+    metadata: event.metadata ?? {},
+  };
 }
 
 function logFailure(event: AuditEvent, error: unknown): void {
-  const detail = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`audit: could not record ${event.action} (${detail}); continuing\n`);
+  process.stderr.write(`audit: could not record ${event.action} (${firstLine(error)}); continuing\n`);
 }
 
 /**
@@ -40,15 +37,16 @@ function logFailure(event: AuditEvent, error: unknown): void {
  * the start, run or login it describes. Inside a transaction pass `{ inTransaction: true }`:
  * the insert then runs under a savepoint, so its failure does not abort the caller's work.
  */
-export async function recordAudit(q: Queryable, event: AuditEvent, options: { inTransaction?: boolean } = {}): Promise<boolean> {
+export async function recordAudit(q: Connection, event: AuditEvent, options: { inTransaction?: boolean } = {}): Promise<boolean> {
   try {
+    const insert = () => orm(q).insert(auditEvents).values(row(event));
     if (!options.inTransaction) {
-      await q.query(INSERT, values(event));
+      await insert();
       return true;
     }
     await q.query('SAVEPOINT audit_event');
     try {
-      await q.query(INSERT, values(event));
+      await insert();
       await q.query('RELEASE SAVEPOINT audit_event');
       return true;
     } catch (error) {

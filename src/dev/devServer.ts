@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { UnavailableError } from '../errors.js';
 import { Client, Connection } from '@temporalio/client';
 import { pingTemporal } from '../temporal/connection.js';
-import { devServerArgs, loadDevServerConfig } from './devServerConfig.js';
+import { devServerArgs, loadDevServerConfig, type DevServerConfig } from './devServerConfig.js';
 import { freePort } from './freePort.js';
 import { PROJECT_ROOT } from './projectRoot.js';
 
@@ -84,8 +84,13 @@ export async function startDevServer(options: {
  * The port is free when picked but may be taken before the server binds it (the server picks
  * random ports for its own services too), so a bind failure is retried on a new port.
  */
-export async function startEphemeralDevServer(binary: string, logFile: string, attempts = 3): Promise<RunningDevServer> {
-  const config = loadDevServerConfig(join(PROJECT_ROOT, 'temporal-dev.yaml'));
+export async function startEphemeralDevServer(
+  binary: string,
+  logFile: string,
+  options: { attempts?: number; overrides?: Partial<DevServerConfig> } = {},
+): Promise<RunningDevServer> {
+  const config = { ...loadDevServerConfig(join(PROJECT_ROOT, 'temporal-dev.yaml')), ...options.overrides };
+  const attempts = options.attempts ?? 3;
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     try {

@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import { inTransaction } from '../db/transaction.js';
-import type { RunbookDefinition } from './definition.js';
-import { buildPreflightReport, loadPreflight, type SavedPreflight } from './preflight.js';
+import type { RunbookDefinition, TenantFingerprint } from './definition.js';
+import { loadPreflight, loadPreflightTenants, type SavedPreflight } from './preflight.js';
 import { RunbookRefusal } from './refusal.js';
-import type { ResolvedScope } from './scope.js';
+import { sameScope, type ResolvedScope, type TenantRef } from './scope.js';
 
 export interface PreflightPolicy {
   maxAgeMs: number;
@@ -13,9 +13,61 @@ export interface PreflightPolicy {
 
 export const DEFAULT_PREFLIGHT_POLICY: PreflightPolicy = { maxAgeMs: 60 * 60 * 1000, toChangeTolerance: 0.01 };
 
+/** The live numbers of a preflight's scope, as the drift check derives them. */
+interface LiveCount {
+  /** The tenants in scope are exactly the ones the preflight counted. */
+  sameTenants: boolean;
+  toChange: number;
+}
+
+function sameFingerprint(saved: TenantFingerprint, now: TenantFingerprint | undefined): boolean {
+  if (!now) return false;
+  const keys = Object.keys(saved);
+  return keys.length === Object.keys(now).length && keys.every((key) => saved[key] === now[key]);
+}
+
+/**
+ * The scope's count to change now, in one read-only snapshot, at the cost of the tenants whose
+ * data moved: a tenant whose fingerprint reads as the preflight saved it keeps its saved count,
+ * a moved or new tenant is recounted (without the sample), a tenant gone contributes nothing.
+ * A preflight saved before tenants were recorded is recounted in full.
+ */
+async function liveCount(
+  client: pg.PoolClient,
+  runbook: RunbookDefinition,
+  scope: ResolvedScope,
+  saved: SavedPreflight,
+): Promise<LiveCount> {
+  const savedTenants = await loadPreflightTenants(client, saved.id);
+  if (savedTenants.length === 0 && saved.report.tenantsInScope > 0) {
+    const body = await runbook.preflight(client, scope.tenants, { sample: false });
+    return {
+      sameTenants: scope.tenants.length === saved.report.tenantsInScope,
+      toChange: body.perTenant.reduce((n, tenant) => n + tenant.toChange, 0),
+    };
+  }
+  const before = new Map(savedTenants.map((tenant) => [tenant.tenantId, tenant]));
+  const inScope = new Set(scope.tenants.map((tenant) => tenant.id));
+  const gone = savedTenants.filter((tenant) => !inScope.has(tenant.tenantId));
+  const fingerprints = await runbook.fingerprint(client, [...inScope]);
+  const moved: TenantRef[] = scope.tenants.filter((tenant) => {
+    const then = before.get(tenant.id);
+    return !then || !sameFingerprint(then.fingerprint, fingerprints.get(tenant.id));
+  });
+  let toChange = saved.report.toChange;
+  for (const tenant of gone) toChange -= tenant.toChange;
+  for (const tenant of moved) toChange -= before.get(tenant.id)?.toChange ?? 0;
+  if (moved.length > 0) {
+    const recount = await runbook.preflight(client, moved, { sample: false });
+    for (const tenant of recount.perTenant) toChange += tenant.toChange;
+  }
+  return { sameTenants: gone.length === 0 && moved.every((tenant) => before.has(tenant.id)), toChange };
+}
+
 /**
  * The preflight a start names must be for the same runbook and scope, recent, and still true:
- * its numbers are recomputed and compared with what the operator confirmed.
+ * its numbers are brought up to date (recounting only the tenants whose data moved) and
+ * compared with what the operator confirmed.
  */
 export async function checkPreflight(
   pool: pg.Pool,
@@ -31,7 +83,7 @@ export async function checkPreflight(
   if (!saved) {
     throw new RunbookRefusal('preflight_missing', `Preflight ${preflightId} does not exist; run a new preflight.`);
   }
-  if (saved.runbook !== runbook.id || JSON.stringify(saved.scope) !== JSON.stringify(scope.stored)) {
+  if (saved.runbook !== runbook.id || !sameScope(saved.scope, scope.stored)) {
     throw new RunbookRefusal(
       'preflight_mismatch',
       `Preflight ${preflightId} was for ${saved.runbook} on ${saved.report.scope.description}, not this runbook and scope; run a preflight for this scope.`,
@@ -44,14 +96,13 @@ export async function checkPreflight(
       `Preflight ${preflightId} is ${Math.floor(ageMs / 60_000)} minutes old (the limit is ${Math.round(options.policy.maxAgeMs / 60_000)}); run a new preflight and review it.`,
     );
   }
-  const live = await inTransaction(pool, (client) => buildPreflightReport(client, runbook, scope), { readOnly: true });
+  const live = await inTransaction(pool, (client) => liveCount(client, runbook, scope, saved), { readOnly: true });
   const allowed = Math.floor(saved.report.toChange * options.policy.toChangeTolerance);
-  const tenantsMoved = live.tenantsInScope !== saved.report.tenantsInScope;
-  if (tenantsMoved || Math.abs(live.toChange - saved.report.toChange) > allowed) {
+  if (!live.sameTenants || Math.abs(live.toChange - saved.report.toChange) > allowed) {
     throw new RunbookRefusal(
       'preflight_drift',
       `The data changed since preflight ${preflightId}: it counted ${saved.report.tenantsInScope} tenants and ` +
-        `${saved.report.toChange} ${runbook.unit} to change, now there are ${live.tenantsInScope} tenants and ` +
+        `${saved.report.toChange} ${runbook.unit} to change, now there are ${scope.tenants.length} tenants and ` +
         `${live.toChange} (tolerance: ${allowed}). Run a new preflight and review it.`,
     );
   }

@@ -1,6 +1,9 @@
 import type pg from 'pg';
 import { recordAudit } from '../audit/recordAudit.js';
+import { orm } from '../db/orm.js';
+import { notifications } from '../db/schema/index.js';
 import { inTransaction } from '../db/transaction.js';
+import type { AuditActor } from './initiator.js';
 import { refreshRunCounts } from './runItems.js';
 import { persistTransition, type RunOutcome } from './runStatus.js';
 
@@ -10,6 +13,9 @@ const AUDIT_ACTION: Record<RunOutcome, string> = {
   failed: 'runbook.failed',
   cancelled: 'runbook.cancelled',
 };
+
+/** The run's workflows complete it; a start that never reached a worker names its starter. */
+const WORKER: AuditActor = { actorKind: 'system', actorLabel: 'temporal-worker' };
 
 /** Every tenant done → succeeded; none done but some failed → failed; a mix → partially. */
 export function outcomeOf(counts: { tenantsSucceeded: number; tenantsFailed: number; tenantsCancelled: number }): RunOutcome {
@@ -25,16 +31,19 @@ export function outcomeOf(counts: { tenantsSucceeded: number; tenantsFailed: num
 export async function completeRun(
   pool: pg.Pool,
   runId: string,
-  options: { outcome?: RunOutcome; error?: string | null } = {},
+  options: { outcome?: RunOutcome; error?: string | null; actor?: AuditActor } = {},
 ): Promise<{ outcome: RunOutcome; changed: boolean }> {
   return inTransaction(pool, async (client) => {
-    if (options.outcome === 'cancelled') {
+    if (options.outcome === 'cancelled' || options.outcome === 'failed') {
       // Tenants never reached (or still marked running) end with the run.
+      const [status, error] =
+        options.outcome === 'cancelled'
+          ? ['cancelled', 'The run was cancelled before this tenant finished.']
+          : ['failed', `The run failed before this tenant finished: ${options.error ?? 'no reason given'}`];
       await client.query(
-        `UPDATE operation_run_items SET status = 'cancelled', error = 'The run was cancelled before this tenant finished.',
-                completed_at = now()
+        `UPDATE operation_run_items SET status = $2, error = $3, completed_at = now()
           WHERE run_id = $1 AND status IN ('pending', 'running')`,
-        [runId],
+        [runId, status, error],
       );
     }
     await refreshRunCounts(client, runId);
@@ -51,17 +60,15 @@ export async function completeRun(
 
     const data = { runId, runbook: run.runbook, outcome, counts: run.counts };
     if (run.initiatorId != null) {
-      await client.query(
-        `INSERT INTO notifications (platform_user_id, type, data) VALUES ($1, 'OperationRunCompleted', $2)
-         ON CONFLICT DO NOTHING`,
-        [run.initiatorId, JSON.stringify(data)],
-      );
+      await orm(client)
+        .insert(notifications)
+        .values({ platformUserId: run.initiatorId, type: 'OperationRunCompleted', data })
+        .onConflictDoNothing();
     }
     await recordAudit(
       client,
       {
-        actorKind: 'system',
-        actorLabel: 'temporal-worker',
+        ...(options.actor ?? WORKER),
         action: AUDIT_ACTION[outcome],
         targetKind: 'operation_run',
         targetId: runId,

@@ -1,13 +1,12 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { recordAudit } from '../audit/recordAudit.js';
-import { UserError } from '../errors.js';
-import { pauseSignal, resumeSignal } from '../workflows/queries.js';
-import { CAPABILITIES } from './capabilities.js';
+import { cancelRunWorkflow, pauseRunWorkflow, resumeRunWorkflow, type ControlOutcome } from '../temporal/runWorkflows.js';
+import { CAPABILITIES, requireCapability } from './capabilities.js';
 import { completeRun } from './completeRun.js';
-import { auditActor, type Initiator, type RequestContext } from './initiator.js';
+import { auditActor, initiatorLabel, type Initiator, type RequestContext } from './initiator.js';
 import { RunbookRefusal } from './refusal.js';
-import { getRun, type RunRecord, type RunSource } from './runs.js';
+import { getRun, recordRunPause, type RunRecord, type RunSource } from './runs.js';
 
 export interface ControlDeps {
   pool: pg.Pool;
@@ -29,43 +28,52 @@ const AUDIT_ACTION: Record<RunAction, string> = {
   resume: 'runbook.resumed',
 };
 
-async function activeRun(deps: ControlDeps, request: ControlRequest, action: RunAction): Promise<RunRecord> {
-  if (request.source === 'system_ui') {
-    const allowed = request.initiator.kind === 'platform_user' && request.initiator.capabilities.includes(CAPABILITIES.runsManage);
-    if (!allowed) throw new RunbookRefusal('capability', `You need the capability ${CAPABILITIES.runsManage} to ${action} a run.`);
-  }
+/** The run an action applies to, or the refusal that says why it cannot apply. */
+async function controllableRun(deps: ControlDeps, request: ControlRequest, action: RunAction): Promise<RunRecord> {
+  requireCapability(request.initiator, CAPABILITIES.runsManage, `${action} a run`);
   const run = await getRun(deps.pool, request.runId);
-  if (!run) throw new UserError(`No run with id ${request.runId}. List runs with: tsx src/cli runs list`);
+  if (!run) throw new RunbookRefusal('run_not_found', `No run with id ${request.runId}.`);
   if (run.status === 'completed') {
-    throw new UserError(`Run ${run.id} is already completed (${run.outcome}); there is nothing to ${action}.`);
+    throw new RunbookRefusal('run_completed', `Run ${run.id} is already completed (${run.outcome}); there is nothing to ${action}.`);
   }
-  if (action !== 'cancel' && run.scopeKind === 'tenant') {
-    throw new UserError(`Run ${run.id} covers one tenant; only multi-tenant runs can ${action} between tenants.`);
+  if (action === 'cancel') return run;
+  if (run.scopeKind === 'tenant') {
+    throw new RunbookRefusal('not_pausable', `Run ${run.id} covers one tenant; only multi-tenant runs can ${action} between tenants.`);
   }
+  if (action === 'pause' && run.pausedAt) {
+    throw new RunbookRefusal('already_paused', `Run ${run.id} is already paused (by ${run.pausedBy}).`);
+  }
+  if (action === 'resume' && !run.pausedAt) throw new RunbookRefusal('not_paused', `Run ${run.id} is not paused.`);
   return run;
 }
 
+async function sendControl(deps: ControlDeps, run: RunRecord, action: RunAction, by: string): Promise<ControlOutcome> {
+  if (action === 'cancel') return cancelRunWorkflow(deps.temporal, run.id);
+  return action === 'pause' ? pauseRunWorkflow(deps.temporal, run.id, by) : resumeRunWorkflow(deps.temporal, run.id, by);
+}
+
 /**
- * Asks a run's workflow to cancel, pause or resume, and audits the request. Cancellation is
- * Temporal's: the workflows record their items and complete the run as `cancelled`.
+ * Asks a run's workflow to cancel, pause or resume, records it on the run and audits it.
+ * Cancellation is Temporal's: the workflows stop their batches, record their items and
+ * complete the run as `cancelled`. A run whose workflow is gone (never started, or closed
+ * without completing the run) has no one to tell, so cancelling completes it here.
  */
 export async function controlRun(deps: ControlDeps, request: ControlRequest, action: RunAction): Promise<RunRecord> {
-  const run = await activeRun(deps, request, action);
-  const handle = deps.temporal.workflow.getHandle(run.workflowId!);
-  try {
-    if (action === 'cancel') await handle.cancel();
-    else await handle.signal(action === 'pause' ? pauseSignal : resumeSignal);
-  } catch (error) {
-    // A queued run whose workflow never started (the starter died in between) has no one to tell.
-    if (!(error instanceof WorkflowNotFoundError) || action !== 'cancel') throw error;
-    await completeRun(deps.pool, run.id, { outcome: 'cancelled' });
+  const run = await controllableRun(deps, request, action);
+  const by = initiatorLabel(request.initiator);
+  const actor = auditActor(request.initiator, request.context);
+  const outcome = await sendControl(deps, run, action, by);
+  if (outcome === 'no_workflow' && action !== 'cancel') {
+    throw new RunbookRefusal('not_started', `Run ${run.id} has no workflow to ${action} (it is ${run.status}); cancel it instead.`);
   }
+  if (action !== 'cancel') await recordRunPause(deps.pool, run.id, action === 'pause' ? by : null);
   await recordAudit(deps.pool, {
-    ...auditActor(request.initiator, request.context),
+    ...actor,
     action: AUDIT_ACTION[action],
     targetKind: 'operation_run',
     targetId: run.id,
     metadata: { runbook: run.runbook, source: request.source },
   });
-  return run;
+  if (outcome === 'no_workflow') await completeRun(deps.pool, run.id, { outcome: 'cancelled', actor });
+  return (await getRun(deps.pool, run.id)) ?? run;
 }

@@ -13,9 +13,16 @@ export interface PreflightBody {
   perTenant: TenantPreflight[];
   /** How many rows would change per field or kind of change. */
   breakdown: Record<string, number>;
-  /** A few before/after examples. */
+  /** A few before/after examples (empty when asked for the numbers only). */
   sample: unknown[];
 }
+
+/**
+ * A cheap summary of one tenant's data that moves whenever the tenant's count to change may
+ * have moved: a start re-counts only the tenants whose fingerprint differs from the preflight's.
+ * Flat JSON (stored as jsonb), compared value by value.
+ */
+export type TenantFingerprint = Readonly<Record<string, string | number | null>>;
 
 /** Progress of one tenant, written together with the batch it describes. */
 export interface TenantCounts {
@@ -45,8 +52,16 @@ export interface RunbookDefinition {
   unit: string;
   /** Run once per release by the deploy hook. */
   deployTriggered: boolean;
-  /** Read-only report for the tenants in scope. */
-  preflight(q: Queryable, tenants: TenantRef[]): Promise<PreflightBody>;
+  /**
+   * Read-only report for the tenants in scope, with one `perTenant` entry per tenant.
+   * `sample: false` leaves out the before/after examples, for a recount that needs the numbers only.
+   */
+  preflight(q: Queryable, tenants: TenantRef[], options?: { sample?: boolean }): Promise<PreflightBody>;
+  /**
+   * Read-only fingerprint of each given tenant's data, taken in the caller's snapshot. It must be
+   * far cheaper than `preflight`: per tenant a few index reads, none of the rules' per-row work.
+   */
+  fingerprint(q: Queryable, tenantIds: number[]): Promise<Map<number, TenantFingerprint>>;
   /**
    * Processes the next batch of one tenant after `cursor`, in the caller's transaction, and
    * returns what it did, or null when the tenant has nothing after the cursor.

@@ -16,10 +16,10 @@ export function initiatorLabel(initiator: Initiator): string {
   return initiator.kind === 'platform_user' ? initiator.email : initiator.label;
 }
 
-export function auditActor(initiator: Initiator, context: RequestContext = {}): Pick<
-  AuditEvent,
-  'actorKind' | 'actorId' | 'actorLabel' | 'ip' | 'userAgent'
-> {
+/** Who an audit event names as its actor. */
+export type AuditActor = Pick<AuditEvent, 'actorKind' | 'actorId' | 'actorLabel' | 'ip' | 'userAgent'>;
+
+export function auditActor(initiator: Initiator, context: RequestContext = {}): AuditActor {
   return {
     actorKind: initiator.kind,
     actorId: initiator.kind === 'platform_user' ? initiator.id : null,

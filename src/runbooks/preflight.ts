@@ -1,13 +1,18 @@
 import { createHash } from 'node:crypto';
+import { eq, sql } from 'drizzle-orm';
 import type pg from 'pg';
 import { recordAudit } from '../audit/recordAudit.js';
+import { orm, type Connection } from '../db/orm.js';
 import type { Queryable } from '../db/queryable.js';
+import { preflights, preflightTenants } from '../db/schema/index.js';
 import { inTransaction } from '../db/transaction.js';
-import type { RunbookDefinition } from './definition.js';
+import type { PreflightBody, RunbookDefinition, TenantFingerprint } from './definition.js';
 import { auditActor, initiatorLabel, type Initiator, type RequestContext } from './initiator.js';
 import { describeScope, resolveScope, type ResolvedScope, type ScopeInput, type ScopeKind, type StoredScope } from './scope.js';
 
 const TOP_TENANTS = 10;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface PreflightReport {
   runbook: string;
@@ -33,13 +38,14 @@ export interface SavedPreflight {
   createdAt: Date;
 }
 
-/** The report for a resolved scope; read-only, run inside the caller's snapshot. */
-export async function buildPreflightReport(
-  q: Queryable,
-  runbook: RunbookDefinition,
-  scope: ResolvedScope,
-): Promise<PreflightReport> {
-  const body = await runbook.preflight(q, scope.tenants);
+/** One tenant of a saved preflight, as the start's drift check compares it. */
+export interface PreflightTenant {
+  tenantId: number;
+  toChange: number;
+  fingerprint: TenantFingerprint;
+}
+
+function reportOf(runbook: RunbookDefinition, scope: ResolvedScope, body: PreflightBody): PreflightReport {
   const externalIds = new Map(scope.tenants.map((tenant) => [tenant.id, tenant.externalId]));
   const sum = (pick: (t: (typeof body.perTenant)[number]) => number) => body.perTenant.reduce((n, t) => n + pick(t), 0);
   return {
@@ -60,34 +66,77 @@ export async function buildPreflightReport(
   };
 }
 
+/** The report for a resolved scope; read-only, run inside the caller's snapshot. */
+export async function buildPreflightReport(
+  q: Queryable,
+  runbook: RunbookDefinition,
+  scope: ResolvedScope,
+): Promise<PreflightReport> {
+  return reportOf(runbook, scope, await runbook.preflight(q, scope.tenants));
+}
+
+/**
+ * The report and, per tenant in scope, its count to change and data fingerprint, all in the
+ * caller's snapshot so that they agree: a tenant whose fingerprint later reads the same still
+ * has the count the report added up.
+ */
+async function measurePreflight(
+  q: Queryable,
+  runbook: RunbookDefinition,
+  scope: ResolvedScope,
+): Promise<{ report: PreflightReport; tenants: PreflightTenant[] }> {
+  const body = await runbook.preflight(q, scope.tenants);
+  const fingerprints = await runbook.fingerprint(q, scope.tenants.map((tenant) => tenant.id));
+  const toChange = new Map(body.perTenant.map((tenant) => [tenant.tenantId, tenant.toChange]));
+  const tenants = scope.tenants.map(({ id }) => {
+    const fingerprint = fingerprints.get(id);
+    if (!fingerprint) throw new Error(`${runbook.id}: fingerprint() returned nothing for tenant ${id}`);
+    return { tenantId: id, toChange: toChange.get(id) ?? 0, fingerprint };
+  });
+  return { report: reportOf(runbook, scope, body), tenants };
+}
+
 export function contentHash(report: PreflightReport): string {
   return createHash('sha256').update(JSON.stringify(report)).digest('hex');
 }
 
 /**
- * Resolves the scope and computes the report in one read-only snapshot, then saves it (a
- * start names the preflight it was confirmed against) and audits `runbook.preflighted`.
+ * Resolves the scope and computes the report in one read-only snapshot, then saves it with its
+ * tenants (a start names the preflight it was confirmed against) and audits `runbook.preflighted`.
  */
 export async function runPreflight(
   pool: pg.Pool,
   request: { runbook: RunbookDefinition; scope: ScopeInput; initiator: Initiator; context?: RequestContext },
 ): Promise<SavedPreflight> {
   const { runbook, initiator } = request;
-  const { scope, report } = await inTransaction(
+  const { scope, report, tenants } = await inTransaction(
     pool,
     async (client) => {
       const resolved = await resolveScope(client, request.scope);
-      return { scope: resolved, report: await buildPreflightReport(client, runbook, resolved) };
+      return { scope: resolved, ...(await measurePreflight(client, runbook, resolved)) };
     },
     { readOnly: true },
   );
-  const hash = contentHash(report);
-  const { rows } = await pool.query<{ id: string; created_at: Date }>(
-    `INSERT INTO preflights (runbook, scope_kind, scope, report, content_hash, created_by)
-     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, created_at`,
-    [runbook.id, scope.kind, JSON.stringify(scope.stored), JSON.stringify(report), hash, initiatorLabel(initiator)],
-  );
-  const saved = rows[0]!;
+  const values = {
+    runbook: runbook.id,
+    scopeKind: scope.kind,
+    scope: scope.stored,
+    report,
+    contentHash: contentHash(report),
+    createdBy: initiatorLabel(initiator),
+  };
+  const saved: SavedPreflight = await orm(pool).transaction(async (tx) => {
+    const [row] = await tx.insert(preflights).values(values).returning({ id: preflights.id, createdAt: preflights.createdAt });
+    // One statement however many tenants (ten thousand for all tenants): a VALUES list would
+    // need four parameters a row and PostgreSQL takes 65,535. Columns in the table's order.
+    const rows = tenants.map((tenant) => ({ tenant_id: tenant.tenantId, to_change: tenant.toChange, fingerprint: tenant.fingerprint }));
+    await tx.insert(preflightTenants).select(
+      sql`SELECT ${row!.id}::uuid, t.tenant_id, t.to_change, t.fingerprint
+            FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS t (tenant_id bigint, to_change int, fingerprint jsonb)`,
+    );
+    // The report as computed, not as jsonb gives it back (with its keys reordered).
+    return { ...values, id: row!.id, createdAt: row!.createdAt };
+  });
   await recordAudit(pool, {
     ...auditActor(initiator, request.context),
     action: 'runbook.preflighted',
@@ -95,25 +144,32 @@ export async function runPreflight(
     targetId: saved.id,
     metadata: { runbook: runbook.id, scope: scope.stored, tenantsInScope: report.tenantsInScope, toChange: report.toChange },
   });
+  return saved;
+}
+
+function savedPreflight(row: typeof preflights.$inferSelect): SavedPreflight {
   return {
-    id: saved.id,
-    runbook: runbook.id,
-    scopeKind: scope.kind,
-    scope: scope.stored,
-    report,
-    contentHash: hash,
-    createdBy: initiatorLabel(initiator),
-    createdAt: saved.created_at,
+    ...row,
+    scopeKind: row.scopeKind as ScopeKind,
+    scope: row.scope as StoredScope,
+    report: row.report as PreflightReport,
   };
 }
 
-export async function loadPreflight(q: Queryable, id: string): Promise<SavedPreflight | null> {
-  if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
-  const { rows } = await q.query(
-    `SELECT id, runbook, scope_kind AS "scopeKind", scope, report, content_hash AS "contentHash",
-            created_by AS "createdBy", created_at AS "createdAt"
-       FROM preflights WHERE id = $1`,
-    [id],
-  );
-  return (rows[0] as SavedPreflight | undefined) ?? null;
+/** The saved preflight, or null when there is none with this id (or it cannot be an id). */
+export async function loadPreflight(q: Connection, id: string): Promise<SavedPreflight | null> {
+  if (!UUID.test(id)) return null;
+  const [row] = await orm(q).select().from(preflights).where(eq(preflights.id, id));
+  return row ? savedPreflight(row) : null;
+}
+
+/**
+ * The tenants a preflight counted, with their counts and fingerprints. Empty for a preflight
+ * saved before preflights recorded their tenants (and for one of an empty scope).
+ */
+export async function loadPreflightTenants(q: Connection, preflightId: string): Promise<PreflightTenant[]> {
+  return orm(q)
+    .select({ tenantId: preflightTenants.tenantId, toChange: preflightTenants.toChange, fingerprint: preflightTenants.fingerprint })
+    .from(preflightTenants)
+    .where(eq(preflightTenants.preflightId, preflightId));
 }

@@ -12,13 +12,17 @@ export function runFraction(run: Pick<RunRecord, 'status' | 'counts'>): number {
 }
 
 /** One line of progress, a pure function of the run row, shared by the CLI and the console. */
-export function progressText(run: Pick<RunRecord, 'status' | 'outcome' | 'counts'>, unit = 'findings'): string {
+export function progressText(
+  run: Pick<RunRecord, 'status' | 'outcome' | 'counts'> & Partial<Pick<RunRecord, 'pausedBy'>>,
+  unit = 'findings',
+): string {
   const { counts } = run;
   const settled = (counts.tenantsSucceeded ?? 0) + (counts.tenantsFailed ?? 0) + (counts.tenantsCancelled ?? 0);
   const tenants = `${n(settled)}/${n(counts.tenants)} tenants`;
   const failed = counts.tenantsFailed ? `, ${n(counts.tenantsFailed)} failed` : '';
   const changed = `${n(counts.changed)} ${unit} changed of ${n(counts.examined)} examined`;
   if (run.status === 'queued') return 'Queued: waiting for a worker to pick the run up.';
+  if (run.status === 'running' && run.pausedBy) return `Paused by ${run.pausedBy}: ${tenants}${failed}; ${changed}.`;
   if (run.status === 'running') return `Running: ${tenants}${failed}; ${changed}.`;
   return `Completed (${run.outcome?.replace('_', ' ')}): ${tenants}${failed}; ${changed}.`;
 }

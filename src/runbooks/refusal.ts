@@ -1,5 +1,6 @@
 import { UserError } from '../errors.js';
 
+/** Why the core refused a start, a preflight or a control; the console maps these codes. */
 export type RefusalCode =
   | 'unknown_runbook'
   | 'empty_scope'
@@ -13,9 +14,19 @@ export type RefusalCode =
   | 'preflight_stale'
   | 'preflight_drift'
   | 'overlapping_run'
-  | 'idempotency_conflict';
+  | 'idempotency_conflict'
+  // controls of a run (cancel, pause, resume)
+  | 'run_not_found'
+  | 'run_completed'
+  | 'not_pausable'
+  | 'already_paused'
+  | 'not_paused'
+  | 'not_started';
 
-/** A start or preflight the rules refuse; the message says what was wrong and what to do. */
+/**
+ * A request the rules refuse; the message says what was wrong and what to do, in words that
+ * fit every surface (no CLI-only hints: the CLI adds its own by code).
+ */
 export class RunbookRefusal extends UserError {
   constructor(
     readonly code: RefusalCode,

@@ -1,7 +1,19 @@
 import type { Queryable } from '../db/queryable.js';
 import { PLATFORM_TENANT_EXTERNAL_ID } from '../db/schema/tenancy.js';
-import type { ItemStatus, TenantProgress } from '../workflows/inputs.js';
 import type { TenantCounts } from './definition.js';
+
+/** The life of one tenant in a run (`operation_run_items.status`). */
+export type ItemStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** One tenant's progress, as its workflow reports it. */
+export interface TenantProgress {
+  tenantId: number;
+  status: ItemStatus;
+  examined: number;
+  changed: number;
+  batches: number;
+  error?: string;
+}
 
 export const EMPTY_COUNTS: TenantCounts = { examined: 0, changed: 0, batches: 0, breakdown: {}, cursor: 0 };
 
@@ -59,13 +71,18 @@ export async function settleItem(
   );
 }
 
-export async function lockItemCounts(q: Queryable, runId: string, tenantId: number): Promise<TenantCounts> {
-  const { rows } = await q.query<{ counts: TenantCounts }>(
-    'SELECT counts FROM operation_run_items WHERE run_id = $1 AND tenant_id = $2 FOR UPDATE',
+/** Locks an item for the rest of the transaction: batches and settling a tenant take turns. */
+export async function lockItemCounts(
+  q: Queryable,
+  runId: string,
+  tenantId: number,
+): Promise<{ status: ItemStatus; counts: TenantCounts }> {
+  const { rows } = await q.query<{ status: ItemStatus; counts: TenantCounts }>(
+    'SELECT status, counts FROM operation_run_items WHERE run_id = $1 AND tenant_id = $2 FOR UPDATE',
     [runId, tenantId],
   );
   if (!rows[0]) throw new Error(`run ${runId} has no item for tenant ${tenantId}`);
-  return { ...EMPTY_COUNTS, ...rows[0].counts };
+  return { status: rows[0].status, counts: { ...EMPTY_COUNTS, ...rows[0].counts } };
 }
 
 export async function saveItemCounts(q: Queryable, runId: string, tenantId: number, counts: TenantCounts): Promise<void> {

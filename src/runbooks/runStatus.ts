@@ -51,7 +51,10 @@ export async function persistTransition(
             started_at = CASE WHEN $2 = 'running' THEN coalesce(started_at, now()) ELSE started_at END,
             completed_at = CASE WHEN $2 = 'completed' THEN now() ELSE completed_at END,
             outcome = coalesce($3, outcome),
-            error = coalesce($4, error)
+            error = coalesce($4, error),
+            -- A completed run is no longer paused; the audit trail keeps who paused it.
+            paused_at = CASE WHEN $2 = 'completed' THEN NULL ELSE paused_at END,
+            paused_by = CASE WHEN $2 = 'completed' THEN NULL ELSE paused_by END
       WHERE id = $1`,
     [runId, to, fields.outcome ?? null, fields.error ?? null],
   );

@@ -1,11 +1,11 @@
-import type { Queryable } from '../db/queryable.js';
-import type { ItemStatus } from '../workflows/inputs.js';
-import type { TenantCounts } from './definition.js';
-import type { RunOutcome, RunStatus } from './runStatus.js';
-import type { ScopeKind, StoredScope } from './scope.js';
+import { and, asc, desc, eq, ne, type SQL } from 'drizzle-orm';
+import { orm, type Connection } from '../db/orm.js';
+import { auditEvents, operationRunItems, operationRuns, tenants } from '../db/schema/index.js';
+import type { RunStatus } from './runStatus.js';
 
 export type RunSource = 'system_ui' | 'cli' | 'deploy_hook';
 
+/** Run totals, always derived from the run's items (`refreshRunCounts`). */
 export interface RunCounts {
   tenants?: number;
   tenantsPending?: number;
@@ -19,80 +19,104 @@ export interface RunCounts {
   breakdown?: Record<string, number>;
 }
 
-export interface RunRecord {
-  id: string;
-  workspaceId: number;
-  runbook: string;
-  scopeKind: ScopeKind;
-  scope: StoredScope;
-  status: RunStatus;
-  outcome: RunOutcome | null;
-  source: RunSource;
-  initiatorPlatformUserId: number | null;
-  initiatorLabel: string;
-  reason: string;
-  idempotencyKey: string | null;
-  workflowId: string | null;
-  counts: RunCounts;
-  preflightId: string | null;
-  error: string | null;
-  createdAt: Date;
-  startedAt: Date | null;
-  completedAt: Date | null;
-}
+export type RunRecord = typeof operationRuns.$inferSelect;
+export type NewRun = Omit<typeof operationRuns.$inferInsert, 'id' | 'workflowId' | 'status'>;
 
-export interface RunItemRecord {
-  tenantId: number;
+export interface RunItemRecord extends Pick<typeof operationRunItems.$inferSelect, 'tenantId' | 'status' | 'counts' | 'error' | 'startedAt' | 'completedAt'> {
   externalId: string;
-  status: ItemStatus;
-  counts: TenantCounts;
-  error: string | null;
-  startedAt: Date | null;
-  completedAt: Date | null;
 }
 
-export const RUN_COLUMNS = `id, workspace_id::int AS "workspaceId", runbook, scope_kind AS "scopeKind", scope, status, outcome,
-  source, initiator_platform_user_id::int AS "initiatorPlatformUserId", initiator_label AS "initiatorLabel", reason,
-  idempotency_key AS "idempotencyKey", workflow_id AS "workflowId", counts, preflight_id AS "preflightId", error,
-  created_at AS "createdAt", started_at AS "startedAt", completed_at AS "completedAt"`;
+export type AuditTrailEntry = Pick<typeof auditEvents.$inferSelect, 'occurredAt' | 'action' | 'actorKind' | 'actorLabel' | 'metadata'>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export async function getRun(q: Queryable, id: string): Promise<RunRecord | null> {
-  if (!UUID.test(id)) return null;
-  const { rows } = await q.query<RunRecord>(`SELECT ${RUN_COLUMNS} FROM operation_runs WHERE id = $1`, [id]);
-  return rows[0] ?? null;
+/** A run id as stored (lower case), or null when it cannot be one. */
+export function normalizeRunId(id: string): string | null {
+  const trimmed = id.trim();
+  return UUID.test(trimmed) ? trimmed.toLowerCase() : null;
+}
+
+export async function getRun(q: Connection, id: string): Promise<RunRecord | null> {
+  const runId = normalizeRunId(id);
+  if (!runId) return null;
+  const [run] = await orm(q).select().from(operationRuns).where(eq(operationRuns.id, runId));
+  return run ?? null;
+}
+
+export async function findRunByIdempotencyKey(q: Connection, key: string): Promise<RunRecord | null> {
+  const [run] = await orm(q).select().from(operationRuns).where(eq(operationRuns.idempotencyKey, key));
+  return run ?? null;
+}
+
+/** Runs of a runbook that still hold their scope (queued or running), oldest first. */
+export async function findActiveRuns(q: Connection, runbook: string): Promise<RunRecord[]> {
+  return orm(q)
+    .select()
+    .from(operationRuns)
+    .where(and(eq(operationRuns.runbook, runbook), ne(operationRuns.status, 'completed')))
+    .orderBy(asc(operationRuns.createdAt));
+}
+
+/** Writes a queued run, its id and workflow id in one INSERT. */
+export async function insertRun(q: Connection, run: NewRun & { id: string; workflowId: string }): Promise<RunRecord> {
+  const [inserted] = await orm(q)
+    .insert(operationRuns)
+    .values({ ...run, status: 'queued' })
+    .returning();
+  return inserted!;
 }
 
 export async function listRuns(
-  q: Queryable,
+  q: Connection,
   filter: { status?: RunStatus; runbook?: string; limit?: number; offset?: number } = {},
 ): Promise<RunRecord[]> {
-  const { rows } = await q.query<RunRecord>(
-    `SELECT ${RUN_COLUMNS} FROM operation_runs
-      WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR runbook = $2)
-      ORDER BY created_at DESC, id LIMIT $3 OFFSET $4`,
-    [filter.status ?? null, filter.runbook ?? null, filter.limit ?? 50, filter.offset ?? 0],
-  );
-  return rows;
+  const where: SQL[] = [];
+  if (filter.status) where.push(eq(operationRuns.status, filter.status));
+  if (filter.runbook) where.push(eq(operationRuns.runbook, filter.runbook));
+  return orm(q)
+    .select()
+    .from(operationRuns)
+    .where(and(...where))
+    .orderBy(desc(operationRuns.createdAt), asc(operationRuns.id))
+    .limit(filter.limit ?? 50)
+    .offset(filter.offset ?? 0);
 }
 
-export async function getRunItems(q: Queryable, runId: string): Promise<RunItemRecord[]> {
-  const { rows } = await q.query<RunItemRecord>(
-    `SELECT i.tenant_id::int AS "tenantId", t.external_id AS "externalId", i.status, i.counts, i.error,
-            i.started_at AS "startedAt", i.completed_at AS "completedAt"
-       FROM operation_run_items i JOIN tenants t ON t.id = i.tenant_id
-      WHERE i.run_id = $1 ORDER BY i.tenant_id`,
-    [runId],
-  );
-  return rows;
+/** Records who paused an active run (null: resumed). A completed run is left as it is. */
+export async function recordRunPause(q: Connection, runId: string, pausedBy: string | null): Promise<void> {
+  await orm(q)
+    .update(operationRuns)
+    .set({ pausedBy, pausedAt: pausedBy === null ? null : new Date() })
+    .where(and(eq(operationRuns.id, runId), ne(operationRuns.status, 'completed')));
 }
 
-export async function getRunAuditTrail(q: Queryable, runId: string) {
-  const { rows } = await q.query(
-    `SELECT occurred_at AS "occurredAt", action, actor_kind AS "actorKind", actor_label AS "actorLabel", metadata
-       FROM audit_events WHERE target_kind = 'operation_run' AND target_id = $1 ORDER BY occurred_at, id`,
-    [runId],
-  );
-  return rows as Array<{ occurredAt: Date; action: string; actorKind: string; actorLabel: string | null; metadata: Record<string, unknown> }>;
+export async function getRunItems(q: Connection, runId: string): Promise<RunItemRecord[]> {
+  return orm(q)
+    .select({
+      tenantId: operationRunItems.tenantId,
+      externalId: tenants.externalId,
+      status: operationRunItems.status,
+      counts: operationRunItems.counts,
+      error: operationRunItems.error,
+      startedAt: operationRunItems.startedAt,
+      completedAt: operationRunItems.completedAt,
+    })
+    .from(operationRunItems)
+    .innerJoin(tenants, eq(tenants.id, operationRunItems.tenantId))
+    .where(eq(operationRunItems.runId, runId))
+    .orderBy(asc(operationRunItems.tenantId));
+}
+
+export async function getRunAuditTrail(q: Connection, runId: string): Promise<AuditTrailEntry[]> {
+  return orm(q)
+    .select({
+      occurredAt: auditEvents.occurredAt,
+      action: auditEvents.action,
+      actorKind: auditEvents.actorKind,
+      actorLabel: auditEvents.actorLabel,
+      metadata: auditEvents.metadata,
+    })
+    .from(auditEvents)
+    .where(and(eq(auditEvents.targetKind, 'operation_run'), eq(auditEvents.targetId, runId)))
+    .orderBy(asc(auditEvents.occurredAt), asc(auditEvents.id));
 }

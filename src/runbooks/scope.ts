@@ -74,3 +74,14 @@ export function scopesOverlap(a: StoredScope, b: StoredScope): boolean {
   const ids = new Set(a.tenants.map((tenant) => tenant.id));
   return b.tenants.some((tenant) => ids.has(tenant.id));
 }
+
+/** The canonical form of a stored scope: tenant ids sorted, nothing else. */
+function canonicalScope(scope: StoredScope): string {
+  if ('allTenants' in scope) return 'all';
+  return [...new Set(scope.tenants.map((tenant) => Number(tenant.id)))].sort((a, b) => a - b).join(',');
+}
+
+/** Whether two stored scopes name the same tenants, whatever their order or JSON key order. */
+export function sameScope(a: StoredScope, b: StoredScope): boolean {
+  return canonicalScope(a) === canonicalScope(b);
+}

@@ -1,39 +1,24 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { eq } from 'drizzle-orm';
 import type pg from 'pg';
 import { recordAudit } from '../audit/recordAudit.js';
 import type { Config } from '../config.js';
+import { orm } from '../db/orm.js';
+import { sqlState } from '../errors.js';
+import { tenants } from '../db/schema/index.js';
 import { PLATFORM_TENANT_EXTERNAL_ID } from '../db/schema/tenancy.js';
 import { inTransaction } from '../db/transaction.js';
-import { firstLine, UnavailableError } from '../errors.js';
-import type { FanOutInput, PreflightSummary, TenantInput } from '../workflows/inputs.js';
-import { runSearchAttributes } from '../workflows/searchAttributes.js';
-import { CAPABILITIES, type Capability } from './capabilities.js';
+import { workflowIdFor } from '../temporal/workflowIds.js';
 import { checkPreflight, DEFAULT_PREFLIGHT_POLICY, type PreflightPolicy } from './checkPreflight.js';
-import { completeRun } from './completeRun.js';
 import type { RunbookDefinition } from './definition.js';
-import { auditActor, initiatorLabel, type Initiator, type RequestContext } from './initiator.js';
+import { auditActor, initiatorLabel } from './initiator.js';
+import { launchRun } from './launchRun.js';
+import { loadPreflight, type SavedPreflight } from './preflight.js';
 import { RunbookRefusal } from './refusal.js';
-import type { SavedPreflight } from './preflight.js';
-import { getRunbook } from './registry.js';
-import { getRun, RUN_COLUMNS, type RunRecord, type RunSource } from './runs.js';
-import { describeScope, resolveScope, scopesOverlap, type ResolvedScope, type ScopeInput, type StoredScope } from './scope.js';
-
-/** The phrase an operator types to confirm an all-tenants run. */
-export const ALL_TENANTS_PHRASE = 'ALL TENANTS';
-export const REASON_LENGTH = { min: 10, max: 500 } as const;
-
-export interface StartRequest {
-  runbook: string;
-  scope: ScopeInput;
-  initiator: Initiator;
-  reason: string;
-  source: RunSource;
-  idempotencyKey?: string | null;
-  confirmation?: string | null;
-  preflightId?: string | null;
-  context?: RequestContext;
-}
+import { findActiveRuns, findRunByIdempotencyKey, insertRun, type RunRecord } from './runs.js';
+import { describeScope, resolveScope, sameScope, scopesOverlap, type ResolvedScope, type StoredScope } from './scope.js';
+import { validateStartRequest, type StartRequest } from './validateStart.js';
 
 export interface StartDeps {
   pool: pg.Pool;
@@ -49,36 +34,11 @@ export interface StartResult {
   created: boolean;
 }
 
-function requireCapability(initiator: Initiator, source: RunSource, capability: Capability): void {
-  if (source !== 'system_ui') return;
-  if (initiator.kind !== 'platform_user' || !initiator.capabilities.includes(capability)) {
-    throw new RunbookRefusal('capability', `You need the capability ${capability} to do this; ask a platform admin.`);
-  }
-}
+const UNIQUE_VIOLATION = '23505';
 
-function validReason(reason: string): string {
-  const trimmed = reason.trim();
-  if (trimmed.length < REASON_LENGTH.min || trimmed.length > REASON_LENGTH.max) {
-    throw new RunbookRefusal(
-      'reason_length',
-      `The reason must be ${REASON_LENGTH.min} to ${REASON_LENGTH.max} characters; it has ${trimmed.length}. Say why this run is needed.`,
-    );
-  }
-  return trimmed;
-}
-
-/** The parameters a reused idempotency key must match. */
-function sameParameters(run: RunRecord, runbook: RunbookDefinition, scope: StoredScope, reason: string): boolean {
-  return run.runbook === runbook.id && JSON.stringify(run.scope) === JSON.stringify(scope) && run.reason === reason;
-}
-
-async function findByIdempotencyKey(q: pg.Pool | pg.PoolClient, key: string): Promise<RunRecord | null> {
-  const { rows } = await q.query<RunRecord>(`SELECT ${RUN_COLUMNS} FROM operation_runs WHERE idempotency_key = $1`, [key]);
-  return rows[0] ?? null;
-}
-
+/** The run a reused idempotency key names, when the parameters match; a refusal otherwise. */
 function replayOf(run: RunRecord, runbook: RunbookDefinition, scope: StoredScope, reason: string, key: string): RunRecord {
-  if (!sameParameters(run, runbook, scope, reason)) {
+  if (run.runbook !== runbook.id || !sameScope(run.scope, scope) || run.reason !== reason) {
     throw new RunbookRefusal(
       'idempotency_conflict',
       `Idempotency key "${key}" was already used for run ${run.id} with other parameters; use a new key for a different start.`,
@@ -87,52 +47,23 @@ function replayOf(run: RunRecord, runbook: RunbookDefinition, scope: StoredScope
   return run;
 }
 
-export function workflowIdFor(runId: string): string {
-  return `runbook-run-${runId}`;
-}
-
-async function startWorkflow(deps: StartDeps, run: RunRecord, scope: ResolvedScope, preflight: PreflightSummary | null) {
-  const settings = deps.config.rebuild;
-  const common = {
-    taskQueue: deps.config.temporal.taskQueue,
-    workflowId: run.workflowId ?? workflowIdFor(run.id),
-    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-  };
-  try {
-    if (scope.kind === 'tenant') {
-      const tenant = scope.tenants[0]!;
-      const input: TenantInput = { runId: run.id, runbook: run.runbook, tenantId: tenant.id, settings, preflight, isRoot: true };
-      await deps.temporal.workflow.start('runbookTenantWorkflow', {
-        ...common,
-        args: [input],
-        typedSearchAttributes: runSearchAttributes(run.id, run.runbook, tenant.externalId),
-      });
-    } else {
-      const input: FanOutInput = { runId: run.id, runbook: run.runbook, settings, preflight };
-      await deps.temporal.workflow.start('runbookFanOutWorkflow', {
-        ...common,
-        args: [input],
-        typedSearchAttributes: runSearchAttributes(run.id, run.runbook),
-      });
-    }
-  } catch (error) {
-    // A replayed start (same idempotency key) finds the workflow already there: that is success.
-    if (error instanceof WorkflowExecutionAlreadyStartedError) return;
-    throw error;
-  }
-}
-
 async function platformWorkspaceId(q: pg.PoolClient): Promise<number> {
-  const { rows } = await q.query<{ id: number }>('SELECT workspace_id::int AS id FROM tenants WHERE external_id = $1', [
-    PLATFORM_TENANT_EXTERNAL_ID,
-  ]);
-  if (!rows[0]) {
-    throw new RunbookRefusal('empty_scope', 'The platform tenant is missing, so a multi-tenant run has no workspace to live in; run "tsx src/cli seed" or create it.');
+  const [platform] = await orm(q)
+    .select({ workspaceId: tenants.workspaceId })
+    .from(tenants)
+    .where(eq(tenants.externalId, PLATFORM_TENANT_EXTERNAL_ID));
+  if (!platform) {
+    throw new RunbookRefusal('empty_scope', 'The platform tenant is missing, so a multi-tenant run has no workspace to live in; create it (the seed does).');
   }
-  return rows[0].id;
+  return platform.workspaceId;
 }
 
-async function insertRun(
+/**
+ * Writes the queued run, or finds the one its idempotency key already names. Starts of one
+ * runbook (and uses of one key, across runbooks) queue on advisory locks, so the overlap and
+ * key checks see every committed run.
+ */
+async function insertOrReplayRun(
   client: pg.PoolClient,
   request: StartRequest,
   runbook: RunbookDefinition,
@@ -140,18 +71,14 @@ async function insertRun(
   reason: string,
   preflightId: string,
 ): Promise<StartResult> {
-  // Starts of one runbook queue here, so the overlap check below sees every committed run.
+  const key = request.idempotencyKey || null;
+  if (key) await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`operation_runs.idempotency_key:${key}`]);
   await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`operation_runs:${runbook.id}`]);
-  if (request.idempotencyKey) {
-    const existing = await findByIdempotencyKey(client, request.idempotencyKey);
-    if (existing) return { run: replayOf(existing, runbook, scope.stored, reason, request.idempotencyKey), created: false };
+  if (key) {
+    const existing = await findRunByIdempotencyKey(client, key);
+    if (existing) return { run: replayOf(existing, runbook, scope.stored, reason, key), created: false };
   }
-  const { rows: active } = await client.query<{ id: string; scope: StoredScope; status: string; initiatorLabel: string }>(
-    `SELECT id, scope, status, initiator_label AS "initiatorLabel" FROM operation_runs
-      WHERE runbook = $1 AND status <> 'completed' ORDER BY created_at`,
-    [runbook.id],
-  );
-  const holder = active.find((run) => scopesOverlap(run.scope, scope.stored));
+  const holder = (await findActiveRuns(client, runbook.id)).find((run) => scopesOverlap(run.scope, scope.stored));
   if (holder) {
     throw new RunbookRefusal(
       'overlapping_run',
@@ -159,79 +86,43 @@ async function insertRun(
         `already covers this scope; wait for it to finish or cancel it.`,
     );
   }
-  const workspaceId = scope.kind === 'tenant' ? scope.tenants[0]!.workspaceId : await platformWorkspaceId(client);
-  const { rows } = await client.query<{ id: string }>(
-    `INSERT INTO operation_runs (workspace_id, runbook, scope_kind, scope, status, source, initiator_platform_user_id,
-                                 initiator_label, reason, idempotency_key, counts, preflight_id)
-     VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, '{}', $10) RETURNING id`,
-    [
-      workspaceId,
-      runbook.id,
-      scope.kind,
-      JSON.stringify(scope.stored),
-      request.source,
-      request.initiator.kind === 'platform_user' ? request.initiator.id : null,
-      initiatorLabel(request.initiator),
-      reason,
-      request.idempotencyKey || null,
-      preflightId,
-    ],
-  );
-  const id = rows[0]!.id;
-  await client.query('UPDATE operation_runs SET workflow_id = $2 WHERE id = $1', [id, workflowIdFor(id)]);
-  return { run: (await getRun(client, id))!, created: true };
+  const id = randomUUID();
+  const run = await insertRun(client, {
+    id,
+    workflowId: workflowIdFor(id),
+    workspaceId: scope.kind === 'tenant' ? scope.tenants[0]!.workspaceId : await platformWorkspaceId(client),
+    runbook: runbook.id,
+    scopeKind: scope.kind,
+    scope: scope.stored,
+    source: request.source,
+    initiatorPlatformUserId: request.initiator.kind === 'platform_user' ? request.initiator.id : null,
+    initiatorLabel: initiatorLabel(request.initiator),
+    reason,
+    idempotencyKey: key,
+    counts: {},
+    preflightId,
+  });
+  return { run, created: true };
 }
 
-/**
- * Starts the run's workflow and audits `runbook.started`. When Temporal will not take it, the
- * run is completed as failed (it must not hold its scope) and the error names the server.
- */
-async function launchRun(
+/** The same, where a key written outside the locks (or by a newer starter) wins the race. */
+async function writeRun(
   deps: StartDeps,
   request: StartRequest,
-  run: RunRecord,
+  runbook: RunbookDefinition,
   scope: ResolvedScope,
-  preflight: SavedPreflight,
-): Promise<void> {
-  const actor = auditActor(request.initiator, request.context);
-  const summary: PreflightSummary = {
-    id: preflight.id,
-    contentHash: preflight.contentHash,
-    tenantsInScope: preflight.report.tenantsInScope,
-    inScope: preflight.report.inScope,
-    toChange: preflight.report.toChange,
-  };
+  reason: string,
+  preflightId: string,
+): Promise<StartResult> {
   try {
-    await startWorkflow(deps, run, scope, summary);
+    return await inTransaction(deps.pool, (client) => insertOrReplayRun(client, request, runbook, scope, reason, preflightId));
   } catch (error) {
-    const detail = firstLine(error);
-    const message = `Temporal at ${deps.config.temporal.address} did not start the workflow (${detail}); run ${run.id} is recorded as failed. Check the server and start again.`;
-    await completeRun(deps.pool, run.id, { outcome: 'failed', error: message });
-    const target = { targetKind: 'operation_run', targetId: run.id };
-    await recordAudit(deps.pool, { ...actor, ...target, action: 'runbook.start_failed', metadata: { runbook: run.runbook, error: message } });
-    throw new UnavailableError(message);
+    const key = request.idempotencyKey;
+    if (!key || sqlState(error) !== UNIQUE_VIOLATION) throw error;
+    const existing = await findRunByIdempotencyKey(deps.pool, key);
+    if (!existing) throw error;
+    return { run: replayOf(existing, runbook, scope.stored, reason, key), created: false };
   }
-  await recordAudit(deps.pool, {
-    ...actor,
-    action: 'runbook.started',
-    targetKind: 'operation_run',
-    targetId: run.id,
-    metadata: { runbook: run.runbook, scope: scope.stored, source: request.source, reason: run.reason, preflightId: preflight.id },
-  });
-}
-
-/** The checks that need no data: runbook, capabilities, reason, typed confirmation. */
-function validateRequest(request: StartRequest): { runbook: RunbookDefinition; reason: string } {
-  const runbook = getRunbook(request.runbook);
-  requireCapability(request.initiator, request.source, CAPABILITIES.runbooksRun);
-  const reason = validReason(request.reason);
-  if (request.scope.kind === 'all_tenants') {
-    requireCapability(request.initiator, request.source, CAPABILITIES.runbooksRunAllTenants);
-    if (request.confirmation !== ALL_TENANTS_PHRASE) {
-      throw new RunbookRefusal('confirmation', `An all-tenants run needs the typed confirmation "${ALL_TENANTS_PHRASE}" exactly.`);
-    }
-  }
-  return { runbook, reason };
 }
 
 async function auditRefusal(pool: pg.Pool, request: StartRequest, error: unknown): Promise<void> {
@@ -251,11 +142,17 @@ async function auditRefusal(pool: pg.Pool, request: StartRequest, error: unknown
  */
 export async function precheckStart(pool: pg.Pool, request: StartRequest): Promise<void> {
   try {
-    validateRequest(request);
+    validateStartRequest(request);
   } catch (error) {
     await auditRefusal(pool, request, error);
     throw error;
   }
+}
+
+async function preflightOf(pool: pg.Pool, run: RunRecord): Promise<SavedPreflight> {
+  const preflight = run.preflightId ? await loadPreflight(pool, run.preflightId) : null;
+  if (!preflight) throw new Error(`run ${run.id} names preflight ${run.preflightId}, which does not exist`);
+  return preflight;
 }
 
 /**
@@ -265,27 +162,28 @@ export async function precheckStart(pool: pg.Pool, request: StartRequest): Promi
  */
 export async function startRunbook(deps: StartDeps, request: StartRequest): Promise<StartResult> {
   try {
-    const { runbook, reason } = validateRequest(request);
+    const { runbook, reason } = validateStartRequest(request);
     const scope = await resolveScope(deps.pool, request.scope);
-    if (request.idempotencyKey) {
-      const existing = await findByIdempotencyKey(deps.pool, request.idempotencyKey);
-      if (existing) {
-        const run = replayOf(existing, runbook, scope.stored, reason, request.idempotencyKey);
-        if (run.status === 'queued') await startWorkflow(deps, run, scope, null);
-        return { run, created: false };
-      }
+    const replayed = request.idempotencyKey ? await findRunByIdempotencyKey(deps.pool, request.idempotencyKey) : null;
+    let result: StartResult;
+    let preflight: SavedPreflight;
+    if (replayed) {
+      result = { run: replayOf(replayed, runbook, scope.stored, reason, request.idempotencyKey!), created: false };
+      preflight = await preflightOf(deps.pool, result.run);
+    } else {
+      preflight = await checkPreflight(deps.pool, runbook, scope, request.preflightId, {
+        now: deps.now?.() ?? new Date(),
+        policy: deps.preflightPolicy ?? DEFAULT_PREFLIGHT_POLICY,
+      });
+      result = await writeRun(deps, request, runbook, scope, reason, preflight.id);
+      if (!result.created) preflight = await preflightOf(deps.pool, result.run);
     }
-    const preflight = await checkPreflight(deps.pool, runbook, scope, request.preflightId, {
-      now: deps.now?.() ?? new Date(),
-      policy: deps.preflightPolicy ?? DEFAULT_PREFLIGHT_POLICY,
-    });
-    const { run, created } = await inTransaction(deps.pool, (client) =>
-      insertRun(client, request, runbook, scope, reason, preflight.id),
-    );
-    // A concurrent start with the same key won the race: its starter starts the workflow.
-    if (!created) return { run, created };
-    await launchRun(deps, request, run, scope, preflight);
-    return { run, created: true };
+    // A queued run has no workflow yet, or its starter is launching it right now (Temporal
+    // refuses the second): either way, launching is safe and makes sure it runs.
+    if (result.run.status === 'queued') {
+      await launchRun(deps, result.run, preflight, { actor: auditActor(request.initiator, request.context), source: request.source });
+    }
+    return result;
   } catch (error) {
     await auditRefusal(deps.pool, request, error);
     throw error;

@@ -39,6 +39,15 @@ export async function connectTemporal(config: TemporalConfig, timeoutMs = 5_000)
   }
 }
 
+/**
+ * A client that connects on first use and reconnects after an outage: the console starts and
+ * answers (503 where Temporal is needed) while Temporal is down.
+ */
+export function lazyTemporalClient(config: TemporalConfig): Client {
+  const connection = Connection.lazy({ address: config.address, tls: tlsOption(config), apiKey: config.apiKey });
+  return new Client({ connection, namespace: config.namespace });
+}
+
 /** Whether the namespace answers; for health checks and start-up waits. */
 export async function pingTemporal(client: Client, timeoutMs = 2_000): Promise<void> {
   await client.connection.withDeadline(Date.now() + timeoutMs, () =>

@@ -24,7 +24,10 @@ export async function createWorker(options: {
     namespace: config.temporal.namespace,
     taskQueue: options.taskQueue ?? config.temporal.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ pool: options.pool }),
+    activities: createActivities({ pool: options.pool, outageWindowMs: config.outageWindowMs }),
+    // Heartbeats carry cancellation back to a batch activity: a short throttle lets it stop
+    // at the next batch boundary rather than up to 80% of the heartbeat timeout later.
+    maxHeartbeatThrottleInterval: '1 second',
     // Each activity holds one pooled connection while it runs.
     maxConcurrentActivityTaskExecutions: Math.max(2, options.pool.options.max ?? 10),
   });

@@ -1,13 +1,13 @@
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/client.js';
-import { connectTemporal } from '../temporal/connection.js';
+import { lazyTemporalClient } from '../temporal/connection.js';
 import { runEntryPoint } from '../entryPoint.js';
 import { buildApp } from './app.js';
 
 async function run(): Promise<void> {
   const config = loadConfig();
   const database = openDatabase(config.databaseUrl);
-  const temporal = await connectTemporal(config.temporal);
+  const temporal = lazyTemporalClient(config.temporal);
   const app = await buildApp(
     { config, database, temporal },
     { logger: { level: process.env.LOG_LEVEL ?? 'info' } },

@@ -1,20 +1,89 @@
-import { proxyActivities } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  ContinueAsNew,
+  isCancellation,
+  proxyActivities,
+  sleep,
+} from '@temporalio/workflow';
 import type { RunSettings } from '../config.js';
 import type { RunbookActivities } from '../activities/index.js';
+import { FAILURE_TYPES } from './failureTypes.js';
 
-/** Activities with the run's retry and heartbeat settings, so tests can shorten them. */
+/**
+ * Every activity retries without an attempt limit: an infrastructure failure is retried until
+ * it passes (tenant work gives up after the outage window), and a business failure comes back
+ * non-retryable, for the workflow to count (`withBusinessRetries`). Cancellation waits for the
+ * activity to stop, so that nothing writes after the workflow has settled what it did.
+ */
+const RETRY = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds' } as const;
+
 export function runbookActivities(settings: RunSettings) {
-  return proxyActivities<RunbookActivities>({
-    startToCloseTimeout: '10 minutes',
-    heartbeatTimeout: settings.heartbeatTimeoutMs,
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: settings.maxAttempts },
-  });
+  return {
+    bookkeeping: proxyActivities<RunbookActivities>({
+      startToCloseTimeout: '5 minutes',
+      retry: RETRY,
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    }),
+    work: proxyActivities<RunbookActivities>({
+      startToCloseTimeout: '10 minutes',
+      heartbeatTimeout: settings.heartbeatTimeoutMs,
+      retry: RETRY,
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    }),
+  };
 }
 
-/** One line of a failure, for an item's `error` column. */
+function isBusinessFailure(error: unknown): boolean {
+  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === FAILURE_TYPES.business;
+}
+
+/** Runs tenant work up to `maxAttempts` times while it fails for a business reason. */
+export async function withBusinessRetries<T>(maxAttempts: number, work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= maxAttempts || !isBusinessFailure(error)) throw error;
+      await sleep(Math.min(1_000 * 2 ** (attempt - 1), 60_000));
+    }
+  }
+}
+
+/** One line of a failure, for an item's or a run's `error` column. */
 export function failureMessage(error: unknown): string {
   let current: unknown = error;
   // An ActivityFailure or ChildWorkflowFailure wraps the failure that says what went wrong.
   while (current instanceof Error && current.cause instanceof Error) current = current.cause;
   return current instanceof Error ? current.message : String(error);
+}
+
+/**
+ * The body of a workflow that owns a run (a fan-out, or a single-tenant run's only workflow).
+ * However the body ends, the run ends with it: cancelled when the workflow is cancelled, failed
+ * with the error when anything goes wrong that the body did not handle, so a run never stays
+ * `running` with no workflow behind it. `stop` lets running work settle first.
+ */
+export async function ownRun<T>(
+  runId: string,
+  activities: ReturnType<typeof runbookActivities>['bookkeeping'],
+  body: () => Promise<T>,
+  stop: () => Promise<void> = async () => {},
+): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof ContinueAsNew) throw error;
+    const cancelled = isCancellation(error);
+    const message = failureMessage(error);
+    await CancellationScope.nonCancellable(async () => {
+      await stop();
+      await activities.completeRun(runId, cancelled ? { outcome: 'cancelled' } : { outcome: 'failed', error: message });
+    });
+    if (cancelled) throw error;
+    // Fail the execution, not just the task: a retried task would only fail again.
+    throw ApplicationFailure.nonRetryable(`Run ${runId} failed: ${message}`, 'RunFailed');
+  }
 }

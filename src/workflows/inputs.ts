@@ -1,5 +1,5 @@
-// Types and names shared by the workflows and the code that starts them. No runtime imports:
-// workflow code must stay deterministic.
+// Types shared by the workflows and the code that starts them. No runtime imports: workflow
+// code must stay deterministic.
 import type { RunSettings } from '../config.js';
 
 /** What the workflow tells about the preflight the run was confirmed against. */
@@ -11,41 +11,37 @@ export interface PreflightSummary {
   toChange: number;
 }
 
-export interface FanOutInput {
+interface RunInput {
   runId: string;
   runbook: string;
   settings: RunSettings;
   preflight: PreflightSummary | null;
-  /** Carried across continue-as-new. */
-  carried?: FanOutProgress;
+  /**
+   * Whether the namespace has the project's search attributes: a run started without them
+   * (a cluster that refused to register them) starts its children without them too.
+   */
+  searchAttributes: boolean;
 }
 
-export interface FanOutProgress {
+export interface FanOutInput extends RunInput {
+  /** Carried across continue-as-new. */
+  carried?: CarriedFanOut;
+}
+
+/** The fan-out's state that outlives one workflow run: see `FanOutState`. */
+export interface CarriedFanOut {
   tenantsTotal: number;
   tenantsDone: number;
   tenantsFailed: number;
   /** Highest tenant id already handed to a child. */
   cursor: number;
   continuedAsNew: number;
+  /** Who paused the run, while it is paused. */
+  pausedBy: string | null;
 }
 
-export interface TenantInput {
-  runId: string;
-  runbook: string;
+export interface TenantInput extends RunInput {
   tenantId: number;
-  settings: RunSettings;
-  preflight: PreflightSummary | null;
   /** A single-tenant run: this workflow also begins and completes the run. */
   isRoot: boolean;
-}
-
-export type ItemStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-
-export interface TenantProgress {
-  tenantId: number;
-  status: ItemStatus;
-  examined: number;
-  changed: number;
-  batches: number;
-  error?: string;
 }

@@ -4,5 +4,10 @@ import type { PreflightSummary } from './inputs.js';
 /** The preflight the run was confirmed against. */
 export const preflightQuery = defineQuery<PreflightSummary | null>('preflight');
 
-export const pauseSignal = defineSignal('pause');
-export const resumeSignal = defineSignal('resume');
+/** Who asks, for the run's own record of who paused it. */
+export interface ControlSignal {
+  by: string;
+}
+
+export const pauseSignal = defineSignal<[ControlSignal]>('pause');
+export const resumeSignal = defineSignal<[ControlSignal]>('resume');

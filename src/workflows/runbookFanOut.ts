@@ -1,23 +1,10 @@
-import {
-  CancellationScope,
-  condition,
-  continueAsNew,
-  defineQuery,
-  executeChild,
-  isCancellation,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
-import { failureMessage, runbookActivities } from './activities.js';
-import type { FanOutInput, FanOutProgress } from './inputs.js';
+import { CancellationScope, condition, continueAsNew, defineQuery, executeChild, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import { failureMessage, ownRun, runbookActivities } from './activities.js';
+import { FanOutState, type RunProgress } from './fanOutState.js';
+import type { FanOutInput } from './inputs.js';
 import { pauseSignal, preflightQuery, resumeSignal } from './queries.js';
 import { runbookTenantWorkflow } from './runbookTenant.js';
 import { runSearchAttributes } from './searchAttributes.js';
-
-export interface RunProgress extends FanOutProgress {
-  running: number;
-  paused: boolean;
-}
 
 export const runProgressQuery = defineQuery<RunProgress>('progress');
 
@@ -28,84 +15,86 @@ const COUNTS_REFRESH_MS = 1_000;
 /**
  * A multi-tenant run: one child workflow per tenant with bounded parallelism. A failed tenant
  * is recorded and the others go on. After `continueAsNewAfter` children it drains and
- * continues as new with its cursor, so ten thousand tenants stay far inside history limits.
+ * continues as new with its state, so ten thousand tenants stay far inside history limits.
  */
 export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProgress> {
   const { runId, settings } = input;
-  const activities = runbookActivities(settings);
-  const state: FanOutProgress = input.carried ?? { tenantsTotal: 0, tenantsDone: 0, tenantsFailed: 0, cursor: 0, continuedAsNew: 0 };
-  const running = new Set<number>();
-  let paused = false;
-  const progress = (): RunProgress => ({ ...state, running: running.size, paused });
-  setHandler(runProgressQuery, progress);
+  const { bookkeeping } = runbookActivities(settings);
+  const state = new FanOutState(input.carried);
+  const childInput = { runId, runbook: input.runbook, settings, preflight: null, searchAttributes: input.searchAttributes, isRoot: false };
+  setHandler(runProgressQuery, () => state.progress());
   setHandler(preflightQuery, () => input.preflight);
-  setHandler(pauseSignal, () => void (paused = true));
-  setHandler(resumeSignal, () => void (paused = false));
+  setHandler(pauseSignal, ({ by }) => state.pause(by));
+  setHandler(resumeSignal, () => state.resume());
 
   let lastRefresh = 0;
   async function refreshCounts(): Promise<void> {
     if (Date.now() - lastRefresh < COUNTS_REFRESH_MS) return;
     lastRefresh = Date.now();
-    await activities.refreshRunCounts(runId);
+    await bookkeeping.refreshRunCounts(runId);
   }
 
   async function runTenant(tenant: { tenantId: number; externalId: string }): Promise<void> {
     try {
       const result = await executeChild(runbookTenantWorkflow, {
         workflowId: `${workflowInfo().workflowId}/tenant-${tenant.tenantId}`,
-        args: [{ runId, runbook: input.runbook, tenantId: tenant.tenantId, settings, preflight: null, isRoot: false }],
-        typedSearchAttributes: runSearchAttributes(runId, input.runbook, tenant.externalId),
+        args: [{ ...childInput, tenantId: tenant.tenantId }],
+        typedSearchAttributes: input.searchAttributes ? runSearchAttributes(runId, input.runbook, tenant.externalId) : [],
       });
-      if (result.status === 'succeeded') state.tenantsDone++;
-      else state.tenantsFailed++;
+      state.recordTenant(result.status === 'succeeded');
     } catch (error) {
       if (isCancellation(error)) throw error;
       // The child itself failed (not just its work): record it here so the item is settled.
-      state.tenantsFailed++;
-      await activities.settleRunItem(runId, tenant.tenantId, 'failed', failureMessage(error));
+      state.recordTenant(false);
+      await bookkeeping.settleRunItem(runId, tenant.tenantId, 'failed', failureMessage(error));
     } finally {
-      running.delete(tenant.tenantId);
+      state.running.delete(tenant.tenantId);
     }
     await refreshCounts();
   }
 
+  // Children run in a scope of their own, so that a failure of this workflow can stop them too.
+  const childScope = new CancellationScope();
   const children: Promise<void>[] = [];
-  try {
-    if (!input.carried) state.tenantsTotal = await activities.beginRun(runId);
-    const queue: Array<{ tenantId: number; externalId: string }> = [];
-    let exhausted = false;
-    let started = 0;
-    while (started < settings.continueAsNewAfter) {
-      await condition(() => !paused && running.size < settings.childParallelism);
-      if (queue.length === 0 && !exhausted) {
-        const after = queue.at(-1)?.tenantId ?? state.cursor;
-        const page = await activities.nextRunTenants(runId, after, PAGE_SIZE);
-        queue.push(...page);
-        exhausted = page.length < PAGE_SIZE;
+  const stopChildren = async () => {
+    childScope.cancel();
+    await Promise.allSettled(children);
+  };
+
+  return ownRun(
+    runId,
+    bookkeeping,
+    async () => {
+      if (!input.carried) {
+        const begun = await bookkeeping.beginRun(runId);
+        // Null: the run was completed (cancelled) before this workflow began.
+        if (!begun) return state.progress();
+        state.tenantsTotal = begun.tenants;
       }
-      const tenant = queue.shift();
-      if (!tenant) break;
-      state.cursor = tenant.tenantId;
-      started++;
-      running.add(tenant.tenantId);
-      children.push(runTenant(tenant));
-    }
-    await Promise.all(children);
-    if (!exhausted || queue.length > 0) {
-      await continueAsNew<typeof runbookFanOutWorkflow>({
-        ...input,
-        carried: { ...state, continuedAsNew: state.continuedAsNew + 1 },
-      });
-    }
-    await activities.completeRun(runId);
-  } catch (error) {
-    if (!isCancellation(error)) throw error;
-    await CancellationScope.nonCancellable(async () => {
-      // The children are cancelled with this workflow; let them record their items first.
-      await Promise.allSettled(children);
-      await activities.completeRun(runId, { outcome: 'cancelled' });
-    });
-    throw error;
-  }
-  return progress();
+      const queue: Array<{ tenantId: number; externalId: string }> = [];
+      let exhausted = false;
+      let started = 0;
+      while (started < settings.continueAsNewAfter) {
+        await condition(() => state.canStartChild(settings.childParallelism));
+        if (queue.length === 0 && !exhausted) {
+          const page = await bookkeeping.nextRunTenants(runId, state.cursor, PAGE_SIZE);
+          queue.push(...page);
+          exhausted = page.length < PAGE_SIZE;
+        }
+        const tenant = queue.shift();
+        if (!tenant) break;
+        state.cursor = tenant.tenantId;
+        started++;
+        state.running.add(tenant.tenantId);
+        children.push(childScope.run(() => runTenant(tenant)));
+      }
+      await Promise.all(children);
+      if (!exhausted || queue.length > 0) {
+        await continueAsNew<typeof runbookFanOutWorkflow>({ ...input, carried: state.carry() });
+      }
+      await bookkeeping.completeRun(runId);
+      return state.progress();
+    },
+    stopChildren,
+  );
 }

@@ -1,6 +1,7 @@
 import { CancellationScope, defineQuery, isCancellation, setHandler } from '@temporalio/workflow';
-import type { TenantInput, TenantProgress } from './inputs.js';
-import { failureMessage, runbookActivities } from './activities.js';
+import type { TenantProgress } from '../runbooks/runItems.js';
+import { failureMessage, ownRun, runbookActivities, withBusinessRetries } from './activities.js';
+import type { TenantInput } from './inputs.js';
 import { preflightQuery } from './queries.js';
 
 export const tenantProgressQuery = defineQuery<TenantProgress>('progress');
@@ -8,41 +9,53 @@ export const tenantProgressQuery = defineQuery<TenantProgress>('progress');
 /**
  * One tenant of a run: batches until done, then a read-only verification, recorded in the
  * tenant's `operation_run_items` row. As the root of a single-tenant run it also begins and
- * completes the run. A tenant that fails after retries is recorded, not thrown, so that its
- * parent can go on with the others.
+ * completes the run. A tenant that fails is recorded, not thrown, so that its parent can go on
+ * with the others.
  */
 export async function runbookTenantWorkflow(input: TenantInput): Promise<TenantProgress> {
-  const activities = runbookActivities(input.settings);
-  let progress: TenantProgress = { tenantId: input.tenantId, status: 'pending', examined: 0, changed: 0, batches: 0 };
+  const { runId, tenantId, settings } = input;
+  const { work, bookkeeping } = runbookActivities(settings);
+  let progress: TenantProgress = { tenantId, status: 'pending', examined: 0, changed: 0, batches: 0 };
   setHandler(tenantProgressQuery, () => progress);
   setHandler(preflightQuery, () => input.preflight);
+  const attempt = <T>(step: () => Promise<T>) => withBusinessRetries(settings.maxAttempts, step);
 
-  if (input.isRoot) await activities.beginRun(input.runId);
-  try {
-    await activities.beginRunItem(input.runId, input.tenantId);
-    progress = { ...progress, status: 'running' };
-    for (;;) {
-      const step = await activities.processTenantBatches({
-        runId: input.runId,
-        runbook: input.runbook,
-        tenantId: input.tenantId,
-        batchSize: input.settings.batchSize,
-        timeBudgetMs: input.settings.activityTimeBudgetMs,
-      });
-      progress = { ...step, status: 'running' };
-      if (step.done) break;
-    }
-    progress = await activities.verifyTenant(input.runId, input.runbook, input.tenantId);
-  } catch (error) {
-    const cancelled = isCancellation(error);
-    await CancellationScope.nonCancellable(async () => {
+  async function rebuildTenant(): Promise<TenantProgress> {
+    try {
+      await attempt(() => work.beginRunItem(runId, tenantId));
+      progress = { ...progress, status: 'running' };
+      for (;;) {
+        const step = await attempt(() =>
+          work.processTenantBatches({
+            runId,
+            runbook: input.runbook,
+            tenantId,
+            batchSize: settings.batchSize,
+            timeBudgetMs: settings.activityTimeBudgetMs,
+          }),
+        );
+        progress = { ...step, status: 'running' };
+        if (step.done) break;
+      }
+      progress = await attempt(() => work.verifyTenant(runId, input.runbook, tenantId));
+    } catch (error) {
+      // The batch activity has stopped by now (its cancellation is waited for), so the item's
+      // counts are final when it is settled.
+      const cancelled = isCancellation(error);
       const reason = cancelled ? 'Cancelled before this tenant finished.' : failureMessage(error);
-      await activities.settleRunItem(input.runId, input.tenantId, cancelled ? 'cancelled' : 'failed', reason);
-      if (cancelled && input.isRoot) await activities.completeRun(input.runId, { outcome: 'cancelled' });
-    });
-    if (cancelled) throw error;
-    progress = { ...progress, status: 'failed', error: failureMessage(error) };
+      await CancellationScope.nonCancellable(() => bookkeeping.settleRunItem(runId, tenantId, cancelled ? 'cancelled' : 'failed', reason));
+      if (cancelled) throw error;
+      progress = { ...progress, status: 'failed', error: reason };
+    }
+    return progress;
   }
-  if (input.isRoot) await activities.completeRun(input.runId);
-  return progress;
+
+  if (!input.isRoot) return rebuildTenant();
+  return ownRun(runId, bookkeeping, async () => {
+    // Null: the run was completed (cancelled) before this workflow began.
+    if (!(await bookkeeping.beginRun(runId))) return progress;
+    const result = await rebuildTenant();
+    await bookkeeping.completeRun(runId);
+    return result;
+  });
 }

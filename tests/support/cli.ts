@@ -1,5 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PROJECT_ROOT } from '../../src/dev/projectRoot.js';
 
 export interface CliResult {
@@ -21,4 +22,56 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
       },
     );
   });
+}
+
+export interface SpawnedCli {
+  /** Output so far; complete once `exited` resolves. */
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Resolves when the process exits, with its code (1 when killed by a signal). */
+  exited: Promise<CliResult>;
+  /** Resolves once stderr matches `pattern` (rejects when the process exits first or after `timeoutMs`). */
+  waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  kill(): void;
+}
+
+/** `tsx src/cli <args>` in a child process that the test can act on while it runs. */
+export function spawnCli(args: string[], env: Record<string, string> = {}): SpawnedCli {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli/index.ts'), ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let done = false;
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<CliResult>((resolve) =>
+    child.on('close', (code) => {
+      done = true;
+      resolve({ code: code ?? 1, stdout, stderr });
+    }),
+  );
+  return {
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+    exited,
+    async waitForStderr(pattern, timeoutMs = 120_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const match = stderr.match(pattern);
+        if (match) return match;
+        if (done || Date.now() > deadline) {
+          throw new Error(`stderr never matched ${pattern} (${done ? 'the CLI exited' : 'timed out'}):\n${stderr}\nstdout:\n${stdout}`);
+        }
+        await sleep(100);
+      }
+    },
+    kill: () => child.kill('SIGKILL'),
+  };
 }

@@ -7,7 +7,8 @@ import { runPreflight, type SavedPreflight } from '../../src/runbooks/preflight.
 import { getRunbook } from '../../src/runbooks/registry.js';
 import type { RunRecord, RunSource } from '../../src/runbooks/runs.js';
 import type { ScopeInput } from '../../src/runbooks/scope.js';
-import { ALL_TENANTS_PHRASE, startRunbook } from '../../src/runbooks/start.js';
+import { startRunbook } from '../../src/runbooks/start.js';
+import { ALL_TENANTS_PHRASE } from '../../src/runbooks/validateStart.js';
 import { seedDemoData, type SeedOptions } from '../../src/seed/seedDemoData.js';
 import { createOperator } from './runs.js';
 import { testClient, testConfig, testWorker } from './temporal.js';

@@ -33,3 +33,23 @@ export async function auditActions(pool: pg.Pool): Promise<string[]> {
   const { rows } = await pool.query<{ action: string }>('SELECT action FROM audit_events ORDER BY id');
   return rows.map((row) => row.action);
 }
+
+/** Items of a run that are settled (succeeded or failed). */
+export async function settledItems(pool: pg.Pool, runId: string): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM operation_run_items WHERE run_id = $1 AND status IN ('succeeded', 'failed')`,
+    [runId],
+  );
+  return rows[0]!.n;
+}
+
+/** Polls until at least `count` items of the run are settled. */
+export async function waitForSettledItems(pool: pg.Pool, runId: string, count: number, timeoutMs = 120_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const settled = await settledItems(pool, runId);
+    if (settled >= count) return settled;
+    if (Date.now() > deadline) throw new Error(`run ${runId} settled only ${settled} of ${count} items in ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}

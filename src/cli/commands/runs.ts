@@ -2,10 +2,13 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { UserError } from '../../errors.js';
 import { controlRun, type RunAction } from '../../runbooks/control.js';
 import { progressText } from '../../runbooks/progressText.js';
+import { getRunbook } from '../../runbooks/registry.js';
 import { RUN_STATUSES, type RunStatus } from '../../runbooks/runStatus.js';
 import { getRun, getRunAuditTrail, getRunItems, listRuns, type RunRecord } from '../../runbooks/runs.js';
 import { describeScope } from '../../runbooks/scope.js';
 import { withDeps } from '../deps.js';
+import { followRun, printFollowed } from '../followRun.js';
+import { LIST_HINT, withCliHint } from '../hints.js';
 import { cliInitiator } from '../initiator.js';
 import { wholeNumber } from '../options.js';
 import { printResult } from '../output.js';
@@ -46,14 +49,15 @@ export function registerRunsCommands(program: Command): void {
     .action(async (id: string, options: { json?: boolean }) => {
       await withDeps(async ({ database }) => {
         const run = await getRun(database.pool, id);
-        if (!run) throw new UserError(`No run with id ${id}. List runs with: tsx src/cli runs list`);
-        const [items, audit] = await Promise.all([getRunItems(database.pool, id), getRunAuditTrail(database.pool, id)]);
+        if (!run) throw new UserError(`No run with id ${id}. ${LIST_HINT}`);
+        const [items, audit] = await Promise.all([getRunItems(database.pool, run.id), getRunAuditTrail(database.pool, run.id)]);
         printResult(Boolean(options.json), { run, items, audit }, () =>
           [
             `Run ${run.id} — ${run.runbook} on ${describeScope(run.scope)}`,
             `  ${progressText(run)}`,
             `  source ${run.source}, by ${run.initiatorLabel}: "${run.reason}"`,
             `  created ${iso(run.createdAt)}, started ${iso(run.startedAt)}, completed ${iso(run.completedAt)}`,
+            run.pausedAt ? `  paused since ${iso(run.pausedAt)} by ${run.pausedBy}; resume with: tsx src/cli runs resume ${run.id}` : null,
             run.error ? `  error: ${run.error}` : null,
             `Tenants (${items.length}):`,
             ...items.map(
@@ -67,6 +71,19 @@ export function registerRunsCommands(program: Command): void {
             .filter((line) => line !== null)
             .join('\n'),
         );
+      });
+    });
+
+  runs
+    .command('follow')
+    .description('Follow a run to its end (Ctrl-C stops following, not the run); exit 0 only when it succeeded')
+    .argument('<id>', 'the run id')
+    .option('--json', 'print machine-readable JSON at the end')
+    .action(async (id: string, options: { json?: boolean }) => {
+      await withDeps(async (deps) => {
+        const run = await getRun(deps.database.pool, id);
+        if (!run) throw new UserError(`No run with id ${id}. ${LIST_HINT}`);
+        printFollowed(Boolean(options.json), await followRun(deps, run.id, getRunbook(run.runbook).unit), getRunbook(run.runbook).unit);
       });
     });
 
@@ -87,7 +104,9 @@ export function registerRunsCommands(program: Command): void {
             { pool: database.pool, temporal: await temporal() },
             { runId: id, initiator: cliInitiator(), source: 'cli' },
             action,
-          );
+          ).catch((error: unknown) => {
+            throw withCliHint(error);
+          });
           printResult(Boolean(options.json), { runId: run.id, action }, () => `Asked run ${run.id} to ${action}.`);
         });
       });

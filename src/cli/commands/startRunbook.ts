@@ -1,15 +1,15 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { UsageError, UserError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { runPreflight, type SavedPreflight } from '../../runbooks/preflight.js';
-import { progressBar, progressText, runFraction } from '../../runbooks/progressText.js';
+import { progressText } from '../../runbooks/progressText.js';
 import { getRunbook } from '../../runbooks/registry.js';
-import { getRun, type RunRecord } from '../../runbooks/runs.js';
 import type { ScopeInput } from '../../runbooks/scope.js';
-import { ALL_TENANTS_PHRASE, precheckStart, startRunbook, type StartRequest } from '../../runbooks/start.js';
-import { withDeps, type CliDeps } from '../deps.js';
+import { precheckStart, startRunbook } from '../../runbooks/start.js';
+import { ALL_TENANTS_PHRASE, type StartRequest } from '../../runbooks/validateStart.js';
+import { withDeps } from '../deps.js';
+import { followRun, printFollowed } from '../followRun.js';
 import { cliInitiator } from '../initiator.js';
-import { liveProgress, printResult, progress } from '../output.js';
+import { printResult, progress } from '../output.js';
 
 interface StartOptions {
   tenant?: string[];
@@ -45,22 +45,6 @@ export function formatPreflight(preflight: SavedPreflight): string {
     lines.push(`  most changes: ${report.topTenants.slice(0, 5).map((t) => `${t.externalId} (${t.toChange})`).join(', ')}`);
   }
   return lines.join('\n');
-}
-
-/** Follows a run to its end: a live bar on a terminal, a line every few seconds otherwise. */
-export async function followRun(deps: CliDeps, runId: string, unit: string, pollMs = 1_000): Promise<RunRecord> {
-  const live = liveProgress();
-  for (;;) {
-    const run = await getRun(deps.database.pool, runId);
-    if (!run) throw new UserError(`Run ${runId} disappeared.`);
-    const done = run.status === 'completed';
-    live.update(`${progressBar(runFraction(run))} ${progressText(run, unit)}`, done);
-    if (done) {
-      live.done();
-      return run;
-    }
-    await sleep(pollMs);
-  }
 }
 
 export function registerStartRunbookCommand(program: Command): void {
@@ -106,11 +90,11 @@ export function registerStartRunbookCommand(program: Command): void {
         );
         if (!options.json) {
           progress(`${created ? 'Started' : 'Already started (same idempotency key)'}: run ${run.id} (workflow ${run.workflowId}).`);
-          progress(`Follow it with: tsx src/cli runs show ${run.id}`);
+          if (!options.wait) progress(`Follow it with: tsx src/cli runs follow ${run.id}`);
         }
-        const final = options.wait ? await followRun(deps, run.id, runbook.unit) : run;
-        printResult(Boolean(options.json), { run: final, created, preflight }, () => `${final.id} ${progressText(final, runbook.unit)}`);
-        if (options.wait && final.outcome !== 'succeeded') process.exitCode = 1;
+        if (!options.wait) return printResult(Boolean(options.json), { run, created, preflight }, () => `${run.id} ${progressText(run, runbook.unit)}`);
+        const followed = await followRun(deps, run.id, runbook.unit);
+        printFollowed(Boolean(options.json), followed, runbook.unit, { created, preflight });
       });
     });
 }

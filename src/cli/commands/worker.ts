@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { openDatabase } from '../../db/client.js';
 import { asConnectionError } from '../../db/connectionError.js';
+import { ensureSearchAttributes } from '../../temporal/searchAttributes.js';
 import { connectWorker, createWorker } from '../../temporal/worker.js';
 import { progress } from '../output.js';
 
@@ -30,11 +31,21 @@ export function registerWorkerCommand(program: Command): void {
         await database.close();
         throw asConnectionError(error, config.databaseUrl);
       }
+      const log = (level: 'INFO' | 'WARN', message: string) =>
+        options.json ? jsonLine({ level, message: `worker ${message}`, timestampNanos: BigInt(Date.now()) * 1_000_000n }) : progress(`worker: ${message}`);
       try {
+        const setup = await ensureSearchAttributes(connection.operatorService, config.temporal.namespace);
+        if (!setup.ok) {
+          log(
+            'WARN',
+            `namespace ${config.temporal.namespace} lacks the search attributes ${setup.missing.join(', ')} and refused to register them (${setup.error}); ` +
+              `runs start without them. Add them with: ${setup.command}`,
+          );
+        } else if (setup.registered.length > 0) {
+          log('INFO', `registered the search attributes ${setup.registered.join(', ')} on namespace ${config.temporal.namespace}`);
+        }
         const worker = await createWorker({ connection, config, pool: database.pool });
-        const started = `polling task queue ${config.temporal.taskQueue} on ${config.temporal.address}`;
-        if (options.json) jsonLine({ level: 'INFO', message: `worker ${started}`, timestampNanos: BigInt(Date.now()) * 1_000_000n });
-        else progress(`worker: ${started}`);
+        log('INFO', `polling task queue ${config.temporal.taskQueue} on ${config.temporal.address}`);
         // The SDK shuts the worker down gracefully on SIGINT/SIGTERM; run() then resolves.
         await worker.run();
       } finally {

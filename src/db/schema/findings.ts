@@ -25,7 +25,8 @@ export const findings = pgTable(
   },
   (t) => [
     unique('findings_tenant_fingerprint_unique').on(t.tenantId, t.fingerprint),
-    // The rebuild walks one tenant in id-ordered batches; the preflight counts per tenant.
+    // The rebuild walks one tenant in id-ordered batches; the preflight counts per tenant; the
+    // drift check's fingerprint reads a tenant's range. No index on updated_at: fingerprintSql.ts.
     index('findings_tenant_id_id_idx').on(t.tenantId, t.id),
   ],
 );
@@ -40,8 +41,13 @@ export const findingDetections = pgTable(
     tenantId: bigint('tenant_id', { mode: 'number' }).notNull(),
     detectedAt: tstz('detected_at').notNull(),
   },
-  // min/max/count per finding and "first detection after t" are index-only scans.
-  (t) => [index('finding_detections_finding_detected_idx').on(t.findingId, t.detectedAt)],
+  (t) => [
+    // min/max/count per finding and "first detection after t" are index-only scans.
+    index('finding_detections_finding_detected_idx').on(t.findingId, t.detectedAt),
+    // The drift check's fingerprint: a tenant's count and max id in one index-only range read
+    // (see fingerprintSql.ts); detections are only ever inserted, so it costs one entry per row.
+    index('finding_detections_tenant_id_id_idx').on(t.tenantId, t.id),
+  ],
 );
 
 export const findingEvents = pgTable(
@@ -56,8 +62,12 @@ export const findingEvents = pgTable(
     actor: text('actor'),
     occurredAt: tstz('occurred_at').notNull(),
   },
-  // "Latest event" is the greatest (occurred_at, id) per finding.
-  (t) => [index('finding_events_finding_latest_idx').on(t.findingId, t.occurredAt.desc(), t.id.desc())],
+  (t) => [
+    // "Latest event" is the greatest (occurred_at, id) per finding.
+    index('finding_events_finding_latest_idx').on(t.findingId, t.occurredAt.desc(), t.id.desc()),
+    // The drift check's fingerprint, as for detections; events are only ever inserted too.
+    index('finding_events_tenant_id_id_idx').on(t.tenantId, t.id),
+  ],
 );
 
 export type Finding = typeof findings.$inferSelect;

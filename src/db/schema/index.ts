@@ -2,3 +2,4 @@ export * from './tenancy.js';
 export * from './findings.js';
 export * from './auth.js';
 export * from './operations.js';
+export * from './preflightTenants.js';

@@ -3,6 +3,10 @@ import { bigint, index, jsonb, pgTable, primaryKey, text, uniqueIndex, uuid } fr
 import { platformUsers } from './auth.js';
 import { createdAt, tstz } from './columns.js';
 import { tenants, workspaces } from './tenancy.js';
+import type { TenantCounts } from '../../runbooks/definition.js';
+import type { ItemStatus } from '../../runbooks/runItems.js';
+import type { RunCounts } from '../../runbooks/runs.js';
+import type { StoredScope } from '../../runbooks/scope.js';
 
 export const preflights = pgTable('preflights', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -24,7 +28,7 @@ export const operationRuns = pgTable(
       .references(() => workspaces.id),
     runbook: text('runbook').notNull(),
     scopeKind: text('scope_kind', { enum: ['tenant', 'tenants', 'all_tenants'] }).notNull(),
-    scope: jsonb('scope').notNull(),
+    scope: jsonb('scope').$type<StoredScope>().notNull(),
     status: text('status', { enum: ['queued', 'running', 'completed'] }).notNull().default('queued'),
     outcome: text('outcome', { enum: ['succeeded', 'partially_succeeded', 'failed', 'cancelled'] }),
     source: text('source', { enum: ['system_ui', 'cli', 'deploy_hook'] }).notNull(),
@@ -35,7 +39,7 @@ export const operationRuns = pgTable(
     reason: text('reason').notNull(),
     idempotencyKey: text('idempotency_key').unique(),
     workflowId: text('workflow_id'),
-    counts: jsonb('counts').notNull().default({}),
+    counts: jsonb('counts').$type<RunCounts>().notNull().default({}),
     preflightId: uuid('preflight_id').references(() => preflights.id),
     error: text('error'),
     createdAt: createdAt(),
@@ -63,8 +67,8 @@ export const operationRunItems = pgTable(
     tenantId: bigint('tenant_id', { mode: 'number' })
       .notNull()
       .references(() => tenants.id),
-    status: text('status').notNull(),
-    counts: jsonb('counts').notNull().default({}),
+    status: text('status').$type<ItemStatus>().notNull(),
+    counts: jsonb('counts').$type<TenantCounts>().notNull().default({} as TenantCounts),
     error: text('error'),
     startedAt: tstz('started_at'),
     completedAt: tstz('completed_at'),
@@ -85,7 +89,7 @@ export const auditEvents = pgTable(
     targetId: text('target_id'),
     ip: text('ip'),
     userAgent: text('user_agent'),
-    metadata: jsonb('metadata').notNull().default({}),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
   },
   (t) => [
     index('audit_events_target_idx').on(t.targetKind, t.targetId, t.occurredAt),
@@ -101,7 +105,7 @@ export const notifications = pgTable(
       .notNull()
       .references(() => platformUsers.id),
     type: text('type').notNull(),
-    data: jsonb('data').notNull().default({}),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
     readAt: tstz('read_at'),
     createdAt: createdAt(),
   },

@@ -1,4 +1,5 @@
 import type { RunbookDefinition } from '../definition.js';
+import { fingerprintFindings } from './fingerprintSql.js';
 import { rebuildFindingsBatch, sampleFindingChanges, summarizeFindingsToChange } from './rebuildSql.js';
 
 const SAMPLE_SIZE = 5;
@@ -14,7 +15,7 @@ export const findingsLifecycleRebuild: RunbookDefinition = {
   unit: 'findings',
   deployTriggered: false,
 
-  async preflight(q, tenants) {
+  async preflight(q, tenants, options = {}) {
     const ids = tenants.map((tenant) => tenant.id);
     const summaries = await summarizeFindingsToChange(q, ids);
     const breakdown: Record<string, number> = {};
@@ -28,8 +29,12 @@ export const findingsLifecycleRebuild: RunbookDefinition = {
         toChange: summary.changed,
       })),
       breakdown,
-      sample: await sampleFindingChanges(q, ids, SAMPLE_SIZE),
+      sample: options.sample === false ? [] : await sampleFindingChanges(q, ids, SAMPLE_SIZE),
     };
+  },
+
+  fingerprint(q, tenantIds) {
+    return fingerprintFindings(q, tenantIds);
   },
 
   async processBatch(q, { tenantId, cursor, batchSize }) {

@@ -1,0 +1,70 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeDatabaseUrl } from '../db/describeUrl.js';
+import { UserError } from '../errors.js';
+import { progressBar, progressText, runFraction } from '../runbooks/progressText.js';
+import { getRun, type RunRecord } from '../runbooks/runs.js';
+import { isTransientError } from '../transient.js';
+import type { CliDeps } from './deps.js';
+import { liveProgress, progress } from './output.js';
+
+/** What following ended with: the completed run, or the run as last seen when Ctrl-C stopped it. */
+export type Followed = { run: RunRecord; interrupted: false } | { run: RunRecord | null; interrupted: true };
+
+export function followAgainHint(runId: string): string {
+  return `Follow it again with: tsx src/cli runs follow ${runId}`;
+}
+
+/**
+ * Follows a run to its end: a live bar on a terminal, a line every few seconds otherwise. An
+ * outage of PostgreSQL is ridden out (one line when it starts, one when it ends); Ctrl-C stops
+ * following, never the run.
+ */
+export async function followRun(deps: CliDeps, runId: string, unit: string, pollMs = 1_000): Promise<Followed> {
+  const live = liveProgress();
+  const stop = new AbortController();
+  const onSigint = () => stop.abort();
+  process.once('SIGINT', onSigint);
+  const where = describeDatabaseUrl(deps.config.databaseUrl);
+  let last: RunRecord | null = null;
+  let down = false;
+  try {
+    while (!stop.signal.aborted) {
+      try {
+        last = await getRun(deps.database.pool, runId);
+        if (down) progress(`database at ${where} is back; following run ${runId}.`);
+        down = false;
+      } catch (error) {
+        if (!isTransientError(error)) throw error;
+        if (!down) {
+          live.done();
+          progress(`database unavailable at ${where}, retrying… (the run goes on; Ctrl-C stops following)`);
+        }
+        down = true;
+      }
+      if (!down) {
+        if (!last) throw new UserError(`Run ${runId} disappeared.`);
+        const done = last.status === 'completed';
+        live.update(`${progressBar(runFraction(last))} ${progressText(last, unit)}`, done);
+        if (done) return { run: last, interrupted: false };
+      }
+      await sleep(pollMs, undefined, { signal: stop.signal }).catch(() => {});
+    }
+    live.done();
+    progress(`Stopped following; run ${runId} goes on. ${followAgainHint(runId)}`);
+    return { run: last, interrupted: true };
+  } finally {
+    live.done();
+    process.off('SIGINT', onSigint);
+  }
+}
+
+/**
+ * Prints where following ended and sets the exit code a pipeline reads: 0 only for a run that
+ * succeeded, 1 for any other outcome, 130 when Ctrl-C stopped following first.
+ */
+export function printFollowed(json: boolean, followed: Followed, unit: string, extra: Record<string, unknown> = {}): void {
+  const { run } = followed;
+  if (json) process.stdout.write(`${JSON.stringify({ run, interrupted: followed.interrupted, ...extra }, null, 2)}\n`);
+  else if (run && !followed.interrupted) process.stdout.write(`${run.id} ${progressText(run, unit)}\n`);
+  process.exitCode = followed.interrupted ? 130 : run?.outcome === 'succeeded' ? 0 : 1;
+}

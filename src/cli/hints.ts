@@ -1,0 +1,16 @@
+import { UserError } from '../errors.js';
+import { RunbookRefusal, type RefusalCode } from '../runbooks/refusal.js';
+
+export const LIST_HINT = 'List runs with: tsx src/cli runs list';
+
+/** What to type next, for the refusals where the CLI can say it; the core stays surface-free. */
+const HINTS: Partial<Record<RefusalCode, string>> = {
+  run_not_found: LIST_HINT,
+};
+
+/** The core's refusal with the CLI's hint appended, for a one-line message that says what to do. */
+export function withCliHint(error: unknown): unknown {
+  if (!(error instanceof RunbookRefusal)) return error;
+  const hint = HINTS[error.code];
+  return hint ? new UserError(`${error.message} ${hint}`, error.exitCode) : error;
+}

@@ -1,0 +1,62 @@
+import type { Client } from '@temporalio/client';
+import type pg from 'pg';
+import { recordAudit } from '../audit/recordAudit.js';
+import type { Config } from '../config.js';
+import { errorWithCause, UnavailableError } from '../errors.js';
+import { startRunWorkflow } from '../temporal/runWorkflows.js';
+import { completeRun } from './completeRun.js';
+import type { AuditActor } from './initiator.js';
+import type { SavedPreflight } from './preflight.js';
+import type { RunRecord, RunSource } from './runs.js';
+
+export interface LaunchDeps {
+  pool: pg.Pool;
+  temporal: Client;
+  config: Config;
+}
+
+/**
+ * Starts a queued run's workflow and audits `runbook.started`; a fresh start and a replayed
+ * one (same idempotency key, the run still queued) both come here. When Temporal will not
+ * take it, the run is completed as failed (it must not hold its scope) and the error names
+ * the server. When the workflow exists already, another starter launched it: nothing to do.
+ */
+export async function launchRun(
+  deps: LaunchDeps,
+  run: RunRecord,
+  preflight: SavedPreflight,
+  by: { actor: AuditActor; source: RunSource },
+): Promise<void> {
+  const target = { targetKind: 'operation_run', targetId: run.id };
+  const tenants = 'tenants' in run.scope ? run.scope.tenants : [];
+  let started: boolean;
+  try {
+    started = await startRunWorkflow(
+      { client: deps.temporal, taskQueue: deps.config.temporal.taskQueue, settings: deps.config.rebuild },
+      {
+        runId: run.id,
+        runbook: run.runbook,
+        singleTenant: run.scopeKind === 'tenant' ? tenants[0]! : null,
+        preflight: {
+          id: preflight.id,
+          contentHash: preflight.contentHash,
+          tenantsInScope: preflight.report.tenantsInScope,
+          inScope: preflight.report.inScope,
+          toChange: preflight.report.toChange,
+        },
+      },
+    );
+  } catch (error) {
+    const message = `Temporal at ${deps.config.temporal.address} did not start the workflow (${errorWithCause(error)}); run ${run.id} is recorded as failed. Check the server and start again.`;
+    await completeRun(deps.pool, run.id, { outcome: 'failed', error: message, actor: by.actor });
+    await recordAudit(deps.pool, { ...by.actor, ...target, action: 'runbook.start_failed', metadata: { runbook: run.runbook, error: message } });
+    throw new UnavailableError(message);
+  }
+  if (!started) return;
+  await recordAudit(deps.pool, {
+    ...by.actor,
+    ...target,
+    action: 'runbook.started',
+    metadata: { runbook: run.runbook, scope: run.scope, source: by.source, reason: run.reason, preflightId: preflight.id },
+  });
+}

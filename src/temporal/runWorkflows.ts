@@ -1,0 +1,99 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import type { RunSettings } from '../config.js';
+import type { FanOutInput, PreflightSummary, TenantInput } from '../workflows/inputs.js';
+import { pauseSignal, resumeSignal } from '../workflows/queries.js';
+import { runbookFanOutWorkflow, runProgressQuery } from '../workflows/runbookFanOut.js';
+import type { RunProgress } from '../workflows/fanOutState.js';
+import { runbookTenantWorkflow } from '../workflows/runbookTenant.js';
+import { runSearchAttributes } from '../workflows/searchAttributes.js';
+import { isMissingSearchAttribute } from './searchAttributes.js';
+import { workflowIdFor } from './workflowIds.js';
+
+/** What a run's root workflow needs to know; the runbook core hands it over. */
+export interface RunToLaunch {
+  runId: string;
+  runbook: string;
+  /** One tenant: the tenant workflow alone; otherwise a fan-out over the run's items. */
+  singleTenant: { id: number; externalId: string } | null;
+  preflight: PreflightSummary;
+}
+
+export interface LaunchTarget {
+  client: Client;
+  taskQueue: string;
+  settings: RunSettings;
+}
+
+async function startRoot(target: LaunchTarget, run: RunToLaunch, searchAttributes: boolean): Promise<void> {
+  const common = {
+    taskQueue: target.taskQueue,
+    workflowId: workflowIdFor(run.runId),
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+  };
+  const base = { runId: run.runId, runbook: run.runbook, settings: target.settings, preflight: run.preflight, searchAttributes };
+  if (run.singleTenant) {
+    const input: TenantInput = { ...base, tenantId: run.singleTenant.id, isRoot: true };
+    await target.client.workflow.start(runbookTenantWorkflow, {
+      ...common,
+      args: [input],
+      typedSearchAttributes: searchAttributes ? runSearchAttributes(run.runId, run.runbook, run.singleTenant.externalId) : [],
+    });
+  } else {
+    const input: FanOutInput = base;
+    await target.client.workflow.start(runbookFanOutWorkflow, {
+      ...common,
+      args: [input],
+      typedSearchAttributes: searchAttributes ? runSearchAttributes(run.runId, run.runbook) : [],
+    });
+  }
+}
+
+/**
+ * Starts a run's root workflow. Returns false when it already exists (a replayed start):
+ * the workflow id is the run's, so a run can never have two. A namespace without the
+ * project's search attributes gets the workflow without them rather than a refusal.
+ */
+export async function startRunWorkflow(target: LaunchTarget, run: RunToLaunch): Promise<boolean> {
+  try {
+    try {
+      await startRoot(target, run, true);
+    } catch (error) {
+      if (!isMissingSearchAttribute(error)) throw error;
+      await startRoot(target, run, false);
+    }
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return false;
+    throw error;
+  }
+}
+
+export type ControlOutcome = 'sent' | 'no_workflow';
+
+async function orNoWorkflow(send: () => Promise<unknown>): Promise<ControlOutcome> {
+  try {
+    await send();
+    return 'sent';
+  } catch (error) {
+    // Never started (the starter died in between), already closed, or removed by retention.
+    if (error instanceof WorkflowNotFoundError) return 'no_workflow';
+    throw error;
+  }
+}
+
+export function cancelRunWorkflow(client: Client, runId: string): Promise<ControlOutcome> {
+  return orNoWorkflow(() => client.workflow.getHandle(workflowIdFor(runId)).cancel());
+}
+
+export function pauseRunWorkflow(client: Client, runId: string, by: string): Promise<ControlOutcome> {
+  return orNoWorkflow(() => client.workflow.getHandle(workflowIdFor(runId)).signal(pauseSignal, { by }));
+}
+
+export function resumeRunWorkflow(client: Client, runId: string, by: string): Promise<ControlOutcome> {
+  return orNoWorkflow(() => client.workflow.getHandle(workflowIdFor(runId)).signal(resumeSignal, { by }));
+}
+
+export function queryRunProgress(client: Client, runId: string): Promise<RunProgress> {
+  return client.workflow.getHandle(workflowIdFor(runId)).query(runProgressQuery);
+}

@@ -1,0 +1,89 @@
+import type { Client } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import type pg from 'pg';
+import type { Config, RunSettings } from '../../src/config.js';
+import { openDatabase } from '../../src/db/client.js';
+import { migrateDatabase } from '../../src/db/migrate.js';
+import { seedDemoData, type SeedOptions } from '../../src/seed/seedDemoData.js';
+import type { RunbookHarness } from './harness.js';
+import { RUNBOOK } from './harness.js';
+import { runPreflight } from '../../src/runbooks/preflight.js';
+import { getRunbook } from '../../src/runbooks/registry.js';
+import { startRunbook } from '../../src/runbooks/start.js';
+import { ALL_TENANTS_PHRASE } from '../../src/runbooks/validateStart.js';
+import { createOperator } from './runs.js';
+import { testClient, testConfig, testWorker } from './temporal.js';
+
+/**
+ * What `useRunbookHarness` gives a test, on any PostgreSQL server and Temporal address: for tests
+ * that take one of them away (an owned PostgreSQL server, an owned dev server).
+ */
+export interface RunbookWorld extends Pick<RunbookHarness, 'config' | 'client' | 'operator' | 'start'> {
+  pool: pg.Pool;
+  /** The worker's fatal error, if `worker.run()` rejected. */
+  workerFailure(): Error | undefined;
+  /** Stops the worker and closes the connections and the pool; the database stays. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates (if needed), migrates and seeds the database at `databaseUrl`, then starts a client
+ * and a real in-process worker on a task queue of their own, at `temporalAddress` (default: the
+ * suite's dev server).
+ */
+export async function startRunbookWorld(setup: {
+  databaseUrl: string;
+  seed: Omit<SeedOptions, 'onProgress'>;
+  settings?: Partial<RunSettings>;
+  outageWindowMs?: number;
+  temporalAddress?: string;
+}): Promise<RunbookWorld> {
+  await migrateDatabase(setup.databaseUrl);
+  const database = openDatabase(setup.databaseUrl);
+  await seedDemoData(database.pool, setup.seed);
+  const base = testConfig(setup.databaseUrl, setup.settings);
+  const config: Config = {
+    ...base,
+    temporal: { ...base.temporal, address: setup.temporalAddress ?? base.temporal.address },
+    outageWindowMs: setup.outageWindowMs ?? base.outageWindowMs,
+  };
+  const client = await testClient(config);
+  const operator = await createOperator(database.pool);
+  const { worker, connection }: { worker: Worker; connection: NativeConnection } = await testWorker(config, database.pool);
+  let failure: Error | undefined;
+  const running = worker.run().catch((error: Error) => {
+    failure = error;
+  });
+
+  return {
+    pool: database.pool,
+    config,
+    client,
+    operator,
+    workerFailure: () => failure,
+    async start(scope, options = {}) {
+      const initiator = options.initiator ?? operator;
+      const preflight = await runPreflight(database.pool, { runbook: getRunbook(RUNBOOK), scope, initiator });
+      const { run } = await startRunbook(
+        { pool: database.pool, temporal: client, config },
+        {
+          runbook: RUNBOOK,
+          scope,
+          initiator,
+          reason: options.reason ?? 'Rebuild lifecycle fields (test)',
+          source: options.source ?? 'system_ui',
+          confirmation: scope.kind === 'all_tenants' ? ALL_TENANTS_PHRASE : null,
+          preflightId: preflight.id,
+        },
+      );
+      return { preflight, run };
+    },
+    async close() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close().catch(() => {});
+      await client.connection.close().catch(() => {});
+      await database.close();
+    },
+  };
+}
