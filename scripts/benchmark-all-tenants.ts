@@ -57,9 +57,21 @@ runEntryPoint(async () => {
       { pool: database.pool, temporal, config },
       { runbook: 'findings-lifecycle', scope, initiator, reason: 'Benchmark all-tenants rebuild', source: 'cli', confirmation: ALL_TENANTS_PHRASE, preflightId: preflight.id },
     );
+    console.log(`start (validation, drift check, run row, workflow start): ${((performance.now() - started) / 1000).toFixed(2)} s`);
     let done = run;
+    let firstBatchLogged = false;
     while (done.status !== 'completed') {
-      await sleep(250);
+      await sleep(100);
+      if (!firstBatchLogged) {
+        const { rows } = await database.pool.query(
+          `SELECT count(*)::int AS n FROM operation_run_items WHERE run_id = $1 AND (counts ->> 'batches')::int > 0`,
+          [run.id],
+        );
+        if (rows[0].n > 0) {
+          firstBatchLogged = true;
+          console.log(`first batch committed: ${((performance.now() - started) / 1000).toFixed(2)} s after the start began`);
+        }
+      }
       done = (await getRun(database.pool, run.id))!;
     }
     const seconds = (performance.now() - started) / 1000;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { runCli } from './support/cli.js';
+import { runCli, spawnCli } from './support/cli.js';
+import { slowBatches } from './support/slowBatches.js';
 import { useRunbookHarness } from './support/harness.js';
 
 const REASON = 'Backfill after the rules v1 release';
@@ -91,6 +92,31 @@ describe('tsx src/cli start-runbook / runs', () => {
     });
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/^error: Cannot reach Temporal at 127\.0\.0\.1:1 /m);
+  });
+
+  it('Ctrl-C stops following, not the run, and says how to follow again', async () => {
+    const restore = await slowBatches(h.database.pool, 200);
+    try {
+      await h.database.pool.query(`UPDATE findings SET lifecycle_version = 0 WHERE tenant_id = (SELECT id FROM tenants WHERE external_id = 'tenant-00001')`);
+      // One finding a batch, each batch at least 200 ms: the run outlasts the interruption.
+      const cli = spawnCli(['start-runbook', 'findings-lifecycle', '--tenant', 'tenant-00001', '--reason', REASON, '--wait'], {
+        ...env(),
+        REBUILD_BATCH_SIZE: '1',
+      });
+      const [, runId] = await cli.waitForStderr(/Started: run ([0-9a-f-]{36})/);
+      await cli.waitForStderr(/% (Queued|Running)/);
+      cli.interrupt();
+      const result = await cli.exited;
+      expect(result.code).toBe(130);
+      expect(result.stderr).toContain(`Stopped following; run ${runId} goes on. Follow it again with: tsx src/cli runs follow ${runId}`);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      await restore();
+      const followed = await runCli(['runs', 'follow', runId!, '--json'], env());
+      expect(followed.code).toBe(0);
+      expect(JSON.parse(followed.stdout)).toMatchObject({ interrupted: false, run: { id: runId, status: 'completed', outcome: 'succeeded' } });
+    } finally {
+      await restore();
+    }
   });
 
   it('documents every option in --help', async () => {

@@ -4,7 +4,7 @@ import { progressBar, progressText, runFraction } from '../src/runbooks/progress
 import type { RunCounts, RunRecord } from '../src/runbooks/runs.js';
 import type { RunOutcome, RunStatus } from '../src/runbooks/runStatus.js';
 
-/** The part of a run row the progress functions read; never paused (paused runs are tested elsewhere). */
+/** The part of a run row the progress functions read; not paused unless a test says so. */
 function run(
   status: RunStatus,
   counts: RunCounts,
@@ -14,6 +14,12 @@ function run(
 }
 
 describe('progressText', () => {
+  it('says who paused a running run, with its progress so far', () => {
+    const paused = { ...run('running', { tenants: 10, tenantsSucceeded: 4, examined: 1200, changed: 300 }), pausedAt: new Date(), pausedBy: 'op@example.com' };
+    expect(progressText(paused)).toBe('Paused by op@example.com: 4/10 tenants; 300 findings changed of 1,200 examined.');
+    expect(progressText({ ...paused, status: 'completed', outcome: 'cancelled' })).toMatch(/^Completed \(cancelled\)/);
+  });
+
   it('says a queued run waits for a worker, whatever its counts', () => {
     expect(progressText(run('queued', {}))).toBe('Queued: waiting for a worker to pick the run up.');
     expect(progressText(run('queued', { tenants: 5, tenantsSucceeded: 2 }))).toBe(
@@ -109,6 +115,11 @@ describe('progressBar', () => {
     expect(progressBar(0)).toBe(`[${'.'.repeat(30)}]   0%`);
     expect(progressBar(1)).toBe(`[${'#'.repeat(30)}] 100%`);
     expect(progressBar(0.5)).toBe(`[${'#'.repeat(15)}${'.'.repeat(15)}]  50%`);
+  });
+
+  it('clamps a fraction outside 0–1 instead of throwing', () => {
+    expect(progressBar(1.5)).toBe(progressBar(1));
+    expect(progressBar(-0.2)).toBe(progressBar(0));
   });
 
   it('honours a given width', () => {

@@ -58,6 +58,10 @@ describe('describeScope', () => {
     expect(describeScope(ALL)).toBe('all tenants');
   });
 
+  it('says so when a scope names no tenant', () => {
+    expect(describeScope({ tenants: [] })).toBe('no tenants');
+  });
+
   it('lists up to three tenants by external id, in order', () => {
     expect(describeScope(tenants(1))).toBe('tenant-00001');
     expect(describeScope(tenants(3, 1))).toBe('tenant-00003, tenant-00001');

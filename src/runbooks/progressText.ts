@@ -28,6 +28,7 @@ export function progressText(
 }
 
 export function progressBar(fraction: number, width = 30): string {
+  fraction = Math.max(0, Math.min(1, fraction));
   const filled = Math.round(fraction * width);
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.floor(fraction * 100)
     .toString()

@@ -65,6 +65,7 @@ export async function resolveScope(q: Queryable, input: ScopeInput): Promise<Res
 export function describeScope(scope: StoredScope): string {
   if ('allTenants' in scope) return 'all tenants';
   const names = scope.tenants.map((tenant) => tenant.externalId);
+  if (names.length === 0) return 'no tenants';
   return names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
 }
 

@@ -33,6 +33,8 @@ export interface SpawnedCli {
   /** Resolves once stderr matches `pattern` (rejects when the process exits first or after `timeoutMs`). */
   waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   kill(): void;
+  /** Ctrl-C, as a person at the terminal would press it. */
+  interrupt(): void;
 }
 
 /** `tsx src/cli <args>` in a child process that the test can act on while it runs. */
@@ -73,5 +75,6 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): Spaw
       }
     },
     kill: () => child.kill('SIGKILL'),
+    interrupt: () => child.kill('SIGINT'),
   };
 }

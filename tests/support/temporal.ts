@@ -8,11 +8,14 @@ import { createWorker } from '../../src/temporal/worker.js';
 
 let runtimeInstalled = false;
 
-/** Worker logs only on errors, so test output stays readable. */
+/**
+ * Worker logs only on errors, so test output stays readable: the SDK's logger and the core's,
+ * which otherwise prints a WARN line per retried gRPC call while a test's Temporal server is down.
+ */
 function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
 }
 
 /** Settings that make failures and retries quick in tests. */
