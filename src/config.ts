@@ -4,6 +4,8 @@
  */
 export interface Config {
   databaseUrl: string;
+  /** How long a new PostgreSQL connection may take before it counts as unreachable. */
+  databaseConnectTimeoutMs: number;
   temporal: {
     address: string;
     namespace: string;
@@ -53,6 +55,27 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, max
   return value;
 }
 
+/**
+ * DATABASE_URL must parse as a URL: node-postgres would otherwise fail with a TypeError that
+ * echoes the whole string, password included. The message never repeats the value.
+ */
+function databaseUrl(env: NodeJS.ProcessEnv): string {
+  const raw = env.DATABASE_URL || DEFAULT_DATABASE_URL;
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    // reported below
+  }
+  if (!url || !['postgres:', 'postgresql:'].includes(url.protocol) || !url.hostname) {
+    throw new ConfigError(
+      'DATABASE_URL is not a valid PostgreSQL URL; write it as postgres://user:password@host:5432/database, ' +
+        'percent-encoding special characters in the user or password (/ as %2F, @ as %40, : as %3A).',
+    );
+  }
+  return raw;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const isProduction = env.NODE_ENV === 'production';
   const sessionSecret = env.SESSION_SECRET ?? (isProduction ? '' : 'dev-only-session-secret-change-me');
@@ -68,7 +91,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const apiKey = env.TEMPORAL_API_KEY || undefined;
   const wantsTls = env.TEMPORAL_TLS === 'true' || apiKey !== undefined || Object.values(tlsOptions).some(Boolean);
   return {
-    databaseUrl: env.DATABASE_URL || DEFAULT_DATABASE_URL,
+    databaseUrl: databaseUrl(env),
+    databaseConnectTimeoutMs: 1000 * positiveInt(env, 'DATABASE_CONNECT_TIMEOUT_SECONDS', 10, 600),
     temporal: {
       address: env.TEMPORAL_ADDRESS || '127.0.0.1:7233',
       namespace: env.TEMPORAL_NAMESPACE || 'default',

@@ -1,3 +1,4 @@
+import { printableLines } from './cli/printable.js';
 import { ConfigError } from './config.js';
 import { firstLine, UserError } from './errors.js';
 import { isTransientError } from './transient.js';
@@ -29,7 +30,7 @@ export function describeFatal(error: unknown): { line: string; exitCode: number 
 export function runEntryPoint(run: () => Promise<void>): void {
   run().catch((error: unknown) => {
     const { line, exitCode } = describeFatal(error);
-    process.stderr.write(`error: ${line}\n`);
+    process.stderr.write(`error: ${printableLines(line, 1_000)}\n`);
     if (process.env.DEBUG && exitCode === 1 && !(error instanceof UserError)) console.error(error);
     process.exit(exitCode);
   });

@@ -72,7 +72,7 @@ describe('tsx src/cli seed', () => {
     const run = await cli(['seed', '--tenants', '1', '--findings-per-tenant', '5'], db.url);
     expect(run.code).toBe(0);
     expect(lines(run.stdout)).toEqual([
-      expect.stringMatching(/^Seeded 1 tenant \(tenant-00003 … tenant-00003\): 5 findings .* in \d+\.\d s on /),
+      expect.stringMatching(/^Seeded 1 tenant \(tenant-00003\): 5 findings .* in \d+\.\d s on /),
     ]);
     expect(run.stderr).toMatch(/1\/1 tenants, 5\/5 findings/);
   });

@@ -42,7 +42,7 @@ describe('tsx src/cli start-runbook / runs', () => {
     expect(detail.items).toEqual([expect.objectContaining({ externalId: 'tenant-00002', status: 'succeeded' })]);
     expect(detail.audit.map((e: { action: string }) => e.action)).toEqual(['runbook.started', 'runbook.completed']);
     const cancel = await runCli(['runs', 'cancel', run.id], env());
-    expect(cancel).toMatchObject({ code: 1, stderr: `error: Run ${run.id} is already completed (succeeded); there is nothing to cancel.\n` });
+    expect(cancel).toMatchObject({ code: 2, stderr: `error: Run ${run.id} is already completed (succeeded); there is nothing to cancel.\n` });
     const human = await runCli(['runs', 'show', run.id], env());
     expect(human.stdout).toContain(`Run ${run.id} — findings.lifecycle.rebuild on tenant-00002`);
     expect(human.stdout).toContain('Completed (succeeded): 1/1 tenants');
@@ -65,14 +65,14 @@ describe('tsx src/cli start-runbook / runs', () => {
   it('refuses bad input with one line and the right exit code, before any preflight', async () => {
     const preflights = await count('preflights');
     const cases: Array<[string[], number, RegExp]> = [
-      [['start-runbook', 'findings-lifecycle', '--reason', REASON], 2, /^error: Choose a scope: --tenant <external_id> \(repeatable\) or --all-tenants\.\n$/],
+      [['start-runbook', 'findings-lifecycle', '--reason', REASON], 2, /^error: Choose a scope: --tenant <external_id> \(repeatable, or comma-separated\) or --all-tenants\.\n$/],
       [['start-runbook', 'findings-lifecycle', '--tenant', 'a', '--all-tenants', '--reason', REASON], 2, /either --tenant or --all-tenants, not both/],
       [['start-runbook', 'findings-lifecycle', '--tenant', 'tenant-00001'], 2, /--reason "<why>" is required/],
-      [['start-runbook', 'nope', '--tenant', 'tenant-00001', '--reason', REASON], 1, /Unknown runbook "nope"\. Known runbooks: findings-lifecycle \(findings\.lifecycle\.rebuild\)\./],
-      [['start-runbook', 'findings-lifecycle', '--all-tenants', '--reason', REASON, '--confirm', 'all tenants'], 1, /typed confirmation "ALL TENANTS" exactly/],
-      [['start-runbook', 'findings-lifecycle', '--tenant', 'tenant-00001', '--reason', 'short'], 1, /10 to 500 characters; it has 5/],
-      [['runs', 'show', 'not-a-run'], 1, /No run with id not-a-run\./],
-      [['runs', 'cancel', 'not-a-run'], 1, /No run with id not-a-run\./],
+      [['start-runbook', 'nope', '--tenant', 'tenant-00001', '--reason', REASON], 2, /Unknown runbook "nope"\. Known runbooks: findings-lifecycle \(findings\.lifecycle\.rebuild\)\./],
+      [['start-runbook', 'findings-lifecycle', '--all-tenants', '--reason', REASON, '--confirm', 'all tenants'], 2, /typed confirmation "ALL TENANTS" exactly/],
+      [['start-runbook', 'findings-lifecycle', '--tenant', 'tenant-00001', '--reason', 'short'], 2, /10 to 500 characters; it has 5/],
+      [['runs', 'show', 'not-a-run'], 2, /No run with id not-a-run\./],
+      [['runs', 'cancel', 'not-a-run'], 2, /No run with id not-a-run\./],
       [['runs', 'list', '--status', 'done'], 2, /expected one of queued, running, completed/],
     ];
     for (const [args, code, message] of cases) {
@@ -95,7 +95,7 @@ describe('tsx src/cli start-runbook / runs', () => {
   });
 
   it('Ctrl-C stops following, not the run, and says how to follow again', async () => {
-    const restore = await slowBatches(h.database.pool, 200);
+    const restore = await slowBatches(h.database.pool, 300);
     try {
       await h.database.pool.query(`UPDATE findings SET lifecycle_version = 0 WHERE tenant_id = (SELECT id FROM tenants WHERE external_id = 'tenant-00001')`);
       // One finding a batch, each batch at least 200 ms: the run outlasts the interruption.
@@ -104,11 +104,12 @@ describe('tsx src/cli start-runbook / runs', () => {
         REBUILD_BATCH_SIZE: '1',
       });
       const [, runId] = await cli.waitForStderr(/Started: run ([0-9a-f-]{36})/);
-      await cli.waitForStderr(/% (Queued|Running)/);
+      // A one-tenant run shows its tenant's batches as they commit, not 0 until the end.
+      await cli.waitForStderr(/Running: 0\/1 tenants; [1-9]\d* findings? changed of [1-9]/, 30_000);
       cli.interrupt();
       const result = await cli.exited;
       expect(result.code).toBe(130);
-      expect(result.stderr).toContain(`Stopped following; run ${runId} goes on. Follow it again with: tsx src/cli runs follow ${runId}`);
+      expect(result.stderr).toContain(`Stopped following; run ${runId} goes on. Follow it again with: npm run cli -- runs follow ${runId}`);
       expect(result.stderr).not.toMatch(/\n\s+at /);
       await restore();
       const followed = await runCli(['runs', 'follow', runId!, '--json'], env());

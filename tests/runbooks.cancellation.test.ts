@@ -32,7 +32,7 @@ describe('cancellation is a clean stop', () => {
     await undoRebuilds(h.database.pool);
     const { run } = await h.start(scope);
     await until(() => writes(run), (w) => w.rows >= 30, 'the run to change some findings');
-    await controlRun({ pool: h.database.pool, temporal: h.client }, { runId: run.id, initiator: h.operator, source: 'cli' }, 'cancel');
+    await controlRun({ pool: h.database.pool, temporal: async () => h.client }, { runId: run.id, initiator: h.operator, source: 'cli' }, 'cancel');
     const done = await waitForRun(h.database.pool, run.id);
     expect(done.outcome).toBe('cancelled');
 

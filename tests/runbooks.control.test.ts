@@ -33,7 +33,7 @@ describe('pausing, resuming and cancelling a run', () => {
   afterAll(() => restore?.());
 
   const control = (run: Pick<RunRecord, 'id'>, action: RunAction, initiator: Initiator = h.operator) =>
-    controlRun({ pool: h.database.pool, temporal: h.client }, { runId: run.id, initiator, source: 'system_ui' }, action);
+    controlRun({ pool: h.database.pool, temporal: async () => h.client }, { runId: run.id, initiator, source: 'system_ui' }, action);
 
   it('stays paused across continue-as-new, says so on the run row, and succeeds after resume', async () => {
     await undoRebuilds(h.database.pool);
@@ -85,7 +85,7 @@ describe('pausing, resuming and cancelling a run', () => {
     await undoRebuilds(h.database.pool);
     const single = (await h.start({ kind: 'tenants', externalIds: ['tenant-00001'] })).run;
     const viewer: Initiator = { kind: 'platform_user', id: 1, email: 'viewer@example.com', capabilities: ['platform.ops.runs.view'] };
-    const asCli = controlRun({ pool: h.database.pool, temporal: h.client }, { runId: single.id, initiator: viewer, source: 'cli' }, 'cancel');
+    const asCli = controlRun({ pool: h.database.pool, temporal: async () => h.client }, { runId: single.id, initiator: viewer, source: 'cli' }, 'cancel');
     expect(await refusalCode(asCli)).toBe('capability');
     expect(await refusalCode(control(single, 'pause'))).toBe('not_pausable');
     expect(await refusalCode(control({ id: 'nope' }, 'cancel'))).toBe('run_not_found');

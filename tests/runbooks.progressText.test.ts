@@ -39,7 +39,7 @@ describe('progressText', () => {
 
   it('adds the failed tenants, and counts them as settled', () => {
     expect(progressText(run('running', { tenants: 10, tenantsSucceeded: 3, tenantsFailed: 2, examined: 9, changed: 1 }))).toBe(
-      'Running: 5/10 tenants, 2 failed; 1 findings changed of 9 examined.',
+      'Running: 5/10 tenants, 2 failed; 1 finding changed of 9 examined.',
     );
   });
 
@@ -56,8 +56,8 @@ describe('progressText', () => {
   });
 
   it('names the unit it is given', () => {
-    expect(progressText(run('running', { tenants: 1, examined: 2, changed: 1 }), 'rows')).toBe(
-      'Running: 0/1 tenants; 1 rows changed of 2 examined.',
+    expect(progressText(run('running', { tenants: 1, examined: 2, changed: 2 }), 'rows')).toBe(
+      'Running: 0/1 tenants; 2 rows changed of 2 examined.',
     );
   });
 

@@ -14,7 +14,7 @@ export interface CliDeps {
 /** Opens the database (checked) for one command, and Temporal when it asks; closes both after. */
 export async function withDeps<T>(work: (deps: CliDeps) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const database = openDatabase(config.databaseUrl, { max: 4 });
+  const database = openDatabase(config.databaseUrl, { max: 4, connectTimeoutMs: config.databaseConnectTimeoutMs });
   let temporal: Promise<Client> | undefined;
   try {
     try {

@@ -2,16 +2,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describeDatabaseUrl } from '../db/describeUrl.js';
 import { UserError } from '../errors.js';
 import { progressBar, progressText, runFraction } from '../runbooks/progressText.js';
+import { liveRunCounts } from '../runbooks/runItems.js';
 import { getRun, type RunRecord } from '../runbooks/runs.js';
 import { isTransientError } from '../transient.js';
 import type { CliDeps } from './deps.js';
+import { CLI } from './hints.js';
+import { printable } from './printable.js';
 import { liveProgress, progress } from './output.js';
 
 /** What following ended with: the completed run, or the run as last seen when Ctrl-C stopped it. */
 export type Followed = { run: RunRecord; interrupted: false } | { run: RunRecord | null; interrupted: true };
 
 export function followAgainHint(runId: string): string {
-  return `Follow it again with: tsx src/cli runs follow ${runId}`;
+  return `Follow it again with: ${CLI} runs follow ${runId}`;
 }
 
 /**
@@ -31,6 +34,7 @@ export async function followRun(deps: CliDeps, runId: string, unit: string, poll
     while (!stop.signal.aborted) {
       try {
         last = await getRun(deps.database.pool, runId);
+        if (last?.status === 'running') last = { ...last, counts: await liveRunCounts(deps.database.pool, runId) };
         if (down) progress(`database at ${where} is back; following run ${runId}.`);
         down = false;
       } catch (error) {
@@ -44,7 +48,7 @@ export async function followRun(deps: CliDeps, runId: string, unit: string, poll
       if (!down) {
         if (!last) throw new UserError(`Run ${runId} disappeared.`);
         const done = last.status === 'completed';
-        live.update(`${progressBar(runFraction(last))} ${progressText(last, unit)}`, done);
+        live.update(`${progressBar(runFraction(last))} ${printable(progressText(last, unit))}`, done);
         if (done) return { run: last, interrupted: false };
       }
       await sleep(pollMs, undefined, { signal: stop.signal }).catch(() => {});
@@ -65,6 +69,6 @@ export async function followRun(deps: CliDeps, runId: string, unit: string, poll
 export function printFollowed(json: boolean, followed: Followed, unit: string, extra: Record<string, unknown> = {}): void {
   const { run } = followed;
   if (json) process.stdout.write(`${JSON.stringify({ run, interrupted: followed.interrupted, ...extra }, null, 2)}\n`);
-  else if (run && !followed.interrupted) process.stdout.write(`${run.id} ${progressText(run, unit)}\n`);
+  else if (run && !followed.interrupted) process.stdout.write(`${run.id} ${printable(progressText(run, unit))}\n`);
   process.exitCode = followed.interrupted ? 130 : run?.outcome === 'succeeded' ? 0 : 1;
 }

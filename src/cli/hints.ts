@@ -1,7 +1,10 @@
 import { UserError } from '../errors.js';
 import { RunbookRefusal, type RefusalCode } from '../runbooks/refusal.js';
 
-export const LIST_HINT = 'List runs with: tsx src/cli runs list';
+/** How a person runs this CLI from a checkout: `npm run cli -- <command>` (tsx need not be on PATH). */
+export const CLI = 'npm run cli --';
+
+export const LIST_HINT = `List runs with: ${CLI} runs list`;
 
 /** What to type next, for the refusals where the CLI can say it; the core stays surface-free. */
 const HINTS: Partial<Record<RefusalCode, string>> = {

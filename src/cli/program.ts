@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { printableLines } from './printable.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerRunsCommands } from './commands/runs.js';
 import { registerSeedCommand } from './commands/seed.js';
@@ -8,7 +9,9 @@ import { registerWorkerCommand } from './commands/worker.js';
 export function buildProgram(): Command {
   const program = new Command('tsx src/cli')
     .description('Platform Ops Runbooks: safe, audited, durable backfills across every tenant.')
-    .exitOverride();
+    .exitOverride()
+    // Commander echoes the arguments it rejects: a 100 KB argument is not printed back whole.
+    .configureOutput({ outputError: (text, write) => write(printableLines(text, 300)) });
   registerStartRunbookCommand(program);
   registerRunsCommands(program);
   registerWorkerCommand(program);

@@ -1,14 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
-import { openDatabase } from './client.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, openDatabase } from './client.js';
 import { asConnectionError } from './connectionError.js';
 import { databaseName } from './describeUrl.js';
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
 async function withClient<T>(databaseUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: databaseUrl });
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: DEFAULT_CONNECT_TIMEOUT_MS });
   try {
     await client.connect();
   } catch (error) {

@@ -10,7 +10,8 @@ import { getRun, recordRunPause, type RunRecord, type RunSource } from './runs.j
 
 export interface ControlDeps {
   pool: pg.Pool;
-  temporal: Client;
+  /** Connected only once the request is valid: a refusal needs no Temporal. */
+  temporal: () => Promise<Client>;
 }
 
 export interface ControlRequest {
@@ -48,8 +49,9 @@ async function controllableRun(deps: ControlDeps, request: ControlRequest, actio
 }
 
 async function sendControl(deps: ControlDeps, run: RunRecord, action: RunAction, by: string): Promise<ControlOutcome> {
-  if (action === 'cancel') return cancelRunWorkflow(deps.temporal, run.id);
-  return action === 'pause' ? pauseRunWorkflow(deps.temporal, run.id, by) : resumeRunWorkflow(deps.temporal, run.id, by);
+  const client = await deps.temporal();
+  if (action === 'cancel') return cancelRunWorkflow(client, run.id);
+  return action === 'pause' ? pauseRunWorkflow(client, run.id, by) : resumeRunWorkflow(client, run.id, by);
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Queryable } from '../db/queryable.js';
 import { preflights, preflightTenants } from '../db/schema/index.js';
 import { inTransaction } from '../db/transaction.js';
 import type { PreflightBody, RunbookDefinition, TenantFingerprint } from './definition.js';
+import { RunbookRefusal } from './refusal.js';
 import { auditActor, initiatorLabel, type Initiator, type RequestContext } from './initiator.js';
 import { describeScope, resolveScope, type ResolvedScope, type ScopeInput, type ScopeKind, type StoredScope } from './scope.js';
 
@@ -116,7 +117,19 @@ export async function runPreflight(
       return { scope: resolved, ...(await measurePreflight(client, runbook, resolved)) };
     },
     { readOnly: true },
-  );
+  ).catch(async (error: unknown) => {
+    // A scope the rules refuse (the platform tenant, unknown tenants) is audited like a refused start.
+    if (error instanceof RunbookRefusal) {
+      await recordAudit(pool, {
+        ...auditActor(initiator, request.context),
+        action: 'runbook.preflight_rejected',
+        targetKind: 'runbook',
+        targetId: runbook.id,
+        metadata: { code: error.code, message: error.message, scope: request.scope },
+      });
+    }
+    throw error;
+  });
   const values = {
     runbook: runbook.id,
     scopeKind: scope.kind,

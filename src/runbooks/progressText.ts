@@ -1,6 +1,6 @@
+import { count as n, counted } from '../format.js';
 import type { RunRecord } from './runs.js';
 
-const n = (value: number | undefined) => (value ?? 0).toLocaleString('en-US');
 
 /** Share of tenants settled, 0–1; a pure function of the run row. */
 export function runFraction(run: Pick<RunRecord, 'status' | 'counts'>): number {
@@ -20,7 +20,7 @@ export function progressText(
   const settled = (counts.tenantsSucceeded ?? 0) + (counts.tenantsFailed ?? 0) + (counts.tenantsCancelled ?? 0);
   const tenants = `${n(settled)}/${n(counts.tenants)} tenants`;
   const failed = counts.tenantsFailed ? `, ${n(counts.tenantsFailed)} failed` : '';
-  const changed = `${n(counts.changed)} ${unit} changed of ${n(counts.examined)} examined`;
+  const changed = `${counted(counts.changed, unit)} changed of ${n(counts.examined)} examined`;
   if (run.status === 'queued') return 'Queued: waiting for a worker to pick the run up.';
   if (run.status === 'running' && run.pausedBy) return `Paused by ${run.pausedBy}: ${tenants}${failed}; ${changed}.`;
   if (run.status === 'running') return `Running: ${tenants}${failed}; ${changed}.`;

@@ -7,6 +7,9 @@ export type RefusalCode =
   | 'platform_tenant'
   | 'unknown_tenant'
   | 'reason_length'
+  | 'reason_characters'
+  | 'idempotency_key'
+  | 'idempotency_failed'
   | 'confirmation'
   | 'capability'
   | 'preflight_missing'
@@ -25,14 +28,15 @@ export type RefusalCode =
 
 /**
  * A request the rules refuse; the message says what was wrong and what to do, in words that
- * fit every surface (no CLI-only hints: the CLI adds its own by code).
+ * fit every surface (no CLI-only hints: the CLI adds its own by code). Nothing was written but
+ * its audit event, so the CLI exits 2, as for any other mistake in what was asked.
  */
 export class RunbookRefusal extends UserError {
   constructor(
     readonly code: RefusalCode,
     message: string,
   ) {
-    super(message, 1);
+    super(message, 2);
     this.name = 'RunbookRefusal';
   }
 }

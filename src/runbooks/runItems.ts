@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/queryable.js';
 import { PLATFORM_TENANT_EXTERNAL_ID } from '../db/schema/tenancy.js';
 import type { TenantCounts } from './definition.js';
+import type { RunCounts } from './runs.js';
 
 /** The life of one tenant in a run (`operation_run_items.status`). */
 export type ItemStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -110,31 +111,38 @@ export async function itemProgress(q: Queryable, runId: string, tenantId: number
   };
 }
 
+/** The run's totals as of now, from its items (`r` is the run row). */
+const COUNTS_OF_ITEMS = `
+  SELECT jsonb_build_object(
+           'tenants', count(*),
+           'tenantsPending', count(*) FILTER (WHERE i.status = 'pending'),
+           'tenantsRunning', count(*) FILTER (WHERE i.status = 'running'),
+           'tenantsSucceeded', count(*) FILTER (WHERE i.status = 'succeeded'),
+           'tenantsFailed', count(*) FILTER (WHERE i.status = 'failed'),
+           'tenantsCancelled', count(*) FILTER (WHERE i.status = 'cancelled'),
+           'examined', coalesce(sum((i.counts ->> 'examined')::bigint), 0),
+           'changed', coalesce(sum((i.counts ->> 'changed')::bigint), 0),
+           'batches', coalesce(sum((i.counts ->> 'batches')::bigint), 0),
+           'breakdown', coalesce((
+             SELECT jsonb_object_agg(key, total) FROM (
+               SELECT b.key, sum(b.value::bigint) AS total
+                 FROM operation_run_items i2, jsonb_each_text(i2.counts -> 'breakdown') b
+                WHERE i2.run_id = r.id GROUP BY b.key) per_key), '{}'::jsonb))
+    FROM operation_run_items i WHERE i.run_id = r.id`;
+
 /**
  * Recomputes `operation_runs.counts` from the items. Derived, never incremented, so a retried
  * activity or a replayed workflow can call it any number of times.
  */
 export async function refreshRunCounts(q: Queryable, runId: string): Promise<void> {
-  await q.query(
-    `UPDATE operation_runs r
-        SET counts = (
-          SELECT jsonb_build_object(
-                   'tenants', count(*),
-                   'tenantsPending', count(*) FILTER (WHERE i.status = 'pending'),
-                   'tenantsRunning', count(*) FILTER (WHERE i.status = 'running'),
-                   'tenantsSucceeded', count(*) FILTER (WHERE i.status = 'succeeded'),
-                   'tenantsFailed', count(*) FILTER (WHERE i.status = 'failed'),
-                   'tenantsCancelled', count(*) FILTER (WHERE i.status = 'cancelled'),
-                   'examined', coalesce(sum((i.counts ->> 'examined')::bigint), 0),
-                   'changed', coalesce(sum((i.counts ->> 'changed')::bigint), 0),
-                   'batches', coalesce(sum((i.counts ->> 'batches')::bigint), 0),
-                   'breakdown', coalesce((
-                     SELECT jsonb_object_agg(key, total) FROM (
-                       SELECT b.key, sum(b.value::bigint) AS total
-                         FROM operation_run_items i2, jsonb_each_text(i2.counts -> 'breakdown') b
-                        WHERE i2.run_id = r.id GROUP BY b.key) per_key), '{}'::jsonb))
-            FROM operation_run_items i WHERE i.run_id = r.id)
-      WHERE r.id = $1`,
-    [runId],
-  );
+  await q.query(`UPDATE operation_runs r SET counts = (${COUNTS_OF_ITEMS}) WHERE r.id = $1`, [runId]);
+}
+
+/**
+ * The totals a running run's items add up to right now: a follower sees every batch as it
+ * commits, where the run row is refreshed only now and then (and a one-tenant run at its end).
+ */
+export async function liveRunCounts(q: Queryable, runId: string): Promise<RunCounts> {
+  const { rows } = await q.query<{ counts: RunCounts }>(`SELECT (${COUNTS_OF_ITEMS}) AS counts FROM operation_runs r WHERE r.id = $1`, [runId]);
+  return rows[0]?.counts ?? {};
 }

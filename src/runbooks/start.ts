@@ -17,7 +17,7 @@ import { launchRun } from './launchRun.js';
 import { loadPreflight, type SavedPreflight } from './preflight.js';
 import { RunbookRefusal } from './refusal.js';
 import { findActiveRuns, findRunByIdempotencyKey, insertRun, type RunRecord } from './runs.js';
-import { describeScope, resolveScope, sameScope, scopesOverlap, type ResolvedScope, type StoredScope } from './scope.js';
+import { describeScope, resolveScope, sameScope, scopesOverlap, type ResolvedScope } from './scope.js';
 import { validateStartRequest, type StartRequest } from './validateStart.js';
 
 export interface StartDeps {
@@ -36,12 +36,30 @@ export interface StartResult {
 
 const UNIQUE_VIOLATION = '23505';
 
-/** The run a reused idempotency key names, when the parameters match; a refusal otherwise. */
-function replayOf(run: RunRecord, runbook: RunbookDefinition, scope: StoredScope, reason: string, key: string): RunRecord {
-  if (run.runbook !== runbook.id || !sameScope(run.scope, scope) || run.reason !== reason) {
+/** A start, validated: what the run row is written from. */
+interface StartPlan {
+  request: StartRequest;
+  runbook: RunbookDefinition;
+  scope: ResolvedScope;
+  reason: string;
+  key: string | null;
+}
+
+/**
+ * The run a reused idempotency key names, when the parameters match; a refusal when they do
+ * not, or when that start never reached a worker (replaying it would only repeat the failure).
+ */
+function replayOf(run: RunRecord, plan: StartPlan, key: string): RunRecord {
+  if (run.runbook !== plan.runbook.id || !sameScope(run.scope, plan.scope.stored) || run.reason !== plan.reason) {
     throw new RunbookRefusal(
       'idempotency_conflict',
       `Idempotency key "${key}" was already used for run ${run.id} with other parameters; use a new key for a different start.`,
+    );
+  }
+  if (run.status === 'completed' && run.outcome === 'failed' && run.startedAt === null) {
+    throw new RunbookRefusal(
+      'idempotency_failed',
+      `The start with idempotency key "${key}" failed (run ${run.id}: ${run.error ?? 'no reason recorded'}); use a new key to start again.`,
     );
   }
   return run;
@@ -63,20 +81,13 @@ async function platformWorkspaceId(q: pg.PoolClient): Promise<number> {
  * runbook (and uses of one key, across runbooks) queue on advisory locks, so the overlap and
  * key checks see every committed run.
  */
-async function insertOrReplayRun(
-  client: pg.PoolClient,
-  request: StartRequest,
-  runbook: RunbookDefinition,
-  scope: ResolvedScope,
-  reason: string,
-  preflightId: string,
-): Promise<StartResult> {
-  const key = request.idempotencyKey || null;
+async function insertOrReplayRun(client: pg.PoolClient, plan: StartPlan, preflightId: string): Promise<StartResult> {
+  const { request, runbook, scope, key } = plan;
   if (key) await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`operation_runs.idempotency_key:${key}`]);
   await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`operation_runs:${runbook.id}`]);
   if (key) {
     const existing = await findRunByIdempotencyKey(client, key);
-    if (existing) return { run: replayOf(existing, runbook, scope.stored, reason, key), created: false };
+    if (existing) return { run: replayOf(existing, plan, key), created: false };
   }
   const holder = (await findActiveRuns(client, runbook.id)).find((run) => scopesOverlap(run.scope, scope.stored));
   if (holder) {
@@ -97,7 +108,7 @@ async function insertOrReplayRun(
     source: request.source,
     initiatorPlatformUserId: request.initiator.kind === 'platform_user' ? request.initiator.id : null,
     initiatorLabel: initiatorLabel(request.initiator),
-    reason,
+    reason: plan.reason,
     idempotencyKey: key,
     counts: {},
     preflightId,
@@ -106,22 +117,14 @@ async function insertOrReplayRun(
 }
 
 /** The same, where a key written outside the locks (or by a newer starter) wins the race. */
-async function writeRun(
-  deps: StartDeps,
-  request: StartRequest,
-  runbook: RunbookDefinition,
-  scope: ResolvedScope,
-  reason: string,
-  preflightId: string,
-): Promise<StartResult> {
+async function writeRun(deps: StartDeps, plan: StartPlan, preflightId: string): Promise<StartResult> {
   try {
-    return await inTransaction(deps.pool, (client) => insertOrReplayRun(client, request, runbook, scope, reason, preflightId));
+    return await inTransaction(deps.pool, (client) => insertOrReplayRun(client, plan, preflightId));
   } catch (error) {
-    const key = request.idempotencyKey;
-    if (!key || sqlState(error) !== UNIQUE_VIOLATION) throw error;
-    const existing = await findRunByIdempotencyKey(deps.pool, key);
+    if (!plan.key || sqlState(error) !== UNIQUE_VIOLATION) throw error;
+    const existing = await findRunByIdempotencyKey(deps.pool, plan.key);
     if (!existing) throw error;
-    return { run: replayOf(existing, runbook, scope.stored, reason, key), created: false };
+    return { run: replayOf(existing, plan, plan.key), created: false };
   }
 }
 
@@ -137,12 +140,31 @@ async function auditRefusal(pool: pg.Pool, request: StartRequest, error: unknown
 }
 
 /**
- * The data-free checks of a start, audited like a refused start: callers that preflight
- * before starting (the CLI) refuse a bad request before spending a preflight on it.
+ * The checks of a start that need no preflight (the request itself, and that its tenants exist
+ * and may be targeted), audited like a refused start: callers that preflight before starting
+ * (the CLI) refuse a bad request before spending a preflight on it.
  */
 export async function precheckStart(pool: pg.Pool, request: StartRequest): Promise<void> {
   try {
     validateStartRequest(request);
+    await resolveScope(pool, request.scope);
+  } catch (error) {
+    await auditRefusal(pool, request, error);
+    throw error;
+  }
+}
+
+/**
+ * The run an idempotency key already names, if its parameters match this request (a refusal
+ * if not): callers that preflight before starting skip the preflight for a replay.
+ */
+export async function findReplay(pool: pg.Pool, request: StartRequest): Promise<RunRecord | null> {
+  try {
+    const { runbook, reason, idempotencyKey: key } = validateStartRequest(request);
+    const existing = key ? await findRunByIdempotencyKey(pool, key) : null;
+    if (!existing) return null;
+    const scope = await resolveScope(pool, request.scope);
+    return replayOf(existing, { request, runbook, scope, reason, key }, key!);
   } catch (error) {
     await auditRefusal(pool, request, error);
     throw error;
@@ -162,20 +184,20 @@ async function preflightOf(pool: pg.Pool, run: RunRecord): Promise<SavedPrefligh
  */
 export async function startRunbook(deps: StartDeps, request: StartRequest): Promise<StartResult> {
   try {
-    const { runbook, reason } = validateStartRequest(request);
-    const scope = await resolveScope(deps.pool, request.scope);
-    const replayed = request.idempotencyKey ? await findRunByIdempotencyKey(deps.pool, request.idempotencyKey) : null;
+    const { runbook, reason, idempotencyKey: key } = validateStartRequest(request);
+    const plan: StartPlan = { request, runbook, scope: await resolveScope(deps.pool, request.scope), reason, key };
+    const replayed = key ? await findRunByIdempotencyKey(deps.pool, key) : null;
     let result: StartResult;
     let preflight: SavedPreflight;
     if (replayed) {
-      result = { run: replayOf(replayed, runbook, scope.stored, reason, request.idempotencyKey!), created: false };
+      result = { run: replayOf(replayed, plan, key!), created: false };
       preflight = await preflightOf(deps.pool, result.run);
     } else {
-      preflight = await checkPreflight(deps.pool, runbook, scope, request.preflightId, {
+      preflight = await checkPreflight(deps.pool, runbook, plan.scope, request.preflightId, {
         now: deps.now?.() ?? new Date(),
         policy: deps.preflightPolicy ?? DEFAULT_PREFLIGHT_POLICY,
       });
-      result = await writeRun(deps, request, runbook, scope, reason, preflight.id);
+      result = await writeRun(deps, plan, preflight.id);
       if (!result.created) preflight = await preflightOf(deps.pool, result.run);
     }
     // A queued run has no workflow yet, or its starter is launching it right now (Temporal

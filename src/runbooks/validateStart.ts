@@ -23,27 +23,49 @@ export interface StartRequest {
   context?: RequestContext;
 }
 
+export const IDEMPOTENCY_KEY_MAX = 200;
+
+/** Control characters other than newline and tab: they would rewrite an operator's terminal. */
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/u;
+
 function validReason(reason: string): string {
   const trimmed = reason.trim();
-  if (trimmed.length < REASON_LENGTH.min || trimmed.length > REASON_LENGTH.max) {
+  // Characters as people count them (code points), not UTF-16 units: an emoji is one.
+  const length = [...trimmed].length;
+  if (length < REASON_LENGTH.min || length > REASON_LENGTH.max) {
     throw new RunbookRefusal(
       'reason_length',
-      `The reason must be ${REASON_LENGTH.min} to ${REASON_LENGTH.max} characters; it has ${trimmed.length}. Say why this run is needed.`,
+      `The reason must be ${REASON_LENGTH.min} to ${REASON_LENGTH.max} characters; it has ${length}. Say why this run is needed.`,
     );
+  }
+  if (CONTROL.test(trimmed)) {
+    throw new RunbookRefusal('reason_characters', 'The reason contains control characters (other than newline and tab); write it as plain text.');
   }
   return trimmed;
 }
 
-/** The checks that need no data: runbook, capabilities, reason, typed confirmation. */
-export function validateStartRequest(request: StartRequest): { runbook: RunbookDefinition; reason: string } {
+function validIdempotencyKey(key: string | null | undefined): string | null {
+  if (key === undefined || key === null) return null;
+  if (key.length === 0 || key.length > IDEMPOTENCY_KEY_MAX || CONTROL.test(key) || /\s/.test(key)) {
+    throw new RunbookRefusal(
+      'idempotency_key',
+      `An idempotency key is 1 to ${IDEMPOTENCY_KEY_MAX} characters with no spaces or control characters; this one has ${key.length}.`,
+    );
+  }
+  return key;
+}
+
+/** The checks that need no data: runbook, capabilities, reason, idempotency key, typed confirmation. */
+export function validateStartRequest(request: StartRequest): { runbook: RunbookDefinition; reason: string; idempotencyKey: string | null } {
   const runbook = getRunbook(request.runbook);
   requireCapability(request.initiator, CAPABILITIES.runbooksRun, 'start a runbook');
   const reason = validReason(request.reason);
+  const idempotencyKey = validIdempotencyKey(request.idempotencyKey);
   if (request.scope.kind === 'all_tenants') {
     requireCapability(request.initiator, CAPABILITIES.runbooksRunAllTenants, 'start an all-tenants run');
     if (request.confirmation !== ALL_TENANTS_PHRASE) {
       throw new RunbookRefusal('confirmation', `An all-tenants run needs the typed confirmation "${ALL_TENANTS_PHRASE}" exactly.`);
     }
   }
-  return { runbook, reason };
+  return { runbook, reason, idempotencyKey };
 }

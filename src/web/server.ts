@@ -6,7 +6,7 @@ import { buildApp } from './app.js';
 
 async function run(): Promise<void> {
   const config = loadConfig();
-  const database = openDatabase(config.databaseUrl);
+  const database = openDatabase(config.databaseUrl, { connectTimeoutMs: config.databaseConnectTimeoutMs });
   const temporal = lazyTemporalClient(config.temporal);
   const app = await buildApp(
     { config, database, temporal },

@@ -43,13 +43,28 @@ export async function settledItems(pool: pg.Pool, runId: string): Promise<number
   return rows[0]!.n;
 }
 
-/** Polls until at least `count` items of the run are settled. */
-export async function waitForSettledItems(pool: pg.Pool, runId: string, count: number, timeoutMs = 120_000): Promise<number> {
+/**
+ * Polls until at least `settled` items of the run are settled and some tenant is early in its
+ * work (running, with 1 to `maxBatches` batches committed), so that an outage started now
+ * catches that tenant mid-work. Returns the settled count and those tenants.
+ */
+export async function waitForTenantMidWork(
+  pool: pg.Pool,
+  runId: string,
+  { settled = 3, maxBatches = 3, timeoutMs = 120_000 } = {},
+): Promise<{ settled: number; midWork: number[] }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const settled = await settledItems(pool, runId);
-    if (settled >= count) return settled;
-    if (Date.now() > deadline) throw new Error(`run ${runId} settled only ${settled} of ${count} items in ${timeoutMs} ms`);
-    await sleep(100);
+    const { rows } = await pool.query<{ settled: number; midWork: number[] | null }>(
+      `SELECT count(*) FILTER (WHERE status IN ('succeeded', 'failed'))::int AS settled,
+              array_agg(tenant_id::int ORDER BY tenant_id)
+                FILTER (WHERE status = 'running' AND (counts ->> 'batches')::int BETWEEN 1 AND $2) AS "midWork"
+         FROM operation_run_items WHERE run_id = $1`,
+      [runId, maxBatches],
+    );
+    const row = rows[0]!;
+    if (row.settled >= settled && row.midWork?.length) return { settled: row.settled, midWork: row.midWork };
+    if (Date.now() > deadline) throw new Error(`run ${runId}: no tenant mid-work after ${settled} settled items within ${timeoutMs} ms`);
+    await sleep(25);
   }
 }

@@ -1,14 +1,15 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { UserError } from '../../errors.js';
 import { controlRun, type RunAction } from '../../runbooks/control.js';
 import { progressText } from '../../runbooks/progressText.js';
+import { RunbookRefusal } from '../../runbooks/refusal.js';
 import { getRunbook } from '../../runbooks/registry.js';
 import { RUN_STATUSES, type RunStatus } from '../../runbooks/runStatus.js';
 import { getRun, getRunAuditTrail, getRunItems, listRuns, type RunRecord } from '../../runbooks/runs.js';
 import { describeScope } from '../../runbooks/scope.js';
 import { withDeps } from '../deps.js';
 import { followRun, printFollowed } from '../followRun.js';
-import { LIST_HINT, withCliHint } from '../hints.js';
+import { CLI, withCliHint } from '../hints.js';
+import { printable } from '../printable.js';
 import { cliInitiator } from '../initiator.js';
 import { wholeNumber } from '../options.js';
 import { printResult } from '../output.js';
@@ -21,7 +22,8 @@ function runStatus(raw: string): RunStatus {
 const iso = (date: Date | null) => (date ? new Date(date).toISOString() : '-');
 
 function runLine(run: RunRecord): string {
-  return [run.id, iso(run.createdAt), run.status.padEnd(9), (run.outcome ?? '-').padEnd(19), run.runbook, describeScope(run.scope)].join('  ');
+  const status = run.pausedAt ? 'paused' : run.status;
+  return [run.id, iso(run.createdAt), status.padEnd(9), (run.outcome ?? '-').padEnd(19), run.runbook, printable(describeScope(run.scope), 200)].join('  ');
 }
 
 export function registerRunsCommands(program: Command): void {
@@ -31,12 +33,13 @@ export function registerRunsCommands(program: Command): void {
     .command('list')
     .description('Runs, newest first')
     .option('--status <status>', `only runs with this status (${RUN_STATUSES.join(', ')})`, runStatus)
-    .option('--runbook <id>', 'only runs of this runbook id')
+    .option('--runbook <name>', 'only runs of this runbook (its CLI name or id)')
     .option('--limit <n>', 'how many', wholeNumber(1, 1000), 20)
     .option('--json', 'print machine-readable JSON')
     .action(async (options: { status?: RunStatus; runbook?: string; limit: number; json?: boolean }) => {
+      const runbook = options.runbook === undefined ? undefined : getRunbook(options.runbook).id;
       await withDeps(async ({ database }) => {
-        const rows = await listRuns(database.pool, options);
+        const rows = await listRuns(database.pool, { ...options, runbook });
         printResult(Boolean(options.json), rows, () => (rows.length ? rows.map(runLine).join('\n') : 'No runs.'));
       });
     });
@@ -49,24 +52,24 @@ export function registerRunsCommands(program: Command): void {
     .action(async (id: string, options: { json?: boolean }) => {
       await withDeps(async ({ database }) => {
         const run = await getRun(database.pool, id);
-        if (!run) throw new UserError(`No run with id ${id}. ${LIST_HINT}`);
+        if (!run) throw withCliHint(new RunbookRefusal('run_not_found', `No run with id ${printable(id, 80)}.`));
         const [items, audit] = await Promise.all([getRunItems(database.pool, run.id), getRunAuditTrail(database.pool, run.id)]);
         printResult(Boolean(options.json), { run, items, audit }, () =>
           [
-            `Run ${run.id} — ${run.runbook} on ${describeScope(run.scope)}`,
-            `  ${progressText(run)}`,
-            `  source ${run.source}, by ${run.initiatorLabel}: "${run.reason}"`,
+            `Run ${run.id} — ${run.runbook} on ${printable(describeScope(run.scope))}`,
+            `  ${printable(progressText(run, getRunbook(run.runbook).unit))}`,
+            `  source ${run.source}, by ${printable(run.initiatorLabel, 200)}: "${printable(run.reason)}"`,
             `  created ${iso(run.createdAt)}, started ${iso(run.startedAt)}, completed ${iso(run.completedAt)}`,
-            run.pausedAt ? `  paused since ${iso(run.pausedAt)} by ${run.pausedBy}; resume with: tsx src/cli runs resume ${run.id}` : null,
-            run.error ? `  error: ${run.error}` : null,
+            run.pausedAt ? `  paused since ${iso(run.pausedAt)} by ${printable(run.pausedBy ?? '', 200)}; resume with: ${CLI} runs resume ${run.id}` : null,
+            run.error ? `  error: ${printable(run.error)}` : null,
             `Tenants (${items.length}):`,
             ...items.map(
               (item) =>
-                `  ${item.externalId.padEnd(16)} ${item.status.padEnd(9)} changed ${item.counts.changed ?? 0} of ${item.counts.examined ?? 0}` +
-                (item.error ? `  error: ${item.error}` : ''),
+                `  ${printable(item.externalId, 80).padEnd(16)} ${item.status.padEnd(9)} changed ${item.counts.changed ?? 0} of ${item.counts.examined ?? 0}` +
+                (item.error ? `  error: ${printable(item.error)}` : ''),
             ),
             'Audit trail:',
-            ...audit.map((event) => `  ${iso(event.occurredAt)}  ${event.action}  ${event.actorLabel ?? event.actorKind}`),
+            ...audit.map((event) => `  ${iso(event.occurredAt)}  ${event.action}  ${printable(event.actorLabel ?? event.actorKind, 200)}`),
           ]
             .filter((line) => line !== null)
             .join('\n'),
@@ -82,7 +85,7 @@ export function registerRunsCommands(program: Command): void {
     .action(async (id: string, options: { json?: boolean }) => {
       await withDeps(async (deps) => {
         const run = await getRun(deps.database.pool, id);
-        if (!run) throw new UserError(`No run with id ${id}. ${LIST_HINT}`);
+        if (!run) throw withCliHint(new RunbookRefusal('run_not_found', `No run with id ${printable(id, 80)}.`));
         printFollowed(Boolean(options.json), await followRun(deps, run.id, getRunbook(run.runbook).unit), getRunbook(run.runbook).unit);
       });
     });
@@ -101,13 +104,13 @@ export function registerRunsCommands(program: Command): void {
       .action(async (id: string, options: { json?: boolean }) => {
         await withDeps(async ({ database, temporal }) => {
           const run = await controlRun(
-            { pool: database.pool, temporal: await temporal() },
+            { pool: database.pool, temporal },
             { runId: id, initiator: cliInitiator(), source: 'cli' },
             action,
           ).catch((error: unknown) => {
             throw withCliHint(error);
           });
-          printResult(Boolean(options.json), { runId: run.id, action }, () => `Asked run ${run.id} to ${action}.`);
+          printResult(Boolean(options.json), { runId: run.id, action }, () => `Asked run ${run.id} to ${action}. Follow it with: ${CLI} runs follow ${run.id}`);
         });
       });
   }

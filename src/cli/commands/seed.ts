@@ -5,6 +5,7 @@ import { openDatabase } from '../../db/client.js';
 import { asConnectionError } from '../../db/connectionError.js';
 import { describeDatabaseUrl } from '../../db/describeUrl.js';
 import { UserError } from '../../errors.js';
+import { count, plural } from '../../format.js';
 import { SEED_LIMITS, seedDemoData, type SeedProgress } from '../../seed/seedDemoData.js';
 import { wholeNumber } from '../options.js';
 import { liveProgress, printResult } from '../output.js';
@@ -16,8 +17,6 @@ interface SeedCommandOptions {
   json?: boolean;
 }
 
-const count = (n: number) => n.toLocaleString('en-US');
-const plural = (n: number, noun: string) => `${count(n)} ${noun}${n === 1 ? '' : 's'}`;
 
 function progressLine(p: SeedProgress): string {
   return `seed: ${count(p.tenantsDone)}/${count(p.tenantsTotal)} tenants, ${count(p.findingsDone)}/${count(p.findingsTotal)} findings`;
@@ -55,7 +54,8 @@ export function registerSeedCommand(program: Command): void {
         });
         reporter.done();
         printResult(Boolean(options.json), result, () => {
-          const tenants = result.externalIds ? ` (${result.externalIds.first} … ${result.externalIds.last})` : '';
+          const ids = result.externalIds;
+          const tenants = !ids ? '' : ids.first === ids.last ? ` (${ids.first})` : ` (${ids.first} … ${ids.last})`;
           return (
             `Seeded ${plural(result.tenants, 'tenant')}${tenants}: ${plural(result.findings, 'finding')} ` +
             `(${count(result.alreadyRebuilt)} already rebuilt), ${plural(result.detections, 'detection')}, ` +
@@ -77,6 +77,6 @@ export function registerSeedCommand(program: Command): void {
 async function assertSchema(pool: pg.Pool, url: string): Promise<void> {
   const { rows } = await pool.query<{ ok: boolean }>(`SELECT to_regclass('public.findings') IS NOT NULL AS ok`);
   if (!rows[0]?.ok) {
-    throw new UserError(`Database ${describeDatabaseUrl(url)} has no schema yet. Run "tsx src/cli db migrate" first.`);
+    throw new UserError(`Database ${describeDatabaseUrl(url)} has no schema yet. Run "npm run cli -- db migrate" first.`);
   }
 }

@@ -4,12 +4,14 @@ import { runPreflight, type SavedPreflight } from '../../runbooks/preflight.js';
 import { progressText } from '../../runbooks/progressText.js';
 import { getRunbook } from '../../runbooks/registry.js';
 import type { ScopeInput } from '../../runbooks/scope.js';
-import { precheckStart, startRunbook } from '../../runbooks/start.js';
+import { findReplay, precheckStart, startRunbook } from '../../runbooks/start.js';
 import { ALL_TENANTS_PHRASE, type StartRequest } from '../../runbooks/validateStart.js';
 import { withDeps } from '../deps.js';
 import { followRun, printFollowed } from '../followRun.js';
+import { CLI } from '../hints.js';
 import { cliInitiator } from '../initiator.js';
 import { printResult, progress } from '../output.js';
+import { printable } from '../printable.js';
 
 interface StartOptions {
   tenant?: string[];
@@ -23,18 +25,23 @@ interface StartOptions {
   json?: boolean;
 }
 
+/** `--tenant a --tenant b` and `--tenant a,b`: one value per flag, so nothing swallows the runbook name. */
+function collectTenants(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(',').map((id) => id.trim()).filter(Boolean)];
+}
+
 function scopeOf(options: StartOptions): ScopeInput {
   const tenants = options.tenant ?? [];
   if (options.allTenants && tenants.length > 0) throw new UsageError('Give either --tenant or --all-tenants, not both.');
   if (options.allTenants) return { kind: 'all_tenants' };
-  if (tenants.length === 0) throw new UsageError('Choose a scope: --tenant <external_id> (repeatable) or --all-tenants.');
+  if (tenants.length === 0) throw new UsageError('Choose a scope: --tenant <external_id> (repeatable, or comma-separated) or --all-tenants.');
   return { kind: 'tenants', externalIds: tenants };
 }
 
 export function formatPreflight(preflight: SavedPreflight): string {
   const { report } = preflight;
   const lines = [
-    `Preflight ${preflight.id} — ${report.title} on ${report.scope.description}`,
+    `Preflight ${preflight.id} — ${report.title} on ${printable(report.scope.description)}`,
     `  tenants in scope:   ${report.tenantsInScope.toLocaleString('en-US')}`,
     `  ${report.unit} in scope:  ${report.inScope.toLocaleString('en-US')}`,
     `  ${report.unit} to change: ${report.toChange.toLocaleString('en-US')}`,
@@ -42,7 +49,7 @@ export function formatPreflight(preflight: SavedPreflight): string {
   const fields = Object.entries(report.breakdown).filter(([, count]) => count > 0);
   if (fields.length) lines.push(`  by field: ${fields.map(([field, count]) => `${field} ${count.toLocaleString('en-US')}`).join(', ')}`);
   if (report.topTenants.length) {
-    lines.push(`  most changes: ${report.topTenants.slice(0, 5).map((t) => `${t.externalId} (${t.toChange})`).join(', ')}`);
+    lines.push(`  most changes: ${report.topTenants.slice(0, 5).map((t) => `${printable(t.externalId, 80)} (${t.toChange})`).join(', ')}`);
   }
   return lines.join('\n');
 }
@@ -52,7 +59,7 @@ export function registerStartRunbookCommand(program: Command): void {
     .command('start-runbook')
     .description('Preflight and start a runbook (findings-lifecycle) for tenants or all tenants')
     .argument('<runbook>', 'the runbook: findings-lifecycle')
-    .option('--tenant <external_id...>', 'a tenant by external id (repeatable)')
+    .option('--tenant <external_id>', 'a tenant by external id; repeat the flag or separate ids with commas', collectTenants, [])
     .option('--all-tenants', 'every customer tenant (needs --confirm "ALL TENANTS")')
     .option('--reason <text>', 'why this run is needed (10–500 characters)')
     .option('--confirm <phrase>', `typed confirmation for --all-tenants: "${ALL_TENANTS_PHRASE}"`)
@@ -62,13 +69,20 @@ export function registerStartRunbookCommand(program: Command): void {
     .option('--wait', 'follow the run to its end; exit 0 only when it succeeded')
     .option('--json', 'print machine-readable JSON')
     .action(async (runbookName: string, options: StartOptions) => {
-      const runbook = getRunbook(runbookName);
       const scope = scopeOf(options);
+      if (options.preflight !== undefined && options.preflight.trim() === '') {
+        throw new UsageError('--preflight needs the id of a saved preflight; leave it out to run a fresh one.');
+      }
       if (!options.preflightOnly && !options.reason) throw new UsageError('--reason "<why>" is required to start a run.');
       const initiator = cliInitiator();
       await withDeps(async (deps) => {
+        const { pool } = deps.database;
+        if (options.preflightOnly) {
+          const preflight = await runPreflight(pool, { runbook: getRunbook(runbookName), scope, initiator });
+          return printResult(Boolean(options.json), preflight, () => formatPreflight(preflight));
+        }
         const request: StartRequest = {
-          runbook: runbook.id,
+          runbook: runbookName,
           scope,
           initiator,
           reason: options.reason ?? '',
@@ -77,24 +91,26 @@ export function registerStartRunbookCommand(program: Command): void {
           confirmation: options.confirm ?? null,
           preflightId: options.preflight ?? null,
         };
-        if (!options.preflightOnly) await precheckStart(deps.database.pool, request);
+        // Refuse a bad request, and find a replay, before spending a preflight on either.
+        await precheckStart(pool, request);
+        const replay = await findReplay(pool, request);
         let preflight: SavedPreflight | null = null;
-        if (!options.preflight || options.preflightOnly) {
-          preflight = await runPreflight(deps.database.pool, { runbook, scope, initiator });
-          if (options.preflightOnly) return printResult(Boolean(options.json), preflight, () => formatPreflight(preflight!));
+        if (!replay && !options.preflight) {
+          preflight = await runPreflight(pool, { runbook: getRunbook(runbookName), scope, initiator });
           if (!options.json) progress(formatPreflight(preflight));
         }
         const { run, created } = await startRunbook(
-          { pool: deps.database.pool, temporal: await deps.temporal(), config: deps.config },
-          { ...request, preflightId: options.preflight ?? preflight!.id },
+          { pool, temporal: await deps.temporal(), config: deps.config },
+          { ...request, preflightId: options.preflight ?? preflight?.id ?? null },
         );
+        const unit = getRunbook(run.runbook).unit;
         if (!options.json) {
           progress(`${created ? 'Started' : 'Already started (same idempotency key)'}: run ${run.id} (workflow ${run.workflowId}).`);
-          if (!options.wait) progress(`Follow it with: tsx src/cli runs follow ${run.id}`);
+          if (!options.wait) progress(`Follow it with: ${CLI} runs follow ${run.id}`);
         }
-        if (!options.wait) return printResult(Boolean(options.json), { run, created, preflight }, () => `${run.id} ${progressText(run, runbook.unit)}`);
-        const followed = await followRun(deps, run.id, runbook.unit);
-        printFollowed(Boolean(options.json), followed, runbook.unit, { created, preflight });
+        if (!options.wait) return printResult(Boolean(options.json), { run, created, preflight }, () => `${run.id} ${printable(progressText(run, unit))}`);
+        const followed = await followRun(deps, run.id, unit);
+        printFollowed(Boolean(options.json), followed, unit, { created, preflight });
       });
     });
 }

@@ -17,12 +17,18 @@ export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
     .description('Run the Temporal worker for the runbook workflows and activities (until SIGINT/SIGTERM)')
+    .addHelpText(
+      'after',
+      '\nA run carries the settings of the process that started it (REBUILD_BATCH_SIZE, REBUILD_CHILD_PARALLELISM,\n' +
+        'REBUILD_CONTINUE_AS_NEW_AFTER, REBUILD_MAX_ATTEMPTS, REBUILD_HEARTBEAT_TIMEOUT_SECONDS); they have no effect here.\n' +
+        "The worker's own settings: DATABASE_URL, TEMPORAL_*, REBUILD_OUTAGE_WINDOW_SECONDS.",
+    )
     .option('--json', 'log as JSON lines on stdout')
     .action(async (options: { json?: boolean }) => {
       const config = loadConfig();
       // Installed before the first connection, which is what the runtime's logger is bound to.
       if (options.json) Runtime.install({ logger: new DefaultLogger('INFO', jsonLine) });
-      const database = openDatabase(config.databaseUrl, { max: 10 });
+      const database = openDatabase(config.databaseUrl, { max: 10, connectTimeoutMs: config.databaseConnectTimeoutMs });
       let connection: NativeConnection;
       try {
         await database.pool.query('SELECT 1');
