@@ -8,7 +8,7 @@ import { PROJECT_ROOT } from '../src/dev/projectRoot.js';
 import { getRunItems } from '../src/runbooks/runs.js';
 import { useRunbookHarness } from './support/harness.js';
 import { expectedChangesByTenant, loadFindingStates } from './support/lifecycleOracle.js';
-import { tenantIds, waitForRun } from './support/runs.js';
+import { settledItems, tenantIds, waitForRun } from './support/runs.js';
 import { slowBatches } from './support/slowBatches.js';
 import { until } from './support/until.js';
 
@@ -23,14 +23,6 @@ function startWorkerProcess(config: Config): ChildProcess {
     },
     stdio: 'ignore',
   });
-}
-
-async function settledItems(pool: pg.Pool, runId: string): Promise<number> {
-  const { rows } = await pool.query(
-    `SELECT count(*)::int AS n FROM operation_run_items WHERE run_id = $1 AND status IN ('succeeded', 'failed')`,
-    [runId],
-  );
-  return rows[0].n;
 }
 
 /** Batch statements running now on this test's database: asleep in the slowBatches trigger. */

@@ -7,14 +7,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Config } from '../src/config.js';
 import { startEphemeralDevServer, type RunningDevServer } from '../src/dev/devServer.js';
 import { PROJECT_ROOT } from '../src/dev/projectRoot.js';
-import { runPreflight } from '../src/runbooks/preflight.js';
-import { getRunbook } from '../src/runbooks/registry.js';
 import type { ScopeInput } from '../src/runbooks/scope.js';
-import { startRunbook } from '../src/runbooks/start.js';
-import { ALL_TENANTS_PHRASE } from '../src/runbooks/validateStart.js';
 import { seedDemoData } from '../src/seed/seedDemoData.js';
 import { ensureSearchAttributes, SEARCH_ATTRIBUTE_NAMES } from '../src/temporal/searchAttributes.js';
-import { RUNBOOK } from './support/harness.js';
+import { startTestRun } from './support/harness.js';
 import { createOperator, waitForRun } from './support/runs.js';
 import { testConfig, testWorker } from './support/temporal.js';
 import { createTestDatabase, type TestDatabase } from './support/testDatabase.js';
@@ -59,20 +55,8 @@ describe('a Temporal server without the project\'s search attributes', () => {
   });
 
   async function start(scope: ScopeInput) {
-    const initiator = await createOperator(database.pool);
-    const preflight = await runPreflight(database.pool, { runbook: getRunbook(RUNBOOK), scope, initiator });
-    const { run } = await startRunbook(
-      { pool: database.pool, temporal: client, config },
-      {
-        runbook: RUNBOOK,
-        scope,
-        initiator,
-        reason: 'Search attribute check (test)',
-        source: 'system_ui',
-        confirmation: scope.kind === 'all_tenants' ? ALL_TENANTS_PHRASE : null,
-        preflightId: preflight.id,
-      },
-    );
+    const operator = await createOperator(database.pool);
+    const { run } = await startTestRun({ pool: database.pool, client, config, operator }, scope);
     return waitForRun(database.pool, run.id);
   }
 

@@ -138,7 +138,8 @@ export async function runPreflight(
     contentHash: contentHash(report),
     createdBy: initiatorLabel(initiator),
   };
-  const saved: SavedPreflight = await orm(pool).transaction(async (tx) => {
+  const saved: SavedPreflight = await inTransaction(pool, async (client) => {
+    const tx = orm(client);
     const [row] = await tx.insert(preflights).values(values).returning({ id: preflights.id, createdAt: preflights.createdAt });
     // One statement however many tenants (ten thousand for all tenants): a VALUES list would
     // need four parameters a row and PostgreSQL takes 65,535. Columns in the table's order.

@@ -5,40 +5,33 @@ export interface RunProgress extends CarriedFanOut {
   paused: boolean;
 }
 
+const FRESH: CarriedFanOut = { tenantsTotal: 0, tenantsDone: 0, tenantsFailed: 0, cursor: 0, continuedAsNew: 0, pausedBy: null };
+
 /**
  * Everything the fan-out knows about its run, in one place: the loop, the signal and query
  * handlers and continue-as-new all read and write this object, so nothing (a pause, say) can
  * live in a closure that the next continuation forgets.
  */
 export class FanOutState {
-  tenantsTotal: number;
-  tenantsDone: number;
-  tenantsFailed: number;
-  cursor: number;
-  continuedAsNew: number;
-  pausedBy: string | null;
+  /** What outlives one workflow run: handed to the next continuation as it is. */
+  readonly carried: CarriedFanOut;
   /** Tenant ids whose child workflow is running now. */
   readonly running = new Set<number>();
 
   constructor(carried?: CarriedFanOut) {
-    this.tenantsTotal = carried?.tenantsTotal ?? 0;
-    this.tenantsDone = carried?.tenantsDone ?? 0;
-    this.tenantsFailed = carried?.tenantsFailed ?? 0;
-    this.cursor = carried?.cursor ?? 0;
-    this.continuedAsNew = carried?.continuedAsNew ?? 0;
-    this.pausedBy = carried?.pausedBy ?? null;
+    this.carried = { ...FRESH, ...carried };
   }
 
   get paused(): boolean {
-    return this.pausedBy !== null;
+    return this.carried.pausedBy !== null;
   }
 
   pause(by: string): void {
-    this.pausedBy ??= by;
+    this.carried.pausedBy ??= by;
   }
 
   resume(): void {
-    this.pausedBy = null;
+    this.carried.pausedBy = null;
   }
 
   /** Whether another child may start now. */
@@ -47,23 +40,16 @@ export class FanOutState {
   }
 
   recordTenant(succeeded: boolean): void {
-    if (succeeded) this.tenantsDone++;
-    else this.tenantsFailed++;
+    if (succeeded) this.carried.tenantsDone++;
+    else this.carried.tenantsFailed++;
   }
 
   /** What the next continuation starts from. */
   carry(): CarriedFanOut {
-    return {
-      tenantsTotal: this.tenantsTotal,
-      tenantsDone: this.tenantsDone,
-      tenantsFailed: this.tenantsFailed,
-      cursor: this.cursor,
-      continuedAsNew: this.continuedAsNew + 1,
-      pausedBy: this.pausedBy,
-    };
+    return { ...this.carried, continuedAsNew: this.carried.continuedAsNew + 1 };
   }
 
   progress(): RunProgress {
-    return { ...this.carry(), continuedAsNew: this.continuedAsNew, running: this.running.size, paused: this.paused };
+    return { ...this.carried, running: this.running.size, paused: this.paused };
   }
 }

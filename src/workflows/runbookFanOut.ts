@@ -69,7 +69,7 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
         const begun = await bookkeeping.beginRun(runId);
         // Null: the run was completed (cancelled) before this workflow began.
         if (!begun) return state.progress();
-        state.tenantsTotal = begun.tenants;
+        state.carried.tenantsTotal = begun.tenants;
       }
       const queue: Array<{ tenantId: number; externalId: string }> = [];
       let exhausted = false;
@@ -77,13 +77,13 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
       while (started < settings.continueAsNewAfter) {
         await condition(() => state.canStartChild(settings.childParallelism));
         if (queue.length === 0 && !exhausted) {
-          const page = await bookkeeping.nextRunTenants(runId, state.cursor, PAGE_SIZE);
+          const page = await bookkeeping.nextRunTenants(runId, state.carried.cursor, PAGE_SIZE);
           queue.push(...page);
           exhausted = page.length < PAGE_SIZE;
         }
         const tenant = queue.shift();
         if (!tenant) break;
-        state.cursor = tenant.tenantId;
+        state.carried.cursor = tenant.tenantId;
         started++;
         state.running.add(tenant.tenantId);
         children.push(childScope.run(() => runTenant(tenant)));

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
+import type pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import type { Config, RunSettings } from '../../src/config.js';
 import type { Initiator } from '../../src/runbooks/initiator.js';
@@ -16,6 +17,31 @@ import { createTestDatabase, type TestDatabase } from './testDatabase.js';
 
 export const RUNBOOK = 'findings.lifecycle.rebuild';
 
+export type StartOptions = { initiator?: Initiator; source?: RunSource; reason?: string };
+
+/** Preflights the scope and starts against it through the one starter, as the console does. */
+export async function startTestRun(
+  world: { pool: pg.Pool; client: Client; config: Config; operator: Initiator },
+  scope: ScopeInput,
+  options: StartOptions = {},
+): Promise<{ preflight: SavedPreflight; run: RunRecord }> {
+  const initiator = options.initiator ?? world.operator;
+  const preflight = await runPreflight(world.pool, { runbook: getRunbook(RUNBOOK), scope, initiator });
+  const { run } = await startRunbook(
+    { pool: world.pool, temporal: world.client, config: world.config },
+    {
+      runbook: RUNBOOK,
+      scope,
+      initiator,
+      reason: options.reason ?? 'Rebuild lifecycle fields (test)',
+      source: options.source ?? 'system_ui',
+      confirmation: scope.kind === 'all_tenants' ? ALL_TENANTS_PHRASE : null,
+      preflightId: preflight.id,
+    },
+  );
+  return { preflight, run };
+}
+
 export interface RunbookHarness {
   database: TestDatabase;
   config: Config;
@@ -23,10 +49,7 @@ export interface RunbookHarness {
   /** An operator with every capability. */
   operator: Initiator;
   /** Preflights the scope and starts against it through the one starter, as the console does. */
-  start(
-    scope: ScopeInput,
-    options?: { initiator?: Initiator; source?: RunSource; reason?: string },
-  ): Promise<{ preflight: SavedPreflight; run: RunRecord }>;
+  start(scope: ScopeInput, options?: StartOptions): Promise<{ preflight: SavedPreflight; run: RunRecord }>;
 }
 
 /**
@@ -63,22 +86,7 @@ export function useRunbookHarness(setup: {
     await harness.database?.destroy();
   });
 
-  harness.start = async (scope, options = {}) => {
-    const initiator = options.initiator ?? harness.operator;
-    const preflight = await runPreflight(harness.database.pool, { runbook: getRunbook(RUNBOOK), scope, initiator });
-    const { run } = await startRunbook(
-      { pool: harness.database.pool, temporal: harness.client, config: harness.config },
-      {
-        runbook: RUNBOOK,
-        scope,
-        initiator,
-        reason: options.reason ?? 'Rebuild lifecycle fields (test)',
-        source: options.source ?? 'system_ui',
-        confirmation: scope.kind === 'all_tenants' ? ALL_TENANTS_PHRASE : null,
-        preflightId: preflight.id,
-      },
-    );
-    return { preflight, run };
-  };
+  harness.start = (scope, options) =>
+    startTestRun({ pool: harness.database.pool, client: harness.client, config: harness.config, operator: harness.operator }, scope, options);
   return harness;
 }

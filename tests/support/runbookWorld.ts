@@ -1,16 +1,10 @@
 import type { Client } from '@temporalio/client';
-import type { NativeConnection, Worker } from '@temporalio/worker';
 import type pg from 'pg';
 import type { Config, RunSettings } from '../../src/config.js';
 import { openDatabase } from '../../src/db/client.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
 import { seedDemoData, type SeedOptions } from '../../src/seed/seedDemoData.js';
-import type { RunbookHarness } from './harness.js';
-import { RUNBOOK } from './harness.js';
-import { runPreflight } from '../../src/runbooks/preflight.js';
-import { getRunbook } from '../../src/runbooks/registry.js';
-import { startRunbook } from '../../src/runbooks/start.js';
-import { ALL_TENANTS_PHRASE } from '../../src/runbooks/validateStart.js';
+import { startTestRun, type RunbookHarness } from './harness.js';
 import { createOperator } from './runs.js';
 import { testClient, testConfig, testWorker } from './temporal.js';
 
@@ -49,7 +43,7 @@ export async function startRunbookWorld(setup: {
   };
   const client = await testClient(config);
   const operator = await createOperator(database.pool);
-  const { worker, connection }: { worker: Worker; connection: NativeConnection } = await testWorker(config, database.pool);
+  const { worker, connection } = await testWorker(config, database.pool);
   let failure: Error | undefined;
   const running = worker.run().catch((error: Error) => {
     failure = error;
@@ -61,23 +55,7 @@ export async function startRunbookWorld(setup: {
     client,
     operator,
     workerFailure: () => failure,
-    async start(scope, options = {}) {
-      const initiator = options.initiator ?? operator;
-      const preflight = await runPreflight(database.pool, { runbook: getRunbook(RUNBOOK), scope, initiator });
-      const { run } = await startRunbook(
-        { pool: database.pool, temporal: client, config },
-        {
-          runbook: RUNBOOK,
-          scope,
-          initiator,
-          reason: options.reason ?? 'Rebuild lifecycle fields (test)',
-          source: options.source ?? 'system_ui',
-          confirmation: scope.kind === 'all_tenants' ? ALL_TENANTS_PHRASE : null,
-          preflightId: preflight.id,
-        },
-      );
-      return { preflight, run };
-    },
+    start: (scope, options) => startTestRun({ pool: database.pool, client, config, operator }, scope, options),
     async close() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
