@@ -17,7 +17,13 @@ export interface Config {
   port: number;
   host: string;
   sessionSecret: string;
+  /** Session cookies carry `Secure`; off only with NODE_ENV=development or COOKIE_SECURE=false. */
+  cookieSecure: boolean;
   rebuild: RunSettings;
+  /** Runbook names the deploy hook runs per release (`DEPLOY_RUNBOOKS`); null: the registry's deploy-triggered ones. */
+  deployRunbooks: string[] | null;
+  /** How often a deploy-triggered start waits for the previous release's run before trying again. */
+  deployRetryMs: number;
   /**
    * How long a tenant's work keeps retrying through an infrastructure outage before the tenant
    * is recorded as failed. Bookkeeping activities retry for as long as it takes.
@@ -103,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: positiveInt(env, 'PORT', 3000, 65535),
     host: env.HOST || '127.0.0.1',
     sessionSecret,
+    cookieSecure: env.NODE_ENV !== 'development' && env.COOKIE_SECURE !== 'false',
     rebuild: {
       batchSize: positiveInt(env, 'REBUILD_BATCH_SIZE', 2000, 100_000),
       childParallelism: positiveInt(env, 'REBUILD_CHILD_PARALLELISM', 8, 1000),
@@ -111,6 +118,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       heartbeatTimeoutMs: 1000 * positiveInt(env, 'REBUILD_HEARTBEAT_TIMEOUT_SECONDS', 30, 3600),
       activityTimeBudgetMs: 10_000,
     },
+    deployRunbooks:
+      env.DEPLOY_RUNBOOKS === undefined
+        ? null
+        : env.DEPLOY_RUNBOOKS.split(',')
+            .map((name) => name.trim())
+            .filter(Boolean),
+    deployRetryMs: 1000 * positiveInt(env, 'DEPLOY_RETRY_SECONDS', 15, 3600),
     outageWindowMs: 1000 * positiveInt(env, 'REBUILD_OUTAGE_WINDOW_SECONDS', 1800, 7 * 24 * 3600),
     isProduction,
   };

@@ -3,6 +3,7 @@ import { CancelledFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { inTransaction } from '../db/transaction.js';
 import { completeRun } from '../runbooks/completeRun.js';
+import { startDeployRun, type DeployStart } from '../runbooks/deployRun.js';
 import { getRunbook } from '../runbooks/registry.js';
 import {
   itemProgress,
@@ -15,12 +16,15 @@ import {
 } from '../runbooks/runItems.js';
 import type { TenantProgress } from '../runbooks/runItems.js';
 import { persistTransition, type RunOutcome } from '../runbooks/runStatus.js';
+import type { StartDeps } from '../runbooks/start.js';
 import { classifyFailures } from './failures.js';
 
 export interface ActivityDeps {
   pool: pg.Pool;
   /** How long tenant work retries through an outage; see `Config.outageWindowMs`. */
   outageWindowMs: number;
+  /** The shared starter's dependencies, for the runs the deploy workflow starts. */
+  starter: StartDeps;
 }
 
 function addBreakdown(into: Record<string, number>, add: Record<string, number>): Record<string, number> {
@@ -30,8 +34,13 @@ function addBreakdown(into: Record<string, number>, add: Record<string, number>)
 }
 
 /** The run's own records: they must get through any outage, so they retry without limit. */
-function bookkeepingActivities(pool: pg.Pool) {
+function bookkeepingActivities(pool: pg.Pool, starter: StartDeps) {
   return {
+    /** One runbook of a release, through the shared starter (idempotent by its key). */
+    async startDeployRun(release: string, runbook: string): Promise<DeployStart> {
+      return startDeployRun(starter, release, runbook);
+    },
+
     /**
      * queued → running and one pending item per tenant in scope; returns the item count, or
      * null when the run was completed before its workflow began (cancelled while queued).
@@ -138,9 +147,9 @@ function tenantWorkActivities(pool: pg.Pool) {
  * The activities the runbook workflows call. Each is idempotent: Temporal delivers at least
  * once, so every write is a checked transition, an upsert, or counts derived from items.
  */
-export function createActivities({ pool, outageWindowMs }: ActivityDeps) {
+export function createActivities({ pool, outageWindowMs, starter }: ActivityDeps) {
   return {
-    ...classifyFailures(bookkeepingActivities(pool), null),
+    ...classifyFailures(bookkeepingActivities(pool, starter), null),
     ...classifyFailures(tenantWorkActivities(pool), outageWindowMs),
   };
 }

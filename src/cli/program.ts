@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { printableLines } from './printable.js';
 import { registerDbCommands } from './commands/db.js';
+import { registerDeployHookCommand } from './commands/deployHook.js';
 import { registerRunsCommands } from './commands/runs.js';
 import { registerSeedCommand } from './commands/seed.js';
 import { registerStartRunbookCommand } from './commands/startRunbook.js';
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (text, write) => write(printableLines(text, 300)) });
   registerStartRunbookCommand(program);
   registerRunsCommands(program);
+  registerDeployHookCommand(program);
   registerWorkerCommand(program);
   registerDbCommands(program);
   registerSeedCommand(program);

@@ -13,3 +13,11 @@ export function getRunbook(idOrCliName: string): RunbookDefinition {
   }
   return runbook;
 }
+
+/**
+ * The runbooks the deploy hook runs once per release: the names given (DEPLOY_RUNBOOKS, empty
+ * for none), or else every runbook registered as deploy-triggered.
+ */
+export function deployRunbooks(names: string[] | null): RunbookDefinition[] {
+  return names === null ? RUNBOOKS.filter((runbook) => runbook.deployTriggered) : names.map(getRunbook);
+}

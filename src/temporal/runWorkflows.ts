@@ -1,6 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { RunSettings } from '../config.js';
+import { deployHookWorkflow, releaseSignal, releasesQuery, type DeployHookInput, type ReleaseRecord, type ReleaseSignal } from '../workflows/deployHook.js';
 import type { FanOutInput, PreflightSummary, TenantInput } from '../workflows/inputs.js';
 import { pauseSignal, resumeSignal } from '../workflows/queries.js';
 import { runbookFanOutWorkflow, runProgressQuery } from '../workflows/runbookFanOut.js';
@@ -8,7 +9,7 @@ import type { RunProgress } from '../workflows/fanOutState.js';
 import { runbookTenantWorkflow } from '../workflows/runbookTenant.js';
 import { runSearchAttributes } from '../workflows/searchAttributes.js';
 import { isMissingSearchAttribute } from './searchAttributes.js';
-import { workflowIdFor } from './workflowIds.js';
+import { deployHookWorkflowId, workflowIdFor } from './workflowIds.js';
 
 /** What a run's root workflow needs to know; the runbook core hands it over. */
 export interface RunToLaunch {
@@ -96,4 +97,28 @@ export function resumeRunWorkflow(client: Client, runId: string, by: string): Pr
 
 export function queryRunProgress(client: Client, runId: string): Promise<RunProgress> {
   return client.workflow.getHandle(workflowIdFor(runId)).query(runProgressQuery);
+}
+
+/**
+ * Announces a release to the deploy workflow of the task queue, starting that workflow if it
+ * is not running yet (signal-with-start): one workflow, whoever fires the hook and how often.
+ */
+export async function signalDeployRelease(
+  client: Client,
+  options: { taskQueue: string; input: DeployHookInput },
+  release: ReleaseSignal,
+): Promise<void> {
+  await client.workflow.signalWithStart(deployHookWorkflow, {
+    workflowId: deployHookWorkflowId(options.taskQueue),
+    taskQueue: options.taskQueue,
+    args: [options.input],
+    signal: releaseSignal,
+    signalArgs: [release],
+  });
+}
+
+/** What the deploy workflow has made of a release so far (null: not received yet). */
+export async function queryRelease(client: Client, taskQueue: string, release: string): Promise<ReleaseRecord | null> {
+  const records = await client.workflow.getHandle(deployHookWorkflowId(taskQueue)).query(releasesQuery);
+  return records.find((record) => record.release === release) ?? null;
 }

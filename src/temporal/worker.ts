@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type pg from 'pg';
 import { createActivities } from '../activities/index.js';
@@ -18,13 +19,16 @@ export async function createWorker(options: {
   taskQueue?: string;
   workflowBundle?: WorkerOptions['workflowBundle'];
 }): Promise<Worker> {
-  const { config } = options;
+  const taskQueue = options.taskQueue ?? options.config.temporal.taskQueue;
+  // The runs the deploy workflow starts go to the queue this worker polls.
+  const config = { ...options.config, temporal: { ...options.config.temporal, taskQueue } };
+  const temporal = new Client({ connection: options.connection, namespace: config.temporal.namespace });
   return Worker.create({
     connection: options.connection,
     namespace: config.temporal.namespace,
-    taskQueue: options.taskQueue ?? config.temporal.taskQueue,
+    taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ pool: options.pool, outageWindowMs: config.outageWindowMs }),
+    activities: createActivities({ pool: options.pool, outageWindowMs: config.outageWindowMs, starter: { pool: options.pool, temporal, config } }),
     // Heartbeats carry cancellation back to a batch activity: a short throttle lets it stop
     // at the next batch boundary rather than up to 80% of the heartbeat timeout later.
     maxHeartbeatThrottleInterval: '1 second',

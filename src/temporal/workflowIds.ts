@@ -2,3 +2,8 @@
 export function workflowIdFor(runId: string): string {
   return `runbook-run-${runId}`;
 }
+
+/** The one long-lived deploy workflow of a namespace and task queue (signal-with-start). */
+export function deployHookWorkflowId(taskQueue: string): string {
+  return `platform-ops-deploy-hook/${taskQueue}`;
+}

@@ -13,7 +13,7 @@ export const findingsLifecycleRebuild: RunbookDefinition = {
     'Recomputes status, seen statistics, SLA due date and resolution times of every finding from its ' +
     'detections and events (rules version 1). Idempotent: a second run changes nothing.',
   unit: 'findings',
-  deployTriggered: false,
+  deployTriggered: true,
 
   async preflight(q, tenants, options = {}) {
     const ids = tenants.map((tenant) => tenant.id);
