@@ -1,5 +1,7 @@
+import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { controlRun, type RunAction } from '../../runbooks/control.js';
+import { EXPORT_FORMATS, exportCsv, exportRun, type ExportFormat } from '../../runbooks/exportRun.js';
 import { progressText } from '../../runbooks/progressText.js';
 import { RunbookRefusal } from '../../runbooks/refusal.js';
 import { getRunbook } from '../../runbooks/registry.js';
@@ -10,9 +12,15 @@ import { withDeps } from '../deps.js';
 import { followRun, printFollowed } from '../followRun.js';
 import { CLI, withCliHint } from '../hints.js';
 import { printable } from '../printable.js';
+import { UsageError } from '../../errors.js';
 import { cliInitiator } from '../initiator.js';
 import { wholeNumber } from '../options.js';
 import { printResult } from '../output.js';
+
+function exportFormat(raw: string): ExportFormat {
+  if (!EXPORT_FORMATS.includes(raw as ExportFormat)) throw new InvalidArgumentError(`expected one of ${EXPORT_FORMATS.join(', ')}.`);
+  return raw as ExportFormat;
+}
 
 function runStatus(raw: string): RunStatus {
   if (!RUN_STATUSES.includes(raw as RunStatus)) throw new InvalidArgumentError(`expected one of ${RUN_STATUSES.join(', ')}.`);
@@ -87,6 +95,26 @@ export function registerRunsCommands(program: Command): void {
         const run = await getRun(deps.database.pool, id);
         if (!run) throw withCliHint(new RunbookRefusal('run_not_found', `No run with id ${printable(id, 80)}.`));
         printFollowed(Boolean(options.json), await followRun(deps, run.id, getRunbook(run.runbook).unit), getRunbook(run.runbook).unit);
+      });
+    });
+
+  runs
+    .command('export')
+    .description("Write a run, its per-tenant items and its audit timeline as CSV or JSON")
+    .argument('<id>', 'the run id')
+    .option('--format <format>', `one of ${EXPORT_FORMATS.join(', ')}`, exportFormat, 'csv')
+    .option('--output <file>', 'write to this file instead of standard output')
+    .action(async (id: string, options: { format: ExportFormat; output?: string }) => {
+      await withDeps(async ({ database }) => {
+        const exported = await exportRun(database.pool, { runId: id, initiator: cliInitiator() }).catch((error: unknown) => {
+          throw withCliHint(error);
+        });
+        const text = options.format === 'csv' ? exportCsv(exported) : `${JSON.stringify(exported, null, 2)}\n`;
+        if (!options.output) return void process.stdout.write(text);
+        await writeFile(options.output, text).catch((error: NodeJS.ErrnoException) => {
+          throw new UsageError(`Cannot write ${printable(options.output!, 200)} (${error.code ?? error.message}); choose a writable path.`);
+        });
+        process.stderr.write(`Wrote run ${exported.run.id} (${exported.items.length} items, ${exported.audit.length} audit events) to ${printable(options.output, 200)}.\n`);
       });
     });
 
