@@ -1,12 +1,14 @@
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { recordAudit } from '../audit/recordAudit.js';
-import { cancelRunWorkflow, pauseRunWorkflow, resumeRunWorkflow, type ControlOutcome } from '../temporal/runWorkflows.js';
+import { cancelRunWorkflow, pauseRunWorkflow, resumeRunWorkflow, tuneRunWorkflow, type ControlOutcome } from '../temporal/runWorkflows.js';
+import type { TuneResult } from '../workflows/queries.js';
 import { CAPABILITIES, requireCapability } from './capabilities.js';
 import { completeRun } from './completeRun.js';
 import { auditActor, initiatorLabel, type Initiator, type RequestContext } from './initiator.js';
 import { RunbookRefusal } from './refusal.js';
 import { getRun, recordRunPause, type RunRecord, type RunSource } from './runs.js';
+import { validReason } from './validateStart.js';
 
 export interface ControlDeps {
   pool: pg.Pool;
@@ -78,4 +80,36 @@ export async function controlRun(deps: ControlDeps, request: ControlRequest, act
   });
   if (outcome === 'no_workflow') await completeRun(deps.pool, run.id, { outcome: 'cancelled', actor });
   return (await getRun(deps.pool, run.id)) ?? run;
+}
+
+export interface TuneRunRequest extends ControlRequest {
+  parallelism?: number;
+  batchSize?: number;
+  reason: string;
+}
+
+/**
+ * Changes a running run's child parallelism and batch size (a Temporal update, whose validator
+ * refuses out-of-range values), with a reason, audited with the values before and after.
+ */
+export async function tuneRun(deps: ControlDeps, request: TuneRunRequest): Promise<TuneResult> {
+  requireCapability(request.initiator, CAPABILITIES.runsManage, 'tune a run');
+  const reason = validReason(request.reason);
+  const run = await getRun(deps.pool, request.runId);
+  if (!run) throw new RunbookRefusal('run_not_found', `No run with id ${request.runId}.`);
+  if (run.status === 'completed') {
+    throw new RunbookRefusal('run_completed', `Run ${run.id} is already completed (${run.outcome}); there is nothing to tune.`);
+  }
+  const by = initiatorLabel(request.initiator);
+  const outcome = await tuneRunWorkflow(await deps.temporal(), run.id, { by, parallelism: request.parallelism, batchSize: request.batchSize });
+  if (outcome === 'no_workflow') throw new RunbookRefusal('not_started', `Run ${run.id} has no workflow to tune (it is ${run.status}).`);
+  if ('refused' in outcome) throw new RunbookRefusal('invalid_tuning', outcome.refused);
+  await recordAudit(deps.pool, {
+    ...auditActor(request.initiator, request.context),
+    action: 'runbook.tuned',
+    targetKind: 'operation_run',
+    targetId: run.id,
+    metadata: { runbook: run.runbook, source: request.source, reason, ...outcome.tuned },
+  });
+  return outcome.tuned;
 }

@@ -24,7 +24,8 @@ export type RefusalCode =
   | 'not_pausable'
   | 'already_paused'
   | 'not_paused'
-  | 'not_started';
+  | 'not_started'
+  | 'invalid_tuning';
 
 /**
  * A request the rules refuse; the message says what was wrong and what to do, in words that

@@ -28,7 +28,8 @@ export const IDEMPOTENCY_KEY_MAX = 200;
 /** Control characters other than newline and tab: they would rewrite an operator's terminal. */
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/u;
 
-function validReason(reason: string): string {
+/** A reason as every action takes it: 10–500 characters of plain text, trimmed. */
+export function validReason(reason: string): string {
   const trimmed = reason.trim();
   // Characters as people count them (code points), not UTF-16 units: an emoji is one.
   const length = [...trimmed].length;

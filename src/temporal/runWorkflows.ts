@@ -1,9 +1,9 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { RunSettings } from '../config.js';
 import { deployHookWorkflow, releaseSignal, releasesQuery, type DeployHookInput, type ReleaseRecord, type ReleaseSignal } from '../workflows/deployHook.js';
 import type { FanOutInput, PreflightSummary, TenantInput } from '../workflows/inputs.js';
-import { pauseSignal, resumeSignal } from '../workflows/queries.js';
+import { pauseSignal, resumeSignal, tuneUpdate, type TuneRequest, type TuneResult } from '../workflows/queries.js';
 import { runbookFanOutWorkflow, runProgressQuery } from '../workflows/runbookFanOut.js';
 import type { RunProgress } from '../workflows/fanOutState.js';
 import { runbookTenantWorkflow } from '../workflows/runbookTenant.js';
@@ -121,4 +121,19 @@ export async function signalDeployRelease(
 export async function queryRelease(client: Client, taskQueue: string, release: string): Promise<ReleaseRecord | null> {
   const records = await client.workflow.getHandle(deployHookWorkflowId(taskQueue)).query(releasesQuery);
   return records.find((record) => record.release === release) ?? null;
+}
+
+/** Tunes a run's workflow; a change its validator refuses comes back with the validator's words. */
+export async function tuneRunWorkflow(
+  client: Client,
+  runId: string,
+  request: TuneRequest,
+): Promise<{ tuned: TuneResult } | { refused: string } | 'no_workflow'> {
+  try {
+    return { tuned: await client.workflow.getHandle(workflowIdFor(runId)).executeUpdate(tuneUpdate, { args: [request] }) };
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return 'no_workflow';
+    if (error instanceof WorkflowUpdateFailedError) return { refused: error.cause?.message ?? error.message };
+    throw error;
+  }
 }

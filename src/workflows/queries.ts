@@ -1,4 +1,4 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { PreflightSummary } from './inputs.js';
 
 /** The preflight the run was confirmed against. */
@@ -11,3 +11,41 @@ export interface ControlSignal {
 
 export const pauseSignal = defineSignal<[ControlSignal]>('pause');
 export const resumeSignal = defineSignal<[ControlSignal]>('resume');
+
+/** Limits of live tuning: wide enough for any real run, narrow enough to stay safe. */
+export const TUNING_LIMITS = { parallelism: { min: 1, max: 64 }, batchSize: { min: 50, max: 50_000 } } as const;
+
+export interface TuneRequest extends ControlSignal {
+  parallelism?: number;
+  batchSize?: number;
+}
+
+/** The settings a run goes on with: before and after the change. */
+export interface TuneResult {
+  from: { parallelism: number; batchSize: number };
+  to: { parallelism: number; batchSize: number };
+}
+
+/** Changes a running run's parallelism and batch size; new children and batches use them. */
+export const tuneUpdate = defineUpdate<TuneResult, [TuneRequest]>('tune');
+/** A fan-out passes a new batch size on to its running children. */
+export const batchSizeSignal = defineSignal<[number]>('batchSize');
+
+function inRange(name: string, value: number | undefined, limits: { min: number; max: number }): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < limits.min || value > limits.max) {
+    throw ApplicationFailure.nonRetryable(`${name} must be a whole number from ${limits.min.toLocaleString('en-US')} to ${limits.max.toLocaleString('en-US')}; got ${value}.`, 'InvalidTuning');
+  }
+}
+
+/** The update's validator: a refused change never reaches the workflow's history. */
+export function validateTuning(request: TuneRequest, options: { parallelismAllowed: boolean }): void {
+  if (request.parallelism === undefined && request.batchSize === undefined) {
+    throw ApplicationFailure.nonRetryable('Give a parallelism, a batch size, or both.', 'InvalidTuning');
+  }
+  if (request.parallelism !== undefined && !options.parallelismAllowed) {
+    throw ApplicationFailure.nonRetryable('A one-tenant run has no parallelism to tune; change its batch size.', 'InvalidTuning');
+  }
+  inRange('The parallelism', request.parallelism, TUNING_LIMITS.parallelism);
+  inRange('The batch size', request.batchSize, TUNING_LIMITS.batchSize);
+}

@@ -1,12 +1,22 @@
-import { CancellationScope, condition, continueAsNew, defineQuery, executeChild, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  condition,
+  continueAsNew,
+  defineQuery,
+  executeChild,
+  getExternalWorkflowHandle,
+  isCancellation,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { failureMessage, ownRun, runbookActivities } from './activities.js';
 import { FanOutState, type RunProgress } from './fanOutState.js';
 import type { FanOutInput } from './inputs.js';
-import { pauseSignal, preflightQuery, resumeSignal } from './queries.js';
+import { batchSizeSignal, pauseSignal, preflightQuery, resumeSignal, tuneUpdate, validateTuning } from './queries.js';
 import { runbookTenantWorkflow } from './runbookTenant.js';
 import { runSearchAttributes } from './searchAttributes.js';
 
-export const runProgressQuery = defineQuery<RunProgress>('progress');
+export const runProgressQuery = defineQuery<RunProgress & { parallelism: number; batchSize: number }>('progress');
 
 const PAGE_SIZE = 100;
 /** Run counts are derived from items; refreshing them more often than this buys nothing. */
@@ -18,14 +28,31 @@ const COUNTS_REFRESH_MS = 1_000;
  * continues as new with its state, so ten thousand tenants stay far inside history limits.
  */
 export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProgress> {
-  const { runId, settings } = input;
+  const { runId } = input;
+  // Tuning changes these; children started from now on and continuations take them over.
+  const settings = { ...input.settings };
   const { bookkeeping } = runbookActivities(settings);
   const state = new FanOutState(input.carried);
-  const childInput = { runId, runbook: input.runbook, settings, preflight: null, searchAttributes: input.searchAttributes, isRoot: false };
-  setHandler(runProgressQuery, () => state.progress());
+  const childId = (tenantId: number) => `${workflowInfo().workflowId}/tenant-${tenantId}`;
+  setHandler(runProgressQuery, () => ({ ...state.progress(), parallelism: settings.childParallelism, batchSize: settings.batchSize }));
   setHandler(preflightQuery, () => input.preflight);
   setHandler(pauseSignal, ({ by }) => state.pause(by));
   setHandler(resumeSignal, () => state.resume());
+  setHandler(
+    tuneUpdate,
+    async (request) => {
+      const from = { parallelism: settings.childParallelism, batchSize: settings.batchSize };
+      settings.childParallelism = request.parallelism ?? settings.childParallelism;
+      settings.batchSize = request.batchSize ?? settings.batchSize;
+      if (request.batchSize !== undefined) {
+        // Running children take the new size from their next batch on.
+        // A child that has just finished cannot be told, and needs not be.
+        await Promise.allSettled([...state.running].map((tenantId) => getExternalWorkflowHandle(childId(tenantId)).signal(batchSizeSignal, settings.batchSize)));
+      }
+      return { from, to: { parallelism: settings.childParallelism, batchSize: settings.batchSize } };
+    },
+    { validator: (request) => validateTuning(request, { parallelismAllowed: true }) },
+  );
 
   let lastRefresh = 0;
   async function refreshCounts(): Promise<void> {
@@ -37,8 +64,8 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
   async function runTenant(tenant: { tenantId: number; externalId: string }): Promise<void> {
     try {
       const result = await executeChild(runbookTenantWorkflow, {
-        workflowId: `${workflowInfo().workflowId}/tenant-${tenant.tenantId}`,
-        args: [{ ...childInput, tenantId: tenant.tenantId }],
+        workflowId: childId(tenant.tenantId),
+        args: [{ runId, runbook: input.runbook, settings: { ...settings }, preflight: null, searchAttributes: input.searchAttributes, tenantId: tenant.tenantId, isRoot: false }],
         typedSearchAttributes: input.searchAttributes ? runSearchAttributes(runId, input.runbook, tenant.externalId) : [],
       });
       state.recordTenant(result.status === 'succeeded');
@@ -90,7 +117,7 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
       }
       await Promise.all(children);
       if (!exhausted || queue.length > 0) {
-        await continueAsNew<typeof runbookFanOutWorkflow>({ ...input, carried: state.carry() });
+        await continueAsNew<typeof runbookFanOutWorkflow>({ ...input, settings, carried: state.carry() });
       }
       await bookkeeping.completeRun(runId);
       return state.progress();

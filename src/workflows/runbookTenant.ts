@@ -2,7 +2,7 @@ import { CancellationScope, defineQuery, isCancellation, setHandler } from '@tem
 import type { TenantProgress } from '../runbooks/runItems.js';
 import { failureMessage, ownRun, runbookActivities, withBusinessRetries } from './activities.js';
 import type { TenantInput } from './inputs.js';
-import { preflightQuery } from './queries.js';
+import { batchSizeSignal, preflightQuery, tuneUpdate, validateTuning } from './queries.js';
 
 export const tenantProgressQuery = defineQuery<TenantProgress>('progress');
 
@@ -13,11 +13,22 @@ export const tenantProgressQuery = defineQuery<TenantProgress>('progress');
  * with the others.
  */
 export async function runbookTenantWorkflow(input: TenantInput): Promise<TenantProgress> {
-  const { runId, tenantId, settings } = input;
+  const { runId, tenantId } = input;
+  const settings = { ...input.settings };
   const { work, bookkeeping } = runbookActivities(settings);
   let progress: TenantProgress = { tenantId, status: 'pending', examined: 0, changed: 0, batches: 0 };
   setHandler(tenantProgressQuery, () => progress);
   setHandler(preflightQuery, () => input.preflight);
+  setHandler(batchSizeSignal, (batchSize) => void (settings.batchSize = batchSize));
+  setHandler(
+    tuneUpdate,
+    (request) => {
+      const from = { parallelism: 1, batchSize: settings.batchSize };
+      settings.batchSize = request.batchSize ?? settings.batchSize;
+      return { from, to: { parallelism: 1, batchSize: settings.batchSize } };
+    },
+    { validator: (request) => validateTuning(request, { parallelismAllowed: false }) },
+  );
   const attempt = <T>(step: () => Promise<T>) => withBusinessRetries(settings.maxAttempts, step);
 
   async function rebuildTenant(): Promise<TenantProgress> {

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
-import { controlRun, type RunAction } from '../../runbooks/control.js';
+import { controlRun, tuneRun, type RunAction } from '../../runbooks/control.js';
 import { EXPORT_FORMATS, exportCsv, exportRun, type ExportFormat } from '../../runbooks/exportRun.js';
 import { progressText } from '../../runbooks/progressText.js';
 import { RunbookRefusal } from '../../runbooks/refusal.js';
@@ -115,6 +115,28 @@ export function registerRunsCommands(program: Command): void {
           throw new UsageError(`Cannot write ${printable(options.output!, 200)} (${error.code ?? error.message}); choose a writable path.`);
         });
         process.stderr.write(`Wrote run ${exported.run.id} (${exported.items.length} items, ${exported.audit.length} audit events) to ${printable(options.output, 200)}.\n`);
+      });
+    });
+
+  runs
+    .command('tune')
+    .description('Change a running run\'s child parallelism (1–64) and batch size (50–50,000); new children and batches use them')
+    .argument('<id>', 'the run id')
+    .option('--parallelism <n>', 'tenant workflows at once', wholeNumber(0))
+    .option('--batch-size <n>', 'findings per batch statement', wholeNumber(0))
+    .requiredOption('--reason <text>', 'why (10–500 characters)')
+    .option('--json', 'print machine-readable JSON')
+    .action(async (id: string, options: { parallelism?: number; batchSize?: number; reason: string; json?: boolean }) => {
+      await withDeps(async ({ database, temporal }) => {
+        const tuned = await tuneRun(
+          { pool: database.pool, temporal },
+          { runId: id, initiator: cliInitiator(), source: 'cli', parallelism: options.parallelism, batchSize: options.batchSize, reason: options.reason },
+        ).catch((error: unknown) => {
+          throw withCliHint(error);
+        });
+        printResult(Boolean(options.json), tuned, () =>
+          `Run ${id}: parallelism ${tuned.from.parallelism} → ${tuned.to.parallelism}, batch size ${tuned.from.batchSize} → ${tuned.to.batchSize}.`,
+        );
       });
     });
 
