@@ -8,6 +8,9 @@ import { openDatabase } from '../db/client.js';
 import { describeDatabaseUrl } from '../db/describeUrl.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { runEntryPoint } from '../entryPoint.js';
+import { generatePassword } from '../auth/passwords.js';
+import { countPlatformUsers, createPlatformUser } from '../auth/platformUsers.js';
+import { ALL_CAPABILITIES } from '../runbooks/capabilities.js';
 import { seedDemoData } from '../seed/seedDemoData.js';
 import { connectTemporal, pingTemporal } from '../temporal/connection.js';
 import { startDevServer, type RunningDevServer } from './devServer.js';
@@ -16,6 +19,7 @@ import { PROJECT_ROOT } from './projectRoot.js';
 import { ensureTemporalCli } from './temporalCli.js';
 
 const DEMO = { tenants: 20, findingsPerTenant: 1_000, seed: 1 };
+const DEMO_OPERATOR_EMAIL = 'operator@example.com';
 const say = (line: string) => process.stdout.write(`[start] ${line}\n`);
 
 async function temporalAnswers(config: ReturnType<typeof loadConfig>): Promise<boolean> {
@@ -56,7 +60,10 @@ async function startTemporal(config: ReturnType<typeof loadConfig>): Promise<Run
   return server;
 }
 
-async function prepareDatabase(databaseUrl: string): Promise<void> {
+/** The demo sign-in, when this start created the demo operator (its password is shown once). */
+type DemoSignIn = { email: string; password: string } | null;
+
+async function prepareDatabase(databaseUrl: string): Promise<DemoSignIn> {
   const migration = await migrateDatabase(databaseUrl);
   say(`Database ${describeDatabaseUrl(databaseUrl)}: ${migration.applied} migration(s) applied.`);
   const database = openDatabase(databaseUrl, { max: 2 });
@@ -66,6 +73,11 @@ async function prepareDatabase(databaseUrl: string): Promise<void> {
       say(`Empty database: seeding ${DEMO.tenants} demo tenants x ${DEMO.findingsPerTenant} findings...`);
       await seedDemoData(database.pool, DEMO);
     }
+    // Only a database without any operator gets the demo one, so a restart never adds another.
+    if ((await countPlatformUsers(database.pool)) > 0) return null;
+    const password = generatePassword();
+    await createPlatformUser(database.pool, { email: DEMO_OPERATOR_EMAIL, password, capabilities: ALL_CAPABILITIES });
+    return { email: DEMO_OPERATOR_EMAIL, password };
   } finally {
     await database.close();
   }
@@ -83,12 +95,15 @@ function startChild(name: string, script: string, args: string[]): ChildProcess 
 runEntryPoint(async () => {
   const config = loadConfig();
   const temporal = await startTemporal(config);
-  await prepareDatabase(config.databaseUrl);
+  const demo = await prepareDatabase(config.databaseUrl);
   const children = [
     startChild('worker', 'src/cli/index.ts', ['worker']),
     startChild('console', 'src/web/server.ts', []),
   ];
-  say(`Console at http://${config.host}:${config.port} (health: /healthz). Ctrl-C stops everything.`);
+  say(`Console at http://${config.host}:${config.port}/system/login (health: /healthz). Ctrl-C stops everything.`);
+  if (demo) {
+    say(`Demo operator (every capability): ${demo.email} / ${demo.password} — shown once; create others with "npm run cli -- platform-user create".`);
+  }
 
   let stopping = false;
   const stop = async (exitCode: number) => {

@@ -1,8 +1,22 @@
 import type { Client } from '@temporalio/client';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
+import authPlugin from './plugins/app/auth.js';
+import capabilitiesPlugin from './plugins/app/capabilities.js';
+import errorsPlugin from './plugins/app/errors.js';
+import sessionsPlugin from './plugins/app/sessions.js';
+import viewsPlugin from './plugins/app/views.js';
+import cookiesPlugin from './plugins/external/cookies.js';
+import csrfPlugin from './plugins/external/csrf.js';
+import formBodyPlugin from './plugins/external/formBody.js';
+import helmetPlugin from './plugins/external/helmet.js';
+import rateLimitPlugin from './plugins/external/rateLimit.js';
+import staticPlugin from './plugins/external/static.js';
 import { healthzRoutes } from './routes/healthz.js';
+import { loginRoutes } from './routes/system/login/index.js';
+import { runbooksRoutes } from './routes/system/runbooks/index.js';
+import { runsRoutes } from './routes/system/runs/index.js';
 
 export interface AppDeps {
   config: Config;
@@ -16,10 +30,38 @@ declare module 'fastify' {
   }
 }
 
-/** Builds the console app; `server.ts` owns listening and shutdown, tests use `inject()`. */
+/**
+ * Builds the console app; `server.ts` owns listening and shutdown, tests use `inject()`.
+ * Layers in order: external wrappers, then the app's own plugins (sessions before anything
+ * that reads one; auth before the routes, whose registration it hooks), then the routes.
+ */
 export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify(options);
+  const app = Fastify({
+    // A URL the router cannot even decode (`%ZZ`, an over-long id) gets the console's error page too.
+    frameworkErrors: (error, _request, reply) => {
+      const page = app.routerErrorPage(error);
+      void (reply as FastifyReply).code(page.status).type('text/html; charset=utf-8').send(page.html);
+    },
+    ...options,
+  });
   app.decorate('deps', deps);
+
+  await app.register(helmetPlugin, { secure: deps.config.cookieSecure });
+  await app.register(cookiesPlugin);
+  await app.register(formBodyPlugin);
+  await app.register(rateLimitPlugin);
+  await app.register(staticPlugin);
+
+  await app.register(sessionsPlugin, { secureCookies: deps.config.cookieSecure });
+  await app.register(csrfPlugin);
+  await app.register(capabilitiesPlugin);
+  await app.register(authPlugin);
+  await app.register(viewsPlugin);
+  await app.register(errorsPlugin);
+
   await app.register(healthzRoutes);
+  await app.register(loginRoutes);
+  await app.register(runbooksRoutes);
+  await app.register(runsRoutes);
   return app;
 }

@@ -34,8 +34,13 @@ export const sessions = pgTable(
     plane: text('plane', { enum: ['system', 'admin'] }).notNull(),
     platformUserId: bigint('platform_user_id', { mode: 'number' }).references(() => platformUsers.id),
     userId: bigint('user_id', { mode: 'number' }).references(() => users.id),
+    /** The secret this session's CSRF tokens are made from and checked against. */
     csrfToken: text('csrf_token').notNull(),
+    /** Absolute expiry: a session ends at this time however active it is. */
     expiresAt: tstz('expires_at').notNull(),
+    /** Idle expiry: pushed forward (never past `expires_at`) while the session is in use. */
+    idleExpiresAt: tstz('idle_expires_at').notNull().defaultNow(),
+    lastSeenAt: tstz('last_seen_at').notNull().defaultNow(),
     createdAt: createdAt(),
   },
   (t) => [index('sessions_expires_at_idx').on(t.expiresAt)],

@@ -1,0 +1,2 @@
+ALTER TABLE "sessions" ADD COLUMN "idle_expires_at" timestamp (6) with time zone DEFAULT now() NOT NULL;--> statement-breakpoint
+ALTER TABLE "sessions" ADD COLUMN "last_seen_at" timestamp (6) with time zone DEFAULT now() NOT NULL;

@@ -1,0 +1,111 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Queryable } from '../db/queryable.js';
+import type { Capability } from '../runbooks/capabilities.js';
+
+export type Plane = 'system' | 'admin';
+
+/** A session ends this long after sign-in, however active it is. */
+const SESSION_ABSOLUTE_MS = 12 * 60 * 60 * 1000;
+/** A session left unused this long ends. */
+export const SESSION_IDLE_MS = 30 * 60 * 1000;
+/** Activity moves the idle expiry at most this often, so most requests only read. */
+const TOUCH_EVERY_MS = 60 * 1000;
+
+/** 32 random bytes in base64url: exactly 43 characters of [A-Za-z0-9_-]. */
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+/** The table keeps only this hash: a leaked table does not sign anyone in. */
+export function hashSessionToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export interface SessionRecord {
+  id: number;
+  plane: Plane;
+  platformUserId: number | null;
+  userId: number | null;
+  csrfSecret: string;
+}
+
+/** A signed-in operator, as the console sees them. */
+export interface Operator {
+  id: number;
+  email: string;
+  capabilities: Capability[];
+}
+
+/** Writes a new session and returns the cookie's token (never stored). */
+export async function createSession(
+  q: Queryable,
+  owner: { plane: 'system'; platformUserId: number } | { plane: 'admin'; userId: number },
+): Promise<{ token: string; session: SessionRecord }> {
+  const token = randomBytes(32).toString('base64url');
+  const csrfSecret = randomBytes(24).toString('base64url');
+  const { rows } = await q.query<SessionRecord>(
+    `INSERT INTO sessions (token_hash, plane, platform_user_id, user_id, csrf_token, expires_at, idle_expires_at, last_seen_at)
+     VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 millisecond', now() + $7 * interval '1 millisecond', now())
+     RETURNING id::int, plane, platform_user_id::int AS "platformUserId", user_id::int AS "userId", csrf_token AS "csrfSecret"`,
+    [
+      hashSessionToken(token),
+      owner.plane,
+      owner.plane === 'system' ? owner.platformUserId : null,
+      owner.plane === 'admin' ? owner.userId : null,
+      csrfSecret,
+      SESSION_ABSOLUTE_MS,
+      SESSION_IDLE_MS,
+    ],
+  );
+  return { token, session: rows[0]! };
+}
+
+/**
+ * The live session of this plane behind a cookie's token, or null: a malformed, unknown,
+ * expired (absolute or idle) token, or one of the other plane, is no session at all.
+ */
+async function findLiveSession(q: Queryable, plane: Plane, token: string): Promise<(SessionRecord & { lastSeenAt: Date }) | null> {
+  if (!TOKEN_SHAPE.test(token)) return null;
+  const { rows } = await q.query<SessionRecord & { lastSeenAt: Date }>(
+    `SELECT id::int, plane, platform_user_id::int AS "platformUserId", user_id::int AS "userId",
+            csrf_token AS "csrfSecret", last_seen_at AS "lastSeenAt"
+       FROM sessions
+      WHERE token_hash = $1 AND plane = $2 AND expires_at > now() AND idle_expires_at > now()`,
+    [hashSessionToken(token), plane],
+  );
+  return rows[0] ?? null;
+}
+
+/** Pushes the idle expiry forward on use (at most once a minute), never past the absolute one. */
+async function touchSession(q: Queryable, session: { id: number; lastSeenAt: Date }): Promise<void> {
+  if (Date.now() - session.lastSeenAt.getTime() < TOUCH_EVERY_MS) return;
+  await q.query(
+    `UPDATE sessions SET last_seen_at = now(), idle_expires_at = least(now() + $2 * interval '1 millisecond', expires_at)
+      WHERE id = $1`,
+    [session.id, SESSION_IDLE_MS],
+  );
+}
+
+/** The operator signed in with this `/system` token, or null (an inactive operator is signed out). */
+export async function findOperatorSession(
+  q: Queryable,
+  token: string,
+): Promise<{ session: SessionRecord; operator: Operator } | null> {
+  const session = await findLiveSession(q, 'system', token);
+  if (!session?.platformUserId) return null;
+  const { rows } = await q.query<Operator>(
+    'SELECT id::int, email, capabilities FROM platform_users WHERE id = $1 AND is_active',
+    [session.platformUserId],
+  );
+  if (!rows[0]) return null;
+  await touchSession(q, session);
+  const { lastSeenAt: _, ...record } = session;
+  return { session: record, operator: rows[0] };
+}
+
+/** Whether this token is a live `/admin` session: such a visitor on `/system` sees a 404. */
+export async function isLiveAdminSession(q: Queryable, token: string): Promise<boolean> {
+  return (await findLiveSession(q, 'admin', token)) !== null;
+}
+
+export async function deleteSession(q: Queryable, id: number): Promise<void> {
+  await q.query('DELETE FROM sessions WHERE id = $1', [id]);
+}
