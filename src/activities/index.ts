@@ -4,9 +4,11 @@ import type pg from 'pg';
 import { inTransaction } from '../db/transaction.js';
 import { completeRun } from '../runbooks/completeRun.js';
 import { startDeployRun, type DeployStart } from '../runbooks/deployRun.js';
+import { pauseRunItself } from '../runbooks/pauseItself.js';
 import { getRunbook } from '../runbooks/registry.js';
 import {
   itemProgress,
+  itemTenants,
   lockItemCounts,
   materializeRunItems,
   nextItemTenants,
@@ -58,6 +60,15 @@ function bookkeepingActivities(pool: pg.Pool, starter: StartDeps) {
 
     async nextRunTenants(runId: string, cursor: number, limit: number) {
       return nextItemTenants(pool, runId, cursor, limit);
+    },
+
+    /** The run's tenants with these ids, in the order given (a named canary wave). */
+    async runItemTenants(runId: string, tenantIds: number[]) {
+      return itemTenants(pool, runId, tenantIds);
+    },
+
+    async pauseRunItself(runId: string, reason: string): Promise<void> {
+      await pauseRunItself(pool, runId, reason);
     },
 
     async settleRunItem(runId: string, tenantId: number, status: 'failed' | 'cancelled', error: string): Promise<void> {

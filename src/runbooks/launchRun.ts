@@ -37,6 +37,7 @@ export async function launchRun(
         runId: run.id,
         runbook: run.runbook,
         singleTenant: run.scopeKind === 'tenant' ? tenants[0]! : null,
+        guards: run.guards,
         preflight: {
           id: preflight.id,
           contentHash: preflight.contentHash,

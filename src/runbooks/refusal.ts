@@ -25,7 +25,9 @@ export type RefusalCode =
   | 'already_paused'
   | 'not_paused'
   | 'not_started'
-  | 'invalid_tuning';
+  | 'invalid_tuning'
+  | 'invalid_guards'
+  | 'nothing_to_retry';
 
 /**
  * A request the rules refuse; the message says what was wrong and what to do, in words that

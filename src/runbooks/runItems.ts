@@ -52,6 +52,19 @@ export async function nextItemTenants(
   return rows;
 }
 
+/** The run's tenants with these ids, in the order given. */
+export async function itemTenants(q: Queryable, runId: string, tenantIds: number[]): Promise<Array<{ tenantId: number; externalId: string }>> {
+  const { rows } = await q.query<{ tenantId: number; externalId: string }>(
+    `SELECT i.tenant_id::int AS "tenantId", t.external_id AS "externalId"
+       FROM unnest($2::bigint[]) WITH ORDINALITY AS wanted (tenant_id, position)
+       JOIN operation_run_items i ON i.run_id = $1 AND i.tenant_id = wanted.tenant_id
+       JOIN tenants t ON t.id = i.tenant_id
+      ORDER BY wanted.position`,
+    [runId, tenantIds],
+  );
+  return rows;
+}
+
 const TERMINAL: ItemStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 /** Moves an unsettled item to `status`; a settled item keeps its first verdict. */

@@ -19,8 +19,27 @@ export interface RunCounts {
   breakdown?: Record<string, number>;
 }
 
+/** What stops a run on its own to let an operator look: too many failed tenants, or a canary wave. */
+export interface RunGuards {
+  /** Pause when more tenants than this have failed. */
+  maxFailedTenants?: number;
+  /** Pause when more than this share (0–100) of the run's tenants have failed. */
+  maxFailedPercent?: number;
+  /** Run this many tenants first (the named ones, or the first by id), then pause for a go-ahead. */
+  canary?: { count: number; tenantIds?: number[] };
+}
+
 export type RunRecord = typeof operationRuns.$inferSelect;
 export type NewRun = Omit<typeof operationRuns.$inferInsert, 'id' | 'workflowId' | 'status'>;
+
+/** Runs started to retry this run's failed tenants. */
+export async function findRetriesOf(q: Connection, runId: string): Promise<Array<Pick<RunRecord, 'id' | 'status' | 'outcome'>>> {
+  return orm(q)
+    .select({ id: operationRuns.id, status: operationRuns.status, outcome: operationRuns.outcome })
+    .from(operationRuns)
+    .where(eq(operationRuns.retryOf, runId))
+    .orderBy(asc(operationRuns.createdAt));
+}
 
 export interface RunItemRecord extends Pick<typeof operationRunItems.$inferSelect, 'tenantId' | 'status' | 'counts' | 'error' | 'startedAt' | 'completedAt'> {
   externalId: string;
@@ -86,7 +105,7 @@ export async function listRuns(
 export async function recordRunPause(q: Connection, runId: string, pausedBy: string | null): Promise<void> {
   await orm(q)
     .update(operationRuns)
-    .set({ pausedBy, pausedAt: pausedBy === null ? null : new Date() })
+    .set({ pausedBy, pausedAt: pausedBy === null ? null : new Date(), pauseReason: null })
     .where(and(eq(operationRuns.id, runId), ne(operationRuns.status, 'completed')));
 }
 

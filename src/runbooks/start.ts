@@ -16,7 +16,8 @@ import { auditActor, initiatorLabel } from './initiator.js';
 import { launchRun } from './launchRun.js';
 import { loadPreflight, type SavedPreflight } from './preflight.js';
 import { RunbookRefusal } from './refusal.js';
-import { findActiveRuns, findRunByIdempotencyKey, insertRun, type RunRecord } from './runs.js';
+import { findActiveRuns, findRunByIdempotencyKey, getRun, insertRun, type RunRecord } from './runs.js';
+import { resolveGuards } from './guards.js';
 import { describeScope, resolveScope, sameScope, scopesOverlap, type ResolvedScope } from './scope.js';
 import { validateStartRequest, type StartRequest } from './validateStart.js';
 
@@ -43,6 +44,15 @@ interface StartPlan {
   scope: ResolvedScope;
   reason: string;
   key: string | null;
+}
+
+/** A retry names a completed run (the console and the CLI derive its scope from that run's failed tenants). */
+async function checkRetryOf(pool: pg.Pool, runId: string): Promise<string> {
+  const retried = await getRun(pool, runId);
+  if (!retried || retried.status !== 'completed') {
+    throw new RunbookRefusal('nothing_to_retry', `Run ${runId} is not a completed run; only a completed run's failed tenants can be retried.`);
+  }
+  return retried.id;
 }
 
 /**
@@ -81,7 +91,7 @@ async function platformWorkspaceId(q: pg.PoolClient): Promise<number> {
  * runbook (and uses of one key, across runbooks) queue on advisory locks, so the overlap and
  * key checks see every committed run.
  */
-async function insertOrReplayRun(client: pg.PoolClient, plan: StartPlan, preflightId: string): Promise<StartResult> {
+async function insertOrReplayRun(pool: pg.Pool, client: pg.PoolClient, plan: StartPlan, preflightId: string): Promise<StartResult> {
   const { request, runbook, scope, key } = plan;
   if (key) await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`operation_runs.idempotency_key:${key}`]);
   await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`operation_runs:${runbook.id}`]);
@@ -112,6 +122,8 @@ async function insertOrReplayRun(client: pg.PoolClient, plan: StartPlan, preflig
     idempotencyKey: key,
     counts: {},
     preflightId,
+    guards: resolveGuards(request.guards, scope),
+    retryOf: request.retryOf ? await checkRetryOf(pool, request.retryOf) : null,
   });
   return { run, created: true };
 }
@@ -119,7 +131,7 @@ async function insertOrReplayRun(client: pg.PoolClient, plan: StartPlan, preflig
 /** The same, where a key written outside the locks (or by a newer starter) wins the race. */
 async function writeRun(deps: StartDeps, plan: StartPlan, preflightId: string): Promise<StartResult> {
   try {
-    return await inTransaction(deps.pool, (client) => insertOrReplayRun(client, plan, preflightId));
+    return await inTransaction(deps.pool, (client) => insertOrReplayRun(deps.pool, client, plan, preflightId));
   } catch (error) {
     if (!plan.key || sqlState(error) !== UNIQUE_VIOLATION) throw error;
     const existing = await findRunByIdempotencyKey(deps.pool, plan.key);
@@ -186,6 +198,9 @@ export async function startRunbook(deps: StartDeps, request: StartRequest): Prom
   try {
     const { runbook, reason, idempotencyKey: key } = validateStartRequest(request);
     const plan: StartPlan = { request, runbook, scope: await resolveScope(deps.pool, request.scope), reason, key };
+    // Refused before a preflight is checked or a row written; checked again where the row is.
+    resolveGuards(request.guards, plan.scope);
+    if (request.retryOf) await checkRetryOf(deps.pool, request.retryOf);
     const replayed = key ? await findRunByIdempotencyKey(deps.pool, key) : null;
     let result: StartResult;
     let preflight: SavedPreflight;

@@ -21,6 +21,16 @@ export interface StartRequest {
   confirmation?: string | null;
   preflightId?: string | null;
   context?: RequestContext;
+  /** Error budget and canary wave, for multi-tenant runs; canary tenants by external id. */
+  guards?: GuardsInput;
+  /** The run whose failed tenants this start retries. */
+  retryOf?: string | null;
+}
+
+export interface GuardsInput {
+  maxFailedTenants?: number;
+  maxFailedPercent?: number;
+  canary?: { count?: number; tenants?: string[] };
 }
 
 export const IDEMPOTENCY_KEY_MAX = 200;

@@ -1,6 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { RunSettings } from '../config.js';
+import type { RunGuards } from '../runbooks/runs.js';
 import { deployHookWorkflow, releaseSignal, releasesQuery, type DeployHookInput, type ReleaseRecord, type ReleaseSignal } from '../workflows/deployHook.js';
 import type { FanOutInput, PreflightSummary, TenantInput } from '../workflows/inputs.js';
 import { pauseSignal, resumeSignal, tuneUpdate, type TuneRequest, type TuneResult } from '../workflows/queries.js';
@@ -18,6 +19,7 @@ export interface RunToLaunch {
   /** One tenant: the tenant workflow alone; otherwise a fan-out over the run's items. */
   singleTenant: { id: number; externalId: string } | null;
   preflight: PreflightSummary;
+  guards: RunGuards;
 }
 
 export interface LaunchTarget {
@@ -41,7 +43,7 @@ async function startRoot(target: LaunchTarget, run: RunToLaunch, searchAttribute
       typedSearchAttributes: searchAttributes ? runSearchAttributes(run.runId, run.runbook, run.singleTenant.externalId) : [],
     });
   } else {
-    const input: FanOutInput = base;
+    const input: FanOutInput = { ...base, guards: run.guards };
     await target.client.workflow.start(runbookFanOutWorkflow, {
       ...common,
       args: [input],

@@ -1,3 +1,4 @@
+import type { RunGuards } from '../runbooks/runs.js';
 import type { CarriedFanOut } from './inputs.js';
 
 export interface RunProgress extends CarriedFanOut {
@@ -5,7 +6,16 @@ export interface RunProgress extends CarriedFanOut {
   paused: boolean;
 }
 
-const FRESH: CarriedFanOut = { tenantsTotal: 0, tenantsDone: 0, tenantsFailed: 0, cursor: 0, continuedAsNew: 0, pausedBy: null };
+const FRESH: CarriedFanOut = {
+  tenantsTotal: 0,
+  tenantsDone: 0,
+  tenantsFailed: 0,
+  cursor: 0,
+  continuedAsNew: 0,
+  pausedBy: null,
+  canaryDone: false,
+  budgetTripped: false,
+};
 
 /**
  * Everything the fan-out knows about its run, in one place: the loop, the signal and query
@@ -32,6 +42,14 @@ export class FanOutState {
 
   resume(): void {
     this.carried.pausedBy = null;
+  }
+
+  /** Whether the failed tenants exceed the error budget (checked once a run: then it is the operator's call). */
+  overBudget(guards: RunGuards): boolean {
+    const { tenantsFailed, tenantsTotal } = this.carried;
+    const overCount = guards.maxFailedTenants !== undefined && tenantsFailed > guards.maxFailedTenants;
+    const overShare = guards.maxFailedPercent !== undefined && tenantsTotal > 0 && (100 * tenantsFailed) / tenantsTotal > guards.maxFailedPercent;
+    return !this.carried.budgetTripped && (overCount || overShare);
   }
 
   /** Whether another child may start now. */

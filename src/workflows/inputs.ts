@@ -1,6 +1,7 @@
 // Types shared by the workflows and the code that starts them. No runtime imports: workflow
 // code must stay deterministic.
 import type { RunSettings } from '../config.js';
+import type { RunGuards } from '../runbooks/runs.js';
 
 /** What the workflow tells about the preflight the run was confirmed against. */
 export interface PreflightSummary {
@@ -24,6 +25,8 @@ interface RunInput {
 }
 
 export interface FanOutInput extends RunInput {
+  /** Error budget and canary wave; see `RunGuards`. */
+  guards?: RunGuards;
   /** Carried across continue-as-new. */
   carried?: CarriedFanOut;
 }
@@ -38,6 +41,10 @@ export interface CarriedFanOut {
   continuedAsNew: number;
   /** Who paused the run, while it is paused. */
   pausedBy: string | null;
+  /** The canary wave has run and an operator let the rest go on. */
+  canaryDone: boolean;
+  /** The error budget was exceeded once: it paused the run, and an operator resumed it. */
+  budgetTripped: boolean;
 }
 
 export interface TenantInput extends RunInput {

@@ -19,6 +19,8 @@ import { runSearchAttributes } from './searchAttributes.js';
 export const runProgressQuery = defineQuery<RunProgress & { parallelism: number; batchSize: number }>('progress');
 
 const PAGE_SIZE = 100;
+/** Who a run's own pause (canary, error budget) is recorded as; the same label as its row's. */
+const SELF = 'the run itself';
 /** Run counts are derived from items; refreshing them more often than this buys nothing. */
 const COUNTS_REFRESH_MS = 1_000;
 
@@ -31,6 +33,7 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
   const { runId } = input;
   // Tuning changes these; children started from now on and continuations take them over.
   const settings = { ...input.settings };
+  const guards = input.guards ?? {};
   const { bookkeeping } = runbookActivities(settings);
   const state = new FanOutState(input.carried);
   const childId = (tenantId: number) => `${workflowInfo().workflowId}/tenant-${tenantId}`;
@@ -78,6 +81,32 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
       state.running.delete(tenant.tenantId);
     }
     await refreshCounts();
+    if (state.overBudget(guards)) {
+      state.carried.budgetTripped = true;
+      const budget = guards.maxFailedTenants !== undefined ? `${guards.maxFailedTenants} tenants` : `${guards.maxFailedPercent}% of tenants`;
+      await pauseItself(`error budget exceeded: ${state.carried.tenantsFailed} tenants failed (budget: ${budget})`);
+    }
+  }
+
+  /** The run stops starting tenants and waits for an operator: resume goes on, cancel ends it. */
+  async function pauseItself(reason: string): Promise<void> {
+    state.pause(SELF);
+    await bookkeeping.pauseRunItself(runId, reason);
+  }
+
+  /** The canary wave: its tenants first, then a pause for the operator's go-ahead. */
+  async function runCanary(canary: NonNullable<typeof guards.canary>): Promise<void> {
+    const named = canary.tenantIds ? await bookkeeping.runItemTenants(runId, canary.tenantIds) : null;
+    const wave = named ?? (await bookkeeping.nextRunTenants(runId, 0, canary.count));
+    for (const tenant of wave) {
+      await condition(() => state.canStartChild(settings.childParallelism));
+      if (!named) state.carried.cursor = tenant.tenantId;
+      state.running.add(tenant.tenantId);
+      children.push(childScope.run(() => runTenant(tenant)));
+    }
+    await Promise.all(children);
+    state.carried.canaryDone = true;
+    await pauseItself(`canary done: ${state.carried.tenantsDone} succeeded, ${state.carried.tenantsFailed} failed`);
   }
 
   // Children run in a scope of their own, so that a failure of this workflow can stop them too.
@@ -98,6 +127,9 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
         if (!begun) return state.progress();
         state.carried.tenantsTotal = begun.tenants;
       }
+      if (guards.canary && !state.carried.canaryDone) await runCanary(guards.canary);
+      // Named canary tenants ran already; the rest go in id order.
+      const ranInCanary = new Set(guards.canary?.tenantIds ?? []);
       const queue: Array<{ tenantId: number; externalId: string }> = [];
       let exhausted = false;
       let started = 0;
@@ -105,8 +137,12 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
         await condition(() => state.canStartChild(settings.childParallelism));
         if (queue.length === 0 && !exhausted) {
           const page = await bookkeeping.nextRunTenants(runId, state.carried.cursor, PAGE_SIZE);
-          queue.push(...page);
+          queue.push(...page.filter((tenant) => !ranInCanary.has(tenant.tenantId)));
           exhausted = page.length < PAGE_SIZE;
+          if (queue.length === 0 && !exhausted) {
+            state.carried.cursor = page.at(-1)!.tenantId;
+            continue;
+          }
         }
         const tenant = queue.shift();
         if (!tenant) break;

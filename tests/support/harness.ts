@@ -9,7 +9,7 @@ import { getRunbook } from '../../src/runbooks/registry.js';
 import type { RunRecord, RunSource } from '../../src/runbooks/runs.js';
 import type { ScopeInput } from '../../src/runbooks/scope.js';
 import { startRunbook } from '../../src/runbooks/start.js';
-import { ALL_TENANTS_PHRASE } from '../../src/runbooks/validateStart.js';
+import { ALL_TENANTS_PHRASE, type GuardsInput } from '../../src/runbooks/validateStart.js';
 import { seedDemoData, type SeedOptions } from '../../src/seed/seedDemoData.js';
 import { createOperator } from './runs.js';
 import { testClient, testConfig, testWorker } from './temporal.js';
@@ -17,7 +17,7 @@ import { createTestDatabase, type TestDatabase } from './testDatabase.js';
 
 export const RUNBOOK = 'findings.lifecycle.rebuild';
 
-export type StartOptions = { initiator?: Initiator; source?: RunSource; reason?: string };
+export type StartOptions = { initiator?: Initiator; source?: RunSource; reason?: string; guards?: GuardsInput };
 
 /** Preflights the scope and starts against it through the one starter, as the console does. */
 export async function startTestRun(
@@ -37,6 +37,7 @@ export async function startTestRun(
       source: options.source ?? 'system_ui',
       confirmation: scope.kind === 'all_tenants' ? ALL_TENANTS_PHRASE : null,
       preflightId: preflight.id,
+      guards: options.guards,
     },
   );
   return { preflight, run };

@@ -6,7 +6,10 @@ import { progressText } from '../../runbooks/progressText.js';
 import { RunbookRefusal } from '../../runbooks/refusal.js';
 import { getRunbook } from '../../runbooks/registry.js';
 import { RUN_STATUSES, type RunStatus } from '../../runbooks/runStatus.js';
-import { getRun, getRunAuditTrail, getRunItems, listRuns, type RunRecord } from '../../runbooks/runs.js';
+import { findRetriesOf, getRun, getRunAuditTrail, getRunItems, listRuns, type RunGuards, type RunRecord } from '../../runbooks/runs.js';
+import { failedTenantsOf } from '../../runbooks/retryFailed.js';
+import type { StartRequest } from '../../runbooks/validateStart.js';
+import { startFromCli } from './startRunbook.js';
 import { describeScope } from '../../runbooks/scope.js';
 import { withDeps } from '../deps.js';
 import { followRun, printFollowed } from '../followRun.js';
@@ -16,6 +19,15 @@ import { UsageError } from '../../errors.js';
 import { cliInitiator } from '../initiator.js';
 import { wholeNumber } from '../options.js';
 import { printResult } from '../output.js';
+
+function guardsLine(guards: RunGuards): string | null {
+  const parts = [
+    guards.maxFailedTenants !== undefined ? `pauses when more than ${guards.maxFailedTenants} tenants fail` : null,
+    guards.maxFailedPercent !== undefined ? `pauses when more than ${guards.maxFailedPercent}% of tenants fail` : null,
+    guards.canary ? `canary wave of ${guards.canary.count} tenant${guards.canary.count === 1 ? '' : 's'}` : null,
+  ].filter(Boolean);
+  return parts.length ? `  guards: ${parts.join('; ')}` : null;
+}
 
 function exportFormat(raw: string): ExportFormat {
   if (!EXPORT_FORMATS.includes(raw as ExportFormat)) throw new InvalidArgumentError(`expected one of ${EXPORT_FORMATS.join(', ')}.`);
@@ -61,14 +73,23 @@ export function registerRunsCommands(program: Command): void {
       await withDeps(async ({ database }) => {
         const run = await getRun(database.pool, id);
         if (!run) throw withCliHint(new RunbookRefusal('run_not_found', `No run with id ${printable(id, 80)}.`));
-        const [items, audit] = await Promise.all([getRunItems(database.pool, run.id), getRunAuditTrail(database.pool, run.id)]);
-        printResult(Boolean(options.json), { run, items, audit }, () =>
+        const [items, audit, retries] = await Promise.all([
+          getRunItems(database.pool, run.id),
+          getRunAuditTrail(database.pool, run.id),
+          findRetriesOf(database.pool, run.id),
+        ]);
+        printResult(Boolean(options.json), { run, items, audit, retries }, () =>
           [
             `Run ${run.id} — ${run.runbook} on ${printable(describeScope(run.scope))}`,
             `  ${printable(progressText(run, getRunbook(run.runbook).unit))}`,
             `  source ${run.source}, by ${printable(run.initiatorLabel, 200)}: "${printable(run.reason)}"`,
             `  created ${iso(run.createdAt)}, started ${iso(run.startedAt)}, completed ${iso(run.completedAt)}`,
-            run.pausedAt ? `  paused since ${iso(run.pausedAt)} by ${printable(run.pausedBy ?? '', 200)}; resume with: ${CLI} runs resume ${run.id}` : null,
+            run.pausedAt
+              ? `  paused since ${iso(run.pausedAt)} by ${printable(run.pausedBy ?? '', 200)}${run.pauseReason ? ` (${printable(run.pauseReason)})` : ''}; resume with: ${CLI} runs resume ${run.id}`
+              : null,
+            guardsLine(run.guards),
+            run.retryOf ? `  retries the failed tenants of run ${run.retryOf}` : null,
+            ...retries.map((retry) => `  retried by run ${retry.id} (${retry.status}${retry.outcome ? `, ${retry.outcome}` : ''})`),
             run.error ? `  error: ${printable(run.error)}` : null,
             `Tenants (${items.length}):`,
             ...items.map(
@@ -115,6 +136,32 @@ export function registerRunsCommands(program: Command): void {
           throw new UsageError(`Cannot write ${printable(options.output!, 200)} (${error.code ?? error.message}); choose a writable path.`);
         });
         process.stderr.write(`Wrote run ${exported.run.id} (${exported.items.length} items, ${exported.audit.length} audit events) to ${printable(options.output, 200)}.\n`);
+      });
+    });
+
+  runs
+    .command('retry-failed')
+    .description('Start a new run over exactly the failed tenants of a run (preflight, then start), linked to it')
+    .argument('<id>', 'the run whose failed tenants to retry')
+    .requiredOption('--reason <text>', 'why (10–500 characters)')
+    .option('--idempotency-key <key>', 'the same key and parameters return the existing run')
+    .option('--wait', 'follow the new run to its end; exit 0 only when it succeeded')
+    .option('--json', 'print machine-readable JSON')
+    .action(async (id: string, options: { reason: string; idempotencyKey?: string; wait?: boolean; json?: boolean }) => {
+      await withDeps(async (deps) => {
+        const { run, scope } = await failedTenantsOf(deps.database.pool, id).catch((error: unknown) => {
+          throw withCliHint(error);
+        });
+        const request: StartRequest = {
+          runbook: run.runbook,
+          scope,
+          initiator: cliInitiator(),
+          reason: options.reason,
+          source: 'cli',
+          idempotencyKey: options.idempotencyKey ?? null,
+          retryOf: run.id,
+        };
+        await startFromCli(deps, request, options);
       });
     });
 

@@ -5,13 +5,14 @@ import { progressText } from '../../runbooks/progressText.js';
 import { getRunbook } from '../../runbooks/registry.js';
 import type { ScopeInput } from '../../runbooks/scope.js';
 import { findReplay, precheckStart, startRunbook } from '../../runbooks/start.js';
-import { ALL_TENANTS_PHRASE, type StartRequest } from '../../runbooks/validateStart.js';
-import { withDeps } from '../deps.js';
+import { ALL_TENANTS_PHRASE, type GuardsInput, type StartRequest } from '../../runbooks/validateStart.js';
+import { withDeps, type CliDeps } from '../deps.js';
 import { followRun, printFollowed } from '../followRun.js';
 import { CLI } from '../hints.js';
 import { cliInitiator } from '../initiator.js';
 import { printResult, progress } from '../output.js';
 import { printable } from '../printable.js';
+import { wholeNumber } from '../options.js';
 
 interface StartOptions {
   tenant?: string[];
@@ -23,6 +24,17 @@ interface StartOptions {
   preflightOnly?: boolean;
   wait?: boolean;
   json?: boolean;
+  maxFailedTenants?: number;
+  maxFailedPercent?: number;
+  canary?: number;
+  canaryTenants?: string;
+}
+
+function guardsOf(options: StartOptions): GuardsInput | undefined {
+  const tenants = options.canaryTenants?.split(',').map((id) => id.trim()).filter(Boolean);
+  const canary = options.canary !== undefined || tenants?.length ? { count: options.canary, tenants } : undefined;
+  if (options.maxFailedTenants === undefined && options.maxFailedPercent === undefined && !canary) return undefined;
+  return { maxFailedTenants: options.maxFailedTenants, maxFailedPercent: options.maxFailedPercent, canary };
 }
 
 /** `--tenant a --tenant b` and `--tenant a,b`: one value per flag, so nothing swallows the runbook name. */
@@ -66,6 +78,10 @@ export function registerStartRunbookCommand(program: Command): void {
     .option('--idempotency-key <key>', 'the same key and parameters return the existing run')
     .option('--preflight <id>', 'start against this saved preflight (default: run a fresh one)')
     .option('--preflight-only', 'print the preflight and stop')
+    .option('--max-failed-tenants <n>', 'error budget: pause the run when more tenants than this have failed', wholeNumber(0))
+    .option('--max-failed-percent <p>', 'error budget: pause the run when more than this share of tenants has failed', wholeNumber(0, 100))
+    .option('--canary <n>', 'run n tenants first (the first by id), then pause for a go-ahead (resume)', wholeNumber(1))
+    .option('--canary-tenants <external_ids>', 'the canary tenants, comma-separated (instead of the first by id)')
     .option('--wait', 'follow the run to its end; exit 0 only when it succeeded')
     .option('--json', 'print machine-readable JSON')
     .action(async (runbookName: string, options: StartOptions) => {
@@ -90,27 +106,37 @@ export function registerStartRunbookCommand(program: Command): void {
           idempotencyKey: options.idempotencyKey ?? null,
           confirmation: options.confirm ?? null,
           preflightId: options.preflight ?? null,
+          guards: guardsOf(options),
         };
-        // Refuse a bad request, and find a replay, before spending a preflight on either.
-        await precheckStart(pool, request);
-        const replay = await findReplay(pool, request);
-        let preflight: SavedPreflight | null = null;
-        if (!replay && !options.preflight) {
-          preflight = await runPreflight(pool, { runbook: getRunbook(runbookName), scope, initiator });
-          if (!options.json) progress(formatPreflight(preflight));
-        }
-        const { run, created } = await startRunbook(
-          { pool, temporal: await deps.temporal(), config: deps.config },
-          { ...request, preflightId: options.preflight ?? preflight?.id ?? null },
-        );
-        const unit = getRunbook(run.runbook).unit;
-        if (!options.json) {
-          progress(`${created ? 'Started' : 'Already started (same idempotency key)'}: run ${run.id} (workflow ${run.workflowId}).`);
-          if (!options.wait) progress(`Follow it with: ${CLI} runs follow ${run.id}`);
-        }
-        if (!options.wait) return printResult(Boolean(options.json), { run, created, preflight }, () => `${run.id} ${printable(progressText(run, unit))}`);
-        const followed = await followRun(deps, run.id, unit);
-        printFollowed(Boolean(options.json), followed, unit, { created, preflight });
+        await startFromCli(deps, request, options);
       });
     });
+}
+
+/**
+ * The CLI's way through the one starter, for `start-runbook` and `runs retry-failed`: refuse a
+ * bad request and find a replay before spending a preflight on either, print the preflight,
+ * start, and print or follow the run.
+ */
+export async function startFromCli(deps: CliDeps, request: StartRequest, options: { json?: boolean; wait?: boolean; preflight?: string }): Promise<void> {
+  const { pool } = deps.database;
+  await precheckStart(pool, request);
+  const replay = await findReplay(pool, request);
+  let preflight: SavedPreflight | null = null;
+  if (!replay && !options.preflight) {
+    preflight = await runPreflight(pool, { runbook: getRunbook(request.runbook), scope: request.scope, initiator: request.initiator });
+    if (!options.json) progress(formatPreflight(preflight));
+  }
+  const { run, created } = await startRunbook(
+    { pool, temporal: await deps.temporal(), config: deps.config },
+    { ...request, preflightId: options.preflight ?? preflight?.id ?? null },
+  );
+  const unit = getRunbook(run.runbook).unit;
+  if (!options.json) {
+    progress(`${created ? 'Started' : 'Already started (same idempotency key)'}: run ${run.id} (workflow ${run.workflowId}).`);
+    if (!options.wait) progress(`Follow it with: ${CLI} runs follow ${run.id}`);
+  }
+  if (!options.wait) return printResult(Boolean(options.json), { run, created, preflight }, () => `${run.id} ${printable(progressText(run, unit))}`);
+  const followed = await followRun(deps, run.id, unit);
+  printFollowed(Boolean(options.json), followed, unit, { created, preflight });
 }

@@ -1,11 +1,11 @@
 import { sql } from 'drizzle-orm';
-import { bigint, index, jsonb, pgTable, primaryKey, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, index, jsonb, pgTable, primaryKey, text, uniqueIndex, uuid, type AnyPgColumn } from 'drizzle-orm/pg-core';
 import { platformUsers } from './auth.js';
 import { createdAt, tstz } from './columns.js';
 import { tenants, workspaces } from './tenancy.js';
 import type { TenantCounts } from '../../runbooks/definition.js';
 import type { ItemStatus } from '../../runbooks/runItems.js';
-import type { RunCounts } from '../../runbooks/runs.js';
+import type { RunCounts, RunGuards } from '../../runbooks/runs.js';
 import type { StoredScope } from '../../runbooks/scope.js';
 
 export const preflights = pgTable('preflights', {
@@ -45,9 +45,15 @@ export const operationRuns = pgTable(
     createdAt: createdAt(),
     startedAt: tstz('started_at'),
     completedAt: tstz('completed_at'),
-    // Set while an operator holds the run paused; the workflow carries the same state.
+    // Set while the run is paused (by an operator, or by itself: canary, error budget); the
+    // workflow carries the same state.
     pausedAt: tstz('paused_at'),
     pausedBy: text('paused_by'),
+    pauseReason: text('pause_reason'),
+    /** Error budget and canary wave the run was started with; empty for none. */
+    guards: jsonb('guards').$type<RunGuards>().notNull().default({}),
+    /** The run whose failed tenants this run retries. */
+    retryOf: uuid('retry_of').references((): AnyPgColumn => operationRuns.id),
   },
   (t) => [
     // The overlap lock only ever looks at active runs of one runbook.
