@@ -35,25 +35,25 @@ describe('pausing, resuming and cancelling a run', () => {
   const control = (run: Pick<RunRecord, 'id'>, action: RunAction, initiator: Initiator = h.operator) =>
     controlRun({ pool: h.database.pool, temporal: async () => h.client }, { runId: run.id, initiator, source: 'system_ui' }, action);
 
-  it('stays paused across continue-as-new, says so on the run row, and succeeds after resume', async () => {
+  /** Batches the run's tenants have committed so far. */
+  const batchesSoFar = async (runId: string) =>
+    (await getRunItems(h.database.pool, runId)).reduce((sum, item) => sum + (item.counts.batches ?? 0), 0);
+
+  it('pauses after the running children\'s current batch, says so on the run row, and succeeds after resume', async () => {
     await undoRebuilds(h.database.pool);
     const { run } = await h.start({ kind: 'all_tenants' });
-    await until(() => queryRunProgress(h.client, run.id), (p) => p.running > 0, 'a child to start');
+    await until(() => queryRunProgress(h.client, run.id), (p) => p.running === 2, 'two children to run');
+    await until(() => batchesSoFar(run.id), (n) => n > 0, 'a first batch');
     const paused = await control(run, 'pause');
     expect(paused).toMatchObject({ status: 'running', pausedBy: h.operator.kind === 'platform_user' ? h.operator.email : '' });
     expect(paused.pausedAt).toBeInstanceOf(Date);
 
-    // The two running children finish, the parent continues as new, and the new run is still paused.
-    const drained = await until(
-      () => queryRunProgress(h.client, run.id),
-      (p) => p.continuedAsNew >= 1 && p.running === 0,
-      'the parent to continue as new',
-    );
-    expect(drained).toMatchObject({ paused: true, pausedBy: paused.pausedBy });
+    // The children stay, mid-tenant, and take no new batch.
+    await sleep(1_500);
+    const atPause = await batchesSoFar(run.id);
     await sleep(2_000);
-    const still = await queryRunProgress(h.client, run.id);
-    expect(still).toMatchObject({ paused: true, running: 0, tenantsDone: drained.tenantsDone, continuedAsNew: drained.continuedAsNew });
-    expect(still.tenantsDone).toBeLessThan(8);
+    expect(await batchesSoFar(run.id)).toBe(atPause);
+    expect(await queryRunProgress(h.client, run.id)).toMatchObject({ paused: true, running: 2 });
     expect(await refusalCode(control(run, 'pause'))).toBe('already_paused');
 
     expect((await control(run, 'resume')).pausedAt).toBeNull();
@@ -61,6 +61,22 @@ describe('pausing, resuming and cancelling a run', () => {
     expect(done).toMatchObject({ outcome: 'succeeded', counts: { tenantsSucceeded: 8 }, pausedAt: null, pausedBy: null });
     const { rows } = await h.database.pool.query(`SELECT action FROM audit_events WHERE target_id = $1 ORDER BY id`, [run.id]);
     expect(rows.map((row) => row.action)).toEqual(['runbook.started', 'runbook.paused', 'runbook.resumed', 'runbook.completed']);
+  });
+
+  it('stays paused across continue-as-new, and succeeds after resume', async () => {
+    await undoRebuilds(h.database.pool);
+    // A canary of 2 with continue-as-new after 2: the run pauses itself, then continues as new.
+    const { run } = await h.start({ kind: 'all_tenants' }, { guards: { canary: { count: 2 } } });
+    const continued = await until(
+      () => queryRunProgress(h.client, run.id),
+      (p) => p.continuedAsNew >= 1,
+      'the paused run to continue as new',
+    );
+    expect(continued).toMatchObject({ paused: true, pausedBy: 'the run itself', running: 0, tenantsDone: 2 });
+    await sleep(1_500);
+    expect(await queryRunProgress(h.client, run.id)).toMatchObject({ paused: true, running: 0, tenantsDone: 2 });
+    await control(run, 'resume');
+    expect(await waitForRun(h.database.pool, run.id)).toMatchObject({ outcome: 'succeeded', counts: { tenantsSucceeded: 8 } });
   });
 
   it('cancels: children stop, the run completes as cancelled with one notification', async () => {

@@ -9,6 +9,7 @@ import { getRunbook } from '../runbooks/registry.js';
 import {
   itemProgress,
   itemTenants,
+  isRunPaused,
   lockItemCounts,
   materializeRunItems,
   nextItemTenants,
@@ -104,16 +105,20 @@ function tenantWorkActivities(pool: pg.Pool) {
       tenantId: number;
       batchSize: number;
       timeBudgetMs: number;
-    }): Promise<TenantProgress & { done: boolean }> {
+    }): Promise<TenantProgress & { done: boolean; paused?: boolean }> {
       const runbook = getRunbook(input.runbook);
       const context = Context.current();
       const deadline = Date.now() + input.timeBudgetMs;
       for (;;) {
         if (context.cancellationSignal.aborted) throw new CancelledFailure('tenant processing cancelled');
+        let paused = false;
         const finished = await inTransaction(pool, async (client) => {
           const { status, counts } = await lockItemCounts(client, input.runId, input.tenantId);
           // Settled items take no more batches: once a run says a tenant is done, its data stays put.
           if (status !== 'running') return true;
+          // A paused run takes no new batch; the workflow waits for the resume.
+          paused = await isRunPaused(client, input.runId);
+          if (paused) return false;
           const step = await runbook.processBatch(client, {
             tenantId: input.tenantId,
             cursor: counts.cursor,
@@ -131,6 +136,7 @@ function tenantWorkActivities(pool: pg.Pool) {
         });
         const progress = await itemProgress(pool, input.runId, input.tenantId);
         context.heartbeat(progress);
+        if (paused) return { ...progress, done: false, paused: true };
         if (finished || Date.now() >= deadline) return { ...progress, done: finished };
       }
     },

@@ -85,6 +85,12 @@ export async function settleItem(
   );
 }
 
+/** Whether an operator (or the run itself) holds the run paused. */
+export async function isRunPaused(q: Queryable, runId: string): Promise<boolean> {
+  const { rows } = await q.query<{ paused: boolean }>('SELECT paused_at IS NOT NULL AS paused FROM operation_runs WHERE id = $1', [runId]);
+  return rows[0]?.paused ?? false;
+}
+
 /** Locks an item for the rest of the transaction: batches and settling a tenant take turns. */
 export async function lockItemCounts(
   q: Queryable,

@@ -39,8 +39,17 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
   const childId = (tenantId: number) => `${workflowInfo().workflowId}/tenant-${tenantId}`;
   setHandler(runProgressQuery, () => ({ ...state.progress(), parallelism: settings.childParallelism, batchSize: settings.batchSize }));
   setHandler(preflightQuery, () => input.preflight);
-  setHandler(pauseSignal, ({ by }) => state.pause(by));
-  setHandler(resumeSignal, () => state.resume());
+  // Running children stop after their current batch while the run is paused, and go on after.
+  const tellChildren = (signal: typeof pauseSignal, by: string) =>
+    Promise.allSettled([...state.running].map((tenantId) => getExternalWorkflowHandle(childId(tenantId)).signal(signal, { by })));
+  setHandler(pauseSignal, async ({ by }) => {
+    state.pause(by);
+    await tellChildren(pauseSignal, by);
+  });
+  setHandler(resumeSignal, async ({ by }) => {
+    state.resume();
+    await tellChildren(resumeSignal, by);
+  });
   setHandler(
     tuneUpdate,
     async (request) => {
@@ -91,11 +100,11 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
   /** The run stops starting tenants and waits for an operator: resume goes on, cancel ends it. */
   async function pauseItself(reason: string): Promise<void> {
     state.pause(SELF);
-    await bookkeeping.pauseRunItself(runId, reason);
+    await Promise.all([tellChildren(pauseSignal, SELF), bookkeeping.pauseRunItself(runId, reason)]);
   }
 
-  /** The canary wave: its tenants first, then a pause for the operator's go-ahead. */
-  async function runCanary(canary: NonNullable<typeof guards.canary>): Promise<void> {
+  /** The canary wave: its tenants first, then a pause for the operator's go-ahead. Returns how many it started. */
+  async function runCanary(canary: NonNullable<typeof guards.canary>): Promise<number> {
     const named = canary.tenantIds ? await bookkeeping.runItemTenants(runId, canary.tenantIds) : null;
     const wave = named ?? (await bookkeeping.nextRunTenants(runId, 0, canary.count));
     for (const tenant of wave) {
@@ -107,6 +116,7 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
     await Promise.all(children);
     state.carried.canaryDone = true;
     await pauseItself(`canary done: ${state.carried.tenantsDone} succeeded, ${state.carried.tenantsFailed} failed`);
+    return wave.length;
   }
 
   // Children run in a scope of their own, so that a failure of this workflow can stop them too.
@@ -127,12 +137,12 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
         if (!begun) return state.progress();
         state.carried.tenantsTotal = begun.tenants;
       }
-      if (guards.canary && !state.carried.canaryDone) await runCanary(guards.canary);
+      // The canary's children count towards continue-as-new: a paused run continues as new too.
+      let started = guards.canary && !state.carried.canaryDone ? await runCanary(guards.canary) : 0;
       // Named canary tenants ran already; the rest go in id order.
       const ranInCanary = new Set(guards.canary?.tenantIds ?? []);
       const queue: Array<{ tenantId: number; externalId: string }> = [];
       let exhausted = false;
-      let started = 0;
       while (started < settings.continueAsNewAfter) {
         await condition(() => state.canStartChild(settings.childParallelism));
         if (queue.length === 0 && !exhausted) {

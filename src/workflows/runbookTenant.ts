@@ -1,10 +1,13 @@
-import { CancellationScope, defineQuery, isCancellation, setHandler } from '@temporalio/workflow';
+import { CancellationScope, condition, defineQuery, isCancellation, setHandler } from '@temporalio/workflow';
 import type { TenantProgress } from '../runbooks/runItems.js';
 import { failureMessage, ownRun, runbookActivities, withBusinessRetries } from './activities.js';
 import type { TenantInput } from './inputs.js';
-import { batchSizeSignal, preflightQuery, tuneUpdate, validateTuning } from './queries.js';
+import { batchSizeSignal, pauseSignal, preflightQuery, resumeSignal, tuneUpdate, validateTuning } from './queries.js';
 
 export const tenantProgressQuery = defineQuery<TenantProgress>('progress');
+
+/** How long a paused batch waits for its run's pause signal before it looks again. */
+const PAUSE_NOTICE_WAIT = '2 seconds';
 
 /**
  * One tenant of a run: batches until done, then a read-only verification, recorded in the
@@ -20,6 +23,10 @@ export async function runbookTenantWorkflow(input: TenantInput): Promise<TenantP
   setHandler(tenantProgressQuery, () => progress);
   setHandler(preflightQuery, () => input.preflight);
   setHandler(batchSizeSignal, (batchSize) => void (settings.batchSize = batchSize));
+  // Paused with its run (its parent tells it): no new batch until resumed.
+  let paused = false;
+  setHandler(pauseSignal, () => void (paused = true));
+  setHandler(resumeSignal, () => void (paused = false));
   setHandler(
     tuneUpdate,
     (request) => {
@@ -36,6 +43,7 @@ export async function runbookTenantWorkflow(input: TenantInput): Promise<TenantP
       await attempt(() => work.beginRunItem(runId, tenantId));
       progress = { ...progress, status: 'running' };
       for (;;) {
+        await condition(() => !paused);
         const step = await attempt(() =>
           work.processTenantBatches({
             runId,
@@ -47,6 +55,8 @@ export async function runbookTenantWorkflow(input: TenantInput): Promise<TenantP
         );
         progress = { ...step, status: 'running' };
         if (step.done) break;
+        // The batch activity saw the run paused before its parent's word reached this workflow.
+        if (step.paused) await condition(() => paused, PAUSE_NOTICE_WAIT);
       }
       progress = await attempt(() => work.verifyTenant(runId, input.runbook, tenantId));
     } catch (error) {
