@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { getRunItems } from '../src/runbooks/runs.js';
 import { runProgressQuery } from '../src/workflows/runbookFanOut.js';
 import { preflightQuery } from '../src/workflows/queries.js';
+import { runCli } from './support/cli.js';
 import { useRunbookHarness } from './support/harness.js';
 import { expectedChangesByTenant, loadFindingStates } from './support/lifecycleOracle.js';
 import { createOperator, tenantIds, waitForRun } from './support/runs.js';
@@ -93,6 +94,11 @@ describe('runbook execution (real PostgreSQL, real Temporal)', () => {
     expect(notes).toHaveLength(1);
     expect(notes[0]).toMatchObject({ type: 'OperationRunCompleted', data: { runId: run.id, outcome: 'succeeded' } });
     expect(notes[0].created_at).toEqual(notes[0].completed_at);
+
+    // runs show lists the first 50 tenants and says where the rest are.
+    const shown = await runCli(['runs', 'show', run.id], { DATABASE_URL: h.database.url });
+    expect(shown.stdout).toContain(`Tenants (${customers.length}, failed first; the first 50 shown):`);
+    expect(shown.stdout).toContain(`… and ${customers.length - 50} more: npm run cli -- runs export ${run.id}`);
 
     // A second run over unchanged data changes nothing.
     const again = await h.start({ kind: 'all_tenants' }, { initiator: operator });

@@ -61,7 +61,11 @@ describe('runs that pause themselves: error budget and canary wave', () => {
     expect((await getRunItems(h.database.pool, retry.id)).map((item) => item.tenantId)).toEqual([second, third]);
     const shown = JSON.parse((await runCli(['runs', 'show', run.id, '--json'], env)).stdout);
     expect(shown.retries).toEqual([{ id: retry.id, status: 'completed', outcome: 'succeeded' }]);
-    expect((await runCli(['runs', 'show', run.id], env)).stdout).toContain(`retried by run ${retry.id} (completed, succeeded)`);
+    const human = (await runCli(['runs', 'show', run.id], env)).stdout;
+    expect(human).toContain(`retried by run ${retry.id} (completed, succeeded)`);
+    // The failed tenants are listed first.
+    const listed = human.split('Tenants (8):\n')[1]!.split('\n').slice(0, 2);
+    expect(listed.every((line) => / failed +changed/.test(line))).toBe(true);
     const again = await runCli(['runs', 'retry-failed', retry.id, '--reason', 'Nothing failed this time'], env);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/completed \(succeeded\); only a run that ended partially succeeded or failed/);

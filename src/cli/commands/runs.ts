@@ -6,7 +6,7 @@ import { progressText } from '../../runbooks/progressText.js';
 import { RunbookRefusal } from '../../runbooks/refusal.js';
 import { getRunbook } from '../../runbooks/registry.js';
 import { RUN_STATUSES, type RunStatus } from '../../runbooks/runStatus.js';
-import { findRetriesOf, getRun, getRunAuditTrail, getRunItems, listRuns, type RunGuards, type RunRecord } from '../../runbooks/runs.js';
+import { findRetriesOf, getRun, getRunAuditTrail, getRunItems, listRuns, type RunGuards, type RunItemRecord, type RunRecord } from '../../runbooks/runs.js';
 import { failedTenantsOf } from '../../runbooks/retryFailed.js';
 import type { StartRequest } from '../../runbooks/validateStart.js';
 import { startFromCli } from './startRunbook.js';
@@ -19,6 +19,15 @@ import { UsageError } from '../../errors.js';
 import { cliInitiator } from '../initiator.js';
 import { wholeNumber } from '../options.js';
 import { printResult } from '../output.js';
+
+/** `runs show` lists this many tenants; a 10,000-tenant run's full list is for export. */
+const SHOWN_ITEMS = 50;
+
+/** The tenants that need a look first: failed, then cancelled, running, pending, succeeded. */
+function failedFirst(items: RunItemRecord[]): RunItemRecord[] {
+  const rank: Record<RunItemRecord['status'], number> = { failed: 0, cancelled: 1, running: 2, pending: 3, succeeded: 4 };
+  return [...items].sort((a, b) => rank[a.status] - rank[b.status] || a.tenantId - b.tenantId);
+}
 
 function guardsLine(guards: RunGuards): string | null {
   const parts = [
@@ -91,12 +100,15 @@ export function registerRunsCommands(program: Command): void {
             run.retryOf ? `  retries the failed tenants of run ${run.retryOf}` : null,
             ...retries.map((retry) => `  retried by run ${retry.id} (${retry.status}${retry.outcome ? `, ${retry.outcome}` : ''})`),
             run.error ? `  error: ${printable(run.error)}` : null,
-            `Tenants (${items.length}):`,
-            ...items.map(
-              (item) =>
-                `  ${printable(item.externalId, 80).padEnd(16)} ${item.status.padEnd(9)} changed ${item.counts.changed ?? 0} of ${item.counts.examined ?? 0}` +
-                (item.error ? `  error: ${printable(item.error)}` : ''),
-            ),
+            `Tenants (${items.length}${items.length > SHOWN_ITEMS ? `, failed first; the first ${SHOWN_ITEMS} shown` : ''}):`,
+            ...failedFirst(items)
+              .slice(0, SHOWN_ITEMS)
+              .map(
+                (item) =>
+                  `  ${printable(item.externalId, 80).padEnd(16)} ${item.status.padEnd(9)} changed ${item.counts.changed ?? 0} of ${item.counts.examined ?? 0}` +
+                  (item.error ? `  error: ${printable(item.error)}` : ''),
+              ),
+            items.length > SHOWN_ITEMS ? `  … and ${items.length - SHOWN_ITEMS} more: ${CLI} runs export ${run.id} (or runs show --json) lists them all` : null,
             'Audit trail:',
             ...audit.map((event) => `  ${iso(event.occurredAt)}  ${event.action}  ${printable(event.actorLabel ?? event.actorKind, 200)}`),
           ]
