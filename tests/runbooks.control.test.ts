@@ -116,6 +116,18 @@ describe('pausing, resuming and cancelling a run', () => {
     await waitForRun(h.database.pool, multi.id);
   });
 
+  it('cancels a run whose workflow was terminated from outside, freeing its scope', async () => {
+    await undoRebuilds(h.database.pool);
+    const { run } = await h.start({ kind: 'tenants', externalIds: ['tenant-00005'] });
+    await until(() => batchesSoFar(run.id), (n) => n > 0, 'a first batch');
+    await h.client.workflow.getHandle(run.workflowId!).terminate('an operator at the Temporal UI');
+    expect(await getRun(h.database.pool, run.id)).toMatchObject({ status: 'running' });
+    await control(run, 'cancel');
+    expect(await getRun(h.database.pool, run.id)).toMatchObject({ status: 'completed', outcome: 'cancelled' });
+    const again = await h.start({ kind: 'tenants', externalIds: ['tenant-00005'] });
+    expect((await waitForRun(h.database.pool, again.run.id)).outcome).toBe('succeeded');
+  });
+
   /** A run row as the starter writes it, before it launches the workflow. */
   async function queuedRun(externalId: string): Promise<{ run: RunRecord; preflight: Awaited<ReturnType<typeof runPreflight>> }> {
     const scope = { kind: 'tenants' as const, externalIds: [externalId] };

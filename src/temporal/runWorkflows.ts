@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { RunSettings } from '../config.js';
 import type { RunGuards } from '../runbooks/runs.js';
@@ -74,27 +74,33 @@ export async function startRunWorkflow(target: LaunchTarget, run: RunToLaunch): 
 
 export type ControlOutcome = 'sent' | 'no_workflow';
 
-async function orNoWorkflow(send: () => Promise<unknown>): Promise<ControlOutcome> {
+/**
+ * Sends a control to a run's workflow when it is running. `no_workflow`: it never started (the
+ * starter died in between), or it closed without completing its run (terminated from the
+ * Temporal UI, say), or retention removed it: nobody is there to tell.
+ */
+async function toRunningWorkflow(client: Client, runId: string, send: (handle: WorkflowHandle) => Promise<unknown>): Promise<ControlOutcome> {
+  const handle = client.workflow.getHandle(workflowIdFor(runId));
   try {
-    await send();
+    if ((await handle.describe()).status.name !== 'RUNNING') return 'no_workflow';
+    await send(handle);
     return 'sent';
   } catch (error) {
-    // Never started (the starter died in between), already closed, or removed by retention.
     if (error instanceof WorkflowNotFoundError) return 'no_workflow';
     throw error;
   }
 }
 
 export function cancelRunWorkflow(client: Client, runId: string): Promise<ControlOutcome> {
-  return orNoWorkflow(() => client.workflow.getHandle(workflowIdFor(runId)).cancel());
+  return toRunningWorkflow(client, runId, (handle) => handle.cancel());
 }
 
 export function pauseRunWorkflow(client: Client, runId: string, by: string): Promise<ControlOutcome> {
-  return orNoWorkflow(() => client.workflow.getHandle(workflowIdFor(runId)).signal(pauseSignal, { by }));
+  return toRunningWorkflow(client, runId, (handle) => handle.signal(pauseSignal, { by }));
 }
 
 export function resumeRunWorkflow(client: Client, runId: string, by: string): Promise<ControlOutcome> {
-  return orNoWorkflow(() => client.workflow.getHandle(workflowIdFor(runId)).signal(resumeSignal, { by }));
+  return toRunningWorkflow(client, runId, (handle) => handle.signal(resumeSignal, { by }));
 }
 
 export function queryRunProgress(client: Client, runId: string): Promise<RunProgress> {
