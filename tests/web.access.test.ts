@@ -48,7 +48,8 @@ describe('access rules on every /system route', () => {
 
   it('are collected from the registered routes, every one with a declared access', () => {
     const seen = routes.map((route) => `${route.method} ${route.url}`);
-    for (const expected of ['GET /system/login', 'POST /system/login', 'POST /system/logout', 'GET /system/ops/runbooks', 'GET /system/ops/runs', 'GET /system/ops/runs/:id']) {
+    for (const expected of ['GET /system/login', 'POST /system/login', 'POST /system/logout', 'GET /system/ops/runbooks', 'GET /system/ops/runs', 'GET /system/ops/runs/:id',
+      'POST /system/ops/runbooks/:runbook/preflight', 'POST /system/ops/runbooks/:runbook/start', 'GET /system/ops/tenants']) {
       expect(seen).toContain(expected);
     }
     for (const route of routes) expect([PUBLIC, SIGNED_IN, ...ALL_CAPABILITIES]).toContain(route.access);
@@ -139,6 +140,9 @@ describe('access rules on every /system route', () => {
       expect(response.statusCode).toBe(200);
       expect(response.headers['content-type']).toMatch(/^text\/css/);
     }
+    const script = await app.inject({ method: 'GET', url: '/assets/console.js' });
+    expect(script.statusCode).toBe(200);
+    expect(script.headers['content-type']).toMatch(/javascript/);
     expect((await app.inject({ method: 'GET', url: '/assets/htmx.js' })).statusCode).toBe(404);
     expect((await app.inject({ method: 'GET', url: '/assets/../package.json' })).statusCode).toBe(404);
   });

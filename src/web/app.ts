@@ -17,6 +17,7 @@ import { healthzRoutes } from './routes/healthz.js';
 import { loginRoutes } from './routes/system/login/index.js';
 import { runbooksRoutes } from './routes/system/runbooks/index.js';
 import { runsRoutes } from './routes/system/runs/index.js';
+import { tenantsRoutes } from './routes/system/tenants/index.js';
 
 export interface AppDeps {
   config: Config;
@@ -63,5 +64,6 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
   await app.register(loginRoutes);
   await app.register(runbooksRoutes);
   await app.register(runsRoutes);
+  await app.register(tenantsRoutes);
   return app;
 }

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest, RouteOptions, preHandlerHookHandler 
 import fp from 'fastify-plugin';
 import type { Plane } from '../../../auth/sessions.js';
 import type { Capability } from '../../../runbooks/capabilities.js';
+import type { Initiator, RequestContext } from '../../../runbooks/initiator.js';
 import { NotFoundError } from '../../httpErrors.js';
 import { PLANE_COOKIES, planeOf } from '../../planes.js';
 import { assertCapability } from './capabilities.js';
@@ -31,6 +32,19 @@ declare module 'fastify' {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * The signed-in operator as the runbook core knows them, with where the request came from, for
+ * a route whose access rule has already admitted an operator.
+ */
+export function initiatorOf(request: FastifyRequest): { initiator: Initiator; context: RequestContext } {
+  const { operator } = request.session;
+  if (!operator) throw new Error(`${request.method} ${request.url} has no signed-in operator; is its access rule a capability?`);
+  return {
+    initiator: { kind: 'platform_user', id: operator.id, email: operator.email, capabilities: operator.capabilities },
+    context: { ip: request.ip, userAgent: request.headers['user-agent']?.slice(0, 500) ?? null },
+  };
+}
 
 /**
  * The access rules of a plane route, in order: a visitor with only an `/admin` session gets the

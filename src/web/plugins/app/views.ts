@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { CAPABILITIES } from '../../../runbooks/capabilities.js';
 import { ASSETS } from '../external/static.js';
@@ -31,7 +31,23 @@ declare module 'fastify' {
   interface FastifyReply {
     /** Renders a page (a view inside the layout) as the reply, with `status` (default 200). */
     page(view: string, model: object, options: { title: string; status?: number }): FastifyReply;
+    /**
+     * An htmx request gets only the partial (what it swaps in); any other the whole page that
+     * contains it, so the same POST works without JavaScript.
+     */
+    pageOrPartial(
+      partial: { view: string; model: object },
+      page: () => { view: string; model: object },
+      options: { title: string; status?: number },
+    ): FastifyReply;
+    /** Redirect after POST: a 303, or for htmx an `HX-Redirect` (a followed 303 would be swapped in). */
+    seeOther(url: string): FastifyReply;
   }
+}
+
+/** The one place that tells an htmx request from a browser's own. */
+function isHtmx(request: FastifyRequest): boolean {
+  return request.headers['hx-request'] === 'true';
 }
 
 /** Eta views, escaped by default (`<%= %>`); raw output (`<%~ %>`) is only for trusted partials. */
@@ -52,6 +68,28 @@ export default fp(
       return this.code(options.status ?? 200)
         .type('text/html; charset=utf-8')
         .send(app.renderDocument(view, model, options.title, chrome));
+    });
+    app.decorateReply(
+      'pageOrPartial',
+      function pageOrPartial(
+        this: FastifyReply,
+        partial: { view: string; model: object },
+        page: () => { view: string; model: object },
+        options: { title: string; status?: number },
+      ) {
+        if (!isHtmx(this.request)) {
+          const whole = page();
+          return this.page(whole.view, whole.model, options);
+        }
+        return this.code(options.status ?? 200)
+          .type('text/html; charset=utf-8')
+          .header('vary', 'HX-Request')
+          .send(eta.render(partial.view, partial.model));
+      },
+    );
+    app.decorateReply('seeOther', function seeOther(this: FastifyReply, url: string) {
+      if (isHtmx(this.request)) return this.code(200).header('hx-redirect', url).send('');
+      return this.redirect(url, 303);
     });
   },
   { name: 'views', dependencies: ['sessions', 'capabilities', 'csrf'] },

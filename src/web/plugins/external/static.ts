@@ -12,6 +12,7 @@ export const ASSETS = {
   htmx: '/assets/htmx.min.js',
   pico: '/assets/pico.min.css',
   console: '/assets/console.css',
+  script: '/assets/console.js',
 } as const;
 
 const SERVED = new Set(Object.values(ASSETS).map((url) => url.slice('/assets'.length)));

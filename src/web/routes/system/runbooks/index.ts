@@ -1,19 +1,190 @@
-import type { FastifyPluginAsync } from 'fastify';
-import { CAPABILITIES } from '../../../../runbooks/capabilities.js';
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { CAPABILITIES, requireCapability } from '../../../../runbooks/capabilities.js';
+import type { RunbookDefinition } from '../../../../runbooks/definition.js';
+import { loadPreflight, runPreflight } from '../../../../runbooks/preflight.js';
+import { RunbookRefusal } from '../../../../runbooks/refusal.js';
 import { RUNBOOKS } from '../../../../runbooks/registry.js';
+import type { ScopeInput } from '../../../../runbooks/scope.js';
+import { startRunbook } from '../../../../runbooks/start.js';
+import { IDEMPOTENCY_KEY_MAX } from '../../../../runbooks/validateStart.js';
+import { NotFoundError } from '../../../httpErrors.js';
+import { initiatorOf } from '../../../plugins/app/auth.js';
+import { resultView, type ConfirmFields, type ResultView, type ScopeFields } from './views.js';
+
+/** Text a person typed: no control characters (PostgreSQL refuses NUL, and no id has any). */
+const PLAIN = '^[^\\u0000-\\u001f\\u007f]*$';
+
+/**
+ * Form fields are optional here: a missing one reaches the core, which refuses it in words
+ * (no tenant, no reason, no preflight); the schema only bounds what is sent.
+ */
+const scopeFields = {
+  _csrf: { type: 'string', maxLength: 200 },
+  scope: { type: 'string', enum: ['tenant', 'all_tenants'] },
+  tenant: { type: 'string', maxLength: 200, pattern: PLAIN },
+} as const;
+
+const preflightBody = { type: 'object', properties: scopeFields, additionalProperties: false } as const;
+
+const startBody = {
+  type: 'object',
+  properties: {
+    ...scopeFields,
+    preflightId: { type: 'string', maxLength: 100, pattern: PLAIN },
+    idempotencyKey: { type: 'string', maxLength: IDEMPOTENCY_KEY_MAX, pattern: PLAIN },
+    // Longer than the core allows, so that a reason a little too long gets the core's message by the field.
+    reason: { type: 'string', maxLength: 4000 },
+    confirmation: { type: 'string', maxLength: 100, pattern: PLAIN },
+  },
+  additionalProperties: false,
+} as const;
+
+// Any runbook id's shape: an unknown one is a 404 after the access rules, like an unknown run.
+const runbookParams = {
+  type: 'object',
+  required: ['runbook'],
+  properties: { runbook: { type: 'string', maxLength: 100 } },
+} as const;
 
 const noQuery = { type: 'object', properties: {}, additionalProperties: false } as const;
 
-/** `GET /system/ops/runbooks`: the runbooks an operator can run, each with what it does. */
+interface ScopeBody {
+  scope?: ScopeFields['scope'];
+  tenant?: string;
+}
+
+interface StartBody extends ScopeBody {
+  preflightId?: string;
+  idempotencyKey?: string;
+  reason?: string;
+  confirmation?: string;
+}
+
+type RunbookRequest<Body> = FastifyRequest<{ Params: { runbook: string }; Body: Body }>;
+
+function runbookOf(id: string): RunbookDefinition {
+  const runbook = RUNBOOKS.find((candidate) => candidate.id === id);
+  if (!runbook) throw new NotFoundError();
+  return runbook;
+}
+
+function scopeFieldsOf(body: ScopeBody): ScopeFields {
+  return { scope: body.scope ?? 'tenant', tenant: body.tenant ?? '' };
+}
+
+function scopeInputOf(fields: ScopeFields): ScopeInput {
+  return fields.scope === 'all_tenants' ? { kind: 'all_tenants' } : { kind: 'tenants', externalIds: [fields.tenant] };
+}
+
+/**
+ * `GET /system/ops/runbooks` (each runbook with its scope form), and per runbook the
+ * preflight → confirm → start flow: `POST .../:runbook/preflight` renders the report and the
+ * confirmation step in place; `POST .../:runbook/start` hands it to the one starter and
+ * redirects to the run. Both work as plain forms; htmx swaps only the runbook's result.
+ */
 export const runbooksRoutes: FastifyPluginAsync = async (app) => {
+  const { pool } = app.deps.database;
+
+  /** The page, with one runbook's result (and the scope it was asked for) filled in. */
+  const page = (request: FastifyRequest, reply: FastifyReply, active?: { runbookId: string; scope: ScopeFields; result: ResultView }) => ({
+    view: 'system/runbooks',
+    model: {
+      canRun: request.can(CAPABILITIES.runbooksRun),
+      csrfToken: reply.generateCsrf(),
+      runbooks: RUNBOOKS.map(({ id, title, description }, index) => ({
+        id,
+        index,
+        title,
+        description,
+        scope: active?.runbookId === id ? active.scope : { scope: 'tenant', tenant: '' },
+        result: active?.runbookId === id ? active.result : null,
+      })),
+    },
+  });
+
+  const renderResult = (
+    request: RunbookRequest<unknown>,
+    reply: FastifyReply,
+    result: Omit<Parameters<typeof resultView>[0], 'runbookId' | 'csrfToken'>,
+    status: number,
+  ) => {
+    const model = resultView({ ...result, runbookId: request.params.runbook, csrfToken: reply.generateCsrf() });
+    return reply.pageOrPartial(
+      { view: 'partials/runbooks/result', model },
+      () => page(request, reply, { runbookId: request.params.runbook, scope: result.scope, result: model }),
+      { title: 'Runbooks', status },
+    );
+  };
+
   app.get(
     '/system/ops/runbooks',
     { schema: { querystring: noQuery }, config: { capability: CAPABILITIES.runbooksView } },
-    async (_request, reply) =>
-      reply.page(
-        'system/runbooks',
-        { runbooks: RUNBOOKS.map(({ id, title, description }) => ({ id, title, description })) },
-        { title: 'Runbooks' },
-      ),
+    async (request, reply) => {
+      const whole = page(request, reply);
+      return reply.page(whole.view, whole.model, { title: 'Runbooks' });
+    },
+  );
+
+  app.post<{ Params: { runbook: string }; Body: ScopeBody }>(
+    '/system/ops/runbooks/:runbook/preflight',
+    { schema: { params: runbookParams, querystring: noQuery, body: preflightBody }, config: { capability: CAPABILITIES.runbooksRun } },
+    async (request, reply) => {
+      const runbook = runbookOf(request.params.runbook);
+      const scope = scopeFieldsOf(request.body ?? {});
+      const { initiator, context } = initiatorOf(request);
+      try {
+        // The starter refuses an all-tenants start without this capability; refused here too,
+        // before a preflight of every tenant is spent on a start that cannot happen.
+        if (scope.scope === 'all_tenants') requireCapability(initiator, CAPABILITIES.runbooksRunAllTenants, 'start an all-tenants run');
+        const preflight = await runPreflight(pool, { runbook, scope: scopeInputOf(scope), initiator, context });
+        // Minted with the form: a double submit of this confirmation replays one start.
+        const confirm: ConfirmFields = { preflightId: preflight.id, idempotencyKey: randomUUID(), reason: '', confirmation: '' };
+        return renderResult(request, reply, { scope, report: preflight.report, confirm, refusal: null }, 200);
+      } catch (error) {
+        if (!(error instanceof RunbookRefusal)) throw error;
+        return renderResult(request, reply, { scope, report: null, confirm: null, refusal: error }, 422);
+      }
+    },
+  );
+
+  app.post<{ Params: { runbook: string }; Body: StartBody }>(
+    '/system/ops/runbooks/:runbook/start',
+    { schema: { params: runbookParams, querystring: noQuery, body: startBody }, config: { capability: CAPABILITIES.runbooksRun } },
+    async (request, reply) => {
+      const runbook = runbookOf(request.params.runbook);
+      const body = request.body ?? {};
+      const scope = scopeFieldsOf(body);
+      const confirm: ConfirmFields = {
+        preflightId: body.preflightId ?? '',
+        idempotencyKey: body.idempotencyKey ?? '',
+        reason: body.reason ?? '',
+        confirmation: body.confirmation ?? '',
+      };
+      const { initiator, context } = initiatorOf(request);
+      try {
+        const { run } = await startRunbook(
+          { pool, temporal: app.deps.temporal, config: app.deps.config },
+          {
+            runbook: runbook.id,
+            scope: scopeInputOf(scope),
+            initiator,
+            context,
+            reason: confirm.reason,
+            source: 'system_ui',
+            idempotencyKey: confirm.idempotencyKey || null,
+            confirmation: confirm.confirmation || null,
+            preflightId: confirm.preflightId || null,
+          },
+        );
+        return reply.seeOther(`/system/ops/runs/${run.id}?started=1`);
+      } catch (error) {
+        if (!(error instanceof RunbookRefusal)) throw error;
+        // The report the operator confirmed, shown again with what to fix.
+        const preflight = confirm.preflightId ? await loadPreflight(pool, confirm.preflightId) : null;
+        const report = preflight?.runbook === runbook.id ? preflight.report : null;
+        return renderResult(request, reply, { scope, report, confirm, refusal: error }, 422);
+      }
+    },
   );
 };

@@ -29,7 +29,8 @@ const runParams = {
   properties: { id: { type: 'string', format: 'uuid' } },
 } as const;
 
-const noQuery = { type: 'object', properties: {}, additionalProperties: false } as const;
+// `started=1`: the console's own redirect after a start, for the toast.
+const runQuery = { type: 'object', properties: { started: { type: 'string', enum: ['1'] } }, additionalProperties: false } as const;
 
 /** `GET /system/ops/runs` (newest first, filtered) and `GET /system/ops/runs/:id`. */
 export const runsRoutes: FastifyPluginAsync = async (app) => {
@@ -49,14 +50,14 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: { id: string }; Querystring: { started?: '1' } }>(
     '/system/ops/runs/:id',
-    { schema: { params: runParams, querystring: noQuery }, config: { capability: CAPABILITIES.runsView } },
+    { schema: { params: runParams, querystring: runQuery }, config: { capability: CAPABILITIES.runsView } },
     async (request, reply) => {
       const run = await getRun(pool, request.params.id);
       if (!run) throw new NotFoundError();
       const [items, audit] = await Promise.all([getRunItems(pool, run.id), getRunAuditTrail(pool, run.id)]);
-      return reply.page('system/run', runDetailView(run, items, audit), { title: 'Run' });
+      return reply.page('system/run', runDetailView(run, items, audit, { started: request.query.started === '1' }), { title: 'Run' });
     },
   );
 };

@@ -42,10 +42,12 @@ const COUNT_LABELS: Array<[keyof RunCounts, string]> = [
   ['batches', 'Batches'],
 ];
 
-export function runDetailView(run: RunRecord, items: RunItemRecord[], audit: AuditTrailEntry[]) {
+export function runDetailView(run: RunRecord, items: RunItemRecord[], audit: AuditTrailEntry[], options: { started?: boolean } = {}) {
   const counts = (run.counts ?? {}) as RunCounts;
   return {
     ...badge(run),
+    // Intent only ("… queued"), never progress: the page below says how far the run is.
+    toast: options.started ? { text: `${runbookTitle(run.runbook)} queued`, href: `/system/ops/runs/${run.id}` } : null,
     id: run.id,
     runbookTitle: runbookTitle(run.runbook),
     scope: scopeText(run),

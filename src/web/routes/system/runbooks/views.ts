@@ -1,0 +1,132 @@
+import type { PreflightReport } from '../../../../runbooks/preflight.js';
+import type { RunbookRefusal } from '../../../../runbooks/refusal.js';
+import { ALL_TENANTS_PHRASE, REASON_LENGTH } from '../../../../runbooks/validateStart.js';
+
+/** The plain view models the runbooks page and its preflight/confirmation partial render. */
+
+/** The scope as the form sends it: one tenant by external id, or all tenants. */
+export interface ScopeFields {
+  scope: 'tenant' | 'all_tenants';
+  tenant: string;
+}
+
+/** What the operator typed into the confirmation step, kept when a start is refused. */
+export interface ConfirmFields {
+  preflightId: string;
+  idempotencyKey: string;
+  reason: string;
+  confirmation: string;
+}
+
+/** Where a refusal's message goes: next to the field it concerns, or at the top. */
+interface Problems {
+  top: string | null;
+  reason: string | null;
+  confirmation: string | null;
+  /** A run holding the scope, linked from the top message. */
+  holder: { id: string; href: string } | null;
+  /** The preflight cannot be started against any more: offer a new one. */
+  newPreflight: boolean;
+}
+
+const NO_PROBLEMS: Problems = { top: null, reason: null, confirmation: null, holder: null, newPreflight: false };
+const PREFLIGHT_CODES = new Set(['preflight_missing', 'preflight_mismatch', 'preflight_stale', 'preflight_drift']);
+const HOLDER = /\bRun ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/i;
+
+export function problemsOf(refusal: RunbookRefusal): Problems {
+  switch (refusal.code) {
+    case 'reason_length':
+    case 'reason_characters':
+      return { ...NO_PROBLEMS, reason: refusal.message };
+    case 'confirmation':
+      return { ...NO_PROBLEMS, confirmation: refusal.message };
+    case 'overlapping_run': {
+      const id = HOLDER.exec(refusal.message)?.[1];
+      return { ...NO_PROBLEMS, top: refusal.message, holder: id ? { id, href: `/system/ops/runs/${id}` } : null };
+    }
+    default:
+      return { ...NO_PROBLEMS, top: refusal.message, newPreflight: PREFLIGHT_CODES.has(refusal.code) };
+  }
+}
+
+const number = (n: number) => n.toLocaleString('en-US');
+const plural = (n: number, one: string, many: string) => `${number(n)} ${n === 1 ? one : many}`;
+
+const text = (value: unknown) => (value === null || value === undefined || value === '' ? '—' : String(value));
+
+/** A sample entry's changed fields, before and after; entries of another shape show as they are. */
+function sampleRow(entry: unknown) {
+  const sample = (entry ?? {}) as { findingId?: unknown; id?: unknown; changedFields?: unknown; before?: unknown; after?: unknown };
+  const before = (sample.before ?? {}) as Record<string, unknown>;
+  const after = (sample.after ?? {}) as Record<string, unknown>;
+  const fields = Array.isArray(sample.changedFields)
+    ? sample.changedFields.map(String)
+    : Object.keys(after).filter((field) => JSON.stringify(before[field]) !== JSON.stringify(after[field]));
+  return {
+    id: text(sample.findingId ?? sample.id),
+    changes: fields.map((field) => ({ field, before: text(before[field]), after: text(after[field]) })),
+  };
+}
+
+export function reportView(report: PreflightReport) {
+  return {
+    scope: report.scope.description,
+    unit: report.unit,
+    /** "Findings", for the table's row headers. */
+    unitTitle: report.unit.charAt(0).toUpperCase() + report.unit.slice(1),
+    tenantsInScope: number(report.tenantsInScope),
+    inScope: number(report.inScope),
+    toChange: number(report.toChange),
+    // "18,000 findings in 20 tenants will change": what Start will do, in one sentence.
+    summary:
+      `${plural(report.toChange, report.unit.replace(/s$/, ''), report.unit)} ` +
+      `in ${plural(report.tenantsInScope, 'tenant', 'tenants')} will change.`,
+    breakdown: Object.entries(report.breakdown)
+      .filter(([, count]) => count > 0)
+      .map(([field, count]) => ({ field, count: number(count) })),
+    topTenants: report.topTenants.map((tenant) => ({
+      externalId: tenant.externalId,
+      inScope: number(tenant.inScope),
+      toChange: number(tenant.toChange),
+    })),
+    sample: report.sample.map(sampleRow),
+  };
+}
+
+/**
+ * The preflight's place on the page: its report and the confirmation step, or only a refusal
+ * (with the scope, for the "run a new preflight" button).
+ */
+export function resultView(input: {
+  runbookId: string;
+  csrfToken: string;
+  scope: ScopeFields;
+  report: PreflightReport | null;
+  confirm: ConfirmFields | null;
+  refusal: RunbookRefusal | null;
+}) {
+  const problems = input.refusal ? problemsOf(input.refusal) : NO_PROBLEMS;
+  // Without the confirmation step on the page, a field's message has nowhere else to go.
+  const showConfirm = Boolean(input.report && input.confirm) && !problems.newPreflight;
+  const top = showConfirm ? problems.top : (problems.top ?? problems.reason ?? problems.confirmation);
+  return {
+    runbookId: input.runbookId,
+    csrfToken: input.csrfToken,
+    scope: input.scope,
+    problems: { ...problems, top },
+    report: input.report && !problems.newPreflight ? reportView(input.report) : null,
+    confirm:
+      showConfirm && input.confirm
+        ? {
+            ...input.confirm,
+            allTenants: input.scope.scope === 'all_tenants',
+            phrase: ALL_TENANTS_PHRASE,
+            reasonMin: REASON_LENGTH.min,
+            reasonMax: REASON_LENGTH.max,
+            reasonLength: [...input.confirm.reason.trim()].length,
+          }
+        : null,
+  };
+}
+
+export type ResultView = ReturnType<typeof resultView>;

@@ -1,0 +1,27 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { CAPABILITIES } from '../../../../runbooks/capabilities.js';
+import { searchTenants, TENANT_SEARCH_LIMIT } from '../../../../runbooks/searchTenants.js';
+
+const tenantsQuery = {
+  type: 'object',
+  // No control characters: PostgreSQL refuses NUL in text, and no tenant has any.
+  properties: { q: { type: 'string', maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f]*$' } },
+  additionalProperties: false,
+} as const;
+
+/**
+ * `GET /system/ops/tenants?q=`: customer tenants by external id or name, to fill a runbook's
+ * scope. htmx gets the `<option>`s of the scope form's list; a browser without it a page.
+ */
+export const tenantsRoutes: FastifyPluginAsync = async (app) => {
+  app.get<{ Querystring: { q?: string } }>(
+    '/system/ops/tenants',
+    { schema: { querystring: tenantsQuery }, config: { capability: CAPABILITIES.runbooksRun } },
+    async (request, reply) => {
+      const q = request.query.q ?? '';
+      const tenants = await searchTenants(app.deps.database.pool, q);
+      const model = { q, tenants, limit: TENANT_SEARCH_LIMIT };
+      return reply.pageOrPartial({ view: 'partials/tenants/options', model }, () => ({ view: 'system/tenants', model }), { title: 'Tenants' });
+    },
+  );
+};

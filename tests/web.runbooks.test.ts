@@ -1,0 +1,311 @@
+import { Client } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALL_CAPABILITIES, CAPABILITIES } from '../src/runbooks/capabilities.js';
+import type { Initiator } from '../src/runbooks/initiator.js';
+import { runPreflight } from '../src/runbooks/preflight.js';
+import { getRunbook } from '../src/runbooks/registry.js';
+import { buildApp } from '../src/web/app.js';
+import { cookieHeader, createOperator, signIn } from './support/console.js';
+import { RUNBOOK, useRunbookHarness } from './support/harness.js';
+
+const HOSTILE = '<script>alert("x")</script>';
+const REASON = 'Repair lifecycle fields after the import bug';
+
+type Session = { cookies: Record<string, string>; csrf: string };
+
+/** The value of a form's hidden field in a page. */
+function fieldOf(html: string, name: string): string {
+  const match = html.match(new RegExp(`name="${name}" value="([^"]*)"`));
+  if (!match) throw new Error(`no ${name} field in the page:\n${html.slice(0, 3000)}`);
+  return match[1]!;
+}
+
+const number = (n: number) => n.toLocaleString('en-US');
+
+// No worker polls this file's task queue: a started run stays queued, which is all the console promises.
+describe('runbooks page: preflight → confirm → start', () => {
+  const h = useRunbookHarness({ seed: { tenants: 3, findingsPerTenant: 40, seed: 11 }, worker: false });
+  let app: FastifyInstance;
+  let operator: { id: number; email: string; password: string };
+  let session: Session;
+  let viewer: Session;
+  let tenants: string[];
+  let hostileTenant: string;
+
+  beforeAll(async () => {
+    app = await buildApp({ config: h.config, database: h.database, temporal: h.client });
+    const { rows } = await h.database.pool.query<{ externalId: string }>(
+      `SELECT external_id AS "externalId" FROM tenants WHERE external_id <> 'platform' ORDER BY id`,
+    );
+    tenants = rows.map((row) => row.externalId);
+    hostileTenant = `hostile-${HOSTILE}`;
+    await h.database.pool.query(
+      `WITH w AS (INSERT INTO workspaces (slug, name) VALUES ('hostile', $2) RETURNING id)
+       INSERT INTO tenants (workspace_id, external_id, name) SELECT id, $1, $2 FROM w`,
+      [hostileTenant, HOSTILE],
+    );
+    operator = await createOperator(h.database, ALL_CAPABILITIES);
+    session = await signIn(app, operator);
+    viewer = await signIn(app, await createOperator(h.database, [CAPABILITIES.runbooksView]));
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  const post = (url: string, fields: Record<string, string>, as: Session = session, headers: Record<string, string> = {}) =>
+    app.inject({
+      method: 'POST',
+      url,
+      headers: { cookie: cookieHeader(as.cookies), 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      payload: new URLSearchParams(fields).toString(),
+    });
+
+  const preflight = (fields: Record<string, string>, as: Session = session, headers: Record<string, string> = {}) =>
+    post(`/system/ops/runbooks/${RUNBOOK}/preflight`, { _csrf: as.csrf, ...fields }, as, headers);
+
+  const start = (fields: Record<string, string>, as: Session = session) => post(`/system/ops/runbooks/${RUNBOOK}/start`, { _csrf: as.csrf, ...fields }, as);
+
+  /** The confirmation step's hidden fields of a preflight page (after the scope form's own). */
+  const confirmFields = (page: string) => {
+    const html = page.slice(page.indexOf('class="confirm"'));
+    return {
+      scope: fieldOf(html, 'scope'),
+      tenant: fieldOf(html, 'tenant'),
+      preflightId: fieldOf(html, 'preflightId'),
+      idempotencyKey: fieldOf(html, 'idempotencyKey'),
+    };
+  };
+
+  const runCount = async () => Number((await h.database.pool.query('SELECT count(*) FROM operation_runs')).rows[0].count);
+
+  it('shows each runbook with a scope form, and none to an operator who cannot run', async () => {
+    const page = await app.inject({ method: 'GET', url: '/system/ops/runbooks', headers: { cookie: cookieHeader(session.cookies) } });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain(`action="/system/ops/runbooks/${RUNBOOK}/preflight"`);
+    expect(page.body).toContain('value="all_tenants"');
+    const viewOnly = await app.inject({ method: 'GET', url: '/system/ops/runbooks', headers: { cookie: cookieHeader(viewer.cookies) } });
+    expect(viewOnly.statusCode).toBe(200);
+    expect(viewOnly.body).not.toContain('/preflight"');
+    expect(viewOnly.body).toContain('platform.ops.runbooks.run');
+  });
+
+  it('renders the preflight report with the numbers the core computes, then the confirmation step', async () => {
+    const tenant = tenants[0]!;
+    const response = await preflight({ scope: 'tenant', tenant });
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toContain('<html');
+    const initiator: Initiator = { kind: 'platform_user', id: operator.id, email: operator.email, capabilities: ALL_CAPABILITIES };
+    const { report } = await runPreflight(h.database.pool, { runbook: getRunbook(RUNBOOK), scope: { kind: 'tenants', externalIds: [tenant] }, initiator });
+    expect(report.toChange).toBeGreaterThan(0);
+    expect(response.body).toContain(`<th scope="row">Tenants in scope</th><td>1</td>`);
+    expect(response.body).toContain(`<th scope="row">Findings in scope</th><td>${number(report.inScope)}</td>`);
+    expect(response.body).toContain(`<th scope="row">Findings to change</th><td>${number(report.toChange)}</td>`);
+    expect(response.body).toContain(`${number(report.toChange)} finding${report.toChange === 1 ? '' : 's'} in 1 tenant will change.`);
+    for (const [field, count] of Object.entries(report.breakdown).filter(([, n]) => n > 0)) {
+      expect(response.body).toContain(`<td><code>${field}</code></td><td>${number(count)}</td>`);
+    }
+    expect(response.body).toContain(`<td>${tenant}</td><td>${number(report.inScope)}</td><td>${number(report.toChange)}</td>`);
+    expect(response.body).toContain('Sample: before and after');
+    const fields = confirmFields(response.body);
+    expect(fields).toMatchObject({ scope: 'tenant', tenant });
+    expect(fields.preflightId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(fields.idempotencyKey).toMatch(/^[0-9a-f-]{36}$/);
+    expect(response.body).toContain('name="reason"');
+    expect(response.body).not.toContain('name="confirmation"');
+  });
+
+  it('gives htmx only the partial', async () => {
+    const response = await preflight({ scope: 'tenant', tenant: tenants[1]! }, session, { 'hx-request': 'true' });
+    expect(response.statusCode).toBe(200);
+    expect(response.body).not.toContain('<html');
+    expect(response.body).toContain('Findings to change');
+    expect(response.body).toContain('name="preflightId"');
+  });
+
+  it('starts exactly one run as the operator from system_ui, and a double submit starts no second', async () => {
+    const before = await runCount();
+    const form = confirmFields((await preflight({ scope: 'tenant', tenant: tenants[0]! })).body);
+    const first = await start({ ...form, reason: REASON });
+    expect(first.statusCode).toBe(303);
+    const location = String(first.headers.location);
+    const runId = location.match(/^\/system\/ops\/runs\/([0-9a-f-]{36})\?started=1$/)?.[1];
+    expect(runId).toBeDefined();
+    const again = await start({ ...form, reason: REASON });
+    expect(again.statusCode).toBe(303);
+    expect(again.headers.location).toBe(location);
+    expect(await runCount()).toBe(before + 1);
+    const { rows } = await h.database.pool.query(
+      'SELECT status, source, initiator_platform_user_id::int AS "initiatorId", initiator_label AS "label", reason FROM operation_runs WHERE id = $1',
+      [runId],
+    );
+    expect(rows[0]).toMatchObject({ source: 'system_ui', initiatorId: operator.id, label: operator.email, reason: REASON });
+    expect(['queued', 'running', 'completed']).toContain(rows[0].status);
+
+    const runPage = await app.inject({ method: 'GET', url: location, headers: { cookie: cookieHeader(session.cookies) } });
+    expect(runPage.statusCode).toBe(200);
+    expect(runPage.body).toContain('Rebuild Findings Lifecycle queued');
+    expect(runPage.body).toContain(`href="/system/ops/runs/${runId}"`);
+    const plain = await app.inject({ method: 'GET', url: `/system/ops/runs/${runId}`, headers: { cookie: cookieHeader(session.cookies) } });
+    expect(plain.body).not.toContain('class="toast"');
+  });
+
+  it('htmx gets the redirect as HX-Redirect', async () => {
+    const form = confirmFields((await preflight({ scope: 'tenant', tenant: tenants[2]! })).body);
+    const response = await post(`/system/ops/runbooks/${RUNBOOK}/start`, { _csrf: session.csrf, ...form, reason: REASON }, session, { 'hx-request': 'true' });
+    expect(response.statusCode).toBe(200);
+    expect(String(response.headers['hx-redirect'])).toMatch(/^\/system\/ops\/runs\/[0-9a-f-]{36}\?started=1$/);
+  });
+
+  it('a short reason is refused by the reason field, with the input kept and no run', async () => {
+    const before = await runCount();
+    const form = confirmFields((await preflight({ scope: 'tenant', tenant: tenants[1]! })).body);
+    const response = await start({ ...form, reason: 'too short' });
+    expect(response.statusCode).toBe(422);
+    expect(confirmFields(response.body)).toEqual(form);
+    expect(response.body).toMatch(/<textarea name="reason"[^>]*aria-invalid=true[^>]*>too short<\/textarea>/);
+    expect(response.body).toContain('id="reason-problem">The reason must be 10 to 500 characters; it has 9.');
+    expect(await runCount()).toBe(before);
+  });
+
+  it('all tenants asks for the typed phrase; a wrong one is refused by that field, escaped, with no run', async () => {
+    const page = await preflight({ scope: 'all_tenants' });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain(`in ${tenants.length + 1} tenants will change.`);
+    expect(page.body).toContain('name="confirmation"');
+    const before = await runCount();
+    const reason = `Backfill ${HOSTILE} for everyone`;
+    const response = await start({ ...confirmFields(page.body), reason, confirmation: 'all tenants' });
+    expect(response.statusCode).toBe(422);
+    expect(response.body).toContain('id="confirmation-problem">An all-tenants run needs the typed confirmation &quot;ALL TENANTS&quot; exactly.');
+    expect(response.body).toContain('Backfill &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; for everyone</textarea>');
+    expect(response.body).not.toContain(HOSTILE);
+    expect(await runCount()).toBe(before);
+  });
+
+  it('an all-tenants preflight needs run_all_tenants', async () => {
+    const capabilities = ALL_CAPABILITIES.filter((capability) => capability !== CAPABILITIES.runbooksRunAllTenants);
+    const limited = await signIn(app, await createOperator(h.database, capabilities));
+    const response = await preflight({ scope: 'all_tenants' }, limited);
+    expect(response.statusCode).toBe(422);
+    expect(response.body).toContain('You need the capability platform.ops.runbooks.run_all_tenants to start an all-tenants run');
+    expect(response.body).not.toContain('name="preflightId"');
+  });
+
+  it('a tenant named with <script> is shown escaped', async () => {
+    const response = await preflight({ scope: 'tenant', tenant: hostileTenant });
+    expect(response.statusCode).toBe(200);
+    expect(response.body).not.toContain(HOSTILE);
+    expect(response.body).toContain('Preflight: hostile-&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+    expect(confirmFields(response.body).tenant).toBe('hostile-&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+    expect(response.body).toContain('maxlength="200" autocomplete="off" spellcheck="false" value="hostile-&lt;script&gt;');
+  });
+
+  it('finds tenants by external id or name, never the platform tenant, names escaped', async () => {
+    const get = (url: string, as: Session = session, headers: Record<string, string> = {}) =>
+      app.inject({ method: 'GET', url, headers: { cookie: cookieHeader(as.cookies), ...headers } });
+    const byName = await get(`/system/ops/tenants?q=${encodeURIComponent('<SCRIPT>')}`, session, { 'hx-request': 'true' });
+    expect(byName.statusCode).toBe(200);
+    expect(byName.body).not.toContain('<html');
+    expect(byName.body).toContain('<option value="hostile-&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</option>');
+    expect(byName.body).not.toContain(HOSTILE);
+    const byId = await get(`/system/ops/tenants?q=${tenants[0]!}`);
+    expect(byId.statusCode).toBe(200);
+    expect(byId.body).toContain('<html');
+    expect(byId.body).toContain(`<code>${tenants[0]!}</code>`);
+    const platform = await get('/system/ops/tenants?q=platform', session, { 'hx-request': 'true' });
+    expect(platform.body).not.toContain('<option');
+    const wildcard = await get('/system/ops/tenants?q=%25', session, { 'hx-request': 'true' });
+    expect(wildcard.body).not.toContain('<option');
+    expect((await get('/system/ops/tenants?q=x', viewer)).statusCode).toBe(403);
+    expect((await get(`/system/ops/tenants?q=${'x'.repeat(201)}`)).statusCode).toBe(400);
+  });
+
+  it('the platform tenant and unknown tenants are refused with the message, and no run', async () => {
+    const before = await runCount();
+    const platform = await preflight({ scope: 'tenant', tenant: 'platform' });
+    expect(platform.statusCode).toBe(422);
+    expect(platform.body).toContain('The platform tenant (&quot;platform&quot;) can never be targeted by a runbook');
+    const unknown = await preflight({ scope: 'tenant', tenant: `no-such-${HOSTILE}` });
+    expect(unknown.statusCode).toBe(422);
+    expect(unknown.body).toContain('Unknown tenant: no-such-&lt;script&gt;');
+    expect(unknown.body).not.toContain(HOSTILE);
+    const form = confirmFields((await preflight({ scope: 'tenant', tenant: tenants[1]! })).body);
+    const started = await start({ ...form, tenant: 'platform', reason: REASON });
+    expect(started.statusCode).toBe(422);
+    expect(started.body).toContain('can never be targeted by a runbook');
+    expect(await runCount()).toBe(before);
+  });
+
+  it('a start against a preflight that does not exist offers a new preflight', async () => {
+    const before = await runCount();
+    const form = confirmFields((await preflight({ scope: 'tenant', tenant: tenants[1]! })).body);
+    const response = await start({ ...form, preflightId: '00000000-0000-4000-8000-000000000000', reason: REASON });
+    expect(response.statusCode).toBe(422);
+    expect(response.body).toContain('Run a new preflight');
+    expect(response.body).toContain(`action="/system/ops/runbooks/${RUNBOOK}/preflight"`);
+    expect(await runCount()).toBe(before);
+  });
+
+  it('a start over a queued run of the same tenant links the run that holds it', async () => {
+    const form = confirmFields((await preflight({ scope: 'tenant', tenant: tenants[0]! })).body);
+    const response = await start({ ...form, reason: REASON });
+    expect(response.statusCode).toBe(422);
+    expect(response.body).toMatch(/<a href="\/system\/ops\/runs\/[0-9a-f-]{36}">Open run/);
+  });
+
+  it('an operator with runbooks.view only gets 403 on both POSTs', async () => {
+    const form = confirmFields((await preflight({ scope: 'tenant', tenant: tenants[1]! })).body);
+    expect((await preflight({ scope: 'tenant', tenant: tenants[1]! }, viewer)).statusCode).toBe(403);
+    const before = await runCount();
+    expect((await start({ ...form, reason: REASON }, viewer)).statusCode).toBe(403);
+    expect(await runCount()).toBe(before);
+  });
+
+  it('a POST without the CSRF token gets 403', async () => {
+    const form = confirmFields((await preflight({ scope: 'tenant', tenant: tenants[1]! })).body);
+    const before = await runCount();
+    const url = `/system/ops/runbooks/${RUNBOOK}`;
+    expect((await post(`${url}/preflight`, { scope: 'tenant', tenant: tenants[1]! })).statusCode).toBe(403);
+    expect((await post(`${url}/start`, { ...form, reason: REASON })).statusCode).toBe(403);
+    expect(await runCount()).toBe(before);
+  });
+
+  it('a start Temporal does not take gets the 503 page, with nothing of the internals', async () => {
+    // A namespace the server does not have: Temporal refuses the start at once.
+    const elsewhere = new Client({ connection: h.client.connection, namespace: 'no-such-namespace' });
+    const other = await buildApp({ config: h.config, database: h.database, temporal: elsewhere });
+    try {
+      const as = await signIn(other, operator);
+      const page = await other.inject({
+        method: 'POST',
+        url: `/system/ops/runbooks/${RUNBOOK}/preflight`,
+        headers: { cookie: cookieHeader(as.cookies), 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ _csrf: as.csrf, scope: 'tenant', tenant: tenants[1]! }).toString(),
+      });
+      const response = await other.inject({
+        method: 'POST',
+        url: `/system/ops/runbooks/${RUNBOOK}/start`,
+        headers: { cookie: cookieHeader(as.cookies), 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ _csrf: as.csrf, ...confirmFields(page.body), reason: REASON }).toString(),
+      });
+      expect(response.statusCode).toBe(503);
+      expect(response.body).toContain('cannot reach a service it depends on');
+      for (const internal of ['no-such-namespace', '127.0.0.1', '    at ']) expect(response.body).not.toContain(internal);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('over-long or wrong fields get the 400 page; an unknown runbook a 404', async () => {
+    const long = await preflight({ scope: 'tenant', tenant: 'x'.repeat(201) });
+    expect(long.statusCode).toBe(400);
+    expect(long.body).toContain('<strong>tenant</strong> must be at most 200 characters.');
+    expect((await preflight({ scope: 'some_tenants' })).statusCode).toBe(400);
+    expect((await preflight({ scope: 'tenant', tenant: 'a\u0000b' })).statusCode).toBe(400);
+    expect((await start({ scope: 'tenant', reason: 'r'.repeat(5000) })).statusCode).toBe(400);
+    const unknown = await post('/system/ops/runbooks/nope/preflight', { _csrf: session.csrf, scope: 'all_tenants' });
+    expect(unknown.statusCode).toBe(404);
+  });
+});
