@@ -189,7 +189,7 @@ describe('sign-in at /system/login', () => {
       const value = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 300 }), fc.constantFrom('', ' ', '%', '\u0000', 'a'.repeat(5000)));
       await fc.assert(
         fc.asyncProperty(fc.record({ email: value, password: value, next: value, _csrf: fc.oneof(value, fc.constant(form.csrf)) }, { requiredKeys: [] }), async (fields) => {
-          const response = await postLogin(app, fields as Record<string, string>, { cookies: form.cookies, remoteAddress: '10.9.9.9' });
+          const response = await postLogin(app, fields as Record<string, string>, { cookies: form.cookies, remoteAddress: '127.9.9.9' });
           expect(response.statusCode).toBeLessThan(500);
           expect(cookiesOf(response).system_session).toBeUndefined();
         }),
@@ -236,7 +236,7 @@ describe('sign-in throttle: 10 attempts a minute per address and email', () => {
       expect(cookiesOf(throttled).system_session).toBeUndefined();
       // Another email from the same address, the same email from another address.
       expect((await attempt(app, `other-${Date.now()}@example.com`)).statusCode).toBe(401);
-      expect((await attempt(app, operator.email, { remoteAddress: '10.1.2.3', password: operator.password })).statusCode).toBe(303);
+      expect((await attempt(app, operator.email, { remoteAddress: '127.1.2.3', password: operator.password })).statusCode).toBe(303);
       const { rows } = await database.pool.query(
         `SELECT metadata FROM audit_events WHERE action = 'auth.login_throttled' AND metadata ->> 'email' = $1`,
         [operator.email],
@@ -256,17 +256,17 @@ describe('sign-in throttle: 10 attempts a minute per address and email', () => {
 
   it('ignores X-Forwarded-For without TRUST_PROXY', async () => {
     await withApp(async (app) => {
-      for (let i = 0; i < 10; i++) await attempt(app, operator.email, { headers: { 'x-forwarded-for': `203.0.113.${i}` } });
-      expect((await attempt(app, operator.email, { headers: { 'x-forwarded-for': '203.0.113.99' } })).statusCode).toBe(429);
+      for (let i = 0; i < 10; i++) await attempt(app, operator.email, { headers: { 'x-forwarded-for': `127.0.113.${i}` } });
+      expect((await attempt(app, operator.email, { headers: { 'x-forwarded-for': '127.0.113.99' } })).statusCode).toBe(429);
     });
   });
 
   it('keys on the forwarded address when the proxy is trusted', async () => {
     await withApp(
       async (app) => {
-        for (let i = 0; i < 10; i++) await attempt(app, operator.email, { headers: { 'x-forwarded-for': '203.0.113.7' } });
-        expect((await attempt(app, operator.email, { headers: { 'x-forwarded-for': '203.0.113.7' } })).statusCode).toBe(429);
-        expect((await attempt(app, operator.email, { headers: { 'x-forwarded-for': '203.0.113.8' } })).statusCode).toBe(401);
+        for (let i = 0; i < 10; i++) await attempt(app, operator.email, { headers: { 'x-forwarded-for': '127.0.113.7' } });
+        expect((await attempt(app, operator.email, { headers: { 'x-forwarded-for': '127.0.113.7' } })).statusCode).toBe(429);
+        expect((await attempt(app, operator.email, { headers: { 'x-forwarded-for': '127.0.113.8' } })).statusCode).toBe(401);
       },
       { trustProxy: true },
     );
