@@ -9,7 +9,6 @@ import { getRunbook } from '../runbooks/registry.js';
 import {
   itemProgress,
   itemTenants,
-  isRunPaused,
   lockItemCounts,
   materializeRunItems,
   nextItemTenants,
@@ -68,8 +67,8 @@ function bookkeepingActivities(pool: pg.Pool, starter: StartDeps) {
       return itemTenants(pool, runId, tenantIds);
     },
 
-    async pauseRunItself(runId: string, reason: string): Promise<void> {
-      await pauseRunItself(pool, runId, reason);
+    async pauseRunItself(runId: string, pause: { by: string; reason: string }): Promise<void> {
+      await pauseRunItself(pool, runId, pause);
     },
 
     async settleRunItem(runId: string, tenantId: number, status: 'failed' | 'cancelled', error: string): Promise<void> {
@@ -113,11 +112,11 @@ function tenantWorkActivities(pool: pg.Pool) {
         if (context.cancellationSignal.aborted) throw new CancelledFailure('tenant processing cancelled');
         let paused = false;
         const finished = await inTransaction(pool, async (client) => {
-          const { status, counts } = await lockItemCounts(client, input.runId, input.tenantId);
+          const { status, counts, runPaused } = await lockItemCounts(client, input.runId, input.tenantId);
           // Settled items take no more batches: once a run says a tenant is done, its data stays put.
           if (status !== 'running') return true;
           // A paused run takes no new batch; the workflow waits for the resume.
-          paused = await isRunPaused(client, input.runId);
+          paused = runPaused;
           if (paused) return false;
           const step = await runbook.processBatch(client, {
             tenantId: input.tenantId,

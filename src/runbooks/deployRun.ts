@@ -3,7 +3,7 @@ import type { Initiator } from './initiator.js';
 import { RunbookRefusal } from './refusal.js';
 import { getRunbook } from './registry.js';
 import { findActiveRuns } from './runs.js';
-import { findReplay, startRunbook, type StartDeps } from './start.js';
+import { precheckStart, startRunbook, type StartDeps } from './start.js';
 import { ALL_TENANTS_PHRASE, type StartRequest } from './validateStart.js';
 
 /** What became of one runbook of a release. */
@@ -41,7 +41,7 @@ export async function startDeployRun(deps: StartDeps, release: string, runbookNa
     confirmation: ALL_TENANTS_PHRASE,
   };
   try {
-    const replay = await findReplay(deps.pool, request);
+    const replay = await precheckStart(deps.pool, request);
     if (replay) return { state: 'started', runId: replay.id };
     const [holder] = await findActiveRuns(deps.pool, runbook.id);
     if (holder) return { state: 'waiting', reason: `run ${holder.id} (by ${holder.initiatorLabel}) is still ${holder.status}` };

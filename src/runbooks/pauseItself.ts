@@ -5,15 +5,13 @@ import { orm } from '../db/orm.js';
 import { notifications, operationRuns } from '../db/schema/index.js';
 import { inTransaction } from '../db/transaction.js';
 
-/** How a run that paused itself is named, on its row and in the audit trail. */
-export const SELF_PAUSE_LABEL = 'the run itself';
-
 /**
  * Records that a run paused itself (its canary wave is done, its error budget is spent): on the
- * run row with the reason, in the audit trail, and in one `OperationRunPaused` notification for
- * its initiator. Idempotent: a retried activity finds the same reason recorded and adds nothing.
+ * run row, paused `by` the name its workflow goes by, with the reason; in the audit trail; and
+ * in one `OperationRunPaused` notification for its initiator. Idempotent: a retried activity
+ * finds the same reason recorded and adds nothing.
  */
-export async function pauseRunItself(pool: pg.Pool, runId: string, reason: string): Promise<void> {
+export async function pauseRunItself(pool: pg.Pool, runId: string, { by, reason }: { by: string; reason: string }): Promise<void> {
   await inTransaction(pool, async (client) => {
     const db = orm(client);
     const [run] = await db.select().from(operationRuns).where(eq(operationRuns.id, runId)).for('update');
@@ -21,7 +19,7 @@ export async function pauseRunItself(pool: pg.Pool, runId: string, reason: strin
     if (run.pausedAt && run.pauseReason === reason) return;
     await db
       .update(operationRuns)
-      .set({ pausedAt: new Date(), pausedBy: SELF_PAUSE_LABEL, pauseReason: reason })
+      .set({ pausedAt: new Date(), pausedBy: by, pauseReason: reason })
       .where(eq(operationRuns.id, runId));
     if (run.initiatorPlatformUserId !== null) {
       const data = { runId, runbook: run.runbook, reason };
@@ -33,7 +31,7 @@ export async function pauseRunItself(pool: pg.Pool, runId: string, reason: strin
     }
     await recordAudit(
       client,
-      { actorKind: 'system', actorLabel: SELF_PAUSE_LABEL, action: 'runbook.paused', targetKind: 'operation_run', targetId: runId, metadata: { runbook: run.runbook, reason } },
+      { actorKind: 'system', actorLabel: by, action: 'runbook.paused', targetKind: 'operation_run', targetId: runId, metadata: { runbook: run.runbook, reason } },
       { inTransaction: true },
     );
   });

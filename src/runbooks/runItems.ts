@@ -85,24 +85,24 @@ export async function settleItem(
   );
 }
 
-/** Whether an operator (or the run itself) holds the run paused. */
-export async function isRunPaused(q: Queryable, runId: string): Promise<boolean> {
-  const { rows } = await q.query<{ paused: boolean }>('SELECT paused_at IS NOT NULL AS paused FROM operation_runs WHERE id = $1', [runId]);
-  return rows[0]?.paused ?? false;
-}
-
-/** Locks an item for the rest of the transaction: batches and settling a tenant take turns. */
+/**
+ * Locks an item for the rest of the transaction (batches and settling a tenant take turns),
+ * and says whether its run is paused right now (a paused run takes no new batch).
+ */
 export async function lockItemCounts(
   q: Queryable,
   runId: string,
   tenantId: number,
-): Promise<{ status: ItemStatus; counts: TenantCounts }> {
-  const { rows } = await q.query<{ status: ItemStatus; counts: TenantCounts }>(
-    'SELECT status, counts FROM operation_run_items WHERE run_id = $1 AND tenant_id = $2 FOR UPDATE',
+): Promise<{ status: ItemStatus; counts: TenantCounts; runPaused: boolean }> {
+  const { rows } = await q.query<{ status: ItemStatus; counts: TenantCounts; runPaused: boolean }>(
+    `SELECT i.status, i.counts, r.paused_at IS NOT NULL AS "runPaused"
+       FROM operation_run_items i JOIN operation_runs r ON r.id = i.run_id
+      WHERE i.run_id = $1 AND i.tenant_id = $2
+        FOR UPDATE OF i`,
     [runId, tenantId],
   );
   if (!rows[0]) throw new Error(`run ${runId} has no item for tenant ${tenantId}`);
-  return { status: rows[0].status, counts: { ...EMPTY_COUNTS, ...rows[0].counts } };
+  return { status: rows[0].status, counts: { ...EMPTY_COUNTS, ...rows[0].counts }, runPaused: rows[0].runPaused };
 }
 
 export async function saveItemCounts(q: Queryable, runId: string, tenantId: number, counts: TenantCounts): Promise<void> {

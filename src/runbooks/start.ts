@@ -16,7 +16,7 @@ import { auditActor, initiatorLabel } from './initiator.js';
 import { launchRun } from './launchRun.js';
 import { loadPreflight, type SavedPreflight } from './preflight.js';
 import { RunbookRefusal } from './refusal.js';
-import { findActiveRuns, findRunByIdempotencyKey, getRun, insertRun, type RunRecord } from './runs.js';
+import { findActiveRuns, findRunByIdempotencyKey, getRun, insertRun, type RunGuards, type RunRecord } from './runs.js';
 import { resolveGuards } from './guards.js';
 import { describeScope, resolveScope, sameScope, scopesOverlap, type ResolvedScope } from './scope.js';
 import { validateStartRequest, type StartRequest } from './validateStart.js';
@@ -44,6 +44,8 @@ interface StartPlan {
   scope: ResolvedScope;
   reason: string;
   key: string | null;
+  guards: RunGuards;
+  retryOf: string | null;
 }
 
 /** A retry names a completed run (the console and the CLI derive its scope from that run's failed tenants). */
@@ -91,7 +93,7 @@ async function platformWorkspaceId(q: pg.PoolClient): Promise<number> {
  * runbook (and uses of one key, across runbooks) queue on advisory locks, so the overlap and
  * key checks see every committed run.
  */
-async function insertOrReplayRun(pool: pg.Pool, client: pg.PoolClient, plan: StartPlan, preflightId: string): Promise<StartResult> {
+async function insertOrReplayRun(client: pg.PoolClient, plan: StartPlan, preflightId: string): Promise<StartResult> {
   const { request, runbook, scope, key } = plan;
   if (key) await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`operation_runs.idempotency_key:${key}`]);
   await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`operation_runs:${runbook.id}`]);
@@ -122,8 +124,8 @@ async function insertOrReplayRun(pool: pg.Pool, client: pg.PoolClient, plan: Sta
     idempotencyKey: key,
     counts: {},
     preflightId,
-    guards: resolveGuards(request.guards, scope),
-    retryOf: request.retryOf ? await checkRetryOf(pool, request.retryOf) : null,
+    guards: plan.guards,
+    retryOf: plan.retryOf,
   });
   return { run, created: true };
 }
@@ -131,7 +133,7 @@ async function insertOrReplayRun(pool: pg.Pool, client: pg.PoolClient, plan: Sta
 /** The same, where a key written outside the locks (or by a newer starter) wins the race. */
 async function writeRun(deps: StartDeps, plan: StartPlan, preflightId: string): Promise<StartResult> {
   try {
-    return await inTransaction(deps.pool, (client) => insertOrReplayRun(deps.pool, client, plan, preflightId));
+    return await inTransaction(deps.pool, (client) => insertOrReplayRun(client, plan, preflightId));
   } catch (error) {
     if (!plan.key || sqlState(error) !== UNIQUE_VIOLATION) throw error;
     const existing = await findRunByIdempotencyKey(deps.pool, plan.key);
@@ -151,32 +153,31 @@ async function auditRefusal(pool: pg.Pool, request: StartRequest, error: unknown
   });
 }
 
-/**
- * The checks of a start that need no preflight (the request itself, and that its tenants exist
- * and may be targeted), audited like a refused start: callers that preflight before starting
- * (the CLI) refuse a bad request before spending a preflight on it.
- */
-export async function precheckStart(pool: pg.Pool, request: StartRequest): Promise<void> {
-  try {
-    validateStartRequest(request);
-    await resolveScope(pool, request.scope);
-  } catch (error) {
-    await auditRefusal(pool, request, error);
-    throw error;
-  }
+/** Every check of a start that needs no preflight: the request, its scope, guards and retried run. */
+async function planStart(pool: pg.Pool, request: StartRequest): Promise<StartPlan> {
+  const { runbook, reason, idempotencyKey: key } = validateStartRequest(request);
+  const scope = await resolveScope(pool, request.scope);
+  return {
+    request,
+    runbook,
+    scope,
+    reason,
+    key,
+    guards: resolveGuards(request.guards, scope),
+    retryOf: request.retryOf ? await checkRetryOf(pool, request.retryOf) : null,
+  };
 }
 
 /**
- * The run an idempotency key already names, if its parameters match this request (a refusal
- * if not): callers that preflight before starting skip the preflight for a replay.
+ * The checks of a start that need no preflight, audited like a refused start, and the run its
+ * idempotency key already names (a replay) if any: callers that preflight before starting (the
+ * CLI, the deploy hook) refuse a bad request, or skip a replay, before spending a preflight.
  */
-export async function findReplay(pool: pg.Pool, request: StartRequest): Promise<RunRecord | null> {
+export async function precheckStart(pool: pg.Pool, request: StartRequest): Promise<RunRecord | null> {
   try {
-    const { runbook, reason, idempotencyKey: key } = validateStartRequest(request);
-    const existing = key ? await findRunByIdempotencyKey(pool, key) : null;
-    if (!existing) return null;
-    const scope = await resolveScope(pool, request.scope);
-    return replayOf(existing, { request, runbook, scope, reason, key }, key!);
+    const plan = await planStart(pool, request);
+    const existing = plan.key ? await findRunByIdempotencyKey(pool, plan.key) : null;
+    return existing ? replayOf(existing, plan, plan.key!) : null;
   } catch (error) {
     await auditRefusal(pool, request, error);
     throw error;
@@ -196,11 +197,8 @@ async function preflightOf(pool: pg.Pool, run: RunRecord): Promise<SavedPrefligh
  */
 export async function startRunbook(deps: StartDeps, request: StartRequest): Promise<StartResult> {
   try {
-    const { runbook, reason, idempotencyKey: key } = validateStartRequest(request);
-    const plan: StartPlan = { request, runbook, scope: await resolveScope(deps.pool, request.scope), reason, key };
-    // Refused before a preflight is checked or a row written; checked again where the row is.
-    resolveGuards(request.guards, plan.scope);
-    if (request.retryOf) await checkRetryOf(deps.pool, request.retryOf);
+    const plan = await planStart(deps.pool, request);
+    const { runbook, key } = plan;
     const replayed = key ? await findRunByIdempotencyKey(deps.pool, key) : null;
     let result: StartResult;
     let preflight: SavedPreflight;

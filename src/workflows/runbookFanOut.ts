@@ -19,7 +19,7 @@ import { runSearchAttributes } from './searchAttributes.js';
 export const runProgressQuery = defineQuery<RunProgress & { parallelism: number; batchSize: number }>('progress');
 
 const PAGE_SIZE = 100;
-/** Who a run's own pause (canary, error budget) is recorded as; the same label as its row's. */
+/** Who a run's own pause (canary, error budget) is recorded as, in its state and on its row. */
 const SELF = 'the run itself';
 /** Run counts are derived from items; refreshing them more often than this buys nothing. */
 const COUNTS_REFRESH_MS = 1_000;
@@ -100,7 +100,7 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
   /** The run stops starting tenants and waits for an operator: resume goes on, cancel ends it. */
   async function pauseItself(reason: string): Promise<void> {
     state.pause(SELF);
-    await Promise.all([tellChildren(pauseSignal, SELF), bookkeeping.pauseRunItself(runId, reason)]);
+    await Promise.all([tellChildren(pauseSignal, SELF), bookkeeping.pauseRunItself(runId, { by: SELF, reason })]);
   }
 
   /** The canary wave: its tenants first, then a pause for the operator's go-ahead. Returns how many it started. */

@@ -4,7 +4,7 @@ import { runPreflight, type SavedPreflight } from '../../runbooks/preflight.js';
 import { progressText } from '../../runbooks/progressText.js';
 import { getRunbook } from '../../runbooks/registry.js';
 import type { ScopeInput } from '../../runbooks/scope.js';
-import { findReplay, precheckStart, startRunbook } from '../../runbooks/start.js';
+import { precheckStart, startRunbook } from '../../runbooks/start.js';
 import { ALL_TENANTS_PHRASE, type GuardsInput, type StartRequest } from '../../runbooks/validateStart.js';
 import { withDeps, type CliDeps } from '../deps.js';
 import { followRun, printFollowed } from '../followRun.js';
@@ -115,13 +115,12 @@ export function registerStartRunbookCommand(program: Command): void {
 
 /**
  * The CLI's way through the one starter, for `start-runbook` and `runs retry-failed`: refuse a
- * bad request and find a replay before spending a preflight on either, print the preflight,
- * start, and print or follow the run.
+ * bad request and find a replay before spending a preflight on either (`precheckStart`), print
+ * the preflight, start, and print or follow the run.
  */
 export async function startFromCli(deps: CliDeps, request: StartRequest, options: { json?: boolean; wait?: boolean; preflight?: string }): Promise<void> {
   const { pool } = deps.database;
-  await precheckStart(pool, request);
-  const replay = await findReplay(pool, request);
+  const replay = await precheckStart(pool, request);
   let preflight: SavedPreflight | null = null;
   if (!replay && !options.preflight) {
     preflight = await runPreflight(pool, { runbook: getRunbook(request.runbook), scope: request.scope, initiator: request.initiator });
