@@ -14,6 +14,8 @@ export interface Config {
     tls: { serverName?: string; clientCertPath?: string; clientKeyPath?: string; caPath?: string } | null;
     apiKey?: string;
   };
+  /** Where run pages link a run's workflow (`TEMPORAL_UI_URL`), without a trailing slash. */
+  temporalUiUrl: string;
   port: number;
   host: string;
   sessionSecret: string;
@@ -29,6 +31,11 @@ export interface Config {
    * is recorded as failed. Bookkeeping activities retry for as long as it takes.
    */
   outageWindowMs: number;
+  /**
+   * Whether `/admin` registers the legacy maintenance trigger (`ADMIN_MAINTENANCE_TRIGGER=on`):
+   * off, its URL does not exist at all.
+   */
+  adminMaintenanceTrigger: boolean;
   isProduction: boolean;
 }
 
@@ -82,6 +89,29 @@ function databaseUrl(env: NodeJS.ProcessEnv): string {
   return raw;
 }
 
+/** An http(s) URL, or the console would link operators to something else entirely. */
+function temporalUiUrl(env: NodeJS.ProcessEnv): string {
+  const raw = env.TEMPORAL_UI_URL || 'http://127.0.0.1:8233';
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    // reported below
+  }
+  if (!url || !['http:', 'https:'].includes(url.protocol)) {
+    throw new ConfigError(`TEMPORAL_UI_URL must be an http:// or https:// URL such as http://127.0.0.1:8233, got "${raw.slice(0, 200)}"`);
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+/** A switch that is off unless set to exactly `on`; a typo is an error, not a silent off. */
+function onOff(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === 'off') return false;
+  if (raw === 'on') return true;
+  throw new ConfigError(`${name} must be "on" or "off", got "${raw.slice(0, 200)}"`);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const isProduction = env.NODE_ENV === 'production';
   const sessionSecret = env.SESSION_SECRET ?? (isProduction ? '' : 'dev-only-session-secret-change-me');
@@ -106,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tls: wantsTls ? tlsOptions : null,
       apiKey,
     },
+    temporalUiUrl: temporalUiUrl(env),
     port: positiveInt(env, 'PORT', 3000, 65535),
     host: env.HOST || '127.0.0.1',
     sessionSecret,
@@ -126,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             .filter(Boolean),
     deployRetryMs: 1000 * positiveInt(env, 'DEPLOY_RETRY_SECONDS', 15, 3600),
     outageWindowMs: 1000 * positiveInt(env, 'REBUILD_OUTAGE_WINDOW_SECONDS', 1800, 7 * 24 * 3600),
+    adminMaintenanceTrigger: onOff(env, 'ADMIN_MAINTENANCE_TRIGGER'),
     isProduction,
   };
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tuneRun } from '../src/runbooks/control.js';
 import type { Initiator } from '../src/runbooks/initiator.js';
 import { RunbookRefusal } from '../src/runbooks/refusal.js';
-import { getRunItems } from '../src/runbooks/runs.js';
+import { getRun, getRunItems } from '../src/runbooks/runs.js';
 import { queryRunProgress } from '../src/temporal/runWorkflows.js';
 import { runCli } from './support/cli.js';
 import { useRunbookHarness } from './support/harness.js';
@@ -59,6 +59,9 @@ describe('tuning a live run', () => {
   it('tunes a one-tenant run\'s batch size, never its parallelism; a completed run is refused with exit 2', async () => {
     await undoRebuilds(h.database.pool);
     const { run } = await h.start({ kind: 'tenants', externalIds: ['tenant-00001'] });
+    // Queued, the run has no worker yet to answer an update; once running, the workflow refuses.
+    expect(await refusal(tune(run.id, { parallelism: 4 }))).toMatchObject({ code: 'not_started' });
+    await until(() => getRun(h.database.pool, run.id), (r) => r?.status !== 'queued', 'the run to start');
     expect(await refusal(tune(run.id, { parallelism: 4 }))).toMatchObject({ code: 'invalid_tuning', message: expect.stringMatching(/one-tenant run has no parallelism/) });
     const done = await waitForRun(h.database.pool, run.id);
     const cli = await runCli(['runs', 'tune', done.id, '--batch-size', '500', '--reason', REASON], {

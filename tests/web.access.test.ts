@@ -3,11 +3,31 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/client.js';
 import { ALL_CAPABILITIES, type Capability } from '../src/runbooks/capabilities.js';
-import { PUBLIC, SIGNED_IN, type ConsoleRoute } from '../src/web/plugins/app/auth.js';
-import { adminSessionToken, consoleApp, cookieHeader, createOperator, signIn } from './support/console.js';
+import { CUSTOMER, PUBLIC, SIGNED_IN, type ConsoleRoute, type RouteAccess } from '../src/web/plugins/app/auth.js';
+import { adminSessionToken, consoleApp, cookieHeader, createCustomer, createOperator, signIn, signInCustomer } from './support/console.js';
 import { createTestDatabase, type TestDatabase } from './support/testDatabase.js';
 
 const isCapability = (access: string): access is Capability => (ALL_CAPABILITIES as readonly string[]).includes(access);
+
+/** A value each route parameter accepts, so that a request reaches the rules under test. */
+const SAMPLE_PARAMS: Record<string, () => string> = {
+  id: () => randomUUID(),
+  action: () => 'cancel',
+  runbook: () => 'findings.lifecycle.rebuild',
+};
+
+/** A request to a plane route as a browser would send it, with these cookies and form fields. */
+function requestRoute(app: FastifyInstance, route: ConsoleRoute, cookies: Record<string, string>, fields: Record<string, string> = {}) {
+  return app.inject({
+    method: route.method as 'GET',
+    url: route.url.replace(/:(\w+)/g, (_, name: string) => SAMPLE_PARAMS[name]?.() ?? 'x'),
+    headers: {
+      cookie: cookieHeader(cookies),
+      ...(route.method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+    },
+    ...(route.method === 'POST' ? { payload: new URLSearchParams(fields).toString() } : {}),
+  });
+}
 
 describe('access rules on every /system route', () => {
   let database: TestDatabase;
@@ -36,15 +56,7 @@ describe('access rules on every /system route', () => {
   });
 
   const request = (route: ConsoleRoute, cookies: Record<string, string>, fields: Record<string, string> = {}) =>
-    app.inject({
-      method: route.method as 'GET',
-      url: route.url.replace(':id', randomUUID()),
-      headers: {
-        cookie: cookieHeader(cookies),
-        ...(route.method === 'POST' ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      },
-      ...(route.method === 'POST' ? { payload: new URLSearchParams(fields).toString() } : {}),
-    });
+    requestRoute(app, route, cookies, fields);
 
   it('are collected from the registered routes, every one with a declared access', () => {
     const seen = routes.map((route) => `${route.method} ${route.url}`);
@@ -59,6 +71,7 @@ describe('access rules on every /system route', () => {
     const other = await consoleApp(database);
     try {
       expect(() => other.get('/system/forgotten', async () => 'oops')).toThrow(/declares no access/);
+      expect(() => other.get('/system/for-customers', { config: { capability: CUSTOMER } }, async () => 'oops')).toThrow(/declares customer/);
     } finally {
       await other.close().catch(() => {});
     }
@@ -109,7 +122,8 @@ describe('access rules on every /system route', () => {
     expect(posts.length).toBeGreaterThan(0);
     for (const route of posts) {
       for (const csrf of [undefined, 'forged', theirs.csrf]) {
-        const fields: Record<string, string> = { email: 'someone@example.com', password: 'whatever', ...(csrf ? { _csrf: csrf } : {}) };
+        const login: Record<string, string> = route.url.endsWith('/login') ? { email: 'someone@example.com', password: 'whatever' } : {};
+        const fields: Record<string, string> = { ...login, ...(csrf ? { _csrf: csrf } : {}) };
         const response = await request(route, mine.cookies, fields);
         expect(response.statusCode, `${route.method} ${route.url} with ${csrf}`).toBe(403);
       }
@@ -145,6 +159,83 @@ describe('access rules on every /system route', () => {
     expect(script.headers['content-type']).toMatch(/javascript/);
     expect((await app.inject({ method: 'GET', url: '/assets/htmx.js' })).statusCode).toBe(404);
     expect((await app.inject({ method: 'GET', url: '/assets/../package.json' })).statusCode).toBe(404);
+  });
+});
+
+describe('access rules on every /admin route', () => {
+  let database: TestDatabase;
+  let app: FastifyInstance;
+  let routes: ConsoleRoute[];
+  let operator: { cookies: Record<string, string>; csrf: string };
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    // With the maintenance trigger, so that every /admin route there can be is walked.
+    app = await consoleApp(database, {}, { ADMIN_MAINTENANCE_TRIGGER: 'on' });
+    await app.ready();
+    routes = app.consoleRoutes.filter((route) => route.url === '/admin' || route.url.startsWith('/admin/'));
+    operator = await signIn(app, await createOperator(database, ALL_CAPABILITIES));
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await database?.destroy();
+  });
+
+  it('are collected from the registered routes, each open to anyone or to customers only', () => {
+    const seen = routes.map((route) => `${route.method} ${route.url}`);
+    for (const expected of ['GET /admin/login', 'POST /admin/login', 'POST /admin/logout', 'GET /admin', 'GET /admin/findings',
+      'POST /admin/maintenance/findings-lifecycle']) {
+      expect(seen).toContain(expected);
+    }
+    for (const route of routes) expect([PUBLIC, CUSTOMER], `${route.method} ${route.url}`).toContain(route.access);
+  });
+
+  it('refuse to register an /admin route that declares no access, or an operator capability or SIGNED_IN', async () => {
+    const other = await consoleApp(database);
+    try {
+      expect(() => other.get('/admin/forgotten', async () => 'oops')).toThrow(/declares no access/);
+      const operatorAccess: RouteAccess[] = [...ALL_CAPABILITIES, SIGNED_IN];
+      for (const access of operatorAccess) {
+        expect(() => other.get(`/admin/${access}`, { config: { capability: access } }, async () => 'oops')).toThrow(/takes PUBLIC or CUSTOMER/);
+      }
+    } finally {
+      await other.close().catch(() => {});
+    }
+  });
+
+  it("no session, or only an operator's /system cookie: a redirect to the customer sign-in, with next for a page", async () => {
+    for (const cookies of [{}, operator.cookies]) {
+      for (const route of routes.filter((r) => r.access !== PUBLIC)) {
+        const response = await requestRoute(app, route, cookies, { _csrf: operator.csrf });
+        expect(response.statusCode, `${route.method} ${route.url}`).toBe(303);
+        const location = new URL(response.headers.location as string, 'http://console');
+        expect(location.pathname).toBe('/admin/login');
+        if (route.method === 'GET') expect(location.searchParams.get('next')).toBe(route.url);
+      }
+    }
+    // The sign-in page itself treats the operator as signed out: a customer form, no operator chrome.
+    const page = await app.inject({ method: 'GET', url: '/admin/login', headers: { cookie: cookieHeader(operator.cookies) } });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('action="/admin/login"');
+    expect(page.body).not.toContain('/system/logout');
+  });
+
+  it("every POST without a valid CSRF token of the customer's session gets 403", async () => {
+    const mine = await signInCustomer(app, await createCustomer(database));
+    const theirs = await signInCustomer(app, await createCustomer(database));
+    const posts = routes.filter((r) => r.method === 'POST');
+    expect(posts.length).toBeGreaterThanOrEqual(3);
+    for (const route of posts) {
+      for (const csrf of [undefined, 'forged', theirs.csrf, operator.csrf]) {
+        const login: Record<string, string> = route.url.endsWith('/login') ? { email: 'someone@example.com', password: 'whatever' } : {};
+        const fields: Record<string, string> = { ...login, ...(csrf ? { _csrf: csrf } : {}) };
+        const response = await requestRoute(app, route, mine.cookies, fields);
+        expect(response.statusCode, `${route.method} ${route.url} with ${csrf}`).toBe(403);
+      }
+    }
+    const { rows } = await database.pool.query('SELECT count(*)::int AS n FROM operation_runs');
+    expect(rows[0].n).toBe(0);
   });
 });
 

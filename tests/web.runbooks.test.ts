@@ -6,20 +6,13 @@ import type { Initiator } from '../src/runbooks/initiator.js';
 import { runPreflight } from '../src/runbooks/preflight.js';
 import { getRunbook } from '../src/runbooks/registry.js';
 import { buildApp } from '../src/web/app.js';
-import { cookieHeader, createOperator, signIn } from './support/console.js';
+import { cookieHeader, createOperator, fieldOf, signIn } from './support/console.js';
 import { RUNBOOK, useRunbookHarness } from './support/harness.js';
 
 const HOSTILE = '<script>alert("x")</script>';
 const REASON = 'Repair lifecycle fields after the import bug';
 
 type Session = { cookies: Record<string, string>; csrf: string };
-
-/** The value of a form's hidden field in a page. */
-function fieldOf(html: string, name: string): string {
-  const match = html.match(new RegExp(`name="${name}" value="([^"]*)"`));
-  if (!match) throw new Error(`no ${name} field in the page:\n${html.slice(0, 3000)}`);
-  return match[1]!;
-}
 
 const number = (n: number) => n.toLocaleString('en-US');
 
@@ -184,6 +177,22 @@ describe('runbooks page: preflight → confirm → start', () => {
     expect(await runCount()).toBe(before);
   });
 
+  it('guards are offered for several tenants only; a canary bigger than the scope is refused by the guards, kept, with no run', async () => {
+    expect((await preflight({ scope: 'tenant', tenant: tenants[0]! })).body).not.toContain('name="canary"');
+    const page = await preflight({ scope: 'all_tenants' });
+    expect(page.body).toContain('name="maxFailedTenants"');
+    const before = await runCount();
+    const response = await start({ ...confirmFields(page.body), reason: REASON, confirmation: 'ALL TENANTS', canary: 'on', canaryCount: '99', maxFailedTenants: '1' });
+    expect(response.statusCode).toBe(422);
+    expect(response.body).toMatch(/id="guards-problem" role="alert">A canary wave runs 1 to \d+ tenants of the \d+ in scope; got 99./);
+    expect(response.body).toContain('<details class="guards" open>');
+    expect(response.body).toContain('name="canaryCount" min="1" step="1" inputmode="numeric" value="99"');
+    expect(response.body).toContain('name="maxFailedTenants" min="0" step="1" inputmode="numeric" value="1"');
+    expect(await runCount()).toBe(before);
+    // Not a number at all: the schema's 400, never a 500.
+    expect((await start({ ...confirmFields(page.body), reason: REASON, confirmation: 'ALL TENANTS', maxFailedPercent: '1e3' })).statusCode).toBe(400);
+  });
+
   it('an all-tenants preflight needs run_all_tenants', async () => {
     const capabilities = ALL_CAPABILITIES.filter((capability) => capability !== CAPABILITIES.runbooksRunAllTenants);
     const limited = await signIn(app, await createOperator(h.database, capabilities));
@@ -305,6 +314,9 @@ describe('runbooks page: preflight → confirm → start', () => {
     expect((await preflight({ scope: 'some_tenants' })).statusCode).toBe(400);
     expect((await preflight({ scope: 'tenant', tenant: 'a\u0000b' })).statusCode).toBe(400);
     expect((await start({ scope: 'tenant', reason: 'r'.repeat(5000) })).statusCode).toBe(400);
+    const extra = await preflight({ scope: 'all_tenants', tenants: 'acme,rival' });
+    expect(extra.statusCode).toBe(400);
+    expect(extra.body).toContain('<strong>tenants</strong> is not a field of this form.');
     const unknown = await post('/system/ops/runbooks/nope/preflight', { _csrf: session.csrf, scope: 'all_tenants' });
     expect(unknown.statusCode).toBe(404);
   });

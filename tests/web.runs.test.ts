@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
 import { CAPABILITIES } from '../src/runbooks/capabilities.js';
 import { consoleApp, cookieHeader, createOperator, signIn } from './support/console.js';
 import { createTestDatabase, type TestDatabase } from './support/testDatabase.js';
@@ -91,6 +92,23 @@ describe('runs pages', () => {
     expect(response.body).toContain('trigger said &lt;script&gt;');
     expect(response.body).toContain('runbook.started');
     expect(response.body).not.toContain(HOSTILE);
+    expect(response.body).toContain(`href="http://127.0.0.1:8233/namespaces/default/workflows/wf-${runIds.hostile}"`);
+    expect(response.body).toContain(`href="/system/ops/runs/${runIds.hostile}/export?format=csv"`);
+    // A viewer is offered no action.
+    expect(response.body).not.toContain('/actions/');
+  });
+
+  it('links the workflow in the Temporal UI that TEMPORAL_UI_URL names, and refuses a value that is not an http(s) URL', async () => {
+    const other = await consoleApp(database, {}, { TEMPORAL_UI_URL: 'https://temporal.example.com/ui/', TEMPORAL_NAMESPACE: 'ops prod' });
+    try {
+      const response = await other.inject({ method: 'GET', url: `/system/ops/runs/${runIds.old}`, headers: { cookie } });
+      expect(response.body).toContain(`href="https://temporal.example.com/ui/namespaces/ops%20prod/workflows/wf-${runIds.old}"`);
+    } finally {
+      await other.close();
+    }
+    for (const value of ['javascript:alert(1)', 'not a url', 'ftp://example.com']) {
+      expect(() => loadConfig({ TEMPORAL_UI_URL: value })).toThrow(/TEMPORAL_UI_URL must be an http:\/\/ or https:\/\/ URL/);
+    }
   });
 
   it('an id that is not a run id is a 400; an unknown one a 404', async () => {
@@ -98,6 +116,113 @@ describe('runs pages', () => {
     expect(malformed.statusCode).toBe(400);
     expect(malformed.body).toContain('<strong>id</strong> must be a run id (a UUID).');
     expect((await get(`/system/ops/runs/${randomUUID()}`)).statusCode).toBe(404);
+  });
+});
+
+describe('runs list pages and the live part of a run page', () => {
+  let database: TestDatabase;
+  let app: FastifyInstance;
+  let cookie: string;
+  let ids: string[];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    app = await consoleApp(database);
+    // 120 runs a second apart, and ten more sharing one timestamp (the id breaks the tie).
+    const { rows } = await database.pool.query<{ id: string }>(
+      `WITH w AS (INSERT INTO workspaces (slug, name) VALUES ('pages', 'pages') RETURNING id)
+       INSERT INTO operation_runs (id, workspace_id, runbook, scope_kind, scope, status, outcome, source, initiator_label, reason, created_at)
+       SELECT gen_random_uuid(), w.id, 'findings.lifecycle.rebuild', 'all_tenants', '{"tenants": []}', 'completed', 'succeeded', 'cli', 'cli:test',
+              'Run number ' || n, CASE WHEN n <= 10 THEN timestamptz '2026-01-01 00:00:00.123456+00' ELSE timestamptz '2026-01-01' + n * interval '1 second' END
+         FROM w, generate_series(1, 130) AS n
+       RETURNING id`,
+    );
+    ids = rows.map((row) => row.id);
+    cookie = cookieHeader((await signIn(app, await createOperator(database, [CAPABILITIES.runsView]))).cookies);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await database?.destroy();
+  });
+
+  const get = (url: string, headers: Record<string, string> = {}) => app.inject({ method: 'GET', url, headers: { cookie, ...headers } });
+  const runIdsOf = (html: string) => [...html.matchAll(/<a href="\/system\/ops\/runs\/([0-9a-f-]{36})">/g)].map((match) => match[1]!);
+  const nextOf = (html: string) => /<a href="([^"]+)" rel="next">/.exec(html)?.[1]?.replace(/&amp;/g, '&') ?? null;
+
+  it('pages by keyset: every run exactly once, newest first, ties broken by id, and a run added meanwhile shifts nothing', async () => {
+    const seen: string[] = [];
+    let url: string | null = '/system/ops/runs?status=completed';
+    let pages = 0;
+    while (url) {
+      const response = await get(url);
+      expect(response.statusCode).toBe(200);
+      const page = runIdsOf(response.body);
+      expect(page.length).toBeLessThanOrEqual(50);
+      seen.push(...page);
+      url = nextOf(response.body);
+      if (url) expect(url).toContain('status=completed');
+      if (pages === 0) {
+        // A newer run after the first page is on no later page.
+        await database.pool.query(
+          `INSERT INTO operation_runs (id, workspace_id, runbook, scope_kind, scope, status, outcome, source, initiator_label, reason)
+           SELECT gen_random_uuid(), workspace_id, runbook, scope_kind, scope, status, outcome, source, initiator_label, 'A newer run' FROM operation_runs LIMIT 1`,
+        );
+      }
+      pages += 1;
+    }
+    expect(pages).toBe(3);
+    expect(new Set(seen).size).toBe(130);
+    expect(seen.sort()).toEqual([...ids].sort());
+    const { rows } = await database.pool.query<{ id: string }>(
+      `SELECT id FROM operation_runs WHERE reason <> 'A newer run' ORDER BY created_at DESC, id DESC`,
+    );
+    const order: string[] = [];
+    for (let next: string | null = '/system/ops/runs?status=completed'; next; ) {
+      const body: string = (await get(next)).body;
+      order.push(...runIdsOf(body).filter((id) => ids.includes(id)));
+      next = nextOf(body);
+    }
+    expect(order).toEqual(rows.map((row) => row.id));
+  });
+
+  it('an unknown cursor is an empty page with a way back; a malformed one a 400', async () => {
+    const unknown = await get(`/system/ops/runs?before=${randomUUID()}`);
+    expect(unknown.statusCode).toBe(200);
+    expect(unknown.body).toContain('No runs match.');
+    expect(unknown.body).toContain('>Newest</a>');
+    expect((await get('/system/ops/runs?before=%27%3B%20DROP%20TABLE%20operation_runs')).statusCode).toBe(400);
+  });
+
+  it('the live part polls while a run is active, with its rate and what is left, and not once it is terminal', async () => {
+    const [id] = ids;
+    const { rows } = await database.pool.query<{ id: string }>(
+      `WITH p AS (INSERT INTO preflights (id, runbook, scope_kind, scope, report, content_hash, created_by)
+                  VALUES (gen_random_uuid(), 'findings.lifecycle.rebuild', 'all_tenants', '{}', '{"inScope": 1000}', 'x', 'test') RETURNING id)
+       UPDATE operation_runs SET status = 'running', outcome = NULL, preflight_id = p.id, started_at = now() - interval '10 seconds',
+              counts = '{"tenants": 4, "tenantsSucceeded": 1, "examined": 500, "changed": 450}'
+         FROM p WHERE operation_runs.id = $1 RETURNING operation_runs.id`,
+      [id],
+    );
+    expect(rows).toHaveLength(1);
+    const running = await get(`/system/ops/runs/${id}/progress`, { 'hx-request': 'true' });
+    expect(running.statusCode).toBe(200);
+    expect(running.body).toContain('hx-trigger="every 2s"');
+    // 500 of the preflight's 1,000 findings in about 10 s: half done, about 10 s to go.
+    expect(running.body).toContain('value="50" max="100"');
+    expect(running.body).toMatch(/· 5\d findings\/s · about (9|10|11) s left/);
+    expect(running.headers['hx-trigger']).toBeUndefined();
+    // Without htmx the same URL is a page of its own, and without JavaScript the run page reloads itself.
+    expect((await get(`/system/ops/runs/${id}/progress`)).body).toContain('<!doctype html>');
+    expect((await get(`/system/ops/runs/${id}`)).body).toContain('<noscript><meta http-equiv="refresh" content="5"></noscript>');
+
+    await database.pool.query(`UPDATE operation_runs SET status = 'completed', outcome = 'succeeded', completed_at = started_at + interval '75 seconds' WHERE id = $1`, [id]);
+    const done = await get(`/system/ops/runs/${id}/progress`, { 'hx-request': 'true' });
+    expect(done.body).not.toContain('hx-trigger=');
+    expect(done.body).toContain('value="100" max="100"');
+    expect(done.body).toContain('took 1 min 15 s');
+    expect(done.headers['hx-trigger']).toBe('runCompleted');
+    expect((await get(`/system/ops/runs/${id}`)).body).not.toContain('http-equiv="refresh"');
   });
 });
 

@@ -99,6 +99,22 @@ describe('server-side sessions', () => {
     expect(row.idle_expires_at.getTime()).toBe(row.expires_at.getTime());
   });
 
+  it("the page's own polls are not use: they neither move the idle expiry nor keep an idle session alive", async () => {
+    const { cookies } = await signIn(app, await createOperator(database, ALL_CAPABILITIES));
+    const token = cookies.system_session;
+    await database.pool.query(`UPDATE sessions SET last_seen_at = now() - interval '5 minutes' WHERE token_hash = $1`, [hashSessionToken(token)]);
+    const before = await sessionRow(token);
+    const poll = await app.inject({ method: 'GET', url: '/system/notifications/count', headers: { cookie: `system_session=${token}`, 'hx-request': 'true' } });
+    expect(poll.statusCode).toBe(200);
+    expect(await sessionRow(token)).toMatchObject({ last_seen_at: before.last_seen_at, idle_expires_at: before.idle_expires_at });
+    // A page the operator asks for is use.
+    expect((await runbooksWith(token)).statusCode).toBe(200);
+    expect((await sessionRow(token)).last_seen_at.getTime()).toBeGreaterThan(before.last_seen_at.getTime());
+    // Idle past its expiry, the session ends even for a poll.
+    await database.pool.query(`UPDATE sessions SET idle_expires_at = now() - interval '1 second' WHERE token_hash = $1`, [hashSessionToken(token)]);
+    expect((await app.inject({ method: 'GET', url: '/system/notifications/count', headers: { cookie: `system_session=${token}`, 'hx-request': 'true' } })).statusCode).not.toBe(200);
+  });
+
   it('signing in again issues a new token and ends the old session', async () => {
     const operator = await createOperator(database, ALL_CAPABILITIES);
     const first = await signIn(app, operator);

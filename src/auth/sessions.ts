@@ -34,6 +34,15 @@ export interface Operator {
   capabilities: Capability[];
 }
 
+/** A signed-in customer user of the `/admin` plane, with the one tenant they belong to. */
+export interface Customer {
+  id: number;
+  email: string;
+  tenantId: number;
+  tenantExternalId: string;
+  tenantName: string;
+}
+
 /** Writes a new session and returns the cookie's token (never stored). */
 export async function createSession(
   q: Queryable,
@@ -74,6 +83,11 @@ async function findLiveSession(q: Queryable, plane: Plane, token: string): Promi
   return rows[0] ?? null;
 }
 
+export interface SessionLookup {
+  /** False for a request the page makes on its own (a poll): it is not use, so an open tab still times out. */
+  touch?: boolean;
+}
+
 /** Pushes the idle expiry forward on use (at most once a minute), never past the absolute one. */
 async function touchSession(q: Queryable, session: { id: number; lastSeenAt: Date }): Promise<void> {
   if (Date.now() - session.lastSeenAt.getTime() < TOUCH_EVERY_MS) return;
@@ -84,21 +98,60 @@ async function touchSession(q: Queryable, session: { id: number; lastSeenAt: Dat
   );
 }
 
+/**
+ * The live session of this plane and its user, as `loadUser` reads them, or null: a session
+ * whose user is gone or inactive is no session. Only a session that counts is touched.
+ */
+async function findSignedIn<User>(
+  q: Queryable,
+  plane: Plane,
+  token: string,
+  options: SessionLookup,
+  loadUser: (session: SessionRecord) => Promise<User | undefined>,
+): Promise<{ session: SessionRecord; user: User } | null> {
+  const found = await findLiveSession(q, plane, token);
+  if (!found) return null;
+  const { lastSeenAt, ...session } = found;
+  const user = await loadUser(session);
+  if (!user) return null;
+  if (options.touch !== false) await touchSession(q, { id: session.id, lastSeenAt });
+  return { session, user };
+}
+
 /** The operator signed in with this `/system` token, or null (an inactive operator is signed out). */
 export async function findOperatorSession(
   q: Queryable,
   token: string,
+  options: SessionLookup = {},
 ): Promise<{ session: SessionRecord; operator: Operator } | null> {
-  const session = await findLiveSession(q, 'system', token);
-  if (!session?.platformUserId) return null;
-  const { rows } = await q.query<Operator>(
-    'SELECT id::int, email, capabilities FROM platform_users WHERE id = $1 AND is_active',
-    [session.platformUserId],
-  );
-  if (!rows[0]) return null;
-  await touchSession(q, session);
-  const { lastSeenAt: _, ...record } = session;
-  return { session: record, operator: rows[0] };
+  const found = await findSignedIn(q, 'system', token, options, async ({ platformUserId }) => {
+    if (!platformUserId) return undefined;
+    const { rows } = await q.query<Operator>(
+      'SELECT id::int, email, capabilities FROM platform_users WHERE id = $1 AND is_active',
+      [platformUserId],
+    );
+    return rows[0];
+  });
+  return found && { session: found.session, operator: found.user };
+}
+
+/** The customer signed in with this `/admin` token, or null (an inactive user is signed out). */
+export async function findCustomerSession(
+  q: Queryable,
+  token: string,
+  options: SessionLookup = {},
+): Promise<{ session: SessionRecord; customer: Customer } | null> {
+  const found = await findSignedIn(q, 'admin', token, options, async ({ userId }) => {
+    if (!userId) return undefined;
+    const { rows } = await q.query<Customer>(
+      `SELECT u.id::int, u.email, t.id::int AS "tenantId", t.external_id AS "tenantExternalId", t.name AS "tenantName"
+         FROM users u JOIN tenants t ON t.id = u.tenant_id
+        WHERE u.id = $1 AND u.is_active`,
+      [userId],
+    );
+    return rows[0];
+  });
+  return found && { session: found.session, customer: found.user };
 }
 
 /** Whether this token is a live `/admin` session: such a visitor on `/system` sees a 404. */

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { printableLines } from './printable.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerDeployHookCommand } from './commands/deployHook.js';
-import { registerPlatformUserCommands } from './commands/platformUser.js';
+import { registerCustomerUserCommands, registerPlatformUserCommands } from './commands/platformUser.js';
 import { registerRunsCommands } from './commands/runs.js';
 import { registerSeedCommand } from './commands/seed.js';
 import { registerStartRunbookCommand } from './commands/startRunbook.js';
@@ -21,5 +21,6 @@ export function buildProgram(): Command {
   registerDbCommands(program);
   registerSeedCommand(program);
   registerPlatformUserCommands(program);
+  registerCustomerUserCommands(program);
   return program;
 }

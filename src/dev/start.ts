@@ -9,7 +9,10 @@ import { describeDatabaseUrl } from '../db/describeUrl.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { runEntryPoint } from '../entryPoint.js';
 import { generatePassword } from '../auth/passwords.js';
+import { countCustomerUsers, createCustomerUser } from '../auth/customerUsers.js';
 import { countPlatformUsers, createPlatformUser } from '../auth/platformUsers.js';
+import type { Queryable } from '../db/queryable.js';
+import { PLATFORM_TENANT_EXTERNAL_ID } from '../db/schema/tenancy.js';
 import { ALL_CAPABILITIES } from '../runbooks/capabilities.js';
 import { seedDemoData } from '../seed/seedDemoData.js';
 import { connectTemporal, pingTemporal } from '../temporal/connection.js';
@@ -20,6 +23,7 @@ import { ensureTemporalCli } from './temporalCli.js';
 
 const DEMO = { tenants: 20, findingsPerTenant: 1_000, seed: 1 };
 const DEMO_OPERATOR_EMAIL = 'operator@example.com';
+const DEMO_CUSTOMER_EMAIL = 'customer@example.com';
 const say = (line: string) => process.stdout.write(`[start] ${line}\n`);
 
 async function temporalAnswers(config: ReturnType<typeof loadConfig>): Promise<boolean> {
@@ -60,10 +64,19 @@ async function startTemporal(config: ReturnType<typeof loadConfig>): Promise<Run
   return server;
 }
 
-/** The demo sign-in, when this start created the demo operator (its password is shown once). */
-type DemoSignIn = { email: string; password: string } | null;
+/** A demo sign-in this start created (its password is shown once). */
+type DemoSignIn = { email: string; password: string };
 
-async function prepareDatabase(databaseUrl: string): Promise<DemoSignIn> {
+/** The first demo tenant, where the demo customer signs in. */
+async function firstCustomerTenant(q: Queryable): Promise<string | null> {
+  const { rows } = await q.query<{ externalId: string }>(
+    'SELECT external_id AS "externalId" FROM tenants WHERE external_id <> $1 ORDER BY id LIMIT 1',
+    [PLATFORM_TENANT_EXTERNAL_ID],
+  );
+  return rows[0]?.externalId ?? null;
+}
+
+async function prepareDatabase(databaseUrl: string): Promise<{ operator: DemoSignIn | null; customer: (DemoSignIn & { tenant: string }) | null }> {
   const migration = await migrateDatabase(databaseUrl);
   say(`Database ${describeDatabaseUrl(databaseUrl)}: ${migration.applied} migration(s) applied.`);
   const database = openDatabase(databaseUrl, { max: 2 });
@@ -73,11 +86,21 @@ async function prepareDatabase(databaseUrl: string): Promise<DemoSignIn> {
       say(`Empty database: seeding ${DEMO.tenants} demo tenants x ${DEMO.findingsPerTenant} findings...`);
       await seedDemoData(database.pool, DEMO);
     }
-    // Only a database without any operator gets the demo one, so a restart never adds another.
-    if ((await countPlatformUsers(database.pool)) > 0) return null;
-    const password = generatePassword();
-    await createPlatformUser(database.pool, { email: DEMO_OPERATOR_EMAIL, password, capabilities: ALL_CAPABILITIES });
-    return { email: DEMO_OPERATOR_EMAIL, password };
+    // Only a database without any operator (customer user) gets the demo one, so a restart
+    // never adds another.
+    let operator: DemoSignIn | null = null;
+    if ((await countPlatformUsers(database.pool)) === 0) {
+      operator = { email: DEMO_OPERATOR_EMAIL, password: generatePassword() };
+      await createPlatformUser(database.pool, { ...operator, capabilities: ALL_CAPABILITIES });
+    }
+    const tenant = (await countCustomerUsers(database.pool)) === 0 ? await firstCustomerTenant(database.pool) : null;
+    let customer: (DemoSignIn & { tenant: string }) | null = null;
+    if (tenant) {
+      const password = generatePassword();
+      await createCustomerUser(database.pool, { email: DEMO_CUSTOMER_EMAIL, password, tenantExternalId: tenant });
+      customer = { email: DEMO_CUSTOMER_EMAIL, password, tenant };
+    }
+    return { operator, customer };
   } finally {
     await database.close();
   }
@@ -101,8 +124,14 @@ runEntryPoint(async () => {
     startChild('console', 'src/web/server.ts', []),
   ];
   say(`Console at http://${config.host}:${config.port}/system/login (health: /healthz). Ctrl-C stops everything.`);
-  if (demo) {
-    say(`Demo operator (every capability): ${demo.email} / ${demo.password} — shown once; create others with "npm run cli -- platform-user create".`);
+  if (demo.operator) {
+    say(`Demo operator (every capability): ${demo.operator.email} / ${demo.operator.password} — shown once; create others with "npm run cli -- platform-user create".`);
+  }
+  if (demo.customer) {
+    say(
+      `Demo customer of ${demo.customer.tenant} at http://${config.host}:${config.port}/admin/login: ` +
+        `${demo.customer.email} / ${demo.customer.password} — shown once.`,
+    );
   }
 
   let stopping = false;

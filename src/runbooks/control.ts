@@ -21,6 +21,8 @@ export interface ControlRequest {
   initiator: Initiator;
   source: RunSource;
   context?: RequestContext;
+  /** Why (10–500 characters): required by the console, optional at the CLI; audited, and kept on a paused run. */
+  reason?: string;
 }
 
 export type RunAction = 'cancel' | 'pause' | 'resume';
@@ -64,19 +66,20 @@ async function sendControl(deps: ControlDeps, run: RunRecord, action: RunAction,
  */
 export async function controlRun(deps: ControlDeps, request: ControlRequest, action: RunAction): Promise<RunRecord> {
   const run = await controllableRun(deps, request, action);
+  const reason = request.reason === undefined ? null : validReason(request.reason);
   const by = initiatorLabel(request.initiator);
   const actor = auditActor(request.initiator, request.context);
   const outcome = await sendControl(deps, run, action, by);
   if (outcome === 'no_workflow' && action !== 'cancel') {
     throw new RunbookRefusal('not_started', `Run ${run.id} has no workflow to ${action} (it is ${run.status}); cancel it instead.`);
   }
-  if (action !== 'cancel') await recordRunPause(deps.pool, run.id, action === 'pause' ? by : null);
+  if (action !== 'cancel') await recordRunPause(deps.pool, run.id, action === 'pause' ? { by, reason } : null);
   await recordAudit(deps.pool, {
     ...actor,
     action: AUDIT_ACTION[action],
     targetKind: 'operation_run',
     targetId: run.id,
-    metadata: { runbook: run.runbook, source: request.source },
+    metadata: { runbook: run.runbook, source: request.source, ...(reason ? { reason } : {}) },
   });
   if (outcome === 'no_workflow') await completeRun(deps.pool, run.id, { outcome: 'cancelled', actor });
   return (await getRun(deps.pool, run.id)) ?? run;
@@ -100,6 +103,8 @@ export async function tuneRun(deps: ControlDeps, request: TuneRunRequest): Promi
   if (run.status === 'completed') {
     throw new RunbookRefusal('run_completed', `Run ${run.id} is already completed (${run.outcome}); there is nothing to tune.`);
   }
+  // A queued run's workflow has no worker yet to answer the update: the request would wait for one.
+  if (run.status === 'queued') throw new RunbookRefusal('not_started', `Run ${run.id} is still queued; tune it once a worker has started it.`);
   const by = initiatorLabel(request.initiator);
   const outcome = await tuneRunWorkflow(await deps.temporal(), run.id, { by, parallelism: request.parallelism, batchSize: request.batchSize });
   if (outcome === 'no_workflow') throw new RunbookRefusal('not_started', `Run ${run.id} has no workflow to tune (it is ${run.status}).`);

@@ -41,7 +41,7 @@ export async function startDeployRun(deps: StartDeps, release: string, runbookNa
     confirmation: ALL_TENANTS_PHRASE,
   };
   try {
-    const replay = await precheckStart(deps.pool, request);
+    const replay = await precheckStart(deps.pool, request, { overlap: false });
     if (replay) return { state: 'started', runId: replay.id };
     const [holder] = await findActiveRuns(deps.pool, runbook.id);
     if (holder) return { state: 'waiting', reason: `run ${holder.id} (by ${holder.initiatorLabel}) is still ${holder.status}` };

@@ -1,8 +1,12 @@
 import type { AuditEvent } from '../audit/recordAudit.js';
 
-/** Who asks: a signed-in operator, an engineer at the CLI, or a deploy pipeline. */
+/**
+ * Who asks: a signed-in operator, a signed-in customer user of `/admin` (the legacy maintenance
+ * trigger, for their own tenant only), an engineer at the CLI, or a deploy pipeline.
+ */
 export type Initiator =
   | { kind: 'platform_user'; id: number; email: string; capabilities: readonly string[] }
+  | { kind: 'customer'; id: number; email: string; tenantExternalId: string }
   | { kind: 'cli'; label: string }
   | { kind: 'deploy_hook'; label: string };
 
@@ -13,7 +17,7 @@ export interface RequestContext {
 }
 
 export function initiatorLabel(initiator: Initiator): string {
-  return initiator.kind === 'platform_user' ? initiator.email : initiator.label;
+  return initiator.kind === 'platform_user' || initiator.kind === 'customer' ? initiator.email : initiator.label;
 }
 
 /** Who an audit event names as its actor. */
@@ -21,8 +25,9 @@ export type AuditActor = Pick<AuditEvent, 'actorKind' | 'actorId' | 'actorLabel'
 
 export function auditActor(initiator: Initiator, context: RequestContext = {}): AuditActor {
   return {
-    actorKind: initiator.kind,
-    actorId: initiator.kind === 'platform_user' ? initiator.id : null,
+    // The audit trail calls a customer user a `user`, after their table.
+    actorKind: initiator.kind === 'customer' ? 'user' : initiator.kind,
+    actorId: initiator.kind === 'platform_user' || initiator.kind === 'customer' ? initiator.id : null,
     actorLabel: initiatorLabel(initiator),
     ip: context.ip ?? null,
     userAgent: context.userAgent ?? null,

@@ -1,9 +1,9 @@
-import { and, asc, desc, eq, ne, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, ne, sql, type SQL } from 'drizzle-orm';
 import { orm, type Connection } from '../db/orm.js';
-import { auditEvents, operationRunItems, operationRuns, tenants } from '../db/schema/index.js';
+import { auditEvents, operationRunItems, operationRuns, preflights, tenants } from '../db/schema/index.js';
 import type { RunStatus } from './runStatus.js';
 
-export type RunSource = 'system_ui' | 'cli' | 'deploy_hook';
+export type RunSource = 'system_ui' | 'cli' | 'deploy_hook' | 'admin_trigger';
 
 /** Run totals, always derived from the run's items (`refreshRunCounts`). */
 export interface RunCounts {
@@ -62,6 +62,21 @@ export async function getRun(q: Connection, id: string): Promise<RunRecord | nul
   return run ?? null;
 }
 
+/**
+ * A run with the size of the scope it was confirmed against (its preflight's findings in
+ * scope, null without one), in one query: what a live progress view polls for.
+ */
+export async function getRunProgress(q: Connection, id: string): Promise<{ run: RunRecord; inScope: number | null } | null> {
+  const runId = normalizeRunId(id);
+  if (!runId) return null;
+  const [row] = await orm(q)
+    .select({ run: operationRuns, inScope: sql<number | null>`(${preflights.report} ->> 'inScope')::float8` })
+    .from(operationRuns)
+    .leftJoin(preflights, eq(preflights.id, operationRuns.preflightId))
+    .where(eq(operationRuns.id, runId));
+  return row ?? null;
+}
+
 export async function findRunByIdempotencyKey(q: Connection, key: string): Promise<RunRecord | null> {
   const [run] = await orm(q).select().from(operationRuns).where(eq(operationRuns.idempotencyKey, key));
   return run ?? null;
@@ -85,27 +100,36 @@ export async function insertRun(q: Connection, run: NewRun & { id: string; workf
   return inserted!;
 }
 
+/**
+ * Runs newest first, a page at a time by keyset: `before` is the last run of the previous
+ * page, so a page costs the same however deep it is and a run started meanwhile shifts
+ * nothing. The cursor's own row gives the position, at the database's full timestamp precision.
+ */
 export async function listRuns(
   q: Connection,
-  filter: { status?: RunStatus; runbook?: string; limit?: number; offset?: number } = {},
+  filter: { status?: RunStatus; runbook?: string; limit?: number; before?: string } = {},
 ): Promise<RunRecord[]> {
   const where: SQL[] = [];
   if (filter.status) where.push(eq(operationRuns.status, filter.status));
   if (filter.runbook) where.push(eq(operationRuns.runbook, filter.runbook));
+  if (filter.before) {
+    where.push(
+      sql`(${operationRuns.createdAt}, ${operationRuns.id}) < (SELECT created_at, id FROM operation_runs WHERE id = ${normalizeRunId(filter.before)})`,
+    );
+  }
   return orm(q)
     .select()
     .from(operationRuns)
     .where(and(...where))
-    .orderBy(desc(operationRuns.createdAt), asc(operationRuns.id))
-    .limit(filter.limit ?? 50)
-    .offset(filter.offset ?? 0);
+    .orderBy(desc(operationRuns.createdAt), desc(operationRuns.id))
+    .limit(filter.limit ?? 50);
 }
 
-/** Records who paused an active run (null: resumed). A completed run is left as it is. */
-export async function recordRunPause(q: Connection, runId: string, pausedBy: string | null): Promise<void> {
+/** Records who paused an active run and why (null: resumed). A completed run is left as it is. */
+export async function recordRunPause(q: Connection, runId: string, pause: { by: string; reason: string | null } | null): Promise<void> {
   await orm(q)
     .update(operationRuns)
-    .set({ pausedBy, pausedAt: pausedBy === null ? null : new Date(), pauseReason: null })
+    .set({ pausedBy: pause?.by ?? null, pausedAt: pause ? new Date() : null, pauseReason: pause?.reason ?? null })
     .where(and(eq(operationRuns.id, runId), ne(operationRuns.status, 'completed')));
 }
 

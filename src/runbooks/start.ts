@@ -88,6 +88,18 @@ async function platformWorkspaceId(q: pg.PoolClient): Promise<number> {
   return platform.workspaceId;
 }
 
+/** Refuses a start whose scope an active run of the same runbook already covers. */
+async function refuseOverlap(q: pg.Pool | pg.PoolClient, plan: StartPlan): Promise<void> {
+  const holder = (await findActiveRuns(q, plan.runbook.id)).find((run) => scopesOverlap(run.scope, plan.scope.stored));
+  if (holder) {
+    throw new RunbookRefusal(
+      'overlapping_run',
+      `Run ${holder.id} (${holder.status}, ${describeScope(holder.scope)}, by ${holder.initiatorLabel}) ` +
+        `already covers this scope; wait for it to finish or cancel it.`,
+    );
+  }
+}
+
 /**
  * Writes the queued run, or finds the one its idempotency key already names. Starts of one
  * runbook (and uses of one key, across runbooks) queue on advisory locks, so the overlap and
@@ -101,14 +113,7 @@ async function insertOrReplayRun(client: pg.PoolClient, plan: StartPlan, preflig
     const existing = await findRunByIdempotencyKey(client, key);
     if (existing) return { run: replayOf(existing, plan, key), created: false };
   }
-  const holder = (await findActiveRuns(client, runbook.id)).find((run) => scopesOverlap(run.scope, scope.stored));
-  if (holder) {
-    throw new RunbookRefusal(
-      'overlapping_run',
-      `Run ${holder.id} (${holder.status}, ${describeScope(holder.scope)}, by ${holder.initiatorLabel}) ` +
-        `already covers this scope; wait for it to finish or cancel it.`,
-    );
-  }
+  await refuseOverlap(client, plan);
   const id = randomUUID();
   const run = await insertRun(client, {
     id,
@@ -169,15 +174,20 @@ async function planStart(pool: pg.Pool, request: StartRequest): Promise<StartPla
 }
 
 /**
- * The checks of a start that need no preflight, audited like a refused start, and the run its
+ * The checks of a start that need no preflight (an overlapping run among them), audited like a refused start, and the run its
  * idempotency key already names (a replay) if any: callers that preflight before starting (the
  * CLI, the deploy hook) refuse a bad request, or skip a replay, before spending a preflight.
  */
-export async function precheckStart(pool: pg.Pool, request: StartRequest): Promise<RunRecord | null> {
+export async function precheckStart(pool: pg.Pool, request: StartRequest, options: { overlap?: boolean } = {}): Promise<RunRecord | null> {
   try {
     const plan = await planStart(pool, request);
     const existing = plan.key ? await findRunByIdempotencyKey(pool, plan.key) : null;
-    return existing ? replayOf(existing, plan, plan.key!) : null;
+    if (existing) return replayOf(existing, plan, plan.key!);
+    // Unlocked, so only a first answer (the start checks again under its lock), but it spares
+    // the preflight a start that cannot happen, and the preflight row it would leave behind.
+    // A caller that waits for the scope instead (the deploy hook) checks it without a refusal.
+    if (options.overlap !== false) await refuseOverlap(pool, plan);
+    return null;
   } catch (error) {
     await auditRefusal(pool, request, error);
     throw error;

@@ -1,4 +1,4 @@
-import { CAPABILITIES, requireCapability } from './capabilities.js';
+import { requireStartAllowed } from './capabilities.js';
 import type { RunbookDefinition } from './definition.js';
 import type { Initiator, RequestContext } from './initiator.js';
 import { RunbookRefusal } from './refusal.js';
@@ -69,11 +69,10 @@ function validIdempotencyKey(key: string | null | undefined): string | null {
 /** The checks that need no data: runbook, capabilities, reason, idempotency key, typed confirmation. */
 export function validateStartRequest(request: StartRequest): { runbook: RunbookDefinition; reason: string; idempotencyKey: string | null } {
   const runbook = getRunbook(request.runbook);
-  requireCapability(request.initiator, CAPABILITIES.runbooksRun, 'start a runbook');
+  requireStartAllowed(request.initiator, request);
   const reason = validReason(request.reason);
   const idempotencyKey = validIdempotencyKey(request.idempotencyKey);
   if (request.scope.kind === 'all_tenants') {
-    requireCapability(request.initiator, CAPABILITIES.runbooksRunAllTenants, 'start an all-tenants run');
     if (request.confirmation !== ALL_TENANTS_PHRASE) {
       throw new RunbookRefusal('confirmation', `An all-tenants run needs the typed confirmation "${ALL_TENANTS_PHRASE}" exactly.`);
     }

@@ -13,8 +13,10 @@ import formBodyPlugin from './plugins/external/formBody.js';
 import helmetPlugin from './plugins/external/helmet.js';
 import rateLimitPlugin from './plugins/external/rateLimit.js';
 import staticPlugin from './plugins/external/static.js';
+import { adminRoutes } from './routes/admin/index.js';
 import { healthzRoutes } from './routes/healthz.js';
 import { loginRoutes } from './routes/system/login/index.js';
+import { notificationsRoutes } from './routes/system/notifications/index.js';
 import { runbooksRoutes } from './routes/system/runbooks/index.js';
 import { runsRoutes } from './routes/system/runs/index.js';
 import { tenantsRoutes } from './routes/system/tenants/index.js';
@@ -38,9 +40,12 @@ declare module 'fastify' {
  */
 export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
+    // A field no schema names is refused (400 naming it), not silently dropped: a forged form
+    // (a `tenant` on the customer's trigger, say) never looks as if it worked.
+    ajv: { customOptions: { removeAdditional: false } },
     // A URL the router cannot even decode (`%ZZ`, an over-long id) gets the console's error page too.
-    frameworkErrors: (error, _request, reply) => {
-      const page = app.routerErrorPage(error);
+    frameworkErrors: (error, request, reply) => {
+      const page = app.routerErrorPage(error, request.url);
       void (reply as FastifyReply).code(page.status).type('text/html; charset=utf-8').send(page.html);
     },
     ...options,
@@ -65,5 +70,7 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
   await app.register(runbooksRoutes);
   await app.register(runsRoutes);
   await app.register(tenantsRoutes);
+  await app.register(adminRoutes);
+  await app.register(notificationsRoutes);
   return app;
 }

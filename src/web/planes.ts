@@ -6,6 +6,22 @@ export const PLANE_COOKIES: Record<Plane, { name: string; path: string }> = {
   admin: { name: 'admin_session', path: '/admin' },
 };
 
+/** Where a plane's visitor goes after signing in, when they were not on their way elsewhere. */
+export const PLANE_HOMES: Record<Plane, string> = {
+  system: '/system/ops/runbooks',
+  admin: '/admin/findings',
+};
+
+/** A plane's sign-in page. */
+export function loginPathOf(plane: Plane): string {
+  return `${PLANE_COOKIES[plane].path}/login`;
+}
+
+/** Where a plane's sign-out form posts. */
+export function logoutPathOf(plane: Plane): string {
+  return `${PLANE_COOKIES[plane].path}/logout`;
+}
+
 /**
  * The plane a URL belongs to, from its path alone: the one place that decides which cookie a
  * request is read with, before any session is looked at.

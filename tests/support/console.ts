@@ -1,10 +1,12 @@
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance, FastifyServerOptions, LightMyRequestResponse } from 'fastify';
+import { createCustomerUser } from '../../src/auth/customerUsers.js';
 import { createPlatformUser } from '../../src/auth/platformUsers.js';
-import { createSession } from '../../src/auth/sessions.js';
+import { createSession, type Plane } from '../../src/auth/sessions.js';
 import { loadConfig } from '../../src/config.js';
 import type { Capability } from '../../src/runbooks/capabilities.js';
 import { buildApp } from '../../src/web/app.js';
+import { loginPathOf, PLANE_COOKIES } from '../../src/web/planes.js';
 import type { TestDatabase } from './testDatabase.js';
 
 /**
@@ -44,6 +46,13 @@ export function cookieHeader(cookies: Record<string, string>): string {
     .join('; ');
 }
 
+/** The value of the page's first form field of this name (`name="..." value="..."`). */
+export function fieldOf(html: string, name: string): string {
+  const match = html.match(new RegExp(`name="${name}" value="([^"]*)"`));
+  if (!match) throw new Error(`no ${name} field in the page:\n${html.slice(0, 3000)}`);
+  return match[1]!;
+}
+
 /** The CSRF token in a page's first `_csrf` field. */
 export function csrfTokenOf(html: string): string {
   const match = html.match(/name="_csrf" value="([^"]+)"/);
@@ -51,21 +60,22 @@ export function csrfTokenOf(html: string): string {
   return match[1]!;
 }
 
-/** The sign-in form as a browser gets it: its token and the login cookie it came with. */
-export async function loginForm(app: FastifyInstance, headers: Record<string, string> = {}) {
-  const response = await app.inject({ method: 'GET', url: '/system/login', headers });
+/** A plane's sign-in form as a browser gets it: its token and the login cookie it came with. */
+export async function loginForm(app: FastifyInstance, headers: Record<string, string> = {}, plane: Plane = 'system') {
+  const response = await app.inject({ method: 'GET', url: loginPathOf(plane), headers });
   return { csrf: csrfTokenOf(response.body), cookies: cookiesOf(response) };
 }
 
-/** Posts the sign-in form. */
-export async function postLogin(
+/** Posts a form as a browser does (urlencoded), with these cookies. */
+export async function postForm(
   app: FastifyInstance,
+  url: string,
   fields: Record<string, string>,
   options: { cookies?: Record<string, string>; remoteAddress?: string; headers?: Record<string, string> } = {},
 ) {
   return app.inject({
     method: 'POST',
-    url: '/system/login',
+    url,
     remoteAddress: options.remoteAddress,
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
@@ -76,27 +86,62 @@ export async function postLogin(
   });
 }
 
-/** Signs in and returns the session cookie and a CSRF token of the signed-in session. */
-export async function signIn(app: FastifyInstance, operator: { email: string; password: string }) {
-  const form = await loginForm(app);
-  const response = await postLogin(app, { email: operator.email, password: operator.password, _csrf: form.csrf }, { cookies: form.cookies });
+/** Posts the sign-in form. */
+export async function postLogin(app: FastifyInstance, fields: Record<string, string>, options: Parameters<typeof postForm>[3] = {}) {
+  return postForm(app, '/system/login', fields, options);
+}
+
+/** Signs in to the plane; returns the session's token and a CSRF token of the signed-in session. */
+async function signInTo(app: FastifyInstance, plane: Plane, account: { email: string; password: string }) {
+  const form = await loginForm(app, {}, plane);
+  const fields = { email: account.email, password: account.password, _csrf: form.csrf };
+  const response = await postForm(app, loginPathOf(plane), fields, { cookies: form.cookies });
   if (response.statusCode !== 303) throw new Error(`sign-in failed with ${response.statusCode}: ${response.body.slice(0, 500)}`);
-  const session = cookiesOf(response).system_session;
-  if (!session) throw new Error('sign-in set no system_session cookie');
-  const cookies = { system_session: session };
-  const page = await app.inject({ method: 'GET', url: '/system/login', headers: { cookie: cookieHeader(cookies) } });
-  return { cookies, csrf: csrfTokenOf(page.body), response };
+  const cookie = PLANE_COOKIES[plane].name;
+  const token = cookiesOf(response)[cookie];
+  if (!token) throw new Error(`sign-in set no ${cookie} cookie`);
+  // Signed in, the sign-in page's form carries the session's own token.
+  const page = await app.inject({ method: 'GET', url: loginPathOf(plane), headers: { cookie: `${cookie}=${token}` } });
+  return { token, csrf: csrfTokenOf(page.body), response };
+}
+
+/** Signs an operator in and returns the session cookie and a CSRF token of the signed-in session. */
+export async function signIn(app: FastifyInstance, operator: { email: string; password: string }) {
+  const { token, csrf, response } = await signInTo(app, 'system', operator);
+  return { cookies: { system_session: token }, csrf, response };
+}
+
+/** The same for a customer at /admin/login. */
+export async function signInCustomer(app: FastifyInstance, customer: { email: string; password: string }) {
+  const { token, csrf, response } = await signInTo(app, 'admin', customer);
+  return { cookies: { admin_session: token }, csrf, response };
+}
+
+let customers = 0;
+
+/** A customer tenant of its own, in a workspace of its own. */
+export async function createCustomerTenant(database: TestDatabase, name = 'Customer'): Promise<{ id: number; externalId: string }> {
+  const externalId = `customer-${++customers}-${Date.now()}`;
+  const { rows } = await database.pool.query<{ id: number }>(
+    `WITH w AS (INSERT INTO workspaces (slug, name) VALUES ($1, $2) RETURNING id)
+     INSERT INTO tenants (workspace_id, external_id, name) SELECT id, $1, $2 FROM w RETURNING id::int`,
+    [externalId, name],
+  );
+  return { id: rows[0]!.id, externalId };
+}
+
+/** A customer user of the `/admin` plane with a known password, in this tenant (default: a new one). */
+export async function createCustomer(database: TestDatabase, tenantExternalId?: string) {
+  const tenant = tenantExternalId ?? (await createCustomerTenant(database)).externalId;
+  const email = `customer${++customers}-${Date.now()}@example.com`;
+  const password = 'correct horse battery staple';
+  const user = await createCustomerUser(database.pool, { email, password, tenantExternalId: tenant });
+  return { id: user.id, email, password, tenantId: user.tenantId, tenantExternalId: tenant };
 }
 
 /** A customer user of the `/admin` plane with a live admin session; returns its cookie token. */
 export async function adminSessionToken(database: TestDatabase): Promise<string> {
-  const suffix = `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-  const { rows } = await database.pool.query<{ id: number }>(
-    `WITH w AS (INSERT INTO workspaces (slug, name) VALUES ($1, 'Customer') RETURNING id),
-          t AS (INSERT INTO tenants (workspace_id, external_id, name) SELECT id, $1, 'Customer' FROM w RETURNING id)
-     INSERT INTO users (tenant_id, email, password_hash) SELECT id, $2, 'not-a-hash' FROM t RETURNING id::int`,
-    [`customer-${suffix}`, `customer-${suffix}@example.com`],
-  );
-  const { token } = await createSession(database.pool, { plane: 'admin', userId: rows[0]!.id });
+  const customer = await createCustomer(database);
+  const { token } = await createSession(database.pool, { plane: 'admin', userId: customer.id });
   return token;
 }

@@ -1,4 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import type pg from 'pg';
+import { createCustomerUser, UnknownTenantError } from '../../auth/customerUsers.js';
 import { generatePassword } from '../../auth/passwords.js';
 import { createPlatformUser, DuplicateEmailError, isCapability, normalizeEmail } from '../../auth/platformUsers.js';
 import { UsageError, UserError } from '../../errors.js';
@@ -37,6 +39,32 @@ async function readPasswordFromStdin(): Promise<string> {
   return password;
 }
 
+/**
+ * What both `create` commands do around their own insert: a generated password (printed once)
+ * or one piped in, a taken email or an unknown tenant as a mistake (exit 2), and the result.
+ */
+async function createAccount<User>(
+  options: { passwordStdin?: boolean; json?: boolean },
+  create: (pool: pg.Pool, password: string) => Promise<User>,
+  describe: (user: User) => { result: Record<string, unknown>; line: string },
+): Promise<void> {
+  const generated = !options.passwordStdin;
+  const password = generated ? generatePassword() : await readPasswordFromStdin();
+  await withDeps(async ({ database }) => {
+    let user: User;
+    try {
+      user = await create(database.pool, password);
+    } catch (error) {
+      if (error instanceof DuplicateEmailError || error instanceof UnknownTenantError) throw new UserError(printable(error.message, 300), 2);
+      throw error;
+    }
+    const { result, line } = describe(user);
+    printResult(Boolean(options.json), { ...result, ...(generated ? { password } : {}) }, () =>
+      [line, generated ? `Password (shown once, store it now): ${password}` : null].filter(Boolean).join('\n'),
+    );
+  });
+}
+
 export function registerPlatformUserCommands(program: Command): void {
   const platformUser = program.command('platform-user').description('Operators of the /system console');
   platformUser
@@ -46,26 +74,35 @@ export function registerPlatformUserCommands(program: Command): void {
     .requiredOption('--capability <capability>', `a capability to grant (repeat for more): ${ALL_CAPABILITIES.join(', ')}`, capability)
     .option('--password-stdin', 'read the password from standard input instead of generating one')
     .option('--json', 'print the result as JSON')
-    .action(async (options: { email: string; capability: Capability[]; passwordStdin?: boolean; json?: boolean }) => {
-      const generated = !options.passwordStdin;
-      const password = generated ? generatePassword() : await readPasswordFromStdin();
-      await withDeps(async ({ database }) => {
-        let user;
-        try {
-          user = await createPlatformUser(database.pool, { email: options.email, password, capabilities: options.capability });
-        } catch (error) {
-          if (error instanceof DuplicateEmailError) throw new UserError(printable(error.message, 300), 2);
-          throw error;
-        }
-        const result = { id: user.id, email: user.email, capabilities: user.capabilities, ...(generated ? { password } : {}) };
-        printResult(Boolean(options.json), result, () =>
-          [
-            `Created platform user ${printable(user.email, 300)} (id ${user.id}) with ${user.capabilities.join(', ')}.`,
-            generated ? `Password (shown once, store it now): ${password}` : null,
-          ]
-            .filter(Boolean)
-            .join('\n'),
-        );
-      });
-    });
+    .action(async (options: { email: string; capability: Capability[]; passwordStdin?: boolean; json?: boolean }) =>
+      createAccount(
+        options,
+        (pool, password) => createPlatformUser(pool, { email: options.email, password, capabilities: options.capability }),
+        (user) => ({
+          result: { id: user.id, email: user.email, capabilities: user.capabilities },
+          line: `Created platform user ${printable(user.email, 300)} (id ${user.id}) with ${user.capabilities.join(', ')}.`,
+        }),
+      ),
+    );
+}
+
+export function registerCustomerUserCommands(program: Command): void {
+  const customerUser = program.command('customer-user').description('Customer users of the /admin plane');
+  customerUser
+    .command('create')
+    .description("Create a customer user who signs in to /admin and sees their tenant's findings; prints a generated password once unless --password-stdin")
+    .requiredOption('--email <email>', 'the email the customer signs in with', email)
+    .requiredOption('--tenant <external_id>', 'the customer tenant the user belongs to, by external id')
+    .option('--password-stdin', 'read the password from standard input instead of generating one')
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { email: string; tenant: string; passwordStdin?: boolean; json?: boolean }) =>
+      createAccount(
+        options,
+        (pool, password) => createCustomerUser(pool, { email: options.email, password, tenantExternalId: options.tenant }),
+        (user) => ({
+          result: { id: user.id, email: user.email, tenant: user.tenantExternalId },
+          line: `Created customer user ${printable(user.email, 300)} (id ${user.id}) of tenant ${printable(user.tenantExternalId, 200)}.`,
+        }),
+      ),
+    );
 }

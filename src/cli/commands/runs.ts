@@ -209,12 +209,13 @@ export function registerRunsCommands(program: Command): void {
       .command(action)
       .description(description)
       .argument('<id>', 'the run id')
+      .option('--reason <text>', 'why (10–500 characters); audited, and shown on a paused run')
       .option('--json', 'print machine-readable JSON')
-      .action(async (id: string, options: { json?: boolean }) => {
+      .action(async (id: string, options: { reason?: string; json?: boolean }) => {
         await withDeps(async ({ database, temporal }) => {
           const run = await controlRun(
             { pool: database.pool, temporal },
-            { runId: id, initiator: cliInitiator(), source: 'cli' },
+            { runId: id, initiator: cliInitiator(), source: 'cli', reason: options.reason },
             action,
           ).catch((error: unknown) => {
             throw withCliHint(error);

@@ -31,7 +31,7 @@ export const operationRuns = pgTable(
     scope: jsonb('scope').$type<StoredScope>().notNull(),
     status: text('status', { enum: ['queued', 'running', 'completed'] }).notNull().default('queued'),
     outcome: text('outcome', { enum: ['succeeded', 'partially_succeeded', 'failed', 'cancelled'] }),
-    source: text('source', { enum: ['system_ui', 'cli', 'deploy_hook'] }).notNull(),
+    source: text('source', { enum: ['system_ui', 'cli', 'deploy_hook', 'admin_trigger'] }).notNull(),
     initiatorPlatformUserId: bigint('initiator_platform_user_id', { mode: 'number' }).references(
       () => platformUsers.id,
     ),
@@ -60,7 +60,12 @@ export const operationRuns = pgTable(
     index('operation_runs_active_idx')
       .on(t.runbook)
       .where(sql`${t.status} <> 'completed'`),
-    index('operation_runs_created_at_idx').on(t.createdAt.desc()),
+    // The runs list's keyset order (newest first, the id breaking ties; read backwards), and the same for the
+    // active runs, so a status filter of a few runs among many reads only those.
+    index('operation_runs_list_idx').on(t.createdAt, t.id),
+    index('operation_runs_active_list_idx')
+      .on(t.createdAt, t.id)
+      .where(sql`${t.status} <> 'completed'`),
   ],
 );
 
@@ -116,7 +121,12 @@ export const notifications = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
-    index('notifications_user_created_idx').on(t.platformUserId, t.createdAt.desc()),
+    // An operator's list, newest first, a page at a time by id.
+    index('notifications_user_id_idx').on(t.platformUserId, t.id),
+    // The header's unread count on every page: only the unread rows, however many were read.
+    index('notifications_user_unread_idx')
+      .on(t.platformUserId)
+      .where(sql`${t.readAt} is null`),
     // At most one completion notice per run, however often the finalizing activity is retried.
     uniqueIndex('notifications_run_completed_unique')
       .on(t.platformUserId, sql`(${t.data} ->> 'runId')`)

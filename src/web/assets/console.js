@@ -21,3 +21,17 @@ document.addEventListener('input', (event) => {
     window.htmx.ajax('GET', url, { target: field.list, swap: 'innerHTML' });
   }, 250);
 });
+
+// Every htmx request carries the session's CSRF token as a header too (the forms also carry it
+// as a field), so a request htmx makes from an attribute is never refused for lacking one.
+document.addEventListener('htmx:configRequest', (event) => {
+  const token = document.querySelector('meta[name="csrf-token"]');
+  if (token) event.detail.headers['x-csrf-token'] = token.getAttribute('content');
+});
+
+// An error page htmx showed in #htmx-error (see the layout's htmx-config) is cleared by the next
+// request that succeeds: a poll that fails during an outage says so, and stops saying it after.
+document.addEventListener('htmx:afterRequest', (event) => {
+  const box = document.getElementById('htmx-error');
+  if (box && event.detail.successful && event.detail.target !== box) box.replaceChildren();
+});

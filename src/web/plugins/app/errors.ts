@@ -4,6 +4,8 @@ import { asConnectionError } from '../../../db/connectionError.js';
 import { UnavailableError } from '../../../errors.js';
 import { isTransientError } from '../../../transient.js';
 import { HttpError, NotFoundError, TooManyRequestsError } from '../../httpErrors.js';
+import { PLANE_HOMES, planeOf } from '../../planes.js';
+import { signedOutChrome } from './views.js';
 
 /** A refusal a route may want to record (the sign-in form audits both). */
 export type Refusal = 'csrf' | 'throttled';
@@ -14,7 +16,7 @@ declare module 'fastify' {
      * The signed-out error page of an error the router raises before any hook or decorator of
      * the app applies (`%ZZ` in the path, an over-long id): for Fastify's `frameworkErrors`.
      */
-    routerErrorPage(error: Error): { status: number; html: string };
+    routerErrorPage(error: Error, url: string): { status: number; html: string };
   }
   interface FastifyContextConfig {
     /** Called (and awaited) when the route refuses a request for a missing CSRF token or throttling. */
@@ -35,8 +37,15 @@ const CSRF_CODES = new Set(['FST_CSRF_INVALID_TOKEN', 'FST_CSRF_MISSING_SECRET']
 /** One validation failure in an operator's words, naming the field. */
 function describeProblem(issue: FastifySchemaValidationError): { name: string; problem: string } {
   const params = issue.params as Record<string, unknown>;
-  const name = issue.keyword === 'required' ? String(params.missingProperty) : issue.instancePath.replace(/^\//, '') || 'the form';
+  const name =
+    issue.keyword === 'required'
+      ? String(params.missingProperty)
+      : issue.keyword === 'additionalProperties'
+        ? String(params.additionalProperty)
+        : issue.instancePath.replace(/^\//, '') || 'the form';
   switch (issue.keyword) {
+    case 'additionalProperties':
+      return { name, problem: 'is not a field of this form.' };
     case 'required':
       return { name, problem: 'is required.' };
     case 'minLength':
@@ -97,18 +106,20 @@ function pageFor(error: FastifyError, databaseUrl: string): ErrorPage {
  */
 export default fp(
   async (app) => {
-    const model = (page: ErrorPage) => ({
+    // "Back" goes to the home of the plane the visitor is on: a customer is never sent to the console.
+    const model = (page: ErrorPage, url: string) => ({
       ...page,
+      home: PLANE_HOMES[planeOf(url) ?? 'system'],
       retryAt: page.retryAfterSeconds === null ? null : new Date(Date.now() + page.retryAfterSeconds * 1000).toISOString().slice(11, 19),
     });
     const render = (reply: FastifyReply, page: ErrorPage) => {
       if (page.retryAfterSeconds !== null) reply.header('retry-after', page.retryAfterSeconds);
-      return reply.page('error', model(page), { title: page.title, status: page.status });
+      return reply.page('error', model(page, reply.request.url), { title: page.title, status: page.status });
     };
 
-    app.decorate('routerErrorPage', (error: Error) => {
+    app.decorate('routerErrorPage', (error: Error, url: string) => {
       const page = pageFor(error as FastifyError, app.deps.config.databaseUrl);
-      return { status: page.status, html: app.renderDocument('error', model(page), page.title) };
+      return { status: page.status, html: app.renderDocument('error', model(page, url), { title: page.title }, signedOutChrome(url)) };
     });
 
     app.setErrorHandler(async (error: FastifyError, request, reply) => {

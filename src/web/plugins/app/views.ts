@@ -4,6 +4,9 @@ import { Eta } from 'eta';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { CAPABILITIES } from '../../../runbooks/capabilities.js';
+import { countUnread } from '../../../runbooks/notifications.js';
+import type { Plane } from '../../../auth/sessions.js';
+import { logoutPathOf, PLANE_HOMES, planeOf } from '../../planes.js';
 import { ASSETS } from '../external/static.js';
 
 const VIEWS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../views');
@@ -13,24 +16,51 @@ interface LayoutModel {
   title: string;
   body: string;
   assets: typeof ASSETS;
-  operator: { email: string } | null;
-  /** For the sign-out form; only a signed-in operator has one. */
+  /** The plane's name in the header and the title, and where its name links. */
+  brand: string;
+  home: string;
+  /** Who is signed in, with where their sign-out form posts; null when signed out. */
+  account: { email: string; logoutAction: string } | null;
+  /** For the sign-out form and htmx requests; only a signed-in visitor has one. */
   csrfToken: string | null;
   nav: Array<{ href: string; label: string }>;
+  /** The Notifications link, for a signed-in operator; `unread` is null when it could not be counted. */
+  notifications: { unread: number | null } | null;
+  /** Reload the page this often without JavaScript (a live page htmx would otherwise update); null: never. */
+  refreshSeconds: number | null;
+}
+
+/** How a page is rendered: its title, status and, for a live page, how often a browser without JavaScript reloads it. */
+export interface PageOptions {
+  title: string;
+  status?: number;
+  refreshSeconds?: number;
 }
 
 /** The signed-in chrome of the layout; a signed-out page has none. */
-type Chrome = Pick<LayoutModel, 'operator' | 'csrfToken' | 'nav'>;
-const SIGNED_OUT: Chrome = { operator: null, csrfToken: null, nav: [] };
+type Chrome = Pick<LayoutModel, 'brand' | 'home' | 'account' | 'csrfToken' | 'nav' | 'notifications'>;
+
+/** Customers never see the operators' product name. */
+const BRANDS: Record<Plane, string> = { system: 'Platform Ops', admin: 'Your account' };
+
+/** The chrome of a page nobody is signed in to, on the plane of its URL (the operators' outside both). */
+export function signedOutChrome(url: string): Chrome {
+  const plane = planeOf(url) ?? 'system';
+  return { brand: BRANDS[plane], home: PLANE_HOMES[plane], account: null, csrfToken: null, nav: [], notifications: null };
+}
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** A whole document: the view inside the layout (signed-out chrome unless given). */
-    renderDocument(view: string, model: object, title: string, chrome?: Chrome): string;
+    renderDocument(view: string, model: object, options: PageOptions, chrome?: Chrome): string;
+  }
+  interface FastifyRequest {
+    /** The signed-in operator's unread notifications for the header, read before the route runs; null when not counted. */
+    unreadNotifications: number | null;
   }
   interface FastifyReply {
     /** Renders a page (a view inside the layout) as the reply, with `status` (default 200). */
-    page(view: string, model: object, options: { title: string; status?: number }): FastifyReply;
+    page(view: string, model: object, options: PageOptions): FastifyReply;
     /**
      * An htmx request gets only the partial (what it swaps in); any other the whole page that
      * contains it, so the same POST works without JavaScript.
@@ -38,7 +68,7 @@ declare module 'fastify' {
     pageOrPartial(
       partial: { view: string; model: object },
       page: () => { view: string; model: object },
-      options: { title: string; status?: number },
+      options: PageOptions,
     ): FastifyReply;
     /** Redirect after POST: a 303, or for htmx an `HX-Redirect` (a followed 303 would be swapped in). */
     seeOther(url: string): FastifyReply;
@@ -46,7 +76,7 @@ declare module 'fastify' {
 }
 
 /** The one place that tells an htmx request from a browser's own. */
-function isHtmx(request: FastifyRequest): boolean {
+export function isHtmx(request: FastifyRequest): boolean {
   return request.headers['hx-request'] === 'true';
 }
 
@@ -54,20 +84,58 @@ function isHtmx(request: FastifyRequest): boolean {
 export default fp(
   async (app) => {
     const eta = new Eta({ views: VIEWS_DIR, cache: true, autoEscape: true });
-    app.decorate('renderDocument', (view: string, model: object, title: string, chrome: Chrome = SIGNED_OUT) =>
-      eta.render('layout', { title, body: eta.render(view, model), assets: ASSETS, ...chrome } satisfies LayoutModel),
+
+    // \`reply.page\` is synchronous, so the header's count is read up front, and only where a
+    // whole page can follow: htmx swaps partials, which have no header. A count that fails
+    // (the database went away after the session was read) leaves it out and never fails the page.
+    app.decorateRequest('unreadNotifications', null);
+    app.addHook('onRequest', async (request) => {
+      const operator = request.session.operator;
+      if (!operator || isHtmx(request)) return;
+      try {
+        request.unreadNotifications = await countUnread(app.deps.database.pool, operator.id);
+      } catch (error) {
+        request.log.warn({ err: error }, 'unread notifications not counted');
+      }
+    });
+
+    app.decorate('renderDocument', (view: string, model: object, options: PageOptions, chrome: Chrome) =>
+      eta.render('layout', {
+        title: options.title,
+        refreshSeconds: options.refreshSeconds ?? null,
+        body: eta.render(view, model),
+        assets: ASSETS,
+        ...chrome,
+      } satisfies LayoutModel),
     );
-    app.decorateReply('page', function page(this: FastifyReply, view: string, model: object, options: { title: string; status?: number }) {
+    app.decorateReply('page', function page(this: FastifyReply, view: string, model: object, options: PageOptions) {
       // An error page may be rendered for a request that failed before the sessions hook ran.
-      const operator = this.request.session?.operator ?? null;
-      const nav = [
-        { href: '/system/ops/runbooks', label: 'Runbooks', capability: CAPABILITIES.runbooksView },
-        { href: '/system/ops/runs', label: 'Runs', capability: CAPABILITIES.runsView },
-      ].filter((item) => this.request.can(item.capability));
-      const chrome: Chrome = operator ? { operator: { email: operator.email }, csrfToken: this.generateCsrf(), nav } : SIGNED_OUT;
+      const { operator = null, customer = null } = this.request.session ?? {};
+      const signedOut = signedOutChrome(this.request.url);
+      let chrome = signedOut;
+      if (operator) {
+        const nav = [
+          { href: '/system/ops/runbooks', label: 'Runbooks', capability: CAPABILITIES.runbooksView },
+          { href: '/system/ops/runs', label: 'Runs', capability: CAPABILITIES.runsView },
+        ].filter((item) => this.request.can(item.capability));
+        chrome = {
+          ...signedOut,
+          account: { email: operator.email, logoutAction: logoutPathOf('system') },
+          csrfToken: this.generateCsrf(),
+          nav,
+          notifications: { unread: this.request.unreadNotifications },
+        };
+      } else if (customer) {
+        chrome = {
+          ...signedOut,
+          account: { email: customer.email, logoutAction: logoutPathOf('admin') },
+          csrfToken: this.generateCsrf(),
+          nav: [{ href: PLANE_HOMES.admin, label: 'Findings' }],
+        };
+      }
       return this.code(options.status ?? 200)
         .type('text/html; charset=utf-8')
-        .send(app.renderDocument(view, model, options.title, chrome));
+        .send(app.renderDocument(view, model, options, chrome));
     });
     app.decorateReply(
       'pageOrPartial',
@@ -75,7 +143,7 @@ export default fp(
         this: FastifyReply,
         partial: { view: string; model: object },
         page: () => { view: string; model: object },
-        options: { title: string; status?: number },
+        options: PageOptions,
       ) {
         if (!isHtmx(this.request)) {
           const whole = page();

@@ -3,14 +3,15 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { CAPABILITIES, requireCapability } from '../../../../runbooks/capabilities.js';
 import type { RunbookDefinition } from '../../../../runbooks/definition.js';
 import { loadPreflight, runPreflight } from '../../../../runbooks/preflight.js';
+import { failedTenantsOf } from '../../../../runbooks/retryFailed.js';
 import { RunbookRefusal } from '../../../../runbooks/refusal.js';
 import { RUNBOOKS } from '../../../../runbooks/registry.js';
 import type { ScopeInput } from '../../../../runbooks/scope.js';
 import { startRunbook } from '../../../../runbooks/start.js';
-import { IDEMPOTENCY_KEY_MAX } from '../../../../runbooks/validateStart.js';
+import { IDEMPOTENCY_KEY_MAX, type GuardsInput } from '../../../../runbooks/validateStart.js';
 import { NotFoundError } from '../../../httpErrors.js';
 import { initiatorOf } from '../../../plugins/app/auth.js';
-import { resultView, type ConfirmFields, type ResultView, type ScopeFields } from './views.js';
+import { resultView, type ConfirmFields, type GuardFields, type ResultView, type ScopeFields } from './views.js';
 
 /** Text a person typed: no control characters (PostgreSQL refuses NUL, and no id has any). */
 const PLAIN = '^[^\\u0000-\\u001f\\u007f]*$';
@@ -23,7 +24,12 @@ const scopeFields = {
   _csrf: { type: 'string', maxLength: 200 },
   scope: { type: 'string', enum: ['tenant', 'all_tenants'] },
   tenant: { type: 'string', maxLength: 200, pattern: PLAIN },
+  // A retry of a run's failed tenants: the scope is those tenants, whatever else is sent.
+  retryOf: { anyOf: [{ type: 'string', format: 'uuid' }, { type: 'string', maxLength: 0 }] },
 } as const;
+
+// Guard numbers arrive as form text; the core refuses values out of range in its words.
+const numberText = { type: 'string', maxLength: 12, pattern: '^\\s*[0-9]*\\s*$' } as const;
 
 const preflightBody = { type: 'object', properties: scopeFields, additionalProperties: false } as const;
 
@@ -36,6 +42,11 @@ const startBody = {
     // Longer than the core allows, so that a reason a little too long gets the core's message by the field.
     reason: { type: 'string', maxLength: 4000 },
     confirmation: { type: 'string', maxLength: 100, pattern: PLAIN },
+    maxFailedTenants: numberText,
+    maxFailedPercent: numberText,
+    canary: { type: 'string', enum: ['on'] },
+    canaryCount: numberText,
+    canaryTenants: { type: 'string', maxLength: 2000, pattern: PLAIN },
   },
   additionalProperties: false,
 } as const;
@@ -52,9 +63,10 @@ const noQuery = { type: 'object', properties: {}, additionalProperties: false } 
 interface ScopeBody {
   scope?: ScopeFields['scope'];
   tenant?: string;
+  retryOf?: string;
 }
 
-interface StartBody extends ScopeBody {
+interface StartBody extends ScopeBody, Partial<GuardFields> {
   preflightId?: string;
   idempotencyKey?: string;
   reason?: string;
@@ -70,11 +82,31 @@ function runbookOf(id: string): RunbookDefinition {
 }
 
 function scopeFieldsOf(body: ScopeBody): ScopeFields {
-  return { scope: body.scope ?? 'tenant', tenant: body.tenant ?? '' };
+  return { scope: body.scope ?? 'tenant', tenant: body.tenant ?? '', retryOf: body.retryOf ?? '' };
 }
 
-function scopeInputOf(fields: ScopeFields): ScopeInput {
-  return fields.scope === 'all_tenants' ? { kind: 'all_tenants' } : { kind: 'tenants', externalIds: [fields.tenant] };
+const NO_GUARDS: GuardFields = { maxFailedTenants: '', maxFailedPercent: '', canary: '', canaryCount: '1', canaryTenants: '' };
+
+function guardFieldsOf(body: Partial<GuardFields>): GuardFields {
+  const trimmed = (value: string | undefined, fallback: string) => value?.trim() ?? fallback;
+  return {
+    maxFailedTenants: trimmed(body.maxFailedTenants, ''),
+    maxFailedPercent: trimmed(body.maxFailedPercent, ''),
+    canary: body.canary ?? '',
+    canaryCount: trimmed(body.canaryCount, '') || '1',
+    canaryTenants: trimmed(body.canaryTenants, ''),
+  };
+}
+
+/** The guards as the core takes them; empty fields mean none. */
+function guardsInputOf(fields: GuardFields): GuardsInput {
+  const whole = (text: string) => (text === '' ? undefined : Number(text));
+  const named = fields.canaryTenants.split(',').map((id) => id.trim()).filter(Boolean);
+  return {
+    maxFailedTenants: whole(fields.maxFailedTenants),
+    maxFailedPercent: whole(fields.maxFailedPercent),
+    canary: fields.canary === 'on' ? (named.length ? { tenants: named } : { count: whole(fields.canaryCount) }) : undefined,
+  };
 }
 
 /**
@@ -85,6 +117,16 @@ function scopeInputOf(fields: ScopeFields): ScopeInput {
  */
 export const runbooksRoutes: FastifyPluginAsync = async (app) => {
   const { pool } = app.deps.database;
+
+  /** The scope the fields name; for a retry, exactly the failed tenants of that run of this runbook. */
+  const scopeInputOf = async (runbook: RunbookDefinition, fields: ScopeFields): Promise<ScopeInput> => {
+    if (fields.retryOf) {
+      const { run, scope } = await failedTenantsOf(pool, fields.retryOf);
+      if (run.runbook !== runbook.id) throw new RunbookRefusal('nothing_to_retry', `Run ${run.id} is a run of another runbook; retry it from its own runbook.`);
+      return scope;
+    }
+    return fields.scope === 'all_tenants' ? { kind: 'all_tenants' } : { kind: 'tenants', externalIds: [fields.tenant] };
+  };
 
   /** The page, with one runbook's result (and the scope it was asked for) filled in. */
   const page = (request: FastifyRequest, reply: FastifyReply, active?: { runbookId: string; scope: ScopeFields; result: ResultView }) => ({
@@ -97,7 +139,7 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
         index,
         title,
         description,
-        scope: active?.runbookId === id ? active.scope : { scope: 'tenant', tenant: '' },
+        scope: active?.runbookId === id ? active.scope : { scope: 'tenant', tenant: '', retryOf: '' },
         result: active?.runbookId === id ? active.result : null,
       })),
     },
@@ -136,10 +178,10 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
       try {
         // The starter refuses an all-tenants start without this capability; refused here too,
         // before a preflight of every tenant is spent on a start that cannot happen.
-        if (scope.scope === 'all_tenants') requireCapability(initiator, CAPABILITIES.runbooksRunAllTenants, 'start an all-tenants run');
-        const preflight = await runPreflight(pool, { runbook, scope: scopeInputOf(scope), initiator, context });
+        if (scope.scope === 'all_tenants' && !scope.retryOf) requireCapability(initiator, CAPABILITIES.runbooksRunAllTenants, 'start an all-tenants run');
+        const preflight = await runPreflight(pool, { runbook, scope: await scopeInputOf(runbook, scope), initiator, context });
         // Minted with the form: a double submit of this confirmation replays one start.
-        const confirm: ConfirmFields = { preflightId: preflight.id, idempotencyKey: randomUUID(), reason: '', confirmation: '' };
+        const confirm: ConfirmFields = { preflightId: preflight.id, idempotencyKey: randomUUID(), reason: '', confirmation: '', guards: NO_GUARDS };
         return renderResult(request, reply, { scope, report: preflight.report, confirm, refusal: null }, 200);
       } catch (error) {
         if (!(error instanceof RunbookRefusal)) throw error;
@@ -160,6 +202,7 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
         idempotencyKey: body.idempotencyKey ?? '',
         reason: body.reason ?? '',
         confirmation: body.confirmation ?? '',
+        guards: guardFieldsOf(body),
       };
       const { initiator, context } = initiatorOf(request);
       try {
@@ -167,7 +210,7 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
           { pool, temporal: app.deps.temporal, config: app.deps.config },
           {
             runbook: runbook.id,
-            scope: scopeInputOf(scope),
+            scope: await scopeInputOf(runbook, scope),
             initiator,
             context,
             reason: confirm.reason,
@@ -175,6 +218,8 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
             idempotencyKey: confirm.idempotencyKey || null,
             confirmation: confirm.confirmation || null,
             preflightId: confirm.preflightId || null,
+            guards: guardsInputOf(confirm.guards),
+            retryOf: scope.retryOf || null,
           },
         );
         return reply.seeOther(`/system/ops/runs/${run.id}?started=1`);

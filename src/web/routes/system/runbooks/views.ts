@@ -8,6 +8,18 @@ import { ALL_TENANTS_PHRASE, REASON_LENGTH } from '../../../../runbooks/validate
 export interface ScopeFields {
   scope: 'tenant' | 'all_tenants';
   tenant: string;
+  /** A run whose failed tenants are the scope (the run page's "Retry"), or ''. */
+  retryOf: string;
+}
+
+/** The optional error budget and canary wave of a multi-tenant start, as typed. */
+export interface GuardFields {
+  maxFailedTenants: string;
+  maxFailedPercent: string;
+  /** 'on' when the canary box is ticked. */
+  canary: string;
+  canaryCount: string;
+  canaryTenants: string;
 }
 
 /** What the operator typed into the confirmation step, kept when a start is refused. */
@@ -16,6 +28,7 @@ export interface ConfirmFields {
   idempotencyKey: string;
   reason: string;
   confirmation: string;
+  guards: GuardFields;
 }
 
 /** Where a refusal's message goes: next to the field it concerns, or at the top. */
@@ -23,13 +36,14 @@ interface Problems {
   top: string | null;
   reason: string | null;
   confirmation: string | null;
+  guards: string | null;
   /** A run holding the scope, linked from the top message. */
   holder: { id: string; href: string } | null;
   /** The preflight cannot be started against any more: offer a new one. */
   newPreflight: boolean;
 }
 
-const NO_PROBLEMS: Problems = { top: null, reason: null, confirmation: null, holder: null, newPreflight: false };
+const NO_PROBLEMS: Problems = { top: null, reason: null, confirmation: null, guards: null, holder: null, newPreflight: false };
 const PREFLIGHT_CODES = new Set(['preflight_missing', 'preflight_mismatch', 'preflight_stale', 'preflight_drift']);
 const HOLDER = /\bRun ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/i;
 
@@ -40,6 +54,8 @@ export function problemsOf(refusal: RunbookRefusal): Problems {
       return { ...NO_PROBLEMS, reason: refusal.message };
     case 'confirmation':
       return { ...NO_PROBLEMS, confirmation: refusal.message };
+    case 'invalid_guards':
+      return { ...NO_PROBLEMS, guards: refusal.message };
     case 'overlapping_run': {
       const id = HOLDER.exec(refusal.message)?.[1];
       return { ...NO_PROBLEMS, top: refusal.message, holder: id ? { id, href: `/system/ops/runs/${id}` } : null };
@@ -108,7 +124,7 @@ export function resultView(input: {
   const problems = input.refusal ? problemsOf(input.refusal) : NO_PROBLEMS;
   // Without the confirmation step on the page, a field's message has nowhere else to go.
   const showConfirm = Boolean(input.report && input.confirm) && !problems.newPreflight;
-  const top = showConfirm ? problems.top : (problems.top ?? problems.reason ?? problems.confirmation);
+  const top = showConfirm ? problems.top : (problems.top ?? problems.reason ?? problems.confirmation ?? problems.guards);
   return {
     runbookId: input.runbookId,
     csrfToken: input.csrfToken,
@@ -119,7 +135,9 @@ export function resultView(input: {
       showConfirm && input.confirm
         ? {
             ...input.confirm,
-            allTenants: input.scope.scope === 'all_tenants',
+            allTenants: input.scope.scope === 'all_tenants' && !input.scope.retryOf,
+            // A budget or a canary needs several tenants to mean anything.
+            guarded: (input.report?.tenantsInScope ?? 0) > 1,
             phrase: ALL_TENANTS_PHRASE,
             reasonMin: REASON_LENGTH.min,
             reasonMax: REASON_LENGTH.max,

@@ -1,17 +1,35 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { CAPABILITIES } from '../../../../runbooks/capabilities.js';
+import { controlRun, tuneRun, type RunAction } from '../../../../runbooks/control.js';
+import { EXPORT_FORMATS, exportCsv, exportRun, type ExportFormat } from '../../../../runbooks/exportRun.js';
+import { RunbookRefusal } from '../../../../runbooks/refusal.js';
 import { RUNBOOKS } from '../../../../runbooks/registry.js';
 import { RUN_STATUSES, type RunStatus } from '../../../../runbooks/runStatus.js';
-import { getRun, getRunAuditTrail, getRunItems, listRuns } from '../../../../runbooks/runs.js';
+import { findRetriesOf, getRun, getRunAuditTrail, getRunItems, getRunProgress, listRuns, type RunRecord } from '../../../../runbooks/runs.js';
 import { NotFoundError } from '../../../httpErrors.js';
-import { runDetailView, runListView } from './views.js';
+import { initiatorOf } from '../../../plugins/app/auth.js';
+import { actionView, auditView, liveView, runDetailView, runListView, tenantsView } from './views.js';
 
 const RUNBOOK_IDS = RUNBOOKS.map((runbook) => runbook.id);
+const PAGE_SIZE = 50;
+const ACTIONS = ['cancel', 'pause', 'resume', 'tune'] as const;
+type Action = (typeof ACTIONS)[number];
+
+/** What the run page says after an action was asked for: intent, like the start's toast. */
+const DONE: Record<Action, string> = {
+  cancel: 'Cancel requested',
+  pause: 'Pause requested',
+  resume: 'Resume requested',
+  tune: 'New settings sent to the run',
+};
 
 interface RunsQuery {
   status?: RunStatus | '';
   runbook?: string;
+  before?: string;
 }
+
+const uuid = { type: 'string', format: 'uuid' } as const;
 
 const runsQuery = {
   type: 'object',
@@ -19,45 +37,207 @@ const runsQuery = {
     // '' is the form's "any".
     status: { type: 'string', enum: ['', ...RUN_STATUSES] },
     runbook: { type: 'string', enum: ['', ...RUNBOOK_IDS] },
+    before: uuid,
   },
   additionalProperties: false,
 } as const;
 
-const runParams = {
+const runParams = { type: 'object', required: ['id'], properties: { id: uuid } } as const;
+const actionParams = { type: 'object', required: ['id', 'action'], properties: { id: uuid, action: { type: 'string', enum: ACTIONS } } } as const;
+
+// `started=1`: the console's own redirect after a start; `done`: after an action.
+const runQuery = {
   type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', format: 'uuid' } },
+  properties: { started: { type: 'string', enum: ['1'] }, done: { type: 'string', enum: ACTIONS } },
+  additionalProperties: false,
+} as const;
+const noQuery = { type: 'object', properties: {}, additionalProperties: false } as const;
+const exportQuery = {
+  type: 'object',
+  properties: { format: { type: 'string', enum: EXPORT_FORMATS } },
+  additionalProperties: false,
 } as const;
 
-// `started=1`: the console's own redirect after a start, for the toast.
-const runQuery = { type: 'object', properties: { started: { type: 'string', enum: ['1'] } }, additionalProperties: false } as const;
+// Numbers arrive as form text; empty means "keep". The range is the workflow validator's to refuse, in its words.
+const wholeNumberText = { type: 'string', maxLength: 12, pattern: '^\\s*[0-9]*\\s*$' } as const;
+const actionBody = {
+  type: 'object',
+  properties: {
+    _csrf: { type: 'string', maxLength: 200 },
+    reason: { type: 'string', maxLength: 4000 },
+    parallelism: wholeNumberText,
+    batchSize: wholeNumberText,
+  },
+  additionalProperties: false,
+} as const;
 
-/** `GET /system/ops/runs` (newest first, filtered) and `GET /system/ops/runs/:id`. */
+interface ActionBody {
+  reason?: string;
+  parallelism?: string;
+  batchSize?: string;
+}
+
+type ActionRequest = FastifyRequest<{ Params: { id: string; action: Action }; Body: ActionBody }>;
+
+async function runOr404(pool: Parameters<typeof getRun>[0], id: string): Promise<RunRecord> {
+  const run = await getRun(pool, id);
+  if (!run) throw new NotFoundError();
+  return run;
+}
+
+const numberOrUndefined = (text: string | undefined) => (text === undefined || text.trim() === '' ? undefined : Number(text.trim()));
+
+/**
+ * The runs list (newest first, filtered, keyset pages), a run's page with its live part
+ * (`…/progress`, polled while the run is active), its exports, and the cancel, pause, resume
+ * and tune actions, each a confirmation step with a reason before the POST that does it.
+ */
 export const runsRoutes: FastifyPluginAsync = async (app) => {
   const pool = app.deps.database.pool;
+  const controlDeps = { pool, temporal: async () => app.deps.temporal };
 
   app.get<{ Querystring: RunsQuery }>(
     '/system/ops/runs',
     { schema: { querystring: runsQuery }, config: { capability: CAPABILITIES.runsView } },
     async (request, reply) => {
       const filter = { status: request.query.status || undefined, runbook: request.query.runbook || undefined };
-      const runs = await listRuns(pool, { ...filter, limit: 50 });
+      // One more than a page tells whether there is a next one.
+      const rows = await listRuns(pool, { ...filter, before: request.query.before, limit: PAGE_SIZE + 1 });
+      const now = new Date();
+      const runs = rows.slice(0, PAGE_SIZE).map((run) => runListView(run, now));
+      const query = (extra: Record<string, string>) =>
+        `/system/ops/runs?${new URLSearchParams({ ...(filter.status ? { status: filter.status } : {}), ...(filter.runbook ? { runbook: filter.runbook } : {}), ...extra })}`;
       return reply.page(
         'system/runs',
-        { runs: runs.map(runListView), filter, statuses: RUN_STATUSES, runbooks: RUNBOOKS.map(({ id, title }) => ({ id, title })) },
+        {
+          runs,
+          filter,
+          statuses: RUN_STATUSES,
+          runbooks: RUNBOOKS.map(({ id, title }) => ({ id, title })),
+          next: rows.length > PAGE_SIZE ? query({ before: runs.at(-1)!.id }) : null,
+          first: request.query.before ? query({}) : null,
+        },
         { title: 'Runs' },
       );
     },
   );
 
-  app.get<{ Params: { id: string }; Querystring: { started?: '1' } }>(
+  app.get<{ Params: { id: string }; Querystring: { started?: '1'; done?: Action } }>(
     '/system/ops/runs/:id',
     { schema: { params: runParams, querystring: runQuery }, config: { capability: CAPABILITIES.runsView } },
     async (request, reply) => {
-      const run = await getRun(pool, request.params.id);
-      if (!run) throw new NotFoundError();
-      const [items, audit] = await Promise.all([getRunItems(pool, run.id), getRunAuditTrail(pool, run.id)]);
-      return reply.page('system/run', runDetailView(run, items, audit, { started: request.query.started === '1' }), { title: 'Run' });
+      const found = await getRunProgress(pool, request.params.id);
+      if (!found) throw new NotFoundError();
+      const { run, inScope } = found;
+      const [items, audit, retries] = await Promise.all([getRunItems(pool, run.id), getRunAuditTrail(pool, run.id), findRetriesOf(pool, run.id)]);
+      const { config } = app.deps;
+      const toast = request.query.started === '1' ? `${RUNBOOKS.find((r) => r.id === run.runbook)?.title ?? run.runbook} queued` : request.query.done ? DONE[request.query.done] : null;
+      const model = runDetailView(run, items, audit, {
+        inScope,
+        now: new Date(),
+        canManage: request.can(CAPABILITIES.runsManage),
+        canRetry: request.can(CAPABILITIES.runbooksRun),
+        csrfToken: reply.generateCsrf(),
+        temporalUiUrl: config.temporalUiUrl,
+        temporalNamespace: config.temporal.namespace,
+        retries,
+        toast,
+      });
+      // Without JavaScript nothing polls: an active run's page reloads itself instead.
+      return reply.page('system/run', model, { title: 'Run', refreshSeconds: run.status === 'completed' ? undefined : 5 });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/system/ops/runs/:id/progress',
+    { schema: { params: runParams, querystring: noQuery }, config: { capability: CAPABILITIES.runsView, background: true } },
+    async (request, reply) => {
+      const found = await getRunProgress(pool, request.params.id);
+      if (!found) throw new NotFoundError();
+      const { run, inScope } = found;
+      const live = liveView(run, { inScope, now: new Date(), canManage: request.can(CAPABILITIES.runsManage) });
+      // Only the terminal answer reads the tenants and audit trail: it is the last poll.
+      const terminal = run.status === 'completed';
+      const final = terminal
+        ? await Promise.all([getRunItems(pool, run.id), getRunAuditTrail(pool, run.id)]).then(([items, audit]) => ({
+            tenants: tenantsView(run.id, items),
+            audit: auditView(audit),
+          }))
+        : null;
+      // The header's notification count listens for this, to show the run's notification.
+      if (terminal) reply.header('hx-trigger', 'runCompleted');
+      return reply.pageOrPartial(
+        { view: 'partials/runs/poll', model: { live, final } },
+        () => ({ view: 'system/runPoll', model: { live, id: run.id } }),
+        { title: 'Run progress' },
+      );
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { format?: ExportFormat } }>(
+    '/system/ops/runs/:id/export',
+    { schema: { params: runParams, querystring: exportQuery }, config: { capability: CAPABILITIES.runsView } },
+    async (request, reply) => {
+      const format = request.query.format ?? 'csv';
+      const { initiator, context } = initiatorOf(request);
+      const exported = await exportRun(pool, { runId: request.params.id, initiator, context }).catch((error: unknown) => {
+        throw error instanceof RunbookRefusal && error.code === 'run_not_found' ? new NotFoundError() : error;
+      });
+      return reply
+        .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8')
+        .header('content-disposition', `attachment; filename="run-${exported.run.id}.${format}"`)
+        .send(format === 'csv' ? exportCsv(exported) : `${JSON.stringify(exported, null, 2)}\n`);
+    },
+  );
+
+  const renderAction = (
+    request: ActionRequest,
+    reply: FastifyReply,
+    run: RunRecord,
+    fields: { reason: string; parallelism: string; batchSize: string },
+    problems: { top: string | null; reason: string | null; tuning: string | null },
+    status: number,
+  ) => {
+    const model = actionView(run, request.params.action, fields, problems, reply.generateCsrf());
+    return reply.pageOrPartial({ view: 'partials/runs/action', model }, () => ({ view: 'system/runAction', model }), { title: model.title, status });
+  };
+
+  app.get<{ Params: { id: string; action: Action } }>(
+    '/system/ops/runs/:id/actions/:action',
+    { schema: { params: actionParams, querystring: noQuery }, config: { capability: CAPABILITIES.runsManage } },
+    async (request, reply) => {
+      const run = await runOr404(pool, request.params.id);
+      return renderAction(request as ActionRequest, reply, run, { reason: '', parallelism: '', batchSize: '' }, { top: null, reason: null, tuning: null }, 200);
+    },
+  );
+
+  app.post<{ Params: { id: string; action: Action }; Body: ActionBody }>(
+    '/system/ops/runs/:id/actions/:action',
+    { schema: { params: actionParams, querystring: noQuery, body: actionBody }, config: { capability: CAPABILITIES.runsManage } },
+    async (request, reply) => {
+      const run = await runOr404(pool, request.params.id);
+      const body = request.body ?? {};
+      const fields = { reason: body.reason ?? '', parallelism: body.parallelism?.trim() ?? '', batchSize: body.batchSize?.trim() ?? '' };
+      const { initiator, context } = initiatorOf(request);
+      const { action } = request.params;
+      const asked = { runId: run.id, initiator, context, source: 'system_ui' as const, reason: fields.reason };
+      try {
+        if (action === 'tune') {
+          await tuneRun(controlDeps, { ...asked, parallelism: numberOrUndefined(fields.parallelism), batchSize: numberOrUndefined(fields.batchSize) });
+        } else {
+          await controlRun(controlDeps, asked, action satisfies RunAction);
+        }
+        return reply.seeOther(`/system/ops/runs/${run.id}?done=${action}`);
+      } catch (error) {
+        if (!(error instanceof RunbookRefusal)) throw error;
+        const byField =
+          error.code === 'reason_length' || error.code === 'reason_characters'
+            ? { top: null, reason: error.message, tuning: null }
+            : error.code === 'invalid_tuning'
+              ? { top: null, reason: null, tuning: error.message }
+              : { top: error.message, reason: null, tuning: null };
+        return renderAction(request, reply, (await getRun(pool, run.id)) ?? run, fields, byField, 422);
+      }
     },
   );
 };

@@ -1,0 +1,72 @@
+import { and, count, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { orm, type Connection } from '../db/orm.js';
+import { notifications, operationRuns } from '../db/schema/index.js';
+import type { StoredScope } from './scope.js';
+
+/**
+ * An operator's notices about their runs (`OperationRunCompleted`, `OperationRunPaused`, written
+ * by `completeRun` and `pauseRunItself`). Every function takes the operator's id and touches only
+ * that operator's rows, whatever ids it is given.
+ */
+
+export interface NotificationEntry {
+  id: number;
+  type: string;
+  data: Record<string, unknown>;
+  readAt: Date | null;
+  createdAt: Date;
+  /** The run that `data.runId` names, when it exists. */
+  run: { id: string; runbook: string; scope: StoredScope } | null;
+}
+
+/** `data` is JSON: a `runId` that is not a UUID names no run, rather than failing the cast. */
+const runIdOf = sql`case when ${notifications.data} ->> 'runId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+  then (${notifications.data} ->> 'runId')::uuid end`;
+
+export async function countUnread(q: Connection, platformUserId: number): Promise<number> {
+  const [row] = await orm(q)
+    .select({ n: count() })
+    .from(notifications)
+    .where(and(eq(notifications.platformUserId, platformUserId), isNull(notifications.readAt)));
+  return row?.n ?? 0;
+}
+
+/** Newest first; `before` is the last id of the previous page (a keyset, so deep pages cost the same). */
+export async function listNotifications(
+  q: Connection,
+  platformUserId: number,
+  page: { before?: number; limit: number },
+): Promise<NotificationEntry[]> {
+  return orm(q)
+    .select({
+      id: notifications.id,
+      type: notifications.type,
+      data: notifications.data,
+      readAt: notifications.readAt,
+      createdAt: notifications.createdAt,
+      run: { id: operationRuns.id, runbook: operationRuns.runbook, scope: operationRuns.scope },
+    })
+    .from(notifications)
+    .leftJoin(operationRuns, eq(operationRuns.id, runIdOf))
+    .where(
+      and(eq(notifications.platformUserId, platformUserId), page.before === undefined ? undefined : lt(notifications.id, page.before)),
+    )
+    .orderBy(desc(notifications.id))
+    .limit(page.limit);
+}
+
+/**
+ * Marks the operator's own notifications read: the given ids, or all that are unread. Returns
+ * the ids it matched, so a caller can tell an id that is not the operator's (none). A notice
+ * read before keeps the time it was first read: marking again changes nothing.
+ */
+export async function markRead(q: Connection, platformUserId: number, which: number[] | 'all'): Promise<number[]> {
+  if (which !== 'all' && which.length === 0) return [];
+  const own = eq(notifications.platformUserId, platformUserId);
+  const rows = await orm(q)
+    .update(notifications)
+    .set({ readAt: sql`coalesce(${notifications.readAt}, now())` })
+    .where(which === 'all' ? and(own, isNull(notifications.readAt)) : and(own, inArray(notifications.id, which)))
+    .returning({ id: notifications.id });
+  return rows.map((row) => row.id);
+}

@@ -1,0 +1,115 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { countUnread, listNotifications, markRead } from '../../../../runbooks/notifications.js';
+import { NotFoundError } from '../../../httpErrors.js';
+import { SIGNED_IN } from '../../../plugins/app/auth.js';
+import { isHtmx } from '../../../plugins/app/views.js';
+import { notificationListView } from './views.js';
+
+const PAGE_SIZE = 50;
+
+/** A notification id (a bigint identity), no longer than a JavaScript number holds exactly. */
+const NOTIFICATION_ID = /^[1-9][0-9]{0,14}$/;
+
+// `before`: the last id of the previous page.
+const pageQuery = {
+  type: 'object',
+  properties: { before: { type: 'string', pattern: NOTIFICATION_ID.source } },
+  additionalProperties: false,
+} as const;
+const noQuery = { type: 'object', properties: {}, additionalProperties: false } as const;
+// Any id's shape: one that cannot be a notification is a 404 after the access rules, like another operator's.
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 100 } }, additionalProperties: false } as const;
+const csrfOnly = { type: 'object', properties: { _csrf: { type: 'string', maxLength: 200 } }, additionalProperties: false } as const;
+
+interface PageQuery {
+  before?: string;
+}
+
+const beforeOf = (query: PageQuery) => (query.before === undefined ? undefined : Number(query.before));
+
+/** Every route here is SIGNED_IN: the access rule has admitted an operator before the handler runs. */
+function operatorIdOf(request: FastifyRequest): number {
+  const { operator } = request.session;
+  if (!operator) throw new Error(`${request.method} ${request.url} has no signed-in operator; is its access rule SIGNED_IN?`);
+  return operator.id;
+}
+
+/**
+ * `GET /system/notifications` (the signed-in operator's own, newest first, a page at a time),
+ * `POST .../:id/read` and `POST .../read-all` (plain forms redirect back; htmx gets the list
+ * partial and an `HX-Trigger` that refreshes the header's count), and `GET .../count`, the
+ * header's count that the layout polls. Another operator's notification is a 404, like an unknown one.
+ */
+export const notificationsRoutes: FastifyPluginAsync = async (app) => {
+  const { pool } = app.deps.database;
+
+  /** The list at `before`; `unread` when already counted (the header's count), else counted here. */
+  const list = async (request: FastifyRequest, reply: FastifyReply, before: number | undefined, unread: number | null) => {
+    const me = operatorIdOf(request);
+    const [rows, counted] = await Promise.all([
+      listNotifications(pool, me, { before, limit: PAGE_SIZE + 1 }),
+      unread ?? countUnread(pool, me),
+    ]);
+    return notificationListView({
+      entries: rows.slice(0, PAGE_SIZE),
+      hasOlder: rows.length > PAGE_SIZE,
+      before,
+      unread: counted,
+      csrfToken: reply.generateCsrf(),
+    });
+  };
+
+  const render = (reply: FastifyReply, model: Awaited<ReturnType<typeof list>>) =>
+    reply.pageOrPartial({ view: 'partials/notifications/list', model }, () => ({ view: 'system/notifications', model }), {
+      title: 'Notifications',
+    });
+
+  /** After marking read: a plain form goes back to the page it came from; htmx swaps the list in place. */
+  const afterRead = async (request: FastifyRequest<{ Querystring: PageQuery }>, reply: FastifyReply) => {
+    const before = beforeOf(request.query);
+    if (!isHtmx(request)) return reply.seeOther(`/system/notifications${before === undefined ? '' : `?before=${before}`}`);
+    reply.header('hx-trigger', 'notificationsRead');
+    return render(reply, await list(request, reply, before, null));
+  };
+
+  app.get<{ Querystring: PageQuery }>(
+    '/system/notifications',
+    { schema: { querystring: pageQuery }, config: { capability: SIGNED_IN } },
+    async (request, reply) => {
+      return render(reply, await list(request, reply, beforeOf(request.query), request.unreadNotifications));
+    },
+  );
+
+  app.get(
+    '/system/notifications/count',
+    { schema: { querystring: noQuery }, config: { capability: SIGNED_IN, background: true } },
+    async (request, reply) => {
+      // A browser's own request was counted for its header already; htmx's (the poll) was not.
+      const unread = request.unreadNotifications ?? (await countUnread(pool, operatorIdOf(request)));
+      const model = { unread };
+      return reply.pageOrPartial({ view: 'partials/notifications/nav', model }, () => ({ view: 'system/notifications-count', model }), {
+        title: 'Notifications',
+      });
+    },
+  );
+
+  app.post<{ Params: { id: string }; Querystring: PageQuery }>(
+    '/system/notifications/:id/read',
+    { schema: { params: idParams, querystring: pageQuery, body: csrfOnly }, config: { capability: SIGNED_IN } },
+    async (request, reply) => {
+      if (!NOTIFICATION_ID.test(request.params.id)) throw new NotFoundError();
+      const matched = await markRead(pool, operatorIdOf(request), [Number(request.params.id)]);
+      if (matched.length === 0) throw new NotFoundError();
+      return afterRead(request, reply);
+    },
+  );
+
+  app.post<{ Querystring: PageQuery }>(
+    '/system/notifications/read-all',
+    { schema: { querystring: pageQuery, body: csrfOnly }, config: { capability: SIGNED_IN } },
+    async (request, reply) => {
+      await markRead(pool, operatorIdOf(request), 'all');
+      return afterRead(request, reply);
+    },
+  );
+};

@@ -1,0 +1,80 @@
+import { plural } from '../../../../format.js';
+import type { NotificationEntry } from '../../../../runbooks/notifications.js';
+import { RUNBOOKS } from '../../../../runbooks/registry.js';
+import type { RunCounts } from '../../../../runbooks/runs.js';
+import { describeScope } from '../../../../runbooks/scope.js';
+
+/** The plain view models of the notifications page; views never see database rows. */
+
+const runbookTitle = (id: string) => RUNBOOKS.find((runbook) => runbook.id === id)?.title ?? id;
+const when = (date: Date) => `${date.toISOString().replace('T', ' ').slice(0, 19)} UTC`;
+const textOf = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null);
+
+const OUTCOME_TEXT: Record<string, string> = {
+  succeeded: 'succeeded',
+  partially_succeeded: 'partially succeeded',
+  failed: 'failed',
+  cancelled: 'was cancelled',
+};
+
+/** How many tenants made it, for an outcome that is not plain success. */
+function tenantsText(counts: unknown): string {
+  const { tenantsSucceeded, tenantsFailed } = (counts ?? {}) as RunCounts;
+  if (tenantsSucceeded === undefined && tenantsFailed === undefined) return '';
+  return `: ${plural(tenantsSucceeded, 'tenant')} succeeded, ${tenantsFailed ?? 0} failed`;
+}
+
+/**
+ * One line in an operator's words: "Rebuild Findings Lifecycle on all tenants succeeded",
+ * "… paused itself: canary done: 2 succeeded, 0 failed". The run row gives the scope; a notice
+ * whose run is gone still reads from its own data.
+ */
+export function notificationText(entry: NotificationEntry): string {
+  const runbook = entry.run?.runbook ?? textOf(entry.data.runbook);
+  const subject = `${runbook ? runbookTitle(runbook) : 'A run'}${entry.run ? ` on ${describeScope(entry.run.scope)}` : ''}`;
+  switch (entry.type) {
+    case 'OperationRunCompleted': {
+      const outcome = textOf(entry.data.outcome);
+      const done = (outcome && OUTCOME_TEXT[outcome]) ?? 'completed';
+      return `${subject} ${done}${outcome === 'succeeded' ? '' : tenantsText(entry.data.counts)}`;
+    }
+    case 'OperationRunPaused': {
+      const reason = textOf(entry.data.reason);
+      return `${subject} paused itself${reason ? `: ${reason}` : ''}`;
+    }
+    default:
+      return `${subject}: ${entry.type}`;
+  }
+}
+
+/**
+ * The list (the page's and the partial htmx swaps after marking read). `before` is the page's
+ * own cursor: the mark-read forms carry it, so they come back to the same page. `unread` counts
+ * every page's (null: not counted), so "Mark all read" shows while any is left.
+ */
+export function notificationListView(page: {
+  entries: NotificationEntry[];
+  hasOlder: boolean;
+  before: number | undefined;
+  unread: number | null;
+  csrfToken: string;
+}) {
+  const back = page.before === undefined ? '' : `?before=${page.before}`;
+  const last = page.entries.at(-1);
+  return {
+    csrfToken: page.csrfToken,
+    readAllAction: `/system/notifications/read-all${back}`,
+    canReadAll: page.unread === null ? page.entries.length > 0 : page.unread > 0,
+    newerHref: page.before === undefined ? null : '/system/notifications',
+    olderHref: page.hasOlder && last ? `/system/notifications?before=${last.id}` : null,
+    items: page.entries.map((entry) => ({
+      id: entry.id,
+      text: notificationText(entry),
+      href: entry.run ? `/system/ops/runs/${entry.run.id}` : null,
+      unread: entry.readAt === null,
+      readAction: `/system/notifications/${entry.id}/read${back}`,
+      createdAt: entry.createdAt.toISOString(),
+      createdAtText: when(entry.createdAt),
+    })),
+  };
+}

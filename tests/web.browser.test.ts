@@ -1,0 +1,215 @@
+import type { FastifyInstance } from 'fastify';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALL_CAPABILITIES } from '../src/runbooks/capabilities.js';
+import { buildApp } from '../src/web/app.js';
+import { launchChromium, PHONE, screenshot, type ChromiumSession } from './support/browser.js';
+import { createCustomer, createOperator } from './support/console.js';
+import { useRunbookHarness } from './support/harness.js';
+import { slowBatches } from './support/slowBatches.js';
+
+const REASON = 'Rebuild lifecycle fields after the rules change (browser test)';
+const RUN_URL = /\/system\/ops\/runs\/([0-9a-f-]{36})\?started=1$/;
+
+// Scripts run in the page (the project's TypeScript has no DOM types).
+const MARKER = 'window.__marker';
+const setMarker = (value: string) => `window.__marker = ${JSON.stringify(value)}`;
+
+/** The header's unread count, from its attribute or else its text. */
+async function unreadCount(page: Page): Promise<number> {
+  const badge = page.locator('[data-unread-count]').first();
+  const attribute = await badge.getAttribute('data-unread-count', { timeout: 5_000 });
+  return Number(attribute || (await badge.textContent())?.trim());
+}
+
+async function signIn(page: Page, operator: { email: string; password: string }, shot: string) {
+  await page.goto('/system/login');
+  await page.getByLabel('Email').fill(operator.email);
+  await page.getByLabel('Password').fill(operator.password);
+  await screenshot(page, shot);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((url) => url.pathname !== '/system/login');
+}
+
+/** On the runbooks page: all tenants, then Preflight; returns the report once it is shown. */
+async function preflightAllTenants(page: Page, prefix: string) {
+  await page.getByLabel('All tenants').check();
+  await screenshot(page, `${prefix}-runbooks`);
+  await page.getByRole('button', { name: /Run preflight/ }).click();
+  const report = page.locator('section.preflight');
+  await report.waitFor();
+  await screenshot(page, `${prefix}-preflight-report`);
+  return report;
+}
+
+/** The confirmation step: reason, phrase, Start; returns the run's id once its page shows the toast. */
+async function confirmAndStart(page: Page, prefix: string): Promise<string> {
+  const confirm = page.locator('form.confirm');
+  await confirm.getByLabel(/Reason/).fill(REASON);
+  await confirm.getByLabel(/to confirm a run on every tenant/).fill('ALL TENANTS');
+  await screenshot(page, `${prefix}-confirmation`);
+  await confirm.getByRole('button', { name: 'Start' }).click();
+  await page.waitForURL(RUN_URL);
+  const toast = page.locator('.toast');
+  await toast.waitFor();
+  const text = (await toast.textContent()) ?? '';
+  expect(text).toContain('Rebuild Findings Lifecycle queued');
+  expect(text, 'the toast states intent only, never progress').not.toMatch(/%/);
+  return RUN_URL.exec(page.url())![1]!;
+}
+
+// A real console on 127.0.0.1 with a real worker: the run the browser starts really runs.
+describe('the /system console in Chromium', { timeout: 120_000 }, () => {
+  // One tenant at a time, two slow batches each: a run takes several seconds, so the page
+  // polls it through 25, 50 and 75 % on its way to 100 %.
+  const h = useRunbookHarness({ seed: { tenants: 4, findingsPerTenant: 40, seed: 5 }, settings: { childParallelism: 1, batchSize: 20 } });
+  let app: FastifyInstance;
+  let baseURL: string;
+  let operator: { email: string; password: string };
+  let browser: ChromiumSession;
+  let restoreSpeed: (() => Promise<void>) | undefined;
+  let runId: string;
+
+  beforeAll(async () => {
+    app = await buildApp({ config: h.config, database: h.database, temporal: h.client });
+    baseURL = await app.listen({ host: '127.0.0.1', port: 0 });
+    operator = await createOperator(h.database, ALL_CAPABILITIES);
+    browser = await launchChromium({ javaScriptEnabled: true, baseURL });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await restoreSpeed?.();
+    await app?.close();
+  });
+
+  it('signs in, preflights all tenants, starts, and follows the run live to succeeded and its notification', async () => {
+    const { page } = browser;
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('console', (message) => {
+      // The console serves no favicon yet; Chromium asks for one on every page.
+      if (message.type() === 'error' && !message.location().url.endsWith('/favicon.ico')) errors.push(`${message.text()} (${message.location().url})`);
+    });
+    let progressPolls = 0;
+    page.on('request', (request) => {
+      if (/\/system\/ops\/runs\/[0-9a-f-]{36}\/progress$/.test(new URL(request.url()).pathname)) progressPolls++;
+    });
+
+    await signIn(page, operator, 'console-login');
+    await page.goto('/system/ops/runbooks');
+    expect(await unreadCount(page)).toBe(0);
+
+    restoreSpeed = await slowBatches(h.database.pool, 700);
+    // htmx swaps the report in place: the document stays the same.
+    await page.evaluate(setMarker('runbooks'));
+    const report = await preflightAllTenants(page, 'console');
+    expect(await page.evaluate<string>(MARKER)).toBe('runbooks');
+    expect(await report.locator('.preflight-totals').textContent()).toMatch(/Tenants in scope\s*4\b/);
+    const sample = report.locator('table.preflight-sample');
+    expect(await sample.locator('thead th').allTextContents()).toEqual(['Finding', 'Field', 'Before', 'After']);
+    expect(await sample.locator('tbody tr').count()).toBeGreaterThan(0);
+
+    runId = await confirmAndStart(page, 'console');
+    // From here on the page must not navigate: the marker survives only in the same document.
+    await page.evaluate(setMarker('run page'));
+    const status = page.locator('#run-live .status');
+    const bar = page.locator('#run-live #run-progress');
+    await status.filter({ hasText: /running/i }).waitFor({ timeout: 20_000 });
+    await screenshot(page, 'console-run-running');
+    const seen: number[] = [];
+    await expect
+      .poll(
+        async () => {
+          const value = Number(await bar.getAttribute('value'));
+          if (seen.at(-1) !== value) seen.push(value);
+          return (await status.textContent()) ?? '';
+        },
+        { timeout: 40_000, interval: 100 },
+      )
+      .toMatch(/succeeded/);
+    expect(await bar.getAttribute('value')).toBe('100');
+    // The header hears of the completion too, on the same page.
+    await expect.poll(() => unreadCount(page), { timeout: 15_000 }).toBe(1);
+    expect(await page.evaluate<string>(MARKER), 'the run page was reloaded or left').toBe('run page');
+    expect(seen, `progress values seen: ${seen.join(', ')}`).toEqual([...seen].sort((a, b) => a - b));
+    expect(seen.some((value) => value > 0 && value < 100), `progress values seen: ${seen.join(', ')}`).toBe(true);
+    expect(seen.at(-1)).toBe(100);
+    expect(progressPolls).toBeGreaterThanOrEqual(2);
+    await screenshot(page, 'console-run-succeeded');
+
+    await page.goto('/system/ops/runs');
+    await page.locator(`main a[href="/system/ops/runs/${runId}"]`).first().waitFor();
+    await screenshot(page, 'console-runs-list');
+
+    await page.getByRole('link', { name: /^Notifications/ }).click();
+    await page.waitForURL((url) => url.pathname === '/system/notifications');
+    const notice = page.locator(`#notifications li.unread a[href="/system/ops/runs/${runId}"]`);
+    expect(await notice.textContent()).toMatch(/Rebuild Findings Lifecycle on all tenants succeeded/);
+    await screenshot(page, 'console-notifications');
+
+    expect(errors, 'errors in the browser console').toEqual([]);
+  });
+
+  it('is one narrow column at 390 px: the runbooks page and the run page do not scroll sideways', async () => {
+    expect(runId, 'the first test started a run').toBeDefined();
+    const { page } = browser;
+    await page.setViewportSize(PHONE);
+    for (const [path, name] of [
+      ['/system/ops/runbooks', 'console-390-runbooks'],
+      [`/system/ops/runs/${runId}`, 'console-390-run'],
+    ] as const) {
+      await page.goto(path);
+      await screenshot(page, name);
+      expect(await page.evaluate<number>('document.documentElement.scrollWidth'), `${path} at 390 px`).toBeLessThanOrEqual(PHONE.width);
+    }
+  });
+
+  it('gives a customer signed in at /admin the unknown-URL 404 on /system/ops/runs', async () => {
+    const account = await createCustomer(h.database);
+    const customer = await launchChromium({ javaScriptEnabled: true, baseURL });
+    try {
+      const { page, context } = customer;
+      await page.goto('/admin/login');
+      await page.getByLabel('Email').fill(account.email);
+      await page.getByLabel('Password').fill(account.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL((url) => url.pathname !== '/admin/login');
+      const session = (await context.cookies()).find((cookie) => cookie.name === 'admin_session');
+      expect(session?.path).toBe('/admin');
+
+      // The browser keeps the /admin cookie to /admin: on /system the customer is just signed out.
+      await page.goto('/system/ops/runs');
+      expect(new URL(page.url()).pathname).toBe('/system/login');
+      // A hostile client sends the same session to /system too: the console does not admit the page exists.
+      await context.addCookies([{ ...session!, path: '/system' }]);
+      const response = await page.goto('/system/ops/runs');
+      expect(response?.status()).toBe(404);
+      expect(new URL(page.url()).pathname).toBe('/system/ops/runs');
+      expect(await page.locator('main').textContent()).toContain('There is no page at this address.');
+      expect(await page.content()).not.toContain(runId);
+      await screenshot(page, 'console-customer-404');
+    } finally {
+      await customer.close();
+    }
+  });
+
+  it('works as plain forms with JavaScript off: sign in, preflight, confirm and start reach the run page', async () => {
+    await restoreSpeed?.();
+    restoreSpeed = undefined;
+    const plain = await launchChromium({ javaScriptEnabled: false, baseURL });
+    try {
+      const { page } = plain;
+      await signIn(page, operator, 'console-nojs-login');
+      await page.goto('/system/ops/runbooks');
+      const report = await preflightAllTenants(page, 'console-nojs');
+      expect(await report.locator('.preflight-totals').textContent()).toContain('Tenants in scope');
+      const id = await confirmAndStart(page, 'console-nojs');
+      expect(id).not.toBe(runId);
+      await page.locator('#run-live #run-progress').waitFor();
+      await screenshot(page, 'console-nojs-run');
+    } finally {
+      await plain.close();
+    }
+  });
+});
