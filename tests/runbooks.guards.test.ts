@@ -79,8 +79,16 @@ describe('runs that pause themselves: error budget and canary wave', () => {
     const customers = await tenantIds(h.database.pool);
     expect((await settled(run.id)).map((item) => item.tenantId)).toEqual(customers.slice(0, 2));
     expect(await notes(run.id, 'OperationRunPaused')).toHaveLength(1);
-    await resume(run);
+    // The go-ahead from the CLI, with its reason: audited, and shown by `runs show`.
+    const env = { DATABASE_URL: h.database.url, TEMPORAL_ADDRESS: h.config.temporal.address, TEMPORAL_TASK_QUEUE: h.config.temporal.taskQueue };
+    const short = await runCli(['runs', 'resume', run.id, '--reason', 'short'], env);
+    expect(short.code).toBe(2);
+    expect(short.stderr).toMatch(/^error: The reason must be 10 to 500 characters; it has 5/);
+    expect((await getRun(h.database.pool, run.id))!.pausedAt).not.toBeNull();
+    const resumed = await runCli(['runs', 'resume', run.id, '--reason', 'The canary tenants look right'], env);
+    expect(resumed.code, resumed.stderr).toBe(0);
     expect(await waitForRun(h.database.pool, run.id)).toMatchObject({ outcome: 'succeeded', counts: { tenantsSucceeded: 8 } });
+    expect((await runCli(['runs', 'show', run.id], env)).stdout).toMatch(/runbook\.resumed  cli:\S+: "The canary tenants look right"/);
   });
 
   it('named canary tenants run first, each tenant once', async () => {

@@ -121,9 +121,13 @@ describe('the /system console in Chromium', { timeout: 120_000 }, () => {
     await expect
       .poll(
         async () => {
-          const value = Number(await bar.getAttribute('value'));
-          if (seen.at(-1) !== value) seen.push(value);
-          return (await status.textContent()) ?? '';
+          // Both read in one go in the page: htmx swaps them together, between two separate reads.
+          const live = await page.evaluate<{ value: number; status: string }>(
+            `({ value: Number(document.querySelector('#run-live #run-progress')?.getAttribute('value')),
+                status: document.querySelector('#run-live .status')?.textContent ?? '' })`,
+          );
+          if (seen.at(-1) !== live.value) seen.push(live.value);
+          return live.status;
         },
         { timeout: 40_000, interval: 100 },
       )

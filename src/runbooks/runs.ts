@@ -47,6 +47,12 @@ export interface RunItemRecord extends Pick<typeof operationRunItems.$inferSelec
 
 export type AuditTrailEntry = Pick<typeof auditEvents.$inferSelect, 'occurredAt' | 'action' | 'actorKind' | 'actorLabel' | 'metadata'>;
 
+/** The reason an audited action was given (a pause, a tune, a cancel), if it was given one. */
+export function auditReason(entry: AuditTrailEntry): string | null {
+  const reason = (entry.metadata as { reason?: unknown } | null)?.reason;
+  return typeof reason === 'string' ? reason : null;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A run id as stored (lower case), or null when it cannot be one. */

@@ -6,7 +6,7 @@ import { progressText } from '../../runbooks/progressText.js';
 import { RunbookRefusal } from '../../runbooks/refusal.js';
 import { getRunbook } from '../../runbooks/registry.js';
 import { RUN_STATUSES, type RunStatus } from '../../runbooks/runStatus.js';
-import { findRetriesOf, getRun, getRunAuditTrail, getRunItems, listRuns, type RunGuards, type RunItemRecord, type RunRecord } from '../../runbooks/runs.js';
+import { auditReason, findRetriesOf, getRun, getRunAuditTrail, getRunItems, listRuns, type RunGuards, type RunItemRecord, type RunRecord } from '../../runbooks/runs.js';
 import { failedTenantsOf } from '../../runbooks/retryFailed.js';
 import type { StartRequest } from '../../runbooks/validateStart.js';
 import { startFromCli } from './startRunbook.js';
@@ -110,7 +110,10 @@ export function registerRunsCommands(program: Command): void {
               ),
             items.length > SHOWN_ITEMS ? `  … and ${items.length - SHOWN_ITEMS} more: ${CLI} runs export ${run.id} (or runs show --json) lists them all` : null,
             'Audit trail:',
-            ...audit.map((event) => `  ${iso(event.occurredAt)}  ${event.action}  ${printable(event.actorLabel ?? event.actorKind, 200)}`),
+            ...audit.map((event) => {
+              const reason = auditReason(event);
+              return `  ${iso(event.occurredAt)}  ${event.action}  ${printable(event.actorLabel ?? event.actorKind, 200)}${reason ? `: "${printable(reason)}"` : ''}`;
+            }),
           ]
             .filter((line) => line !== null)
             .join('\n'),

@@ -2,7 +2,7 @@ import type { RunAction } from '../../../../runbooks/control.js';
 import { count, counted } from '../../../../format.js';
 import { progressText, runFraction } from '../../../../runbooks/progressText.js';
 import { RUNBOOKS } from '../../../../runbooks/registry.js';
-import type { AuditTrailEntry, RunCounts, RunItemRecord, RunRecord } from '../../../../runbooks/runs.js';
+import { auditReason, type AuditTrailEntry, type RunCounts, type RunItemRecord, type RunRecord } from '../../../../runbooks/runs.js';
 import { describeScope, type StoredScope } from '../../../../runbooks/scope.js';
 import { REASON_LENGTH } from '../../../../runbooks/validateStart.js';
 import { TUNING_LIMITS } from '../../../../workflows/queries.js';
@@ -133,16 +133,13 @@ export function tenantsView(runId: string, items: RunItemRecord[]) {
 }
 
 export function auditView(audit: AuditTrailEntry[]) {
-  return audit.map((event) => {
-    const reason = (event.metadata as { reason?: unknown } | null)?.reason;
-    return {
-      occurredAt: event.occurredAt.toISOString(),
-      occurredAtText: when(event.occurredAt),
-      action: event.action,
-      actor: event.actorLabel ?? event.actorKind,
-      reason: typeof reason === 'string' ? reason : '',
-    };
-  });
+  return audit.map((event) => ({
+    occurredAt: event.occurredAt.toISOString(),
+    occurredAtText: when(event.occurredAt),
+    action: event.action,
+    actor: event.actorLabel ?? event.actorKind,
+    reason: auditReason(event) ?? '',
+  }));
 }
 
 export interface RunPageContext {
