@@ -76,6 +76,8 @@ describe('runs that pause themselves: error budget and canary wave', () => {
     const { run } = await startWith({ canary: { count: 2 } });
     const paused = await pausedItself(run.id);
     expect(paused!.pauseReason).toBe('canary done: 2 succeeded, 0 failed');
+    // The totals a paused run shows are its items' at the pause, not a throttled refresh's.
+    expect(paused!.counts).toMatchObject({ tenants: 8, tenantsSucceeded: 2, tenantsPending: 6 });
     const customers = await tenantIds(h.database.pool);
     expect((await settled(run.id)).map((item) => item.tenantId)).toEqual(customers.slice(0, 2));
     expect(await notes(run.id, 'OperationRunPaused')).toHaveLength(1);

@@ -115,9 +115,13 @@ function tenantWorkActivities(pool: pg.Pool) {
           const { status, counts, runPaused } = await lockItemCounts(client, input.runId, input.tenantId);
           // Settled items take no more batches: once a run says a tenant is done, its data stays put.
           if (status !== 'running') return true;
-          // A paused run takes no new batch; the workflow waits for the resume.
+          // A paused run takes no new batch; the workflow waits for the resume. Its totals are
+          // brought up to date, since nothing refreshes them while it waits.
           paused = runPaused;
-          if (paused) return false;
+          if (paused) {
+            await refreshRunCounts(client, input.runId);
+            return false;
+          }
           const step = await runbook.processBatch(client, {
             tenantId: input.tenantId,
             cursor: counts.cursor,
@@ -144,7 +148,7 @@ function tenantWorkActivities(pool: pg.Pool) {
     async verifyTenant(runId: string, runbookId: string, tenantId: number): Promise<TenantProgress> {
       const remaining = await getRunbook(runbookId).remainingToChange(pool, tenantId);
       await inTransaction(pool, async (client) => {
-        const { counts } = await lockItemCounts(client, runId, tenantId);
+        const { counts, runPaused } = await lockItemCounts(client, runId, tenantId);
         await saveItemCounts(client, runId, tenantId, { ...counts, verified: remaining === 0, remaining });
         await settleItem(
           client,
@@ -153,6 +157,8 @@ function tenantWorkActivities(pool: pg.Pool) {
           remaining === 0 ? 'succeeded' : 'failed',
           remaining === 0 ? null : `Verification found ${remaining} row(s) still to change after the rebuild.`,
         );
+        // A tenant that finishes while its run is paused is the last news for a while: show it.
+        if (runPaused) await refreshRunCounts(client, runId);
       });
       return itemProgress(pool, runId, tenantId);
     },

@@ -5,6 +5,7 @@ import { cancelRunWorkflow, pauseRunWorkflow, resumeRunWorkflow, tuneRunWorkflow
 import type { TuneResult } from '../workflows/queries.js';
 import { CAPABILITIES, requireCapability } from './capabilities.js';
 import { completeRun } from './completeRun.js';
+import { refreshRunCounts } from './runItems.js';
 import { auditActor, initiatorLabel, type Initiator, type RequestContext } from './initiator.js';
 import { RunbookRefusal } from './refusal.js';
 import { getRun, recordRunPause, type RunRecord, type RunSource } from './runs.js';
@@ -74,6 +75,7 @@ export async function controlRun(deps: ControlDeps, request: ControlRequest, act
     throw new RunbookRefusal('not_started', `Run ${run.id} has no workflow to ${action} (it is ${run.status}); cancel it instead.`);
   }
   if (action !== 'cancel') await recordRunPause(deps.pool, run.id, action === 'pause' ? { by, reason } : null);
+  if (action === 'pause') await refreshRunCounts(deps.pool, run.id);
   await recordAudit(deps.pool, {
     ...actor,
     action: AUDIT_ACTION[action],

@@ -4,6 +4,7 @@ import { recordAudit } from '../audit/recordAudit.js';
 import { orm } from '../db/orm.js';
 import { notifications, operationRuns } from '../db/schema/index.js';
 import { inTransaction } from '../db/transaction.js';
+import { refreshRunCounts } from './runItems.js';
 
 /**
  * Records that a run paused itself (its canary wave is done, its error budget is spent): on the
@@ -21,6 +22,9 @@ export async function pauseRunItself(pool: pg.Pool, runId: string, { by, reason 
       .update(operationRuns)
       .set({ pausedAt: new Date(), pausedBy: by, pauseReason: reason })
       .where(eq(operationRuns.id, runId));
+    // The run stops here for someone to look at: its totals must be the items' as they are now,
+    // not as the workflow's last (throttled) refresh saw them.
+    await refreshRunCounts(client, runId);
     if (run.initiatorPlatformUserId !== null) {
       const data = { runId, runbook: run.runbook, reason };
       const [already] = await db
