@@ -117,6 +117,17 @@ describe('the /system console in Chromium', { timeout: 120_000 }, () => {
     const bar = page.locator('#run-live #run-progress');
     await status.filter({ hasText: /running/i }).waitFor({ timeout: 20_000 });
     await screenshot(page, 'console-run-running');
+    // An action opens its confirmation in place (nothing is sent until it is confirmed).
+    // The live part is swapped every 2 s, so a click can land on the copy just replaced: try again then.
+    const actionForm = page.locator('#run-action form');
+    for (let attempt = 1; ; attempt++) {
+      await page.locator('#run-live').getByRole('button', { name: 'Pause…' }).click();
+      const shown = await actionForm.getByLabel(/Reason/).waitFor({ timeout: 2_500 }).then(() => true, () => false);
+      if (shown) break;
+      if (attempt === 5) throw new Error('the pause confirmation never opened in #run-action');
+    }
+    expect(await actionForm.textContent()).toContain('Pausing lets running tenants finish their current batch');
+    await screenshot(page, 'console-run-pause-confirmation');
     const seen: number[] = [];
     await expect
       .poll(
@@ -177,8 +188,13 @@ describe('the /system console in Chromium', { timeout: 120_000 }, () => {
       await page.goto('/admin/login');
       await page.getByLabel('Email').fill(account.email);
       await page.getByLabel('Password').fill(account.password);
+      await screenshot(page, 'admin-login');
       await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.waitForURL((url) => url.pathname !== '/admin/login');
+      await page.waitForURL((url) => url.pathname === '/admin/findings');
+      // The customer's own header: their email and sign-out, nothing of the operators' console.
+      expect(await page.locator('header').textContent()).toContain(account.email);
+      expect(await page.locator('header').textContent()).not.toContain('Platform Ops');
+      await screenshot(page, 'admin-findings');
       const session = (await context.cookies()).find((cookie) => cookie.name === 'admin_session');
       expect(session?.path).toBe('/admin');
 

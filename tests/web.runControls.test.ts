@@ -69,6 +69,9 @@ describe('the run page: live progress and the operator actions, on real runs', (
       expect(live.body).toMatch(/<progress id="run-progress" value="\d+" max="100"/);
       expect(live.body).toContain(`href="/system/ops/runs/${run.id}/actions/pause"`);
       expect(live.headers['hx-trigger']).toBeUndefined();
+      // A run this small brings its tenants along on every poll; the audit trail only at the end.
+      expect(live.body).toContain('<section id="run-tenants" hx-swap-oob="true">');
+      expect(live.body).not.toContain('id="run-audit"');
       // The viewer watches the same run and is offered nothing to do.
       expect((await poll(run.id, viewer)).body).not.toContain('/actions/');
       expect((await get(`/system/ops/runs/${run.id}/actions/pause`, viewer)).statusCode).toBe(403);

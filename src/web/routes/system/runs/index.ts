@@ -8,7 +8,7 @@ import { RUN_STATUSES, type RunStatus } from '../../../../runbooks/runStatus.js'
 import { findRetriesOf, getRun, getRunAuditTrail, getRunItems, getRunProgress, listRuns, type RunRecord } from '../../../../runbooks/runs.js';
 import { NotFoundError } from '../../../httpErrors.js';
 import { initiatorOf } from '../../../plugins/app/auth.js';
-import { actionView, auditView, liveView, runDetailView, runListView, tenantsView } from './views.js';
+import { actionView, auditView, liveView, runDetailView, runListView, SHOWN_ITEMS, tenantsView } from './views.js';
 
 const RUNBOOK_IDS = RUNBOOKS.map((runbook) => runbook.id);
 const PAGE_SIZE = 50;
@@ -156,18 +156,18 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
       if (!found) throw new NotFoundError();
       const { run, inScope } = found;
       const live = liveView(run, { inScope, now: new Date(), canManage: request.can(CAPABILITIES.runsManage) });
-      // Only the terminal answer reads the tenants and audit trail: it is the last poll.
+      // The tenants come along while they fit on the page (a big run's would make every poll
+      // slow), and with the audit trail in the terminal answer, the last poll.
       const terminal = run.status === 'completed';
-      const final = terminal
-        ? await Promise.all([getRunItems(pool, run.id), getRunAuditTrail(pool, run.id)]).then(([items, audit]) => ({
-            tenants: tenantsView(run.id, items),
-            audit: auditView(audit),
-          }))
-        : null;
+      const [items, audit] = await Promise.all([
+        terminal || (run.counts.tenants ?? 0) <= SHOWN_ITEMS ? getRunItems(pool, run.id) : null,
+        terminal ? getRunAuditTrail(pool, run.id) : null,
+      ]);
+      const tenants = items && tenantsView(run.id, items);
       // The header's notification count listens for this, to show the run's notification.
       if (terminal) reply.header('hx-trigger', 'runCompleted');
       return reply.pageOrPartial(
-        { view: 'partials/runs/poll', model: { live, final } },
+        { view: 'partials/runs/poll', model: { live, tenants, audit: audit && auditView(audit) } },
         () => ({ view: 'system/runPoll', model: { live, id: run.id } }),
         { title: 'Run progress' },
       );
