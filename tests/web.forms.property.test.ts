@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_CAPABILITIES } from '../src/runbooks/capabilities.js';
 import { tuneRun } from '../src/runbooks/control.js';
+import { UnavailableError } from '../src/errors.js';
 import { RunbookRefusal } from '../src/runbooks/refusal.js';
 import { buildApp } from '../src/web/app.js';
 import { PLANE_COOKIES, planeOf } from '../src/web/planes.js';
@@ -187,6 +188,21 @@ describe('every form, posted with random values', () => {
     }).catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(RunbookRefusal);
     expect(refusal).toMatchObject({ code: 'not_started', message: `Run ${ids.run} is still queued; tune it once a worker has started it.` });
+  });
+
+  it('tuning a running run that no worker answers says so after a while, instead of waiting for ever', async () => {
+    // This file runs no worker: a run marked running has nobody to answer the update.
+    await h.database.pool.query(`UPDATE operation_runs SET status = 'running', outcome = NULL, started_at = now() WHERE id = $1`, [ids.run]);
+    const error = await tuneRun({ pool: h.database.pool, temporal: async () => h.client, answerWithinMs: 1_000 }, {
+      runId: ids.run,
+      initiator: h.operator,
+      source: 'cli',
+      batchSize: 500,
+      reason: 'Smaller batches for the night',
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UnavailableError);
+    expect((error as Error).message).toMatch(/^No worker answered the tune of run \S+ within 1 s; is a worker running\?/);
+    expect((await h.database.pool.query(`SELECT count(*)::int AS n FROM audit_events WHERE action = 'runbook.tuned'`)).rows[0].n).toBe(0);
   });
 
   it('a JSON body and a body of another type are refused with a page, never a 5xx', async () => {

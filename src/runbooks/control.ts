@@ -7,6 +7,7 @@ import { CAPABILITIES, requireCapability } from './capabilities.js';
 import { completeRun } from './completeRun.js';
 import { refreshRunCounts } from './runItems.js';
 import { auditActor, initiatorLabel, type Initiator, type RequestContext } from './initiator.js';
+import { UnavailableError } from '../errors.js';
 import { RunbookRefusal } from './refusal.js';
 import { getRun, recordRunPause, type RunRecord, type RunSource } from './runs.js';
 import { validReason } from './validateStart.js';
@@ -15,6 +16,8 @@ export interface ControlDeps {
   pool: pg.Pool;
   /** Connected only once the request is valid: a refusal needs no Temporal. */
   temporal: () => Promise<Client>;
+  /** How long a tune waits for a worker to answer (default 15 s). */
+  answerWithinMs?: number;
 }
 
 export interface ControlRequest {
@@ -108,8 +111,14 @@ export async function tuneRun(deps: ControlDeps, request: TuneRunRequest): Promi
   // A queued run's workflow has no worker yet to answer the update: the request would wait for one.
   if (run.status === 'queued') throw new RunbookRefusal('not_started', `Run ${run.id} is still queued; tune it once a worker has started it.`);
   const by = initiatorLabel(request.initiator);
-  const outcome = await tuneRunWorkflow(await deps.temporal(), run.id, { by, parallelism: request.parallelism, batchSize: request.batchSize });
+  const outcome = await tuneRunWorkflow(await deps.temporal(), run.id, { by, parallelism: request.parallelism, batchSize: request.batchSize }, deps.answerWithinMs);
   if (outcome === 'no_workflow') throw new RunbookRefusal('not_started', `Run ${run.id} has no workflow to tune (it is ${run.status}).`);
+  if (outcome === 'no_answer') {
+    throw new UnavailableError(
+      `No worker answered the tune of run ${run.id} within ${Math.round((deps.answerWithinMs ?? 15_000) / 1000)} s; is a worker running? ` +
+        'The change may still apply when one picks the run up: check the run before tuning again.',
+    );
+  }
   if ('refused' in outcome) throw new RunbookRefusal('invalid_tuning', outcome.refused);
   await recordAudit(deps.pool, {
     ...auditActor(request.initiator, request.context),

@@ -131,17 +131,32 @@ export async function queryRelease(client: Client, taskQueue: string, release: s
   return records.find((record) => record.release === release) ?? null;
 }
 
-/** Tunes a run's workflow; a change its validator refuses comes back with the validator's words. */
+/**
+ * Tunes a run's workflow; a change its validator refuses comes back with the validator's words.
+ * An update needs a worker to answer it: without one it would wait for ever, so it waits
+ * `answerWithinMs` and then says so ('no_answer').
+ */
 export async function tuneRunWorkflow(
   client: Client,
   runId: string,
   request: TuneRequest,
-): Promise<{ tuned: TuneResult } | { refused: string } | 'no_workflow'> {
+  answerWithinMs = 15_000,
+): Promise<{ tuned: TuneResult } | { refused: string } | 'no_workflow' | 'no_answer'> {
   try {
-    return { tuned: await client.workflow.getHandle(workflowIdFor(runId)).executeUpdate(tuneUpdate, { args: [request] }) };
+    const handle = client.workflow.getHandle(workflowIdFor(runId));
+    return { tuned: await client.withDeadline(Date.now() + answerWithinMs, () => handle.executeUpdate(tuneUpdate, { args: [request] })) };
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return 'no_workflow';
     if (error instanceof WorkflowUpdateFailedError) return { refused: error.cause?.message ?? error.message };
+    if (isDeadlineExceeded(error)) return 'no_answer';
     throw error;
   }
+}
+
+/** gRPC's DEADLINE_EXCEEDED (code 4), as the client raises it or wraps it. */
+function isDeadlineExceeded(error: unknown): boolean {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.code === 4) return true;
+  }
+  return false;
 }
