@@ -8,6 +8,7 @@ import type { Refusal } from './plugins/app/errors.js';
 import { PUBLIC, type RouteAccess } from './plugins/app/auth.js';
 import { loginPathOf, logoutPathOf } from './planes.js';
 import { safeNext } from './safeNext.js';
+import { CSRF_FIELD, CSRF_ONLY_BODY, NO_QUERY, PLAIN_TEXT } from './schemas.js';
 
 const MAX_EMAIL = 254;
 const MAX_PASSWORD = 1024;
@@ -54,16 +55,13 @@ const loginBody = {
   required: ['email', 'password'],
   properties: {
     // No control characters: PostgreSQL refuses NUL in text, and no email has any.
-    email: { type: 'string', minLength: 1, maxLength: MAX_EMAIL, pattern: '^[^\\u0000-\\u001f\\u007f]*$' },
+    email: { type: 'string', minLength: 1, maxLength: MAX_EMAIL, pattern: PLAIN_TEXT },
     password: { type: 'string', minLength: 1, maxLength: MAX_PASSWORD },
     next: { type: 'string', maxLength: MAX_NEXT },
-    _csrf: { type: 'string', maxLength: 200 },
+    ...CSRF_FIELD,
   },
   additionalProperties: false,
 } as const;
-
-const noBody = { type: 'object', properties: { _csrf: { type: 'string', maxLength: 200 } }, additionalProperties: false } as const;
-const noQuery = { type: 'object', properties: {}, additionalProperties: false } as const;
 
 /** Who tried, for the audit: never the password. */
 function attempt(request: FastifyRequest<{ Body: LoginBody }>) {
@@ -125,7 +123,7 @@ export function planeLoginRoutes(login: PlaneLogin): FastifyPluginAsync {
     app.post<{ Body: LoginBody }>(
       loginPath,
       {
-        schema: { querystring: noQuery, body: loginBody },
+        schema: { querystring: NO_QUERY, body: loginBody },
         preHandler: throttle,
         config: {
           capability: PUBLIC,
@@ -160,7 +158,7 @@ export function planeLoginRoutes(login: PlaneLogin): FastifyPluginAsync {
 
     app.post(
       logoutPath,
-      { schema: { querystring: noQuery, body: noBody }, config: { capability: login.signOutAccess } },
+      { schema: { querystring: NO_QUERY, body: CSRF_ONLY_BODY }, config: { capability: login.signOutAccess } },
       async (_request, reply) => {
         await reply.signOut();
         return reply.redirect(loginPath, 303);

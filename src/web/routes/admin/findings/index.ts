@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import { CUSTOMER, customerOf } from '../../../plugins/app/auth.js';
 import { listTenantFindings } from './listFindings.js';
 import { FINDING_STATUSES, FINDINGS_PATH, findingsPageView, MAINTENANCE_TRIGGER_PATH, type FindingStatus } from './views.js';
+import { NO_QUERY } from '../../../schemas.js';
 
 const PAGE_SIZE = 50;
 
@@ -24,8 +25,6 @@ const findingsQuery = {
   },
   additionalProperties: false,
 } as const;
-
-const noQuery = { type: 'object', properties: {}, additionalProperties: false } as const;
 
 /**
  * The findings page of the signed-in customer's own tenant (the tenant comes from the session,
@@ -61,7 +60,7 @@ export async function renderFindingsPage(
 
 /** `GET /admin` (to the findings) and `GET /admin/findings`: read-only, one tenant, newest first. */
 export const findingsRoutes: FastifyPluginAsync = async (app) => {
-  app.get('/admin', { schema: { querystring: noQuery }, config: { capability: CUSTOMER } }, async (_request, reply) =>
+  app.get('/admin', { schema: { querystring: NO_QUERY }, config: { capability: CUSTOMER } }, async (_request, reply) =>
     reply.redirect(FINDINGS_PATH, 303),
   );
 

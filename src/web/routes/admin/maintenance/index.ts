@@ -7,6 +7,7 @@ import { IDEMPOTENCY_KEY_MAX, type StartRequest } from '../../../../runbooks/val
 import { CUSTOMER, customerOf, initiatorOf } from '../../../plugins/app/auth.js';
 import { renderFindingsPage } from '../findings/index.js';
 import { FINDINGS_PATH, MAINTENANCE_TRIGGER_PATH } from '../findings/views.js';
+import { CSRF_FIELD, NO_QUERY, PLAIN_TEXT } from '../../../schemas.js';
 
 /** What the run's audit trail and the operators' runs list give as the reason. */
 const TRIGGER_REASON = 'Requested by a customer with the legacy maintenance trigger on /admin';
@@ -14,14 +15,12 @@ const TRIGGER_REASON = 'Requested by a customer with the legacy maintenance trig
 const triggerBody = {
   type: 'object',
   properties: {
-    _csrf: { type: 'string', maxLength: 200 },
-    idempotencyKey: { type: 'string', maxLength: IDEMPOTENCY_KEY_MAX, pattern: '^[^\\u0000-\\u001f\\u007f]*$' },
+    ...CSRF_FIELD,
+    idempotencyKey: { type: 'string', maxLength: IDEMPOTENCY_KEY_MAX, pattern: PLAIN_TEXT },
   },
   // The tenant is always the signed-in customer's own: a form that names one is refused (400).
   additionalProperties: false,
 } as const;
-
-const noQuery = { type: 'object', properties: {}, additionalProperties: false } as const;
 
 /** A refusal in the customer's words: nothing of runs, operators or the rules' internals. */
 function customerProblem(refusal: RunbookRefusal): string {
@@ -49,7 +48,7 @@ export const maintenanceRoutes: FastifyPluginAsync = async (app) => {
 
   app.post<{ Body: { idempotencyKey?: string } }>(
     MAINTENANCE_TRIGGER_PATH,
-    { schema: { querystring: noQuery, body: triggerBody }, config: { capability: CUSTOMER } },
+    { schema: { querystring: NO_QUERY, body: triggerBody }, config: { capability: CUSTOMER } },
     async (request, reply) => {
       const { initiator, context } = initiatorOf(request);
       const start: StartRequest = {

@@ -4,6 +4,7 @@ import { NotFoundError } from '../../../httpErrors.js';
 import { SIGNED_IN } from '../../../plugins/app/auth.js';
 import { isHtmx } from '../../../plugins/app/views.js';
 import { notificationListView } from './views.js';
+import { CSRF_ONLY_BODY, NO_QUERY } from '../../../schemas.js';
 
 const PAGE_SIZE = 50;
 
@@ -16,10 +17,8 @@ const pageQuery = {
   properties: { before: { type: 'string', pattern: NOTIFICATION_ID.source } },
   additionalProperties: false,
 } as const;
-const noQuery = { type: 'object', properties: {}, additionalProperties: false } as const;
 // Any id's shape: one that cannot be a notification is a 404 after the access rules, like another operator's.
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 100 } }, additionalProperties: false } as const;
-const csrfOnly = { type: 'object', properties: { _csrf: { type: 'string', maxLength: 200 } }, additionalProperties: false } as const;
 
 interface PageQuery {
   before?: string;
@@ -82,7 +81,7 @@ export const notificationsRoutes: FastifyPluginAsync = async (app) => {
 
   app.get(
     '/system/notifications/count',
-    { schema: { querystring: noQuery }, config: { capability: SIGNED_IN, background: true } },
+    { schema: { querystring: NO_QUERY }, config: { capability: SIGNED_IN, background: true } },
     async (request, reply) => {
       // A browser's own request was counted for its header already; htmx's (the poll) was not.
       const unread = request.unreadNotifications ?? (await countUnread(pool, operatorIdOf(request)));
@@ -95,7 +94,7 @@ export const notificationsRoutes: FastifyPluginAsync = async (app) => {
 
   app.post<{ Params: { id: string }; Querystring: PageQuery }>(
     '/system/notifications/:id/read',
-    { schema: { params: idParams, querystring: pageQuery, body: csrfOnly }, config: { capability: SIGNED_IN } },
+    { schema: { params: idParams, querystring: pageQuery, body: CSRF_ONLY_BODY }, config: { capability: SIGNED_IN } },
     async (request, reply) => {
       if (!NOTIFICATION_ID.test(request.params.id)) throw new NotFoundError();
       const matched = await markRead(pool, operatorIdOf(request), [Number(request.params.id)]);
@@ -106,7 +105,7 @@ export const notificationsRoutes: FastifyPluginAsync = async (app) => {
 
   app.post<{ Querystring: PageQuery }>(
     '/system/notifications/read-all',
-    { schema: { querystring: pageQuery, body: csrfOnly }, config: { capability: SIGNED_IN } },
+    { schema: { querystring: pageQuery, body: CSRF_ONLY_BODY }, config: { capability: SIGNED_IN } },
     async (request, reply) => {
       await markRead(pool, operatorIdOf(request), 'all');
       return afterRead(request, reply);

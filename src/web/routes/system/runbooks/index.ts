@@ -12,18 +12,16 @@ import { IDEMPOTENCY_KEY_MAX, type GuardsInput } from '../../../../runbooks/vali
 import { NotFoundError } from '../../../httpErrors.js';
 import { initiatorOf } from '../../../plugins/app/auth.js';
 import { resultView, type ConfirmFields, type GuardFields, type ResultView, type ScopeFields } from './views.js';
-
-/** Text a person typed: no control characters (PostgreSQL refuses NUL, and no id has any). */
-const PLAIN = '^[^\\u0000-\\u001f\\u007f]*$';
+import { CSRF_FIELD, NO_QUERY, PLAIN_TEXT } from '../../../schemas.js';
 
 /**
  * Form fields are optional here: a missing one reaches the core, which refuses it in words
  * (no tenant, no reason, no preflight); the schema only bounds what is sent.
  */
 const scopeFields = {
-  _csrf: { type: 'string', maxLength: 200 },
+  ...CSRF_FIELD,
   scope: { type: 'string', enum: ['tenant', 'all_tenants'] },
-  tenant: { type: 'string', maxLength: 200, pattern: PLAIN },
+  tenant: { type: 'string', maxLength: 200, pattern: PLAIN_TEXT },
   // A retry of a run's failed tenants: the scope is those tenants, whatever else is sent.
   retryOf: { anyOf: [{ type: 'string', format: 'uuid' }, { type: 'string', maxLength: 0 }] },
 } as const;
@@ -37,16 +35,16 @@ const startBody = {
   type: 'object',
   properties: {
     ...scopeFields,
-    preflightId: { type: 'string', maxLength: 100, pattern: PLAIN },
-    idempotencyKey: { type: 'string', maxLength: IDEMPOTENCY_KEY_MAX, pattern: PLAIN },
+    preflightId: { type: 'string', maxLength: 100, pattern: PLAIN_TEXT },
+    idempotencyKey: { type: 'string', maxLength: IDEMPOTENCY_KEY_MAX, pattern: PLAIN_TEXT },
     // Longer than the core allows, so that a reason a little too long gets the core's message by the field.
     reason: { type: 'string', maxLength: 4000 },
-    confirmation: { type: 'string', maxLength: 100, pattern: PLAIN },
+    confirmation: { type: 'string', maxLength: 100, pattern: PLAIN_TEXT },
     maxFailedTenants: numberText,
     maxFailedPercent: numberText,
     canary: { type: 'string', enum: ['on'] },
     canaryCount: numberText,
-    canaryTenants: { type: 'string', maxLength: 2000, pattern: PLAIN },
+    canaryTenants: { type: 'string', maxLength: 2000, pattern: PLAIN_TEXT },
   },
   additionalProperties: false,
 } as const;
@@ -57,8 +55,6 @@ const runbookParams = {
   required: ['runbook'],
   properties: { runbook: { type: 'string', maxLength: 100 } },
 } as const;
-
-const noQuery = { type: 'object', properties: {}, additionalProperties: false } as const;
 
 interface ScopeBody {
   scope?: ScopeFields['scope'];
@@ -161,7 +157,7 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
 
   app.get(
     '/system/ops/runbooks',
-    { schema: { querystring: noQuery }, config: { capability: CAPABILITIES.runbooksView } },
+    { schema: { querystring: NO_QUERY }, config: { capability: CAPABILITIES.runbooksView } },
     async (request, reply) => {
       const whole = page(request, reply);
       return reply.page(whole.view, whole.model, { title: 'Runbooks' });
@@ -170,7 +166,7 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
 
   app.post<{ Params: { runbook: string }; Body: ScopeBody }>(
     '/system/ops/runbooks/:runbook/preflight',
-    { schema: { params: runbookParams, querystring: noQuery, body: preflightBody }, config: { capability: CAPABILITIES.runbooksRun } },
+    { schema: { params: runbookParams, querystring: NO_QUERY, body: preflightBody }, config: { capability: CAPABILITIES.runbooksRun } },
     async (request, reply) => {
       const runbook = runbookOf(request.params.runbook);
       const scope = scopeFieldsOf(request.body ?? {});
@@ -192,7 +188,7 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
 
   app.post<{ Params: { runbook: string }; Body: StartBody }>(
     '/system/ops/runbooks/:runbook/start',
-    { schema: { params: runbookParams, querystring: noQuery, body: startBody }, config: { capability: CAPABILITIES.runbooksRun } },
+    { schema: { params: runbookParams, querystring: NO_QUERY, body: startBody }, config: { capability: CAPABILITIES.runbooksRun } },
     async (request, reply) => {
       const runbook = runbookOf(request.params.runbook);
       const body = request.body ?? {};

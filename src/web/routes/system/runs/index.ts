@@ -9,6 +9,7 @@ import { findRetriesOf, getRun, getRunAuditTrail, getRunItems, getRunProgress, l
 import { NotFoundError } from '../../../httpErrors.js';
 import { initiatorOf } from '../../../plugins/app/auth.js';
 import { actionView, auditView, liveView, runDetailView, runListView, SHOWN_ITEMS, tenantsView } from './views.js';
+import { CSRF_FIELD, NO_QUERY } from '../../../schemas.js';
 
 const RUNBOOK_IDS = RUNBOOKS.map((runbook) => runbook.id);
 const PAGE_SIZE = 50;
@@ -51,7 +52,6 @@ const runQuery = {
   properties: { started: { type: 'string', enum: ['1'] }, done: { type: 'string', enum: ACTIONS } },
   additionalProperties: false,
 } as const;
-const noQuery = { type: 'object', properties: {}, additionalProperties: false } as const;
 const exportQuery = {
   type: 'object',
   properties: { format: { type: 'string', enum: EXPORT_FORMATS } },
@@ -63,7 +63,7 @@ const wholeNumberText = { type: 'string', maxLength: 12, pattern: '^\\s*[0-9]*\\
 const actionBody = {
   type: 'object',
   properties: {
-    _csrf: { type: 'string', maxLength: 200 },
+    ...CSRF_FIELD,
     reason: { type: 'string', maxLength: 4000 },
     parallelism: wholeNumberText,
     batchSize: wholeNumberText,
@@ -150,7 +150,7 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
 
   app.get<{ Params: { id: string } }>(
     '/system/ops/runs/:id/progress',
-    { schema: { params: runParams, querystring: noQuery }, config: { capability: CAPABILITIES.runsView, background: true } },
+    { schema: { params: runParams, querystring: NO_QUERY }, config: { capability: CAPABILITIES.runsView, background: true } },
     async (request, reply) => {
       const found = await getRunProgress(pool, request.params.id);
       if (!found) throw new NotFoundError();
@@ -204,7 +204,7 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
 
   app.get<{ Params: { id: string; action: Action } }>(
     '/system/ops/runs/:id/actions/:action',
-    { schema: { params: actionParams, querystring: noQuery }, config: { capability: CAPABILITIES.runsManage } },
+    { schema: { params: actionParams, querystring: NO_QUERY }, config: { capability: CAPABILITIES.runsManage } },
     async (request, reply) => {
       const run = await runOr404(pool, request.params.id);
       return renderAction(request as ActionRequest, reply, run, { reason: '', parallelism: '', batchSize: '' }, { top: null, reason: null, tuning: null }, 200);
@@ -213,7 +213,7 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
 
   app.post<{ Params: { id: string; action: Action }; Body: ActionBody }>(
     '/system/ops/runs/:id/actions/:action',
-    { schema: { params: actionParams, querystring: noQuery, body: actionBody }, config: { capability: CAPABILITIES.runsManage } },
+    { schema: { params: actionParams, querystring: NO_QUERY, body: actionBody }, config: { capability: CAPABILITIES.runsManage } },
     async (request, reply) => {
       const run = await runOr404(pool, request.params.id);
       const body = request.body ?? {};

@@ -1,11 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { CAPABILITIES } from '../../../../runbooks/capabilities.js';
 import { searchTenants, TENANT_SEARCH_LIMIT } from '../../../../runbooks/searchTenants.js';
+import { PLAIN_TEXT } from '../../../schemas.js';
 
 const tenantsQuery = {
   type: 'object',
   // No control characters: PostgreSQL refuses NUL in text, and no tenant has any.
-  properties: { q: { type: 'string', maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f]*$' } },
+  properties: { q: { type: 'string', maxLength: 200, pattern: PLAIN_TEXT } },
   additionalProperties: false,
 } as const;
 
