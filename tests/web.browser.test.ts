@@ -181,7 +181,8 @@ describe('the /system console in Chromium', { timeout: 120_000 }, () => {
   });
 
   it('gives a customer signed in at /admin the unknown-URL 404 on /system/ops/runs', async () => {
-    const account = await createCustomer(h.database);
+    // A customer of a seeded tenant, so their findings page has rows to show.
+    const account = await createCustomer(h.database, 'tenant-00002');
     const customer = await launchChromium({ javaScriptEnabled: true, baseURL });
     try {
       const { page, context } = customer;
@@ -194,6 +195,7 @@ describe('the /system console in Chromium', { timeout: 120_000 }, () => {
       // The customer's own header: their email and sign-out, nothing of the operators' console.
       expect(await page.locator('header').textContent()).toContain(account.email);
       expect(await page.locator('header').textContent()).not.toContain('Platform Ops');
+      expect(await page.locator('main table tbody tr').count()).toBeGreaterThan(0);
       await screenshot(page, 'admin-findings');
       const session = (await context.cookies()).find((cookie) => cookie.name === 'admin_session');
       expect(session?.path).toBe('/admin');
