@@ -80,14 +80,15 @@ export async function startDevServer(options: {
 }
 
 /**
- * An in-memory, headless dev server on a free port, from temporal-dev.yaml (tests, benchmarks).
+ * An in-memory, headless dev server on a free port, from temporal-dev.yaml (tests, benchmarks);
+ * `inMemory: false` keeps the yaml's file store and pragmas (point `overrides.dbFilename` elsewhere).
  * The port is free when picked but may be taken before the server binds it (the server picks
  * random ports for its own services too), so a bind failure is retried on a new port.
  */
 export async function startEphemeralDevServer(
   binary: string,
   logFile: string,
-  options: { attempts?: number; overrides?: Partial<DevServerConfig> } = {},
+  options: { attempts?: number; overrides?: Partial<DevServerConfig>; inMemory?: boolean } = {},
 ): Promise<RunningDevServer> {
   const config = { ...loadDevServerConfig(join(PROJECT_ROOT, 'temporal-dev.yaml')), ...options.overrides };
   const attempts = options.attempts ?? 3;
@@ -96,7 +97,7 @@ export async function startEphemeralDevServer(
     try {
       return await startDevServer({
         binary,
-        args: devServerArgs({ ...config, logLevel: 'error' }, { inMemory: true, port, uiPort: null }),
+        args: devServerArgs({ ...config, logLevel: 'error' }, { inMemory: options.inMemory ?? true, port, uiPort: null }),
         address: `${config.ip}:${port}`,
         namespace: config.namespace,
         logFile,

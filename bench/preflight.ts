@@ -1,0 +1,80 @@
+import type pg from 'pg';
+import { checkPreflight, DEFAULT_PREFLIGHT_POLICY } from '../src/runbooks/checkPreflight.js';
+import type { SavedPreflight } from '../src/runbooks/preflight.js';
+import { getRunbook } from '../src/runbooks/registry.js';
+import { resolveScope } from '../src/runbooks/scope.js';
+import { rawCountToChange } from './physicalLimit.js';
+import { round } from './profile.js';
+import { precheckAndPreflight, RUNBOOK } from './startRun.js';
+
+export interface PreflightFigures {
+  rawCount: { seconds: number; examined: number; changed: number };
+  precheckSeconds: number;
+  preflightSeconds: number;
+  toChange: number;
+  /** preflight / raw count. */
+  ratioToRawCount: number;
+  /** The start's drift check against this preflight, nothing changed since. */
+  driftCheckSeconds: number;
+  /** The same with one tenant's data moved (a finding added, then removed again). */
+  driftCheckOneTenantMovedSeconds: number;
+  /**
+   * The preflight's parts, timed apart afterwards: the per-tenant counts (the statement the
+   * raw count is the set-based twin of), the fingerprints, and the rest (sample, saving, audit).
+   */
+  parts: { counts: number; fingerprints: number; rest: number };
+}
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return round((performance.now() - started) / 1000, 3);
+}
+
+/**
+ * The start path on a fresh copy before its run: the raw single-query count, the CLI's precheck
+ * and all-tenants preflight (which the run then starts against), and the start's drift check.
+ * Counts that disagree fail the bench: the preflight must count what the statement would change.
+ */
+export async function measurePreflight(pool: pg.Pool, reason: string): Promise<{ figures: PreflightFigures; preflight: SavedPreflight }> {
+  const rawCount = await rawCountToChange(pool);
+  const { preflight, precheckSeconds, preflightSeconds } = await precheckAndPreflight(pool, reason);
+  if (preflight.report.toChange !== rawCount.changed || preflight.report.inScope !== rawCount.examined) {
+    throw new Error(
+      `the preflight counted ${preflight.report.toChange} of ${preflight.report.inScope} findings to change, the raw count ${rawCount.changed} of ${rawCount.examined}`,
+    );
+  }
+  const runbook = getRunbook(RUNBOOK);
+  const scope = await resolveScope(pool, { kind: 'all_tenants' });
+  const check = () => checkPreflight(pool, runbook, scope, preflight.id, { now: new Date(), policy: DEFAULT_PREFLIGHT_POLICY });
+  const driftCheckSeconds = await timed(check);
+  // The tenant's fingerprint reads as saved again once the finding is gone (same count, max id
+  // and latest updated_at), so the run starts against the data the preflight counted.
+  const { rows } = await pool.query<{ id: number }>(
+    `INSERT INTO findings (tenant_id, fingerprint, title, severity, created_at, updated_at)
+     VALUES ($1, 'bench-drift-check', 'Drift check probe', 'high', now(), now()) RETURNING id`,
+    [scope.tenants[0]!.id],
+  );
+  let driftCheckOneTenantMovedSeconds: number;
+  try {
+    driftCheckOneTenantMovedSeconds = await timed(check);
+  } finally {
+    await pool.query('DELETE FROM findings WHERE id = $1', [rows[0]!.id]);
+  }
+  const ids = scope.tenants.map((tenant) => tenant.id);
+  const counts = await timed(() => runbook.preflight(pool, scope.tenants, { sample: false }));
+  const fingerprints = await timed(() => runbook.fingerprint(pool, ids));
+  return {
+    preflight,
+    figures: {
+      rawCount,
+      precheckSeconds,
+      preflightSeconds,
+      toChange: preflight.report.toChange,
+      ratioToRawCount: round(preflightSeconds / rawCount.seconds),
+      driftCheckSeconds,
+      driftCheckOneTenantMovedSeconds,
+      parts: { counts, fingerprints, rest: round(preflightSeconds - counts - fingerprints, 3) },
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../src/dev/projectRoot.js';
+
+const SECTIONS = ['machine', 'dataset', 'physicalLimit', 'runbook', 'naivePeer', 'preflight', 'orchestration', 'scaleOut', 'memory', 'console', 'targets'];
+
+/**
+ * A smoke run of `npm run bench -- --quick --json-only`: it runs end to end and writes valid
+ * JSON with every section. The figures themselves are not checked: a benchmark on a shared
+ * machine is never a timed test.
+ */
+describe('npm run bench --quick', () => {
+  let resultsDir: string;
+  beforeAll(async () => void (resultsDir = await mkdtemp(join(tmpdir(), 'bench-smoke-'))));
+  afterAll(() => rm(resultsDir, { recursive: true, force: true }));
+
+  it('exits 0 and writes the results as JSON, every section present', { timeout: 300_000 }, async () => {
+    const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', join(PROJECT_ROOT, 'bench/run.ts'), '--quick', '--json-only'],
+        // Its own results folder: bench/results/ keeps real runs only.
+        { cwd: PROJECT_ROOT, env: { ...process.env, BENCH_RESULTS_DIR: resultsDir }, timeout: 280_000, maxBuffer: 64 * 1024 * 1024 },
+        (error, out, err) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout: out, stderr: err }),
+      );
+    });
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+
+    const printed = JSON.parse(stdout) as Record<string, unknown>;
+    expect(Object.keys(printed)).toEqual(expect.arrayContaining(SECTIONS));
+    for (const section of SECTIONS) expect(printed[section], section).toBeTruthy();
+    expect(printed.quick).toBe(true);
+
+    const file = /^results: (\S+\.json) /m.exec(stderr)?.[1];
+    expect(file, stderr).toMatch(new RegExp(`^${resultsDir}/`));
+    expect(JSON.parse(await readFile(file!, 'utf8'))).toEqual(printed);
+  });
+});
