@@ -11,3 +11,8 @@ export function plural(n: number | undefined, noun: string): string {
 export function counted(n: number | undefined, pluralUnit: string): string {
   return `${count(n)} ${n === 1 ? pluralUnit.replace(/s$/, '') : pluralUnit}`;
 }
+
+/** An instant as "2026-12-01 11:41:30 UTC", to the second. */
+export function utcTime(date: Date): string {
+  return `${date.toISOString().replace('T', ' ').slice(0, 19)} UTC`;
+}

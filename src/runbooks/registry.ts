@@ -21,3 +21,8 @@ export function getRunbook(idOrCliName: string): RunbookDefinition {
 export function deployRunbooks(names: string[] | null): RunbookDefinition[] {
   return names === null ? RUNBOOKS.filter((runbook) => runbook.deployTriggered) : names.map(getRunbook);
 }
+
+/** A runbook's title for people, or its id when it is no longer registered (old runs keep theirs). */
+export function runbookTitle(id: string): string {
+  return RUNBOOKS.find((runbook) => runbook.id === id)?.title ?? id;
+}

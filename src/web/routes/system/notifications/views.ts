@@ -1,13 +1,11 @@
-import { plural } from '../../../../format.js';
+import { plural, utcTime } from '../../../../format.js';
 import type { NotificationEntry } from '../../../../runbooks/notifications.js';
-import { RUNBOOKS } from '../../../../runbooks/registry.js';
+import { runbookTitle } from '../../../../runbooks/registry.js';
 import type { RunCounts } from '../../../../runbooks/runs.js';
 import { describeScope } from '../../../../runbooks/scope.js';
 
 /** The plain view models of the notifications page; views never see database rows. */
 
-const runbookTitle = (id: string) => RUNBOOKS.find((runbook) => runbook.id === id)?.title ?? id;
-const when = (date: Date) => `${date.toISOString().replace('T', ' ').slice(0, 19)} UTC`;
 const textOf = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null);
 
 const OUTCOME_TEXT: Record<string, string> = {
@@ -74,7 +72,7 @@ export function notificationListView(page: {
       unread: entry.readAt === null,
       readAction: `/system/notifications/${entry.id}/read${back}`,
       createdAt: entry.createdAt.toISOString(),
-      createdAtText: when(entry.createdAt),
+      createdAtText: utcTime(entry.createdAt),
     })),
   };
 }

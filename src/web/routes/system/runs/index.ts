@@ -3,9 +3,9 @@ import { CAPABILITIES } from '../../../../runbooks/capabilities.js';
 import { controlRun, tuneRun, type RunAction } from '../../../../runbooks/control.js';
 import { EXPORT_FORMATS, exportCsv, exportRun, type ExportFormat } from '../../../../runbooks/exportRun.js';
 import { RunbookRefusal } from '../../../../runbooks/refusal.js';
-import { RUNBOOKS } from '../../../../runbooks/registry.js';
+import { RUNBOOKS, runbookTitle } from '../../../../runbooks/registry.js';
 import { RUN_STATUSES, type RunStatus } from '../../../../runbooks/runStatus.js';
-import { findRetriesOf, getRun, getRunAuditTrail, getRunItems, getRunProgress, listRuns, type RunRecord } from '../../../../runbooks/runs.js';
+import { findRetriesOf, getRun, getRunAuditTrail, getRunItems, getRunProgress, listRuns, normalizeRunId, type RunRecord } from '../../../../runbooks/runs.js';
 import { NotFoundError } from '../../../httpErrors.js';
 import { initiatorOf } from '../../../plugins/app/auth.js';
 import { actionView, auditView, liveView, runDetailView, runListView, SHOWN_ITEMS, tenantsView } from './views.js';
@@ -131,7 +131,7 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
       const { run, inScope } = found;
       const [items, audit, retries] = await Promise.all([getRunItems(pool, run.id), getRunAuditTrail(pool, run.id), findRetriesOf(pool, run.id)]);
       const { config } = app.deps;
-      const toast = request.query.started === '1' ? `${RUNBOOKS.find((r) => r.id === run.runbook)?.title ?? run.runbook} queued` : request.query.done ? DONE[request.query.done] : null;
+      const toast = request.query.started === '1' ? `${runbookTitle(run.runbook)} queued` : request.query.done ? DONE[request.query.done] : null;
       const model = runDetailView(run, items, audit, {
         inScope,
         now: new Date(),
@@ -215,28 +215,31 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
     '/system/ops/runs/:id/actions/:action',
     { schema: { params: actionParams, querystring: NO_QUERY, body: actionBody }, config: { capability: CAPABILITIES.runsManage } },
     async (request, reply) => {
-      const run = await runOr404(pool, request.params.id);
+      // The schema admits only a UUID; the core reads the run itself (one read on success).
+      const runId = normalizeRunId(request.params.id)!;
       const body = request.body ?? {};
       const fields = { reason: body.reason ?? '', parallelism: body.parallelism?.trim() ?? '', batchSize: body.batchSize?.trim() ?? '' };
       const { initiator, context } = initiatorOf(request);
       const { action } = request.params;
-      const asked = { runId: run.id, initiator, context, source: 'system_ui' as const, reason: fields.reason };
+      const asked = { runId, initiator, context, source: 'system_ui' as const, reason: fields.reason };
       try {
         if (action === 'tune') {
           await tuneRun(controlDeps, { ...asked, parallelism: numberOrUndefined(fields.parallelism), batchSize: numberOrUndefined(fields.batchSize) });
         } else {
           await controlRun(controlDeps, asked, action satisfies RunAction);
         }
-        return reply.seeOther(`/system/ops/runs/${run.id}?done=${action}`);
+        return reply.seeOther(`/system/ops/runs/${runId}?done=${action}`);
       } catch (error) {
         if (!(error instanceof RunbookRefusal)) throw error;
+        // The run as it is now (it may have completed meanwhile), shown again with what to fix.
+        const run = await runOr404(pool, runId);
         const byField =
           error.code === 'reason_length' || error.code === 'reason_characters'
             ? { top: null, reason: error.message, tuning: null }
             : error.code === 'invalid_tuning'
               ? { top: null, reason: null, tuning: error.message }
               : { top: error.message, reason: null, tuning: null };
-        return renderAction(request, reply, (await getRun(pool, run.id)) ?? run, fields, byField, 422);
+        return renderAction(request, reply, run, fields, byField, 422);
       }
     },
   );

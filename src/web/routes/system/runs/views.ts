@@ -1,7 +1,7 @@
 import type { RunAction } from '../../../../runbooks/control.js';
-import { count, counted } from '../../../../format.js';
+import { count, counted, utcTime } from '../../../../format.js';
 import { progressText, runFraction } from '../../../../runbooks/progressText.js';
-import { RUNBOOKS } from '../../../../runbooks/registry.js';
+import { RUNBOOKS, runbookTitle } from '../../../../runbooks/registry.js';
 import { auditReason, type AuditTrailEntry, type RunCounts, type RunItemRecord, type RunRecord } from '../../../../runbooks/runs.js';
 import { describeScope, type StoredScope } from '../../../../runbooks/scope.js';
 import { REASON_LENGTH } from '../../../../runbooks/validateStart.js';
@@ -13,9 +13,8 @@ import { TUNING_LIMITS } from '../../../../workflows/queries.js';
 export const SHOWN_ITEMS = 100;
 
 const runbookOf = (id: string) => RUNBOOKS.find((runbook) => runbook.id === id);
-const runbookTitle = (id: string) => runbookOf(id)?.title ?? id;
 const unitOf = (run: RunRecord) => runbookOf(run.runbook)?.unit ?? 'findings';
-const when = (date: Date | null) => (date ? date.toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : '');
+const when = (date: Date | null) => (date ? utcTime(date) : '');
 const scopeText = (run: RunRecord) => describeScope(run.scope as StoredScope);
 const runHref = (id: string) => `/system/ops/runs/${id}`;
 
