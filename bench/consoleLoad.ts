@@ -13,6 +13,8 @@ export interface UrlFigures {
   latencyMs: { p50: number; p90: number; p99: number };
   non2xx: number;
   errors: number;
+  /** CPU of the console's event loop per request (the script's main thread), null without /proc. */
+  eventLoopCpuMsPerRequest: number | null;
 }
 
 export interface ConsoleFigures {

@@ -152,7 +152,7 @@ runEntryPoint(async () => {
     // here serve them all; worker-1 (in-memory server) is fresh for item 2, whose memory it reports.
     const runbookUrl = await databases.copy(main.name, 'runbook');
     const runbookDatabase = new URL(runbookUrl).pathname.slice(1);
-    say('starting workers (each bundles the workflow code)...');
+    say('building the worker once, then starting workers...');
     const worker1 = spawnWorker({ name: 'worker-1', dir, databaseUrl: runbookUrl, server: memory });
     const worker2 = spawnWorker({ name: 'worker-2', dir, databaseUrl: runbookUrl, server: file });
     workers.push(worker1, worker2);

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { SavedPreflight } from '../src/runbooks/preflight.js';
 import { workflowIdFor } from '../src/temporal/workflowIds.js';
 import { readRunTree, summarizeTasks, type TaskSummary } from './histories.js';
@@ -22,8 +23,8 @@ export interface RunbookFigures {
   /** Precheck + preflight + start + run, as the CLI goes through them. */
   endToEnd: { seconds: number; ratioToPhysical: number };
   /**
-   * Where the wall time went, in seconds. Batches and verification are the activities' summed
-   * time divided by the tenants run at once (as if every slot were busy with them); the rest of
+   * Where the wall time went, in seconds. Batches and verification are the summed time of their
+   * statements (as the items record it) divided by the tenants run at once (as if every slot were busy with them); the rest of
    * the run is orchestration: workflow tasks, bookkeeping activities, waiting for pollers and
    * slots left idle.
    */
@@ -46,6 +47,17 @@ export interface RunbookFigures {
   profile: Profile;
 }
 
+/** The batches' statements and the verifications of all the run's tenants, as their items record them. */
+async function secondsSpent(pool: pg.Pool, runId: string): Promise<{ batches: number; verification: number }> {
+  const { rows } = await pool.query<{ batches: number; verification: number }>(
+    `SELECT coalesce(sum((counts -> 'spentMs' ->> 'batches')::bigint), 0) / 1000.0 AS batches,
+            coalesce(sum((counts -> 'spentMs' ->> 'verification')::bigint), 0) / 1000.0 AS verification
+       FROM operation_run_items WHERE run_id = $1`,
+    [runId],
+  );
+  return { batches: Number(rows[0]?.batches ?? 0), verification: Number(rows[0]?.verification ?? 0) };
+}
+
 /** Item 2: an all-tenants run against the preflight just measured, on its own copy. */
 export async function measureRunbookRun(options: {
   deps: BenchDeps;
@@ -62,8 +74,9 @@ export async function measureRunbookRun(options: {
   const tree = await readRunTree(deps.temporal, workflowIdFor(run.id));
   const children = summarizeTasks(tree.children);
   const parallelism = deps.config.rebuild.childParallelism;
-  const batches = (children.processTenantBatches?.executionSeconds ?? 0) / parallelism;
-  const verification = (children.verifyTenant?.executionSeconds ?? 0) / parallelism;
+  const spent = await secondsSpent(deps.pool, run.id);
+  const batches = spent.batches / parallelism;
+  const verification = spent.verification / parallelism;
   const childWallSeconds = tree.children.reduce((sum, child) => sum + (child.closeMs - child.startMs) / 1000, 0);
   const examined = run.counts.examined ?? 0;
   const f = options.preflight.figures;

@@ -40,6 +40,7 @@ export function scaleOutFigures(oneWorker: TinyRunFigures, twoWorkers: TinyRunFi
     maxParentHistoryEvents: Math.max(...twoWorkers.parentHistoryEvents),
     historyWarningEvents: HISTORY_WARNING_EVENTS,
     byWorker,
-    bothWorkersTookWork: byWorker.every((worker) => worker.activities > 0),
+    // A tenant's work is mostly a local activity inside a workflow task: either kind of task counts.
+    bothWorkersTookWork: byWorker.every((worker) => worker.activities + worker.workflowTasks > 0),
   };
 }

@@ -1,9 +1,11 @@
 // Load figures for the console: seeds a throwaway database with many runs, serves the console on
 // a free loopback port, signs in an operator with every capability and runs autocannon against
-// the runs list and a running run's live-progress poll. Prints requests/s and p50/p90/p99 latency
-// per URL; exits 1 when any answer was not 2xx. Sends traffic to 127.0.0.1 only.
+// the runs list and a running run's live-progress poll. Prints requests/s, p50/p90/p99 latency and
+// the console's event-loop CPU per request per URL; exits 1 when any answer was not 2xx. Sends
+// traffic to 127.0.0.1 only.
 // Usage: tsx scripts/measure-console-load.ts [--runs 10000] [--duration 10] [--connections 10] [--json]
 //   LOAD_KEEP=1 keeps the database (its name is printed) to EXPLAIN the queries afterwards.
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -232,6 +234,24 @@ interface Figures {
   non2xx: number;
   /** Connection errors and timeouts: requests that got no answer at all. */
   errors: number;
+  /** CPU time of the console's event loop (this process's main thread) per request; null without /proc. */
+  eventLoopCpuMsPerRequest: number | null;
+}
+
+/**
+ * CPU time (user + system) of this process's main thread so far, in ms: the console's event
+ * loop alone, since autocannon fires from a worker thread. From /proc (Linux), null elsewhere.
+ */
+async function eventLoopCpuMs(): Promise<number | null> {
+  try {
+    const stat = await readFile(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    // stat(5): utime and stime are fields 14 and 15, counted from the state after the `(comm)`,
+    // in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
 }
 
 /** One request before the load: a target that fails outright is named with its status, not timed. */
@@ -269,6 +289,7 @@ async function measure(base: string, target: Target, options: Options): Promise<
   say(`measuring ${target.path} for ${options.durationSeconds} s with ${options.connections} connections...`);
   // A worker thread fires the requests, so the load generator does not share the console's
   // event loop and its work does not show up as console latency.
+  const cpuBefore = await eventLoopCpuMs();
   const result = await autocannon({
     url: base + target.path,
     headers: target.headers,
@@ -276,6 +297,8 @@ async function measure(base: string, target: Target, options: Options): Promise<
     duration: options.durationSeconds,
     workers: 1,
   });
+  const cpuAfter = await eventLoopCpuMs();
+  const answered = result.requests.total;
   return {
     name: target.name,
     path: target.path,
@@ -284,18 +307,20 @@ async function measure(base: string, target: Target, options: Options): Promise<
     latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99 },
     non2xx: result.non2xx,
     errors: result.errors,
+    eventLoopCpuMsPerRequest: cpuBefore === null || cpuAfter === null || answered === 0 ? null : (cpuAfter - cpuBefore) / answered,
   };
 }
 
 function table(figures: Figures[]): string {
   const rows = [
-    ['URL', 'requests/s', 'p50 ms', 'p90 ms', 'p99 ms', 'non-2xx', 'errors'],
+    ['URL', 'requests/s', 'p50 ms', 'p90 ms', 'p99 ms', 'loop CPU ms/req', 'non-2xx', 'errors'],
     ...figures.map((f) => [
       f.path,
       f.requestsPerSecond.toFixed(0),
       String(f.latencyMs.p50),
       String(f.latencyMs.p90),
       String(f.latencyMs.p99),
+      f.eventLoopCpuMsPerRequest === null ? '-' : f.eventLoopCpuMsPerRequest.toFixed(2),
       String(f.non2xx),
       String(f.errors),
     ]),

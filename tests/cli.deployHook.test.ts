@@ -52,7 +52,8 @@ describe('tsx src/cli deploy-hook', () => {
 
   it('queues a release behind the previous release\'s active run, and starts it when the scope frees', async () => {
     await undoRebuilds(h.database.pool);
-    const restore = await slowBatches(h.database.pool, 150);
+    // r2's run (2 waves of 6 batches) lasts about 6 s: still active when r3's CLI has started.
+    const restore = await slowBatches(h.database.pool, 500);
     try {
       const first = await runCli(['deploy-hook', '--release', 'r2', '--json'], env());
       expect(first.code, first.stderr).toBe(0);

@@ -1,13 +1,11 @@
-import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { dropDatabase, migrateDatabase } from '../src/db/migrate.js';
 import { startEphemeralDevServer } from '../src/dev/devServer.js';
 import { ensureTemporalCli } from '../src/dev/temporalCli.js';
-import { WORKFLOWS_PATH } from '../src/temporal/worker.js';
+import { writeWorkflowBundle } from '../src/temporal/workerBuild.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -67,9 +65,8 @@ export default async function setup(project: TestProject) {
   await dropAbandonedTestDatabases(url);
   const temporalCli = await ensureTemporalCli();
   const [server] = await Promise.all([startEphemeralDevServer(temporalCli, join(tmpdir(), `platform-ops-test-temporal-${process.pid}.log`)), migrateDatabase(url)]);
-  const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
   const workflowBundlePath = join(tmpdir(), `platform-ops-test-workflows-${process.pid}.js`);
-  await writeFile(workflowBundlePath, bundle.code);
+  await writeWorkflowBundle(workflowBundlePath, quietLogger);
   project.provide('templateDatabaseUrl', url);
   project.provide('temporalAddress', server.address);
   project.provide('temporalCli', temporalCli);

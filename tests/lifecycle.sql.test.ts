@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  HISTORY_PLANS,
   rebuildFindingsBatch,
   sampleFindingChanges,
   summarizeFindingsToChange,
@@ -103,9 +104,10 @@ afterAll(async () => {
 
 // The tests below run in order on one database: preview, rebuild, then rebuild again.
 describe('findings lifecycle rebuild in SQL', () => {
-  it('predicts per tenant, read-only, what the rebuild will change', async () => {
+  // The grouped plan reads tenant B's history too: only tenant A's findings may count.
+  it.each(HISTORY_PLANS)('predicts per tenant, read-only, what the rebuild will change (%s)', async (plan) => {
     const before = await tenantSnapshot(tenantA);
-    const summary = await summarizeFindingsToChange(client, [tenantEmpty, tenantA, tenantA]);
+    const summary = await summarizeFindingsToChange(client, [tenantEmpty, tenantA, tenantA], plan);
     const zero = countsOf([]);
     expect(summary).toEqual([
       { tenantId: tenantA, findings: vectors.cases.length, ...countsOf(vectors.cases) },
@@ -151,8 +153,13 @@ describe('findings lifecycle rebuild in SQL', () => {
   it('changes nothing on a second pass, and finds nothing left to change', async () => {
     const range = { tenantId: tenantA, fromId: Math.min(...vectorIds), toId: Math.max(...vectorIds) };
     expect(await rebuildFindingsBatch(client, range)).toEqual({ examined: vectors.cases.length, ...countsOf([]) });
-    const [summary] = await summarizeFindingsToChange(client, [tenantA]);
-    expect(summary).toEqual({ tenantId: tenantA, findings: vectors.cases.length, ...countsOf([]) });
+    for (const plan of HISTORY_PLANS) {
+      const summaries = await summarizeFindingsToChange(client, [tenantA, tenantB], plan);
+      expect(summaries, plan).toEqual([
+        { tenantId: tenantA, findings: vectors.cases.length, ...countsOf([]) },
+        { tenantId: tenantB, findings: vectors.cases.length, ...countsOf(vectors.cases) },
+      ]);
+    }
     expect(await sampleFindingChanges(client, [tenantA], 10)).toEqual([]);
   });
 

@@ -6,6 +6,7 @@ import { runCli } from './support/cli.js';
 import { useRunbookHarness } from './support/harness.js';
 import { expectedChangesByTenant, loadFindingStates } from './support/lifecycleOracle.js';
 import { createOperator, tenantIds, waitForRun } from './support/runs.js';
+import { slowBatches, undoRebuilds } from './support/slowBatches.js';
 
 describe('runbook execution (real PostgreSQL, real Temporal)', () => {
   // A small continue-as-new threshold makes the parent continue as new several times.
@@ -105,5 +106,34 @@ describe('runbook execution (real PostgreSQL, real Temporal)', () => {
     expect(again.preflight.report.toChange).toBe(0);
     const second = await waitForRun(pool, again.run.id, 180_000);
     expect(second.counts).toMatchObject({ changed: 0, tenantsSucceeded: customers.length });
+  });
+
+  it('does a small tenant in one local activity, and goes on in heartbeating activities when a tenant outlasts its first second', async () => {
+    const { pool } = h.database;
+    const [, , third, fourth] = await tenantIds(pool);
+    const externalId = async (id: number) => (await pool.query('SELECT external_id FROM tenants WHERE id = $1', [id])).rows[0].external_id;
+    const rebuildActivities = async (workflowId: string) => {
+      const events = (await h.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+      const scheduled = events.filter((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'rebuildTenant');
+      return { ordinary: scheduled.length, local: events.filter((event) => event.markerRecordedEventAttributes).length };
+    };
+    await undoRebuilds(pool);
+
+    const small = (await h.start({ kind: 'tenants', externalIds: [await externalId(third!)] })).run;
+    expect(await waitForRun(pool, small.id)).toMatchObject({ outcome: 'succeeded', counts: { examined: 40, batches: 3 } });
+    expect(await rebuildActivities(small.workflowId!)).toEqual({ ordinary: 0, local: 1 });
+
+    // Three batches of 600 ms: the first stretch ends after two, the third runs as an ordinary activity.
+    const undoSlow = await slowBatches(pool, 600);
+    try {
+      const slow = (await h.start({ kind: 'tenants', externalIds: [await externalId(fourth!)] })).run;
+      expect(await waitForRun(pool, slow.id)).toMatchObject({ outcome: 'succeeded', counts: { examined: 40, batches: 3 } });
+      expect(await rebuildActivities(slow.workflowId!)).toEqual({ ordinary: 1, local: 1 });
+      const [item] = await getRunItems(pool, slow.id);
+      expect(item).toMatchObject({ status: 'succeeded', counts: { verified: true, remaining: 0, cursor: expect.any(Number) } });
+      expect(item!.counts.spentMs?.batches).toBeGreaterThanOrEqual(3 * 600);
+    } finally {
+      await undoSlow();
+    }
   });
 });

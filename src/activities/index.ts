@@ -7,7 +7,9 @@ import { startDeployRun, type DeployStart } from '../runbooks/deployRun.js';
 import { pauseRunItself } from '../runbooks/pauseItself.js';
 import { getRunbook } from '../runbooks/registry.js';
 import {
+  isSettled,
   itemProgress,
+  progressOf,
   itemTenants,
   lockItemCounts,
   materializeRunItems,
@@ -85,84 +87,90 @@ function bookkeepingActivities(pool: pg.Pool, starter: StartDeps) {
   };
 }
 
+/** What one call of `rebuildTenant` got to. */
+export interface TenantStep extends TenantProgress {
+  /** The item has its verdict (succeeded, failed or cancelled): there is nothing more to do. */
+  settled: boolean;
+  /** The run is paused: no new batch until it resumes. */
+  paused: boolean;
+}
+
 /** One tenant's work: bounded by the outage window, and its business failures are counted. */
 function tenantWorkActivities(pool: pg.Pool) {
   return {
-    async beginRunItem(runId: string, tenantId: number): Promise<void> {
-      await settleItem(pool, runId, tenantId, 'running');
-    },
-
     /**
-     * Takes batches of one tenant until it is done or the time budget is spent. Each batch and
-     * the item's counts and cursor commit together, so a retry (worker killed, timeout) resumes
-     * after the last committed batch and never counts a row twice. A cancellation (learnt
-     * through the heartbeat after each batch) stops it at the next batch boundary.
+     * Takes one tenant as far as it gets within the time budget: starts its item, takes batches
+     * until none is left, then verifies and settles it. A small tenant is done in one call and
+     * one transaction. Each batch and the item's counts and cursor commit together, so a retry
+     * (worker killed, timeout) resumes after the last committed batch and never counts a row
+     * twice; a settled item is left as it is. A cancellation (learnt through the heartbeat
+     * after each batch) stops it at the next batch boundary, and a paused run at the next batch.
      */
-    async processTenantBatches(input: {
-      runId: string;
-      runbook: string;
-      tenantId: number;
-      batchSize: number;
-      timeBudgetMs: number;
-    }): Promise<TenantProgress & { done: boolean; paused?: boolean }> {
-      const runbook = getRunbook(input.runbook);
+    async rebuildTenant(input: TenantBatchInput & { timeBudgetMs: number }): Promise<TenantStep> {
       const context = Context.current();
       const deadline = Date.now() + input.timeBudgetMs;
       for (;;) {
         if (context.cancellationSignal.aborted) throw new CancelledFailure('tenant processing cancelled');
-        let paused = false;
-        const finished = await inTransaction(pool, async (client) => {
-          const { status, counts, runPaused } = await lockItemCounts(client, input.runId, input.tenantId);
-          // Settled items take no more batches: once a run says a tenant is done, its data stays put.
-          if (status !== 'running') return true;
-          // A paused run takes no new batch; the workflow waits for the resume. Its totals are
-          // brought up to date, since nothing refreshes them while it waits.
-          paused = runPaused;
-          if (paused) {
-            await refreshRunCounts(client, input.runId);
-            return false;
-          }
-          const step = await runbook.processBatch(client, {
-            tenantId: input.tenantId,
-            cursor: counts.cursor,
-            batchSize: input.batchSize,
-          });
-          if (!step) return true;
-          await saveItemCounts(client, input.runId, input.tenantId, {
-            examined: counts.examined + step.examined,
-            changed: counts.changed + step.changed,
-            batches: counts.batches + 1,
-            breakdown: addBreakdown(counts.breakdown, step.breakdown),
-            cursor: step.cursor,
-          });
-          return false;
-        });
-        const progress = await itemProgress(pool, input.runId, input.tenantId);
-        context.heartbeat(progress);
-        if (paused) return { ...progress, done: false, paused: true };
-        if (finished || Date.now() >= deadline) return { ...progress, done: finished };
+        const step = await inTransaction(pool, (client) => takeTenantBatch(client, input));
+        // A local activity has no heartbeat: it is short, and the workflow task it runs in waits for it.
+        if (!context.info.isLocal) context.heartbeat(step);
+        if (step.settled || step.paused || Date.now() >= deadline) return step;
       }
     },
-
-    /** Read-only recount; the item succeeds only when nothing is left to change. */
-    async verifyTenant(runId: string, runbookId: string, tenantId: number): Promise<TenantProgress> {
-      const remaining = await getRunbook(runbookId).remainingToChange(pool, tenantId);
-      await inTransaction(pool, async (client) => {
-        const { counts, runPaused } = await lockItemCounts(client, runId, tenantId);
-        await saveItemCounts(client, runId, tenantId, { ...counts, verified: remaining === 0, remaining });
-        await settleItem(
-          client,
-          runId,
-          tenantId,
-          remaining === 0 ? 'succeeded' : 'failed',
-          remaining === 0 ? null : `Verification found ${remaining} row(s) still to change after the rebuild.`,
-        );
-        // A tenant that finishes while its run is paused is the last news for a while: show it.
-        if (runPaused) await refreshRunCounts(client, runId);
-      });
-      return itemProgress(pool, runId, tenantId);
-    },
   };
+}
+
+interface TenantBatchInput {
+  runId: string;
+  runbook: string;
+  tenantId: number;
+  batchSize: number;
+}
+
+/**
+ * The next batch of a tenant, in the caller's transaction, with its item locked. After the
+ * last batch the tenant is verified in the same transaction: a read-only recount of all its
+ * rows, and the item succeeds only when nothing is left to change.
+ */
+async function takeTenantBatch(client: pg.PoolClient, input: TenantBatchInput): Promise<TenantStep> {
+  const { runId, tenantId } = input;
+  const { status, counts, runPaused } = await lockItemCounts(client, runId, tenantId);
+  // Once a run says a tenant is done, its data stays put.
+  if (isSettled(status)) return { ...(await itemProgress(client, runId, tenantId)), settled: true, paused: false };
+  if (status === 'pending') await settleItem(client, runId, tenantId, 'running');
+  // A paused run takes no new batch; the workflow waits for the resume. Its totals are brought
+  // up to date, since nothing refreshes them while it waits.
+  if (runPaused) {
+    await refreshRunCounts(client, runId);
+    return { ...progressOf(tenantId, 'running', counts), settled: false, paused: true };
+  }
+  const runbook = getRunbook(input.runbook);
+  const began = Date.now();
+  const batch = await runbook.processBatch(client, { tenantId, cursor: counts.cursor, batchSize: input.batchSize });
+  let next = counts;
+  if (batch) {
+    next = {
+      ...counts,
+      examined: counts.examined + batch.examined,
+      changed: counts.changed + batch.changed,
+      batches: counts.batches + 1,
+      breakdown: addBreakdown(counts.breakdown, batch.breakdown),
+      cursor: batch.cursor,
+      spentMs: { ...counts.spentMs, batches: (counts.spentMs?.batches ?? 0) + Date.now() - began },
+    };
+  }
+  if (batch && !batch.last) {
+    await saveItemCounts(client, runId, tenantId, next);
+    return { ...progressOf(tenantId, 'running', next), settled: false, paused: false };
+  }
+  const verifying = Date.now();
+  const remaining = await runbook.remainingToChange(client, tenantId);
+  next = { ...next, verified: remaining === 0, remaining, spentMs: { ...next.spentMs, verification: Date.now() - verifying } };
+  const verdict = remaining === 0 ? 'succeeded' : 'failed';
+  const error = remaining === 0 ? null : `Verification found ${remaining} row(s) still to change after the rebuild.`;
+  await saveItemCounts(client, runId, tenantId, next);
+  await settleItem(client, runId, tenantId, verdict, error);
+  return { ...progressOf(tenantId, verdict, next, error), settled: true, paused: false };
 }
 
 /**

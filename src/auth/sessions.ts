@@ -67,20 +67,16 @@ export async function createSession(
   return { token, session: rows[0]! };
 }
 
-/**
- * The live session of this plane behind a cookie's token, or null: a malformed, unknown,
- * expired (absolute or idle) token, or one of the other plane, is no session at all.
- */
-async function findLiveSession(q: Queryable, plane: Plane, token: string): Promise<(SessionRecord & { lastSeenAt: Date }) | null> {
-  if (!TOKEN_SHAPE.test(token)) return null;
-  const { rows } = await q.query<SessionRecord & { lastSeenAt: Date }>(
-    `SELECT id::int, plane, platform_user_id::int AS "platformUserId", user_id::int AS "userId",
-            csrf_token AS "csrfSecret", last_seen_at AS "lastSeenAt"
-       FROM sessions
-      WHERE token_hash = $1 AND plane = $2 AND expires_at > now() AND idle_expires_at > now()`,
-    [hashSessionToken(token), plane],
-  );
-  return rows[0] ?? null;
+/** Whether a session is live: the token's, of this plane, and expired neither absolutely nor idly. */
+const LIVE_SESSION = 's.token_hash = $1 AND s.plane = $2 AND s.expires_at > now() AND s.idle_expires_at > now()';
+
+/** What every signed-in lookup reads of the session itself, next to its user. */
+const SESSION_COLUMNS = 's.id::int AS "sessionId", s.csrf_token AS "csrfSecret", s.last_seen_at AS "lastSeenAt"';
+
+interface SessionColumns {
+  sessionId: number;
+  csrfSecret: string;
+  lastSeenAt: Date;
 }
 
 export interface SessionLookup {
@@ -99,23 +95,18 @@ async function touchSession(q: Queryable, session: { id: number; lastSeenAt: Dat
 }
 
 /**
- * The live session of this plane and its user, as `loadUser` reads them, or null: a session
- * whose user is gone or inactive is no session. Only a session that counts is touched.
+ * The live session of this plane behind a cookie's token and its user, in one query (`select`,
+ * which joins the user to `sessions s` WHERE LIVE_SESSION), or null: a malformed, unknown,
+ * expired (absolute or idle) token, one of the other plane, or one whose user is gone or
+ * inactive is no session at all. Only a session that counts is touched.
  */
-async function findSignedIn<User>(
-  q: Queryable,
-  plane: Plane,
-  token: string,
-  options: SessionLookup,
-  loadUser: (session: SessionRecord) => Promise<User | undefined>,
-): Promise<{ session: SessionRecord; user: User } | null> {
-  const found = await findLiveSession(q, plane, token);
-  if (!found) return null;
-  const { lastSeenAt, ...session } = found;
-  const user = await loadUser(session);
-  if (!user) return null;
-  if (options.touch !== false) await touchSession(q, { id: session.id, lastSeenAt });
-  return { session, user };
+async function findSignedIn<Row extends SessionColumns>(q: Queryable, plane: Plane, token: string, options: SessionLookup, select: string): Promise<Row | null> {
+  if (!TOKEN_SHAPE.test(token)) return null;
+  const { rows } = await q.query<Row>(select, [hashSessionToken(token), plane]);
+  const row = rows[0];
+  if (!row) return null;
+  if (options.touch !== false) await touchSession(q, { id: row.sessionId, lastSeenAt: row.lastSeenAt });
+  return row;
 }
 
 /** The operator signed in with this `/system` token, or null (an inactive operator is signed out). */
@@ -124,15 +115,21 @@ export async function findOperatorSession(
   token: string,
   options: SessionLookup = {},
 ): Promise<{ session: SessionRecord; operator: Operator } | null> {
-  const found = await findSignedIn(q, 'system', token, options, async ({ platformUserId }) => {
-    if (!platformUserId) return undefined;
-    const { rows } = await q.query<Operator>(
-      'SELECT id::int, email, capabilities FROM platform_users WHERE id = $1 AND is_active',
-      [platformUserId],
-    );
-    return rows[0];
-  });
-  return found && { session: found.session, operator: found.user };
+  const row = await findSignedIn<SessionColumns & Operator>(
+    q,
+    'system',
+    token,
+    options,
+    `SELECT ${SESSION_COLUMNS}, u.id::int AS id, u.email, u.capabilities
+       FROM sessions s JOIN platform_users u ON u.id = s.platform_user_id AND u.is_active
+      WHERE ${LIVE_SESSION}`,
+  );
+  return (
+    row && {
+      session: { id: row.sessionId, plane: 'system', platformUserId: row.id, userId: null, csrfSecret: row.csrfSecret },
+      operator: { id: row.id, email: row.email, capabilities: row.capabilities },
+    }
+  );
 }
 
 /** The customer signed in with this `/admin` token, or null (an inactive user is signed out). */
@@ -141,22 +138,29 @@ export async function findCustomerSession(
   token: string,
   options: SessionLookup = {},
 ): Promise<{ session: SessionRecord; customer: Customer } | null> {
-  const found = await findSignedIn(q, 'admin', token, options, async ({ userId }) => {
-    if (!userId) return undefined;
-    const { rows } = await q.query<Customer>(
-      `SELECT u.id::int, u.email, t.id::int AS "tenantId", t.external_id AS "tenantExternalId", t.name AS "tenantName"
-         FROM users u JOIN tenants t ON t.id = u.tenant_id
-        WHERE u.id = $1 AND u.is_active`,
-      [userId],
-    );
-    return rows[0];
-  });
-  return found && { session: found.session, customer: found.user };
+  const row = await findSignedIn<SessionColumns & Customer>(
+    q,
+    'admin',
+    token,
+    options,
+    `SELECT ${SESSION_COLUMNS}, u.id::int AS id, u.email,
+            t.id::int AS "tenantId", t.external_id AS "tenantExternalId", t.name AS "tenantName"
+       FROM sessions s JOIN users u ON u.id = s.user_id AND u.is_active JOIN tenants t ON t.id = u.tenant_id
+      WHERE ${LIVE_SESSION}`,
+  );
+  return (
+    row && {
+      session: { id: row.sessionId, plane: 'admin', platformUserId: null, userId: row.id, csrfSecret: row.csrfSecret },
+      customer: { id: row.id, email: row.email, tenantId: row.tenantId, tenantExternalId: row.tenantExternalId, tenantName: row.tenantName },
+    }
+  );
 }
 
 /** Whether this token is a live `/admin` session: such a visitor on `/system` sees a 404. */
 export async function isLiveAdminSession(q: Queryable, token: string): Promise<boolean> {
-  return (await findLiveSession(q, 'admin', token)) !== null;
+  if (!TOKEN_SHAPE.test(token)) return false;
+  const { rows } = await q.query(`SELECT 1 FROM sessions s WHERE ${LIVE_SESSION}`, [hashSessionToken(token), 'admin']);
+  return rows.length > 0;
 }
 
 export async function deleteSession(q: Queryable, id: number): Promise<void> {

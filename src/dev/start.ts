@@ -1,6 +1,6 @@
 // `npm start`: the whole product on one machine with local defaults — the Temporal dev server
-// from temporal-dev.yaml, the migrated (and, when empty, seeded) database, the worker and the
-// console — and a clean stop of every child on Ctrl-C.
+// from temporal-dev.yaml, the migrated (and, when empty, seeded) database, the worker (built here
+// first, and started as in production) and the console — and a clean stop of every child on Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { loadConfig } from '../config.js';
@@ -16,6 +16,7 @@ import { PLATFORM_TENANT_EXTERNAL_ID } from '../db/schema/tenancy.js';
 import { ALL_CAPABILITIES } from '../runbooks/capabilities.js';
 import { seedDemoData } from '../seed/seedDemoData.js';
 import { connectTemporal, pingTemporal } from '../temporal/connection.js';
+import { buildWorker, workerCommand } from '../temporal/workerBuild.js';
 import { startDevServer, type RunningDevServer } from './devServer.js';
 import { devServerArgs, loadDevServerConfig } from './devServerConfig.js';
 import { PROJECT_ROOT } from './projectRoot.js';
@@ -106,22 +107,22 @@ async function prepareDatabase(databaseUrl: string): Promise<{ operator: DemoSig
   }
 }
 
-function startChild(name: string, script: string, args: string[]): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, script), ...args], {
-    stdio: 'inherit',
-    env: process.env,
-  });
+function startChild(name: string, run: { command: string; args: string[]; env?: Record<string, string> }): ChildProcess {
+  const child = spawn(run.command, run.args, { stdio: 'inherit', env: { ...process.env, ...run.env } });
   child.on('exit', (code, signal) => say(`${name} exited (${signal ?? `code ${code}`}).`));
   return child;
 }
 
 runEntryPoint(async () => {
   const config = loadConfig();
+  // First, so that code that does not build stops the start before anything runs.
+  say('Building the worker (dist/)...');
+  const worker = workerCommand(await buildWorker());
   const temporal = await startTemporal(config);
   const demo = await prepareDatabase(config.databaseUrl);
   const children = [
-    startChild('worker', 'src/cli/index.ts', ['worker']),
-    startChild('console', 'src/web/server.ts', []),
+    startChild('worker', worker),
+    startChild('console', { command: process.execPath, args: ['--import', 'tsx', join(PROJECT_ROOT, 'src/web/server.ts')] }),
   ];
   say(`Console at http://${config.host}:${config.port}/system/login (health: /healthz). Ctrl-C stops everything.`);
   if (demo.operator) {

@@ -35,6 +35,8 @@ export interface TenantCounts {
   /** Set by the read-only recount after the last batch. */
   verified?: boolean;
   remaining?: number;
+  /** Where the tenant's time went: its batches' statements and the verification, in milliseconds. */
+  spentMs?: { batches?: number; verification?: number };
 }
 
 /**
@@ -64,12 +66,13 @@ export interface RunbookDefinition {
   fingerprint(q: Queryable, tenantIds: number[]): Promise<Map<number, TenantFingerprint>>;
   /**
    * Processes the next batch of one tenant after `cursor`, in the caller's transaction, and
-   * returns what it did, or null when the tenant has nothing after the cursor.
+   * returns what it did (`last`: nothing came after it), or null when the tenant has nothing
+   * after the cursor.
    */
   processBatch(
     q: Queryable,
     batch: { tenantId: number; cursor: number; batchSize: number },
-  ): Promise<{ cursor: number; examined: number; changed: number; breakdown: Record<string, number> } | null>;
+  ): Promise<{ cursor: number; examined: number; changed: number; breakdown: Record<string, number>; last: boolean } | null>;
   /** Read-only recount after a tenant is done: how many rows still need a change (0 = verified). */
   remainingToChange(q: Queryable, tenantId: number): Promise<number>;
 }

@@ -1,5 +1,6 @@
 import { and, count, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import { orm, type Connection } from '../db/orm.js';
+import { prepared } from '../db/prepared.js';
 import { notifications, operationRuns } from '../db/schema/index.js';
 import type { StoredScope } from './scope.js';
 
@@ -23,11 +24,16 @@ export interface NotificationEntry {
 const runIdOf = sql`case when ${notifications.data} ->> 'runId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
   then (${notifications.data} ->> 'runId')::uuid end`;
 
+/** The header's count on every page (so a statement prepared once). */
 export async function countUnread(q: Connection, platformUserId: number): Promise<number> {
-  const [row] = await orm(q)
-    .select({ n: count() })
-    .from(notifications)
-    .where(and(eq(notifications.platformUserId, platformUserId), isNull(notifications.readAt)));
+  const query = prepared(q, 'count_unread_notifications', (db, name) =>
+    db
+      .select({ n: count() })
+      .from(notifications)
+      .where(and(eq(notifications.platformUserId, sql.placeholder('platformUserId')), isNull(notifications.readAt)))
+      .prepare(name),
+  );
+  const [row] = await query.execute({ platformUserId });
   return row?.n ?? 0;
 }
 

@@ -3,6 +3,7 @@ import { eq, sql } from 'drizzle-orm';
 import type pg from 'pg';
 import { recordAudit } from '../audit/recordAudit.js';
 import { orm, type Connection } from '../db/orm.js';
+import { alongsideInSnapshot } from '../db/sharedSnapshot.js';
 import type { Queryable } from '../db/queryable.js';
 import { preflights, preflightTenants } from '../db/schema/index.js';
 import { inTransaction } from '../db/transaction.js';
@@ -79,15 +80,17 @@ export async function buildPreflightReport(
 /**
  * The report and, per tenant in scope, its count to change and data fingerprint, all in the
  * caller's snapshot so that they agree: a tenant whose fingerprint later reads the same still
- * has the count the report added up.
+ * has the count the report added up. The fingerprints are taken on a second connection in that
+ * snapshot while the counts run, as they are independent reads (the counts dominate).
  */
 async function measurePreflight(
-  q: Queryable,
+  pool: pg.Pool,
+  client: pg.PoolClient,
   runbook: RunbookDefinition,
   scope: ResolvedScope,
 ): Promise<{ report: PreflightReport; tenants: PreflightTenant[] }> {
-  const body = await runbook.preflight(q, scope.tenants);
-  const fingerprints = await runbook.fingerprint(q, scope.tenants.map((tenant) => tenant.id));
+  const fingerprinted = alongsideInSnapshot(pool, client, (q) => runbook.fingerprint(q, scope.tenants.map((tenant) => tenant.id)));
+  const [body, fingerprints] = await Promise.all([runbook.preflight(client, scope.tenants), fingerprinted]);
   const toChange = new Map(body.perTenant.map((tenant) => [tenant.tenantId, tenant.toChange]));
   const tenants = scope.tenants.map(({ id }) => {
     const fingerprint = fingerprints.get(id);
@@ -114,7 +117,7 @@ export async function runPreflight(
     pool,
     async (client) => {
       const resolved = await resolveScope(client, request.scope);
-      return { scope: resolved, ...(await measurePreflight(client, runbook, resolved)) };
+      return { scope: resolved, ...(await measurePreflight(pool, client, runbook, resolved)) };
     },
     { readOnly: true },
   ).catch(async (error: unknown) => {

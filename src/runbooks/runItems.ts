@@ -67,6 +67,9 @@ export async function itemTenants(q: Queryable, runId: string, tenantIds: number
 
 const TERMINAL: ItemStatus[] = ['succeeded', 'failed', 'cancelled'];
 
+/** Whether an item has its verdict; a settled item takes no more work. */
+export const isSettled = (status: ItemStatus): boolean => TERMINAL.includes(status);
+
 /** Moves an unsettled item to `status`; a settled item keeps its first verdict. */
 export async function settleItem(
   q: Queryable,
@@ -120,13 +123,18 @@ export async function itemProgress(q: Queryable, runId: string, tenantId: number
   );
   const row = rows[0];
   if (!row) throw new Error(`run ${runId} has no item for tenant ${tenantId}`);
+  return progressOf(tenantId, row.status, row.counts, row.error);
+}
+
+/** An item's progress from its status, counts and error. */
+export function progressOf(tenantId: number, status: ItemStatus, counts: Partial<TenantCounts>, error: string | null = null): TenantProgress {
   return {
     tenantId,
-    status: row.status,
-    examined: row.counts.examined ?? 0,
-    changed: row.counts.changed ?? 0,
-    batches: row.counts.batches ?? 0,
-    ...(row.error ? { error: row.error } : {}),
+    status,
+    examined: counts.examined ?? 0,
+    changed: counts.changed ?? 0,
+    batches: counts.batches ?? 0,
+    ...(error ? { error } : {}),
   };
 }
 

@@ -1,7 +1,9 @@
-import { and, asc, desc, eq, ne, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, ne, sql, type SQL } from 'drizzle-orm';
+import type { SelectedFields, SelectedFieldsFlat } from 'drizzle-orm/pg-core';
 import { orm, type Connection } from '../db/orm.js';
+import { prepared } from '../db/prepared.js';
 import { auditEvents, operationRunItems, operationRuns, preflights, tenants } from '../db/schema/index.js';
-import type { RunStatus } from './runStatus.js';
+import { RUN_STATUSES, type RunStatus } from './runStatus.js';
 
 export type RunSource = 'system_ui' | 'cli' | 'deploy_hook' | 'admin_trigger';
 
@@ -68,19 +70,54 @@ export async function getRun(q: Connection, id: string): Promise<RunRecord | nul
   return run ?? null;
 }
 
+/** The size of the scope a run was confirmed against: its preflight's findings in scope, null without one. */
+const IN_SCOPE = sql<number | null>`(${preflights.report} ->> 'inScope')::float8`;
+
 /**
- * A run with the size of the scope it was confirmed against (its preflight's findings in
- * scope, null without one), in one query: what a live progress view polls for.
+ * A run's columns with the size of the scope it was confirmed against, in one prepared query.
+ * `Run` is what `columns` select (drizzle cannot infer it through a parameter).
  */
-export async function getRunProgress(q: Connection, id: string): Promise<{ run: RunRecord; inScope: number | null } | null> {
+async function readWithScopeSize<Run>(q: Connection, id: string, name: string, columns: SelectedFieldsFlat): Promise<{ run: Run; inScope: number | null } | null> {
   const runId = normalizeRunId(id);
   if (!runId) return null;
-  const [row] = await orm(q)
-    .select({ run: operationRuns, inScope: sql<number | null>`(${preflights.report} ->> 'inScope')::float8` })
-    .from(operationRuns)
-    .leftJoin(preflights, eq(preflights.id, operationRuns.preflightId))
-    .where(eq(operationRuns.id, runId));
+  const query = prepared(q, name, (db, statement) =>
+    db
+      .select({ run: columns, inScope: IN_SCOPE })
+      .from(operationRuns)
+      .leftJoin(preflights, eq(preflights.id, operationRuns.preflightId))
+      .where(eq(operationRuns.id, sql.placeholder('id')))
+      .prepare(statement),
+  );
+  const [row] = (await query.execute({ id: runId })) as Array<{ run: Run; inScope: number | null }>;
   return row ?? null;
+}
+
+/** A run (its page) with the size of the scope it was confirmed against, in one query. */
+export async function getRunProgress(q: Connection, id: string): Promise<{ run: RunRecord; inScope: number | null } | null> {
+  return readWithScopeSize<RunRecord>(q, id, 'run_progress', getTableColumns(operationRuns));
+}
+
+/** What a run's live part shows (progress, pace, pause, error, actions): its poll reads no more. */
+const RUN_LIVE_COLUMNS = {
+  id: operationRuns.id,
+  runbook: operationRuns.runbook,
+  scopeKind: operationRuns.scopeKind,
+  status: operationRuns.status,
+  outcome: operationRuns.outcome,
+  counts: operationRuns.counts,
+  error: operationRuns.error,
+  startedAt: operationRuns.startedAt,
+  completedAt: operationRuns.completedAt,
+  pausedAt: operationRuns.pausedAt,
+  pausedBy: operationRuns.pausedBy,
+  pauseReason: operationRuns.pauseReason,
+} satisfies SelectedFields;
+
+export type RunLive = Pick<RunRecord, keyof typeof RUN_LIVE_COLUMNS>;
+
+/** The live part of a run with the size of its scope, in one query: what the run page polls for. */
+export async function getRunLive(q: Connection, id: string): Promise<{ run: RunLive; inScope: number | null } | null> {
+  return readWithScopeSize<RunLive>(q, id, 'run_live', RUN_LIVE_COLUMNS);
 }
 
 export async function findRunByIdempotencyKey(q: Connection, key: string): Promise<RunRecord | null> {
@@ -106,29 +143,89 @@ export async function insertRun(q: Connection, run: NewRun & { id: string; workf
   return inserted!;
 }
 
+export interface RunsFilter {
+  status?: RunStatus;
+  runbook?: string;
+  limit?: number;
+  /** The last run of the previous page. */
+  before?: string;
+}
+
+/** What the console's runs list shows of a run: its page reads no more. */
+const RUN_SUMMARY_COLUMNS = {
+  id: operationRuns.id,
+  runbook: operationRuns.runbook,
+  scope: operationRuns.scope,
+  status: operationRuns.status,
+  outcome: operationRuns.outcome,
+  source: operationRuns.source,
+  initiatorLabel: operationRuns.initiatorLabel,
+  reason: operationRuns.reason,
+  counts: operationRuns.counts,
+  createdAt: operationRuns.createdAt,
+  pausedAt: operationRuns.pausedAt,
+} satisfies SelectedFields;
+
+export type RunSummary = Pick<RunRecord, keyof typeof RUN_SUMMARY_COLUMNS>;
+
+/** The filters a page may have. */
+const FILTERS = ['status', 'runbook', 'before'] as const;
+
+/**
+ * Each status as fixed SQL text. A page filtered by status names its status in the statement
+ * rather than as a parameter, so that PostgreSQL plans it for that status even when it reuses
+ * the prepared plan: a plan made for any status reads every run backwards (the partial index
+ * of active runs only applies when the planner can see the status is not `completed`).
+ */
+const STATUS_SQL = Object.fromEntries(RUN_STATUSES.map((status) => [status, sql.raw(`'${status}'`)])) as Record<RunStatus, SQL>;
+
+function statusSql(status: RunStatus): SQL {
+  const text = STATUS_SQL[status];
+  if (!text) throw new Error(`unknown run status "${status}"; the statuses are ${RUN_STATUSES.join(', ')}`);
+  return text;
+}
+
 /**
  * Runs newest first, a page at a time by keyset: `before` is the last run of the previous
  * page, so a page costs the same however deep it is and a run started meanwhile shifts
  * nothing. The cursor's own row gives the position, at the database's full timestamp precision.
+ * Each combination of filters (and each status) is a statement of its own, with the other
+ * values as parameters.
  */
-export async function listRuns(
-  q: Connection,
-  filter: { status?: RunStatus; runbook?: string; limit?: number; before?: string } = {},
-): Promise<RunRecord[]> {
-  const where: SQL[] = [];
-  if (filter.status) where.push(eq(operationRuns.status, filter.status));
-  if (filter.runbook) where.push(eq(operationRuns.runbook, filter.runbook));
-  if (filter.before) {
-    where.push(
-      sql`(${operationRuns.createdAt}, ${operationRuns.id}) < (SELECT created_at, id FROM operation_runs WHERE id = ${normalizeRunId(filter.before)})`,
-    );
-  }
-  return orm(q)
-    .select()
-    .from(operationRuns)
-    .where(and(...where))
-    .orderBy(desc(operationRuns.createdAt), desc(operationRuns.id))
-    .limit(filter.limit ?? 50);
+function runsPage(statement: string, filter: RunsFilter) {
+  const used = FILTERS.filter((key) => filter[key]);
+  const status = filter.status && statusSql(filter.status);
+  return {
+    name: `${statement}_by_${used.map((key) => (key === 'status' ? `status_${filter.status}` : key)).join('_') || 'nothing'}`,
+    /** Built only when the statement is (once per connection). */
+    where: () => {
+      const where: SQL[] = [];
+      if (status) where.push(eq(operationRuns.status, status));
+      if (used.includes('runbook')) where.push(eq(operationRuns.runbook, sql.placeholder('runbook')));
+      if (used.includes('before')) {
+        where.push(sql`(${operationRuns.createdAt}, ${operationRuns.id}) < (SELECT created_at, id FROM operation_runs WHERE id = ${sql.placeholder('before')})`);
+      }
+      return and(...where);
+    },
+    order: () => [desc(operationRuns.createdAt), desc(operationRuns.id)],
+    values: { runbook: filter.runbook, before: filter.before && normalizeRunId(filter.before), limit: filter.limit ?? 50 },
+  };
+}
+
+/** A page of whole runs (the CLI's `runs list`). */
+export async function listRuns(q: Connection, filter: RunsFilter = {}): Promise<RunRecord[]> {
+  const page = runsPage('runs_page', filter);
+  const query = prepared(q, page.name, (db, name) => db.select().from(operationRuns).where(page.where()).orderBy(...page.order()).limit(sql.placeholder('limit')).prepare(name));
+  return query.execute(page.values);
+}
+
+/** A page of runs with only what the console's list shows. */
+export async function listRunSummaries(q: Connection, filter: RunsFilter = {}): Promise<RunSummary[]> {
+  const page = runsPage('run_summaries_page', filter);
+  const query = prepared(q, page.name, (db, name) =>
+    db.select(RUN_SUMMARY_COLUMNS).from(operationRuns).where(page.where()).orderBy(...page.order()).limit(sql.placeholder('limit')).prepare(name),
+  );
+  return query.execute(page.values);
 }
 
 /** Records who paused an active run and why (null: resumed). A completed run is left as it is. */
@@ -140,20 +237,24 @@ export async function recordRunPause(q: Connection, runId: string, pause: { by: 
 }
 
 export async function getRunItems(q: Connection, runId: string): Promise<RunItemRecord[]> {
-  return orm(q)
-    .select({
-      tenantId: operationRunItems.tenantId,
-      externalId: tenants.externalId,
-      status: operationRunItems.status,
-      counts: operationRunItems.counts,
-      error: operationRunItems.error,
-      startedAt: operationRunItems.startedAt,
-      completedAt: operationRunItems.completedAt,
-    })
-    .from(operationRunItems)
-    .innerJoin(tenants, eq(tenants.id, operationRunItems.tenantId))
-    .where(eq(operationRunItems.runId, runId))
-    .orderBy(asc(operationRunItems.tenantId));
+  const query = prepared(q, 'run_items', (db, name) =>
+    db
+      .select({
+        tenantId: operationRunItems.tenantId,
+        externalId: tenants.externalId,
+        status: operationRunItems.status,
+        counts: operationRunItems.counts,
+        error: operationRunItems.error,
+        startedAt: operationRunItems.startedAt,
+        completedAt: operationRunItems.completedAt,
+      })
+      .from(operationRunItems)
+      .innerJoin(tenants, eq(tenants.id, operationRunItems.tenantId))
+      .where(eq(operationRunItems.runId, sql.placeholder('runId')))
+      .orderBy(asc(operationRunItems.tenantId))
+      .prepare(name),
+  );
+  return query.execute({ runId });
 }
 
 export async function getRunAuditTrail(q: Connection, runId: string): Promise<AuditTrailEntry[]> {

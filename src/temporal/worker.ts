@@ -6,11 +6,14 @@ import { createActivities } from '../activities/index.js';
 import type { Config } from '../config.js';
 import { temporalUnavailable, tlsOption } from './connection.js';
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+// From the root rather than from this folder, so that the compiled CLI (dist/cli/index.js, two
+// folders deep like this file) resolves the same sources.
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url));
 
 /**
- * A worker for the runbook workflows and activities. Tests pass a prebuilt `workflowBundle`
- * so that each test file does not bundle the workflow code again.
+ * A worker for the runbook workflows and activities. Given a prebuilt `workflowBundle` (the
+ * launchers' from workerBuild.ts, the tests' from their global setup) it skips bundling the
+ * workflow code, which otherwise takes seconds and over 100 MiB of this process's memory.
  */
 export async function createWorker(options: {
   connection: NativeConnection;
@@ -23,6 +26,7 @@ export async function createWorker(options: {
   // The runs the deploy workflow starts go to the queue this worker polls.
   const config = { ...options.config, temporal: { ...options.config.temporal, taskQueue } };
   const temporal = new Client({ connection: options.connection, namespace: config.temporal.namespace });
+  const connections = Math.max(2, options.pool.options.max ?? 10);
   return Worker.create({
     connection: options.connection,
     namespace: config.temporal.namespace,
@@ -32,8 +36,11 @@ export async function createWorker(options: {
     // Heartbeats carry cancellation back to a batch activity: a short throttle lets it stop
     // at the next batch boundary rather than up to 80% of the heartbeat timeout later.
     maxHeartbeatThrottleInterval: '1 second',
-    // Each activity holds one pooled connection while it runs.
-    maxConcurrentActivityTaskExecutions: Math.max(2, options.pool.options.max ?? 10),
+    // Each activity, local or not, holds one pooled connection while it runs. Local ones (a
+    // tenant's first stretch) and ordinary ones rarely run many at once: a tenant moves from one
+    // to the other, and what waits for a connection waits for one batch at most.
+    maxConcurrentActivityTaskExecutions: connections,
+    maxConcurrentLocalActivityExecutions: connections,
   });
 }
 

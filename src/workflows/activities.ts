@@ -6,6 +6,7 @@ import {
   ContinueAsNew,
   isCancellation,
   proxyActivities,
+  proxyLocalActivities,
   sleep,
 } from '@temporalio/workflow';
 import type { RunSettings } from '../config.js';
@@ -27,24 +28,44 @@ export function runbookActivities(settings: RunSettings) {
       retry: RETRY,
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     }),
+    /**
+     * Bookkeeping run inside the workflow task with no trip through the task queue: for short
+     * calls that would otherwise spend longer queued than running.
+     */
+    localBookkeeping: proxyLocalActivities<RunbookActivities>({
+      startToCloseTimeout: '1 minute',
+      retry: RETRY,
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    }),
     work: proxyActivities<RunbookActivities>({
       startToCloseTimeout: '10 minutes',
       heartbeatTimeout: settings.heartbeatTimeoutMs,
       retry: RETRY,
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     }),
+    /**
+     * A tenant's first stretch of work, inside the workflow task: it cannot heartbeat, so it is
+     * short, and it makes one attempt; whatever stops it, the tenant goes on the ordinary way.
+     */
+    localWork: proxyLocalActivities<RunbookActivities>({
+      startToCloseTimeout: '1 minute',
+      retry: { maximumAttempts: 1 },
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    }),
   };
 }
 
-function isBusinessFailure(error: unknown): boolean {
-  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === FAILURE_TYPES.business;
+export function isBusinessFailure(error: unknown): boolean {
+  // A local activity's failure may come unwrapped.
+  const failure = error instanceof ActivityFailure ? error.cause : error;
+  return failure instanceof ApplicationFailure && failure.type === FAILURE_TYPES.business;
 }
 
 /** Runs tenant work up to `maxAttempts` times while it fails for a business reason. */
-export async function withBusinessRetries<T>(maxAttempts: number, work: () => Promise<T>): Promise<T> {
+export async function withBusinessRetries<T>(maxAttempts: number, work: (attempt: number) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await work();
+      return await work(attempt);
     } catch (error) {
       if (attempt >= maxAttempts || !isBusinessFailure(error)) throw error;
       await sleep(Math.min(1_000 * 2 ** (attempt - 1), 60_000));

@@ -34,7 +34,7 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
   // Tuning changes these; children started from now on and continuations take them over.
   const settings = { ...input.settings };
   const guards = input.guards ?? {};
-  const { bookkeeping } = runbookActivities(settings);
+  const { bookkeeping, localBookkeeping } = runbookActivities(settings);
   const state = new FanOutState(input.carried);
   const childId = (tenantId: number) => `${workflowInfo().workflowId}/tenant-${tenantId}`;
   setHandler(runProgressQuery, () => ({ ...state.progress(), parallelism: settings.childParallelism, batchSize: settings.batchSize }));
@@ -146,7 +146,7 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
       while (started < settings.continueAsNewAfter) {
         await condition(() => state.canStartChild(settings.childParallelism));
         if (queue.length === 0 && !exhausted) {
-          const page = await bookkeeping.nextRunTenants(runId, state.carried.cursor, PAGE_SIZE);
+          const page = await localBookkeeping.nextRunTenants(runId, state.carried.cursor, PAGE_SIZE);
           queue.push(...page.filter((tenant) => !ranInCanary.has(tenant.tenantId)));
           exhausted = page.length < PAGE_SIZE;
           if (queue.length === 0 && !exhausted) {

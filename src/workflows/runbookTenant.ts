@@ -1,6 +1,7 @@
 import { CancellationScope, condition, defineQuery, isCancellation, setHandler } from '@temporalio/workflow';
+import type { TenantStep } from '../activities/index.js';
 import type { TenantProgress } from '../runbooks/runItems.js';
-import { failureMessage, ownRun, runbookActivities, withBusinessRetries } from './activities.js';
+import { failureMessage, isBusinessFailure, ownRun, runbookActivities, withBusinessRetries } from './activities.js';
 import type { TenantInput } from './inputs.js';
 import { batchSizeSignal, pauseSignal, preflightQuery, resumeSignal, tuneUpdate, validateTuning } from './queries.js';
 
@@ -8,17 +9,20 @@ export const tenantProgressQuery = defineQuery<TenantProgress>('progress');
 
 /** How long a paused batch waits for its run's pause signal before it looks again. */
 const PAUSE_NOTICE_WAIT = '2 seconds';
+/** A local activity cannot heartbeat (nor be seen pending): its stretch stays this short. */
+const FIRST_STRETCH_MS = 1_000;
 
 /**
  * One tenant of a run: batches until done, then a read-only verification, recorded in the
- * tenant's `operation_run_items` row. As the root of a single-tenant run it also begins and
+ * tenant's `operation_run_items` row: a first stretch as a local activity, and what is left in
+ * ordinary, heartbeating activities. As the root of a single-tenant run it also begins and
  * completes the run. A tenant that fails is recorded, not thrown, so that its parent can go on
  * with the others.
  */
 export async function runbookTenantWorkflow(input: TenantInput): Promise<TenantProgress> {
   const { runId, tenantId } = input;
   const settings = { ...input.settings };
-  const { work, bookkeeping } = runbookActivities(settings);
+  const { work, localWork, bookkeeping } = runbookActivities(settings);
   let progress: TenantProgress = { tenantId, status: 'pending', examined: 0, changed: 0, batches: 0 };
   setHandler(tenantProgressQuery, () => progress);
   setHandler(preflightQuery, () => input.preflight);
@@ -36,29 +40,25 @@ export async function runbookTenantWorkflow(input: TenantInput): Promise<TenantP
     },
     { validator: (request) => validateTuning(request, { parallelismAllowed: false }) },
   );
-  const attempt = <T>(step: () => Promise<T>) => withBusinessRetries(settings.maxAttempts, step);
+  const attempt = <T>(step: (number: number) => Promise<T>) => withBusinessRetries(settings.maxAttempts, step);
+
+  const stretch = (activities: typeof work, timeBudgetMs: number) =>
+    activities.rebuildTenant({ runId, runbook: input.runbook, tenantId, batchSize: settings.batchSize, timeBudgetMs });
+  /** Keeps the tenant's progress for the query; returns what decides the next step. */
+  const track = ({ settled, paused: runPaused, ...tenant }: TenantStep) => {
+    progress = tenant;
+    return { settled, paused: runPaused };
+  };
 
   async function rebuildTenant(): Promise<TenantProgress> {
     try {
-      await attempt(() => work.beginRunItem(runId, tenantId));
-      progress = { ...progress, status: 'running' };
-      for (;;) {
-        await condition(() => !paused);
-        const step = await attempt(() =>
-          work.processTenantBatches({
-            runId,
-            runbook: input.runbook,
-            tenantId,
-            batchSize: settings.batchSize,
-            timeBudgetMs: settings.activityTimeBudgetMs,
-          }),
-        );
-        progress = { ...step, status: 'running' };
-        if (step.done) break;
-        // The batch activity saw the run paused before its parent's word reached this workflow.
+      let step = track(await attempt((number) => (number === 1 ? firstStretch() : stretch(work, settings.activityTimeBudgetMs))));
+      while (!step.settled) {
+        // The activity saw the run paused before its parent's word reached this workflow.
         if (step.paused) await condition(() => paused, PAUSE_NOTICE_WAIT);
+        await condition(() => !paused);
+        step = track(await attempt(() => stretch(work, settings.activityTimeBudgetMs)));
       }
-      progress = await attempt(() => work.verifyTenant(runId, input.runbook, tenantId));
     } catch (error) {
       // The batch activity has stopped by now (its cancellation is waited for), so the item's
       // counts are final when it is settled.
@@ -69,6 +69,21 @@ export async function runbookTenantWorkflow(input: TenantInput): Promise<TenantP
       progress = { ...progress, status: 'failed', error: reason };
     }
     return progress;
+  }
+
+  /**
+   * A small tenant is done within its first second, as a local activity: no round trip through
+   * the task queue. A business failure counts as the first attempt; any other failure (an
+   * outage, a worker's timeout) goes straight on to the ordinary activity, which retries it
+   * where operators can see it.
+   */
+  async function firstStretch(): Promise<TenantStep> {
+    try {
+      return await stretch(localWork, FIRST_STRETCH_MS);
+    } catch (error) {
+      if (isCancellation(error) || isBusinessFailure(error)) throw error;
+      return stretch(work, settings.activityTimeBudgetMs);
+    }
   }
 
   if (!input.isRoot) return rebuildTenant();

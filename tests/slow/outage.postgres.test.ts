@@ -51,7 +51,7 @@ describe('PostgreSQL stopped in the middle of an all-tenants run (owned server, 
       });
       // The outage caught those tenants mid-work: their batch activity failed and is being retried.
       const retried = pending.filter(
-        (activity) => activity.activity === 'processTenantBatches' && activity.attempt >= 2 && /ECONNREFUSED/.test(activity.lastFailure ?? ''),
+        (activity) => activity.activity === 'rebuildTenant' && activity.attempt >= 2 && /ECONNREFUSED/.test(activity.lastFailure ?? ''),
       );
       expect(retried.map((activity) => activity.workflowId), JSON.stringify(pending)).toEqual(midWork.map((t) => `${run.workflowId}/tenant-${t}`));
 

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { FieldCounts, TenantChangeSummary } from '../../src/runbooks/findings-lifecycle/rebuildSql.js';
 import { LIFECYCLE_FIELDS, rebuildLifecycle, type Lifecycle, type LifecycleRebuild } from '../../src/runbooks/findings-lifecycle/rules.js';
 
 const micros = (column: string) => `(extract(epoch FROM ${column}) * 1000000)::bigint`;
@@ -63,4 +64,21 @@ export function expectedChangesByTenant(states: Map<number, FindingState>): Map<
     if (state.expected.changedFields.length > 0) byTenant.set(state.tenantId, (byTenant.get(state.tenantId) ?? 0) + 1);
   }
   return byTenant;
+}
+
+/**
+ * What summarizeFindingsToChange must answer for `tenantIds` (in id order, each once, zeros for
+ * a tenant without findings), by the pure rules: the same for either plan.
+ */
+export function expectedSummaries(states: Map<number, FindingState>, tenantIds: number[]): TenantChangeSummary[] {
+  const zeros = () => Object.fromEntries(LIFECYCLE_FIELDS.map((field) => [field, 0])) as FieldCounts;
+  const byTenant = new Map([...new Set(tenantIds)].map((tenantId) => [tenantId, { tenantId, findings: 0, changed: 0, fields: zeros() }]));
+  for (const state of states.values()) {
+    const summary = byTenant.get(state.tenantId);
+    if (!summary) continue;
+    summary.findings += 1;
+    if (state.expected.changedFields.length > 0) summary.changed += 1;
+    for (const field of state.expected.changedFields) summary.fields[field] += 1;
+  }
+  return [...byTenant.values()].sort((a, b) => a.tenantId - b.tenantId);
 }

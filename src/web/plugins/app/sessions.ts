@@ -107,7 +107,7 @@ export default fp<{ secureCookies: boolean }>(
       const lookup = { touch: request.routeOptions.config?.background !== true };
       const found = token ? await signedInWith(pool, plane, token, lookup) : null;
       if (found) {
-        request.session = { ...request.session, ...found };
+        request.session = { plane, otherPlaneOnly: false, ...found };
         return;
       }
       if (plane === 'system') {

@@ -1,6 +1,5 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Eta } from 'eta';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { CAPABILITIES } from '../../../runbooks/capabilities.js';
@@ -8,6 +7,7 @@ import { countUnread } from '../../../runbooks/notifications.js';
 import type { Plane } from '../../../auth/sessions.js';
 import { logoutPathOf, PLANE_HOMES, planeOf } from '../../planes.js';
 import { ASSETS } from '../external/static.js';
+import { Views } from './templates.js';
 
 const VIEWS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../views');
 
@@ -80,10 +80,9 @@ export function isHtmx(request: FastifyRequest): boolean {
   return request.headers['hx-request'] === 'true';
 }
 
-/** Eta views, escaped by default (`<%= %>`); raw output (`<%~ %>`) is only for trusted partials. */
 export default fp(
   async (app) => {
-    const eta = new Eta({ views: VIEWS_DIR, cache: true, autoEscape: true });
+    const views = new Views(VIEWS_DIR);
 
     // \`reply.page\` is synchronous, so the header's count is read up front, and only where a
     // whole page can follow: htmx swaps partials, which have no header. A count that fails
@@ -100,10 +99,10 @@ export default fp(
     });
 
     app.decorate('renderDocument', (view: string, model: object, options: PageOptions, chrome: Chrome) =>
-      eta.render('layout', {
+      views.view('layout', {
         title: options.title,
         refreshSeconds: options.refreshSeconds ?? null,
-        body: eta.render(view, model),
+        body: views.view(view, model),
         assets: ASSETS,
         ...chrome,
       } satisfies LayoutModel),
@@ -152,7 +151,7 @@ export default fp(
         return this.code(options.status ?? 200)
           .type('text/html; charset=utf-8')
           .header('vary', 'HX-Request')
-          .send(eta.render(partial.view, partial.model));
+          .send(views.view(partial.view, partial.model));
       },
     );
     app.decorateReply('seeOther', function seeOther(this: FastifyReply, url: string) {

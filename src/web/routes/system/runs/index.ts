@@ -5,7 +5,7 @@ import { EXPORT_FORMATS, exportCsv, exportRun, type ExportFormat } from '../../.
 import { RunbookRefusal } from '../../../../runbooks/refusal.js';
 import { RUNBOOKS, runbookTitle } from '../../../../runbooks/registry.js';
 import { RUN_STATUSES, type RunStatus } from '../../../../runbooks/runStatus.js';
-import { findRetriesOf, getRun, getRunAuditTrail, getRunItems, getRunProgress, listRuns, normalizeRunId, type RunRecord } from '../../../../runbooks/runs.js';
+import { findRetriesOf, getRun, getRunAuditTrail, getRunItems, getRunLive, getRunProgress, listRunSummaries, normalizeRunId, type RunRecord } from '../../../../runbooks/runs.js';
 import { NotFoundError } from '../../../httpErrors.js';
 import { initiatorOf } from '../../../plugins/app/auth.js';
 import { actionView, auditView, liveView, runDetailView, runListView, SHOWN_ITEMS, tenantsView } from './views.js';
@@ -102,7 +102,7 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
     async (request, reply) => {
       const filter = { status: request.query.status || undefined, runbook: request.query.runbook || undefined };
       // One more than a page tells whether there is a next one.
-      const rows = await listRuns(pool, { ...filter, before: request.query.before, limit: PAGE_SIZE + 1 });
+      const rows = await listRunSummaries(pool, { ...filter, before: request.query.before, limit: PAGE_SIZE + 1 });
       const now = new Date();
       const runs = rows.slice(0, PAGE_SIZE).map((run) => runListView(run, now));
       const query = (extra: Record<string, string>) =>
@@ -152,7 +152,7 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
     '/system/ops/runs/:id/progress',
     { schema: { params: runParams, querystring: NO_QUERY }, config: { capability: CAPABILITIES.runsView, background: true } },
     async (request, reply) => {
-      const found = await getRunProgress(pool, request.params.id);
+      const found = await getRunLive(pool, request.params.id);
       if (!found) throw new NotFoundError();
       const { run, inScope } = found;
       const live = liveView(run, { inScope, now: new Date(), canManage: request.can(CAPABILITIES.runsManage) });

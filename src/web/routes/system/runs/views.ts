@@ -2,7 +2,7 @@ import type { RunAction } from '../../../../runbooks/control.js';
 import { count, counted, utcTime } from '../../../../format.js';
 import { progressText, runFraction } from '../../../../runbooks/progressText.js';
 import { RUNBOOKS, runbookTitle } from '../../../../runbooks/registry.js';
-import { auditReason, type AuditTrailEntry, type RunCounts, type RunItemRecord, type RunRecord } from '../../../../runbooks/runs.js';
+import { auditReason, type AuditTrailEntry, type RunCounts, type RunItemRecord, type RunLive, type RunRecord, type RunSummary } from '../../../../runbooks/runs.js';
 import { describeScope, type StoredScope } from '../../../../runbooks/scope.js';
 import { REASON_LENGTH } from '../../../../runbooks/validateStart.js';
 import { TUNING_LIMITS } from '../../../../workflows/queries.js';
@@ -13,9 +13,9 @@ import { TUNING_LIMITS } from '../../../../workflows/queries.js';
 export const SHOWN_ITEMS = 100;
 
 const runbookOf = (id: string) => RUNBOOKS.find((runbook) => runbook.id === id);
-const unitOf = (run: RunRecord) => runbookOf(run.runbook)?.unit ?? 'findings';
+const unitOf = (run: Pick<RunRecord, 'runbook'>) => runbookOf(run.runbook)?.unit ?? 'findings';
 const when = (date: Date | null) => (date ? utcTime(date) : '');
-const scopeText = (run: RunRecord) => describeScope(run.scope as StoredScope);
+const scopeText = (run: Pick<RunRecord, 'scope'>) => describeScope(run.scope as StoredScope);
 const runHref = (id: string) => `/system/ops/runs/${id}`;
 
 /** "45 s", "3 min 5 s", "2 h 4 min": a span as people read it. */
@@ -27,20 +27,24 @@ export function duration(seconds: number): string {
   return `${Math.floor(s / 3600)} h${minutes ? ` ${minutes} min` : ''}`;
 }
 
-function badge(run: RunRecord) {
+/** What a status partial (`partials/status/<status>`) shows. */
+function badge(run: Pick<RunRecord, 'status' | 'outcome' | 'pausedAt'>) {
   return { status: run.status, outcome: run.outcome, paused: run.pausedAt !== null };
 }
 
 /** The share done: findings examined of those the preflight counted, else tenants settled. */
-function fractionOf(run: RunRecord, inScope: number | null): number {
+function fractionOf(run: RunLive, inScope: number | null): number {
   if (run.status === 'completed') return 1;
   if (inScope && inScope > 0) return Math.min(0.99, (run.counts.examined ?? 0) / inScope);
   return runFraction(run);
 }
 
-export function runListView(run: RunRecord, now: Date) {
+// The view models below nest their parts (`badge`) rather than spread them: see Views
+// (templates.ts) for what a spread followed by more properties costs on a page of rows.
+
+export function runListView(run: RunSummary, now: Date) {
   return {
-    ...badge(run),
+    badge: badge(run),
     id: run.id,
     href: runHref(run.id),
     runbookTitle: runbookTitle(run.runbook),
@@ -66,7 +70,7 @@ const COUNT_LABELS: Array<[keyof RunCounts, string]> = [
 ];
 
 /** What an operator may do to the run in its present state, each a link to its confirmation. */
-function actionsOf(run: RunRecord, canManage: boolean): Array<{ action: RunAction | 'tune'; label: string; href: string }> {
+function actionsOf(run: RunLive, canManage: boolean): Array<{ action: RunAction | 'tune'; label: string; href: string }> {
   if (!canManage || run.status === 'completed') return [];
   const multiTenant = run.scopeKind !== 'tenant';
   const actions: Array<[RunAction | 'tune', string, boolean]> = [
@@ -79,7 +83,7 @@ function actionsOf(run: RunRecord, canManage: boolean): Array<{ action: RunActio
 }
 
 /** Rate, and what is left (ETA) or what it took: from the run's own clock and counts. */
-function pace(run: RunRecord, inScope: number | null, now: Date) {
+function pace(run: RunLive, inScope: number | null, now: Date) {
   if (!run.startedAt) return { rate: null, eta: null };
   const elapsed = ((run.completedAt ?? now).getTime() - run.startedAt.getTime()) / 1000;
   const examined = run.counts.examined ?? 0;
@@ -92,16 +96,18 @@ function pace(run: RunRecord, inScope: number | null, now: Date) {
 }
 
 /** The part of the run page that updates while the run is active, and stops when it is terminal. */
-export function liveView(run: RunRecord, options: { inScope: number | null; now: Date; canManage: boolean }) {
+export function liveView(run: RunLive, options: { inScope: number | null; now: Date; canManage: boolean }) {
   const fraction = fractionOf(run, options.inScope);
+  const { rate, eta } = pace(run, options.inScope, options.now);
   return {
-    ...badge(run),
+    badge: badge(run),
     id: run.id,
     // Polled while there is something to watch; the terminal render has no trigger, so it stops.
     pollUrl: run.status === 'completed' ? null : `${runHref(run.id)}/progress`,
     percent: Math.floor(fraction * 100),
     text: progressText(run, unitOf(run)),
-    ...pace(run, options.inScope, options.now),
+    rate,
+    eta,
     pause: run.pausedAt ? { since: when(run.pausedAt), by: run.pausedBy ?? '', reason: run.pauseReason ?? '' } : null,
     error: run.error,
     counts: COUNT_LABELS.filter(([key]) => typeof run.counts[key] === 'number').map(([key, label]) => ({
