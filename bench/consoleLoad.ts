@@ -3,19 +3,8 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../src/errors.js';
 import { PROJECT_ROOT } from '../src/dev/projectRoot.js';
+import type { Figures as UrlFigures } from '../scripts/measure-console-load.js';
 import { startProfile, type Profile } from './profile.js';
-
-export interface UrlFigures {
-  name: string;
-  path: string;
-  requests: number;
-  requestsPerSecond: number;
-  latencyMs: { p50: number; p90: number; p99: number };
-  non2xx: number;
-  errors: number;
-  /** CPU of the console's event loop per request (the script's main thread), null without /proc. */
-  eventLoopCpuMsPerRequest: number | null;
-}
 
 export interface ConsoleFigures {
   runs: number;

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { openDatabase } from '../src/db/client.js';
 import { MIGRATIONS_FOLDER, migrateDatabase } from '../src/db/migrate.js';
+import { isProcessAlive } from '../src/dev/processAlive.js';
 import { PROJECT_ROOT } from '../src/dev/projectRoot.js';
 import { seedDemoData, type SeedResult } from '../src/seed/seedDemoData.js';
 
@@ -38,15 +39,6 @@ function dataVersion(): string {
   }
   hash.update(readFileSync(join(PROJECT_ROOT, 'src/seed/seedDemoData.ts')));
   return `bench:${hash.digest('hex').slice(0, 16)}`;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -94,7 +86,7 @@ export class BenchDatabases {
       const { rows } = await client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'platform\\_ops\\_bench\\_%'`);
       for (const { datname } of rows) {
         const pid = Number(SCRATCH.exec(datname)?.[1]);
-        if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)) await this.dropNamed(client, datname);
+        if (Number.isInteger(pid) && pid !== process.pid && !isProcessAlive(pid)) await this.dropNamed(client, datname);
       }
     });
   }

@@ -225,7 +225,8 @@ interface Target {
   headers: Record<string, string>;
 }
 
-interface Figures {
+/** One URL's figures, as the JSON output carries them (bench/consoleLoad.ts reads it). */
+export interface Figures {
   name: string;
   path: string;
   requests: number;

@@ -4,6 +4,7 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { dropDatabase, migrateDatabase } from '../src/db/migrate.js';
 import { startEphemeralDevServer } from '../src/dev/devServer.js';
+import { isProcessAlive } from '../src/dev/processAlive.js';
 import { ensureTemporalCli } from '../src/dev/temporalCli.js';
 import { writeWorkflowBundle } from '../src/temporal/workerBuild.js';
 
@@ -26,15 +27,6 @@ function templateDatabaseUrl(): string {
   return base.toString();
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Databases of earlier runs that were killed before their teardown (their process is gone). */
 async function dropAbandonedTestDatabases(url: string): Promise<void> {
   const admin = new URL(url);
@@ -47,7 +39,7 @@ async function dropAbandonedTestDatabases(url: string): Promise<void> {
     );
     for (const { datname } of rows) {
       const pid = Number(datname.split('_')[3]);
-      if (Number.isInteger(pid) && !isAlive(pid)) {
+      if (Number.isInteger(pid) && !isProcessAlive(pid)) {
         await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(datname)} WITH (FORCE)`);
       }
     }
