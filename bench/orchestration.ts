@@ -6,6 +6,7 @@ import type { BenchDatabases } from './databases.js';
 import { readRunTree, summarizeTasks, tasksByWorker, type TaskSummary } from './histories.js';
 import { profiled, round, type Profile } from './profile.js';
 import type { BenchServer, WorkerProcess } from './processes.js';
+import type { ServerCeiling } from './serverCeiling.js';
 import { precheckAndPreflight, startAndWait } from './startRun.js';
 
 export interface TinyRunFigures {
@@ -106,4 +107,8 @@ export interface OrchestrationFigures {
   findingsPerTenant: number;
   inMemory: TinyRunFigures;
   fileBacked: TinyRunFigures;
+  /** Empty children on the file-backed server at the same parallelism (bench/serverCeiling.ts). */
+  serverCeiling: ServerCeiling;
+  /** The file-backed run's tenants/s over the ceiling's children/s. */
+  shareOfCeiling: number;
 }

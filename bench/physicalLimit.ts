@@ -9,8 +9,9 @@ import { profiled, round, type Profile } from './profile.js';
 /**
  * The physical limit: the lifecycle rules (shared/spec/findings-lifecycle.md) over every
  * customer finding in one set-based statement, with no orchestration. rebuildSql.ts states the
- * rules per tenant and id range, probing the indexes per finding; this is the same rules as one
- * pass of hash aggregates over the whole tables, the fastest plan a single statement has. That
+ * rules per tenant and id range (probing the indexes per finding, or grouping the range's
+ * history); this is the same rules as one pass of merge/hash aggregates over the whole tables,
+ * the fastest plan a single statement has. That
  * it applies exactly the same rules is not taken on trust: `assertSameFindings` compares its
  * result with the runbook's, row for row.
  */

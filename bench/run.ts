@@ -24,6 +24,7 @@ import { round } from './profile.js';
 import { datasetOf, formatResults, machineFacts, mebibytesToMegabytes, targetsOf, writeResults, type BenchResults } from './report.js';
 import { measureRunbookRun } from './runbookRun.js';
 import { scaleOutFigures } from './scaleOut.js';
+import { measureServerCeiling } from './serverCeiling.js';
 
 /** The sizes of one bench: the issue's (full) and a smoke run's (--quick). */
 interface Sizes {
@@ -208,7 +209,9 @@ runEntryPoint(async () => {
     say(`5. orchestration over ${sizes.tinyTenants.toLocaleString('en-US')} tiny tenants: in-memory, then file-backed dev server...`);
     const inMemory = await tinyRun(memory, [worker1]);
     const fileBacked = await tinyRun(file, [worker2]);
-    say(`   ${inMemory.tenantsPerSecond} and ${fileBacked.tenantsPerSecond} tenants/s`);
+    say(`   ${inMemory.tenantsPerSecond} and ${fileBacked.tenantsPerSecond} tenants/s; the file-backed server's ceiling: as many empty children...`);
+    const serverCeiling = await measureServerCeiling(file, { children: sizes.tinyTenants, childParallelism: fileBacked.childParallelism });
+    say(`   ${serverCeiling.childrenPerSecond} children/s`);
 
     const scaleOutSettings = { continueAsNewAfter: sizes.scaleOutContinueAsNewAfter };
     say(`6. scale-out (file-backed, continue-as-new at ${sizes.scaleOutContinueAsNewAfter}): one worker, then two...`);
@@ -241,7 +244,14 @@ runEntryPoint(async () => {
       runbook,
       naivePeer: { ...naive, runbookSpeedup: round(runbook.findingsPerSecond / naive.findingsPerSecond, 1), identicalToRunbook: naiveIdentical },
       preflight: preflightFigures,
-      orchestration: { tenants: sizes.tinyTenants, findingsPerTenant: TINY_FINDINGS_PER_TENANT, inMemory, fileBacked },
+      orchestration: {
+        tenants: sizes.tinyTenants,
+        findingsPerTenant: TINY_FINDINGS_PER_TENANT,
+        inMemory,
+        fileBacked,
+        serverCeiling,
+        shareOfCeiling: round(fileBacked.tenantsPerSecond / serverCeiling.childrenPerSecond),
+      },
       scaleOut,
       memory: {
         runbookWorkerPeakRssMiB: runbook.workerMemoryMiB.peak,

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findingsLifecycleRebuild } from '../src/runbooks/findings-lifecycle/definition.js';
-import { countingPlanFor, HISTORY_PLANS, summarizeFindingsToChange } from '../src/runbooks/findings-lifecycle/rebuildSql.js';
+import {
+  countingPlanFor,
+  countTenantToChange,
+  HISTORY_PLANS,
+  rangePlanFor,
+  summarizeFindingsToChange,
+} from '../src/runbooks/findings-lifecycle/rebuildSql.js';
 import { seedDemoData } from '../src/seed/seedDemoData.js';
 import { expectedSummaries, loadFindingStates, type FindingState } from './support/lifecycleOracle.js';
 import { tenantIds } from './support/runs.js';
@@ -33,6 +39,21 @@ describe('the lifecycle rules in SQL, by either plan', () => {
     // Guards the data: there is something to count, and something left alone.
     const all = expectedSummaries(states, customers);
     expect(all.every((tenant) => tenant.changed > 0 && tenant.changed < tenant.findings)).toBe(true);
+  });
+
+  it.each(HISTORY_PLANS)('%s: counts one tenant, as the verification does, as the pure rules do', async (plan) => {
+    const tenants = [...customers, platform].sort((a, b) => a - b);
+    const counted = await Promise.all(tenants.map((tenantId) => countTenantToChange(database.pool, tenantId, plan)));
+    expect(counted).toEqual(expectedSummaries(states, tenants).map((tenant) => tenant.changed));
+    expect(await countTenantToChange(database.pool, tenants.at(-1)! + 1, plan)).toBe(0);
+  });
+
+  it("reads one tenant's history grouped over its id range only where its findings fill half of it", () => {
+    expect(rangePlanFor({ ids: 2000, fromId: 1, toId: 2000 })).toBe('grouped');
+    expect(rangePlanFor({ ids: 1000, fromId: 1, toId: 2000 })).toBe('grouped');
+    expect(rangePlanFor({ ids: 999, fromId: 1, toId: 2000 })).toBe('probes');
+    // Tenants whose findings arrived interleaved: one in every 200 ids.
+    expect(rangePlanFor({ ids: 2000, fromId: 1, toId: 400_000 })).toBe('probes');
   });
 
   it('counts most of the findings in one grouped pass and a few tenants by probes', async () => {

@@ -3,10 +3,12 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatInstant, MICROS_PER_DAY, parseInstant } from '../src/runbooks/findings-lifecycle/instants.js';
 import {
+  countTenantToChange,
   HISTORY_PLANS,
   rebuildFindingsBatch,
   summarizeFindingsToChange,
   type FieldCounts,
+  type HistoryPlan,
 } from '../src/runbooks/findings-lifecycle/rebuildSql.js';
 import {
   LIFECYCLE_FIELDS,
@@ -176,10 +178,10 @@ function idRanges(ids: number[], size: number): Array<{ fromId: number; toId: nu
   return ranges;
 }
 
-async function rebuildInBatches(tenantId: number, ids: number[], size: number) {
+async function rebuildInBatches(tenantId: number, ids: number[], size: number, plan: HistoryPlan) {
   const total = { examined: 0, changed: 0, fields: Object.fromEntries(LIFECYCLE_FIELDS.map((f) => [f, 0])) as FieldCounts };
   for (const range of idRanges(ids, size)) {
-    const result = await rebuildFindingsBatch(client, { tenantId, ...range });
+    const result = await rebuildFindingsBatch(client, { tenantId, ...range }, plan);
     total.examined += result.examined;
     total.changed += result.changed;
     for (const field of LIFECYCLE_FIELDS) total.fields[field] += result.fields[field];
@@ -207,7 +209,8 @@ describe('findings lifecycle: SQL rebuild agrees with the pure rules', () => {
       fc.asyncProperty(
         fc.array(generatedFinding, { minLength: FINDINGS_PER_RUN, maxLength: FINDINGS_PER_RUN }),
         fc.integer({ min: 37, max: 200 }),
-        async (findings, batchSize) => {
+        fc.constantFrom(...HISTORY_PLANS),
+        async (findings, batchSize, batchPlan) => {
           const { tenantId, ids } = await insertRun(findings);
           const pure = await pureRebuilds(tenantId, findings, ids);
           const expectedFields = Object.fromEntries(
@@ -218,7 +221,10 @@ describe('findings lifecycle: SQL rebuild agrees with the pure rules', () => {
           // Both plans; the grouped one also reads the earlier runs' tenants, which must not count.
           const summaries = [];
           for (const plan of HISTORY_PLANS) summaries.push({ plan, summary: await summarizeFindingsToChange(client, [tenantId], plan) });
-          const rebuilt = await rebuildInBatches(tenantId, ids, batchSize);
+          // The verification's count of one tenant, by either plan: all that will change, then nothing.
+          const counted = async () => Promise.all(HISTORY_PLANS.map((plan) => countTenantToChange(client, tenantId, plan)));
+          const before = await counted();
+          const rebuilt = await rebuildInBatches(tenantId, ids, batchSize, batchPlan);
 
           const stored = await storedLifecycles(tenantId);
           for (const [index, history] of findings.entries()) {
@@ -229,12 +235,14 @@ describe('findings lifecycle: SQL rebuild agrees with the pure rules', () => {
           for (const { plan, summary } of summaries) {
             expect(summary, plan).toEqual([{ tenantId, findings: FINDINGS_PER_RUN, ...expected }]);
           }
-          expect(rebuilt).toEqual({ examined: FINDINGS_PER_RUN, ...expected });
+          expect(rebuilt, batchPlan).toEqual({ examined: FINDINGS_PER_RUN, ...expected });
+          expect(before).toEqual(HISTORY_PLANS.map(() => expected.changed));
+          expect(await counted()).toEqual(HISTORY_PLANS.map(() => 0));
           // Guards the generator: every status arises, and some rows are left alone.
           expect(new Set(pure.map((p) => p.rebuilt.status))).toEqual(new Set(STATUSES));
           expect(expected.changed).toBeLessThan(FINDINGS_PER_RUN);
 
-          const again = await rebuildInBatches(tenantId, ids, batchSize);
+          const again = await rebuildInBatches(tenantId, ids, batchSize, batchPlan);
           expect(again.changed).toBe(0);
           checked += findings.length;
         },

@@ -1,8 +1,32 @@
+import type { Queryable } from '../../db/queryable.js';
 import type { RunbookDefinition } from '../definition.js';
 import { fingerprintFindings } from './fingerprintSql.js';
-import { countingPlanFor, rebuildFindingsBatch, sampleFindingChanges, summarizeFindingsToChange } from './rebuildSql.js';
+import {
+  countingPlanFor,
+  countTenantToChange,
+  rangePlanFor,
+  rebuildFindingsBatch,
+  sampleFindingChanges,
+  summarizeFindingsToChange,
+} from './rebuildSql.js';
 
 const SAMPLE_SIZE = 5;
+
+interface IdSpan {
+  fromId: number;
+  toId: number;
+  ids: number;
+}
+
+/** The least and greatest id and the count of the findings `ids` selects (one index-only read); null for none. */
+async function idSpan(q: Queryable, ids: string, values: unknown[]): Promise<IdSpan | null> {
+  const { rows } = await q.query<{ from_id: string | null; to_id: string | null; ids: number }>(
+    `SELECT min(id)::bigint AS from_id, max(id)::bigint AS to_id, count(*)::int AS ids FROM (${ids}) selected`,
+    values,
+  );
+  const { from_id, to_id } = rows[0]!;
+  return from_id == null || to_id == null ? null : { fromId: Number(from_id), toId: Number(to_id), ids: rows[0]!.ids };
+}
 
 /** Rebuild Findings Lifecycle: recompute every finding's lifecycle fields from its history. */
 export const findingsLifecycleRebuild: RunbookDefinition = {
@@ -38,21 +62,16 @@ export const findingsLifecycleRebuild: RunbookDefinition = {
   },
 
   async processBatch(q, { tenantId, cursor, batchSize }) {
-    const { rows } = await q.query<{ to_id: number | null; ids: number }>(
-      `SELECT max(id)::bigint AS to_id, count(*)::int AS ids
-         FROM (SELECT id FROM findings WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3) next_batch`,
-      [tenantId, cursor, batchSize],
-    );
-    const toId = rows[0]?.to_id;
-    if (toId == null) return null;
-    const result = await rebuildFindingsBatch(q, { tenantId, fromId: cursor + 1, toId: Number(toId) });
-    return { cursor: Number(toId), examined: result.examined, changed: result.changed, breakdown: result.fields, last: rows[0]!.ids < batchSize };
+    const span = await idSpan(q, 'SELECT id FROM findings WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3', [tenantId, cursor, batchSize]);
+    if (!span) return null;
+    const result = await rebuildFindingsBatch(q, { tenantId, fromId: cursor + 1, toId: span.toId }, rangePlanFor(span));
+    return { cursor: span.toId, examined: result.examined, changed: result.changed, breakdown: result.fields, last: span.ids < batchSize };
   },
 
   async remainingToChange(q, tenantId) {
-    // Probes, without asking the planner: one tenant is a small share of all findings (a grouped
-    // pass reads every tenant's history: 4.4 s against 0.06 s over 5,000 of 1,000,000 findings).
-    const [summary] = await summarizeFindingsToChange(q, [tenantId], 'probes');
-    return summary?.changed ?? 0;
+    // Without asking the planner: one tenant is a small share of all findings, so the only
+    // question is whether its findings lie together.
+    const span = await idSpan(q, 'SELECT id FROM findings WHERE tenant_id = $1', [tenantId]);
+    return span ? countTenantToChange(q, tenantId, rangePlanFor(span)) : 0;
   },
 };
