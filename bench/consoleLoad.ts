@@ -11,6 +11,8 @@ export interface ConsoleFigures {
   connections: number;
   durationSeconds: number;
   results: UrlFigures[];
+  /** The sign-in page under the same load: no session, no database read, the floor of the URLs above on this machine. */
+  floor: UrlFigures;
   notes: string[];
   /**
    * From the first URL's load to the figures. `console` is the script's process: the console
@@ -45,7 +47,7 @@ export async function measureConsoleLoad(
     load.profiler = startProfile({ serverUrl: options.serverUrl, database: `platform_ops_load_${child.pid}`, processes: { console: [child.pid!] } });
     load.profiler.catch(() => {});
   });
-  // The figures come in one write once both URLs are measured: the profile ends there, before
+  // The figures come in one write once every URL is measured: the profile ends there, before
   // the script cleans up (and while its process can still be read).
   let stdout = '';
   let profile: Promise<Profile | null> = Promise.resolve(null);

@@ -100,6 +100,7 @@ export function targetsOf(r: Omit<BenchResults, 'targets'>): Target[] {
   const list = r.console.results.find((result) => result.name === 'runs list');
   // The progress poll, or the run page where the console has no poll (the script says which).
   const poll = r.console.results.find((result) => result.name !== 'runs list');
+  const floorNote = ` (floor: sign-in page ${r.console.floor.latencyMs.p99})`;
   const answered = (f: typeof list) => Boolean(f && f.non2xx === 0 && f.errors === 0);
   return [
     { item: 2, figure: 'run / physical', value: r.runbook.ratioToPhysical, target: '≤ 1.0', met: r.runbook.ratioToPhysical <= 1.0 },
@@ -123,8 +124,8 @@ export function targetsOf(r: Omit<BenchResults, 'targets'>): Target[] {
     },
     { item: 6, figure: 'both workers took work', value: r.scaleOut.bothWorkersTookWork, target: 'yes', met: r.scaleOut.bothWorkersTookWork },
     { item: 7, figure: 'worker peak RSS (MB)', value: r.memory.runbookWorkerPeakRssMB, target: '≤ 250', met: r.memory.runbookWorkerPeakRssMB <= 250 },
-    { item: 8, figure: 'runs list p99 (ms)', value: list?.latencyMs.p99 ?? NaN, target: '≤ 50, all 2xx', met: answered(list) && list!.latencyMs.p99 <= 50 },
-    { item: 8, figure: 'run poll p99 (ms)', value: poll?.latencyMs.p99 ?? NaN, target: '≤ 30, all 2xx', met: answered(poll) && poll!.latencyMs.p99 <= 30 },
+    { item: 8, figure: 'runs list p99 (ms)', value: list?.latencyMs.p99 ?? NaN, target: `≤ 50, all 2xx${floorNote}`, met: answered(list) && list!.latencyMs.p99 <= 50 },
+    { item: 8, figure: 'run poll p99 (ms)', value: poll?.latencyMs.p99 ?? NaN, target: `≤ 30, all 2xx${floorNote}`, met: answered(poll) && poll!.latencyMs.p99 <= 30 },
   ];
 }
 
@@ -199,7 +200,7 @@ export function formatResults(r: BenchResults): string {
       `${n(r.memory.runbookWorkerPeakRssMiB)} MiB (${n(r.memory.runbookWorkerPeakRssMB)} MB); at start-up ${r.memory.runbookWorkerPeakAtReadyMiB ?? '?'} MiB, after the run ${r.memory.runbookWorkerRssAfterRunMiB} MiB`,
       `scale-out workers' peaks: ${r.memory.scaleOutWorkersPeakRssMiB.join(', ')} MiB`,
     ],
-    ...r.console.results.map((u) => [
+    ...[...r.console.results, r.console.floor].map((u) => [
       '8',
       `console ${u.name} (${n(r.console.runs)} runs, ${r.console.connections} conn.)`,
       `${n(u.requestsPerSecond)} req/s, p50 ${u.latencyMs.p50} ms, p99 ${u.latencyMs.p99} ms`,

@@ -1,6 +1,8 @@
 // Load figures for the console: seeds a throwaway database with many runs, serves the console on
 // a free loopback port, signs in an operator with every capability and runs autocannon against
-// the runs list and a running run's live-progress poll. Prints requests/s, p50/p90/p99 latency and
+// the runs list and a running run's live-progress poll, then against the sign-in page: the
+// cheapest page this process serves (no session, no database read), the floor of the two
+// before on this machine. Prints requests/s, p50/p90/p99 latency and
 // the console's event-loop CPU per request per URL; exits 1 when any answer was not 2xx. Sends
 // traffic to 127.0.0.1 only.
 // Usage: tsx scripts/measure-console-load.ts [--runs 10000] [--duration 10] [--connections 10] [--json]
@@ -395,15 +397,16 @@ runEntryPoint(async () => {
       figures.push(await measure(base, target, options));
       await settle(database.pool);
     }
+    const floor = await measure(base, { name: 'sign-in page (floor)', path: '/system/login', headers: {} }, options);
 
     if (options.json) {
-      console.log(JSON.stringify({ runs: seeded.runs, durationSeconds: options.durationSeconds, connections: options.connections, results: figures, notes }, null, 2));
+      console.log(JSON.stringify({ runs: seeded.runs, durationSeconds: options.durationSeconds, connections: options.connections, results: figures, floor, notes }, null, 2));
     } else {
       console.log(`${seeded.runs.toLocaleString('en-US')} runs, ${options.connections} connections, ${options.durationSeconds} s per URL`);
-      console.log(table(figures));
+      console.log(table([...figures, floor]));
       for (const note of notes) console.log(`note: ${note}`);
     }
-    const failed = figures.filter((f) => f.non2xx > 0 || f.errors > 0);
+    const failed = [...figures, floor].filter((f) => f.non2xx > 0 || f.errors > 0);
     if (failed.length > 0) {
       throw new UserError(
         `${failed.map((f) => `${f.path}: ${f.non2xx} non-2xx answers, ${f.errors} errors`).join('; ')}. ` +
