@@ -98,12 +98,12 @@ history AS (
   // One tenant's history is read in the id range of its findings in scope, bounded from `batch`
   // itself: the same snapshot, so no finding in scope can fall outside the range.
   const oneTenant = scope !== TENANT_IDS;
-  const inRange = (alias: string) => (oneTenant ? ` AND ${alias}.finding_id BETWEEN (SELECT lo FROM bounds) AND (SELECT hi FROM bounds)` : '');
+  const inRange = (alias: string) => `${alias}.finding_id BETWEEN (SELECT lo FROM bounds) AND (SELECT hi FROM bounds)`;
   return `${oneTenant ? '\nbounds AS (SELECT min(id) AS lo, max(id) AS hi FROM batch),' : ''}
 latest AS NOT MATERIALIZED (
   SELECT DISTINCT ON (e.finding_id) e.finding_id, e.type, e.occurred_at
     FROM finding_events e
-   WHERE e.type IN ${STATUS_EVENT_TYPES}${inRange('e')}
+   WHERE e.type IN ${STATUS_EVENT_TYPES}${oneTenant ? ` AND ${inRange('e')}` : ''}
    ORDER BY e.finding_id, e.occurred_at DESC, e.id DESC
 ),
 seen AS (
@@ -113,7 +113,7 @@ seen AS (
          min(d.detected_at) FILTER (WHERE l.type = 'resolved' AND d.detected_at > l.occurred_at) AS redetected_at
     FROM finding_detections d
     LEFT JOIN latest l ON l.finding_id = d.finding_id
-   WHERE true${inRange('d')}
+   ${oneTenant ? `WHERE ${inRange('d')}` : ''}
    GROUP BY d.finding_id
 ),
 history AS (
