@@ -74,7 +74,8 @@ function parseOptions(argv: string[]): Options | null {
   const program = new Command('npm run bench --')
     .description(
       'Measures the Rebuild Findings Lifecycle runbook against one set-based statement (the physical limit), a naive per-row peer, ' +
-        'its preflight, orchestration over 1,000 tiny tenants (in-memory and file-backed dev server, one and two workers) and the console under load. ' +
+        'its preflight, orchestration over 1,000 tiny tenants (in-memory and file-backed dev server, one and two workers) against the server\'s ceiling ' +
+        '(as many empty child workflows), and the console under load against its cheapest page. ' +
         'Needs PostgreSQL on 127.0.0.1:5432 (BENCH_DATABASE_URL names another server); starts its own Temporal dev servers and workers.',
     )
     .option('--tenants <n>', `tenants of the main dataset (default ${FULL.tenants})`, wholeNumber(1, SEED_LIMITS.maxTenants))
