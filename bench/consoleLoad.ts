@@ -10,6 +10,8 @@ export interface ConsoleFigures {
   runs: number;
   connections: number;
   durationSeconds: number;
+  /** The polled run's progress writes per second during each URL's load, as a worker running it makes them. */
+  writesPerSecond: number;
   results: UrlFigures[];
   /** The sign-in page under the same load: no session, no database read, the floor of the URLs above on this machine. */
   floor: UrlFigures;

@@ -204,7 +204,11 @@ export function formatResults(r: BenchResults): string {
       '8',
       `console ${u.name} (${n(r.console.runs)} runs, ${r.console.connections} conn.)`,
       `${n(u.requestsPerSecond)} req/s, p50 ${u.latencyMs.p50} ms, p99 ${u.latencyMs.p99} ms`,
-      [u.non2xx || u.errors ? `${u.non2xx} non-2xx, ${u.errors} errors` : '', r.console.profile && u === r.console.results[0] ? busy(r.console.profile) : '']
+      [
+        u.writes ? `${n(u.writes)} progress writes meanwhile` : '',
+        u.non2xx || u.errors ? `${u.non2xx} non-2xx, ${u.errors} errors` : '',
+        r.console.profile && u === r.console.results[0] ? busy(r.console.profile) : '',
+      ]
         .filter(Boolean)
         .join('; '),
     ]),

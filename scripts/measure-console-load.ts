@@ -4,8 +4,10 @@
 // cheapest page this process serves (no session, no database read), the floor of the two
 // before on this machine. Prints requests/s, p50/p90/p99 latency and
 // the console's event-loop CPU per request per URL; exits 1 when any answer was not 2xx. Sends
-// traffic to 127.0.0.1 only.
-// Usage: tsx scripts/measure-console-load.ts [--runs 10000] [--duration 10] [--connections 10] [--json]
+// traffic to 127.0.0.1 only. Meanwhile it writes as a worker running the polled run would (its
+// item's and its own counts, `--writes` times a second), so that what the console keeps in
+// memory is dropped as often as on a live console.
+// Usage: tsx scripts/measure-console-load.ts [--runs 10000] [--duration 10] [--connections 10] [--writes 20] [--json]
 //   LOAD_KEEP=1 keeps the database (its name is printed) to EXPLAIN the queries afterwards.
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,32 +39,37 @@ interface Options {
   runs: number;
   durationSeconds: number;
   connections: number;
+  /** The polled run's progress writes per second during the load (0: none). */
+  writesPerSecond: number;
   json: boolean;
 }
 
-function wholeNumber(raw: string | undefined, flag: string, fallback: number, max: number): number {
+function wholeNumber(raw: string | undefined, flag: string, fallback: number, max: number, min = 1): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > max) throw new UsageError(`--${flag} must be a whole number from 1 to ${max}, got "${raw}"`);
+  if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}, got "${raw}"`);
   return value;
 }
+
+const USAGE = 'measure-console-load [--runs 10000] [--duration 10] [--connections 10] [--writes 20] [--json]';
 
 function parseOptions(argv: string[]): Options {
   let values;
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { runs: { type: 'string' }, duration: { type: 'string' }, connections: { type: 'string' }, json: { type: 'boolean' } },
+      options: { runs: { type: 'string' }, duration: { type: 'string' }, connections: { type: 'string' }, writes: { type: 'string' }, json: { type: 'boolean' } },
       strict: true,
       allowPositionals: false,
     }));
   } catch (error) {
-    throw new UsageError(`${(error as Error).message}; usage: measure-console-load [--runs 10000] [--duration 10] [--connections 10] [--json]`);
+    throw new UsageError(`${(error as Error).message}; usage: ${USAGE}`);
   }
   return {
     runs: wholeNumber(values.runs, 'runs', 10_000, 1_000_000),
     durationSeconds: wholeNumber(values.duration, 'duration', 10, 600),
     connections: wholeNumber(values.connections, 'connections', 10, 1_000),
+    writesPerSecond: wholeNumber(values.writes, 'writes', 20, 1_000, 0),
     json: values.json ?? false,
   };
 }
@@ -221,6 +228,33 @@ async function seedRuns(database: TestDatabase, runs: number): Promise<string> {
   });
 }
 
+/**
+ * What a worker writes as the polled run progresses, `perSecond` times a second until stopped:
+ * one tenant's counts, then the run's totals (one statement each, as refreshRunCounts does).
+ * Returns the stop, which resolves to the writes made.
+ */
+function writeProgress(pool: pg.Pool, runId: string, perSecond: number): () => Promise<number> {
+  if (perSecond === 0) return async () => 0;
+  let writes = 0;
+  let writing: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    writing = writing.then(async () => {
+      await pool.query(
+        `UPDATE operation_run_items SET counts = jsonb_set(counts, '{examined}', to_jsonb((counts ->> 'examined')::bigint + 2000))
+          WHERE run_id = $1 AND tenant_id = (SELECT min(tenant_id) FROM operation_run_items WHERE run_id = $1)`,
+        [runId],
+      );
+      await pool.query(`UPDATE operation_runs SET counts = jsonb_set(counts, '{examined}', to_jsonb((counts ->> 'examined')::bigint + 2000)) WHERE id = $1`, [runId]);
+      writes += 1;
+    });
+  }, 1000 / perSecond);
+  return async () => {
+    clearInterval(timer);
+    await writing;
+    return writes;
+  };
+}
+
 interface Target {
   name: string;
   path: string;
@@ -237,6 +271,8 @@ export interface Figures {
   non2xx: number;
   /** Connection errors and timeouts: requests that got no answer at all. */
   errors: number;
+  /** The polled run's progress writes made during the load (each drops what the console keeps of it). */
+  writes: number;
   /** CPU time of the console's event loop (this process's main thread) per request; null without /proc. */
   eventLoopCpuMsPerRequest: number | null;
 }
@@ -286,10 +322,11 @@ async function settle(pool: pg.Pool): Promise<void> {
   while ((pool.totalCount > pool.idleCount || pool.waitingCount > 0) && Date.now() < deadline) await sleep(20);
 }
 
-async function measure(base: string, target: Target, options: Options): Promise<Figures> {
+async function measure(base: string, target: Target, options: Options, progress: { pool: pg.Pool; runId: string } | null): Promise<Figures> {
   const status = await probe(base, target);
   if (status !== 200) throw new UserError(`${target.path} answered ${status} before the load began; expected 200 for a signed-in operator.`);
   say(`measuring ${target.path} for ${options.durationSeconds} s with ${options.connections} connections...`);
+  const stopWriting = progress ? writeProgress(progress.pool, progress.runId, options.writesPerSecond) : async () => 0;
   // A worker thread fires the requests, so the load generator does not share the console's
   // event loop and its work does not show up as console latency.
   const cpuBefore = await eventLoopCpuMs();
@@ -301,10 +338,12 @@ async function measure(base: string, target: Target, options: Options): Promise<
     workers: 1,
   });
   const cpuAfter = await eventLoopCpuMs();
+  const writes = await stopWriting();
   const answered = result.requests.total;
   return {
     name: target.name,
     path: target.path,
+    writes,
     requests: result.requests.total,
     requestsPerSecond: result.requests.average,
     latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99 },
@@ -316,7 +355,7 @@ async function measure(base: string, target: Target, options: Options): Promise<
 
 function table(figures: Figures[]): string {
   const rows = [
-    ['URL', 'requests/s', 'p50 ms', 'p90 ms', 'p99 ms', 'loop CPU ms/req', 'non-2xx', 'errors'],
+    ['URL', 'requests/s', 'p50 ms', 'p90 ms', 'p99 ms', 'loop CPU ms/req', 'writes', 'non-2xx', 'errors'],
     ...figures.map((f) => [
       f.path,
       f.requestsPerSecond.toFixed(0),
@@ -324,6 +363,7 @@ function table(figures: Figures[]): string {
       String(f.latencyMs.p90),
       String(f.latencyMs.p99),
       f.eventLoopCpuMsPerRequest === null ? '-' : f.eventLoopCpuMsPerRequest.toFixed(2),
+      String(f.writes),
       String(f.non2xx),
       String(f.errors),
     ]),
@@ -394,15 +434,24 @@ runEntryPoint(async () => {
     const targets = [{ name: 'runs list', path: '/system/ops/runs', headers: { cookie } }, await pollTarget(base, cookie, pollRunId, notes)];
     const figures: Figures[] = [];
     for (const target of targets) {
-      figures.push(await measure(base, target, options));
+      figures.push(await measure(base, target, options, { pool: database.pool, runId: pollRunId }));
       await settle(database.pool);
     }
-    const floor = await measure(base, { name: 'sign-in page (floor)', path: '/system/login', headers: {} }, options);
+    const floor = await measure(base, { name: 'sign-in page (floor)', path: '/system/login', headers: {} }, options, null);
 
     if (options.json) {
-      console.log(JSON.stringify({ runs: seeded.runs, durationSeconds: options.durationSeconds, connections: options.connections, results: figures, floor, notes }, null, 2));
+      console.log(
+        JSON.stringify(
+          { runs: seeded.runs, durationSeconds: options.durationSeconds, connections: options.connections, writesPerSecond: options.writesPerSecond, results: figures, floor, notes },
+          null,
+          2,
+        ),
+      );
     } else {
-      console.log(`${seeded.runs.toLocaleString('en-US')} runs, ${options.connections} connections, ${options.durationSeconds} s per URL`);
+      console.log(
+        `${seeded.runs.toLocaleString('en-US')} runs, ${options.connections} connections, ${options.durationSeconds} s per URL, ` +
+          `the polled run's progress written ${options.writesPerSecond} times a second meanwhile`,
+      );
       console.log(table([...figures, floor]));
       for (const note of notes) console.log(`note: ${note}`);
     }

@@ -167,6 +167,7 @@ describe('customer sign-in at /admin/login', () => {
     const someone = await createCustomer(database);
     const { cookies } = await signInCustomer(app, someone);
     await database.pool.query('UPDATE users SET is_active = false WHERE id = $1', [someone.id]);
+    await app.changeFeed.caughtUp();
     expect((await get(app, '/admin/findings', cookies)).statusCode).toBe(303);
   });
 });

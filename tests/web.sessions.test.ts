@@ -19,6 +19,8 @@ describe('server-side sessions', () => {
     await database?.destroy();
   });
 
+  // The tests write to the database as another process would; the console forgets the
+  // sessions it keeps once it has heard of the change (`caughtUp`).
   const runbooksWith = (token: string) =>
     app.inject({ method: 'GET', url: '/system/ops/runbooks', headers: { cookie: `system_session=${token}` } });
 
@@ -76,7 +78,9 @@ describe('server-side sessions', () => {
     const absolute = (await signIn(app, await createOperator(database, ALL_CAPABILITIES))).cookies.system_session;
     const idle = (await signIn(app, await createOperator(database, ALL_CAPABILITIES))).cookies.system_session;
     await database.pool.query(`UPDATE sessions SET expires_at = now() - interval '1 second' WHERE token_hash = $1`, [hashSessionToken(absolute)]);
+    await app.changeFeed.caughtUp();
     await database.pool.query(`UPDATE sessions SET idle_expires_at = now() - interval '1 second' WHERE token_hash = $1`, [hashSessionToken(idle)]);
+    await app.changeFeed.caughtUp();
     await expectSignedOut(absolute);
     await expectSignedOut(idle);
   });
@@ -87,6 +91,7 @@ describe('server-side sessions', () => {
       `UPDATE sessions SET last_seen_at = now() - interval '5 minutes', idle_expires_at = now() + interval '1 minute' WHERE token_hash = $1`,
       [hashSessionToken(token)],
     );
+    await app.changeFeed.caughtUp();
     expect((await runbooksWith(token)).statusCode).toBe(200);
     let row = await sessionRow(token);
     expect(row.idle_expires_at.getTime()).toBeGreaterThan(Date.now() + SESSION_IDLE_MS - 60_000);
@@ -94,6 +99,7 @@ describe('server-side sessions', () => {
       `UPDATE sessions SET last_seen_at = now() - interval '5 minutes', expires_at = now() + interval '2 minutes' WHERE token_hash = $1`,
       [hashSessionToken(token)],
     );
+    await app.changeFeed.caughtUp();
     expect((await runbooksWith(token)).statusCode).toBe(200);
     row = await sessionRow(token);
     expect(row.idle_expires_at.getTime()).toBe(row.expires_at.getTime());
@@ -103,6 +109,7 @@ describe('server-side sessions', () => {
     const { cookies } = await signIn(app, await createOperator(database, ALL_CAPABILITIES));
     const token = cookies.system_session;
     await database.pool.query(`UPDATE sessions SET last_seen_at = now() - interval '5 minutes' WHERE token_hash = $1`, [hashSessionToken(token)]);
+    await app.changeFeed.caughtUp();
     const before = await sessionRow(token);
     const poll = await app.inject({ method: 'GET', url: '/system/notifications/count', headers: { cookie: `system_session=${token}`, 'hx-request': 'true' } });
     expect(poll.statusCode).toBe(200);
@@ -112,6 +119,7 @@ describe('server-side sessions', () => {
     expect((await sessionRow(token)).last_seen_at.getTime()).toBeGreaterThan(before.last_seen_at.getTime());
     // Idle past its expiry, the session ends even for a poll.
     await database.pool.query(`UPDATE sessions SET idle_expires_at = now() - interval '1 second' WHERE token_hash = $1`, [hashSessionToken(token)]);
+    await app.changeFeed.caughtUp();
     expect((await app.inject({ method: 'GET', url: '/system/notifications/count', headers: { cookie: `system_session=${token}`, 'hx-request': 'true' } })).statusCode).not.toBe(200);
   });
 
@@ -133,6 +141,7 @@ describe('server-side sessions', () => {
     const operator = await createOperator(database, ALL_CAPABILITIES);
     const { cookies } = await signIn(app, operator);
     await database.pool.query('UPDATE platform_users SET is_active = false WHERE id = $1', [operator.id]);
+    await app.changeFeed.caughtUp();
     await expectSignedOut(cookies.system_session);
   });
 

@@ -70,23 +70,34 @@ export async function createSession(
 /** Whether a session is live: the token's, of this plane, and expired neither absolutely nor idly. */
 const LIVE_SESSION = 's.token_hash = $1 AND s.plane = $2 AND s.expires_at > now() AND s.idle_expires_at > now()';
 
-/** What every signed-in lookup reads of the session itself, next to its user. */
-const SESSION_COLUMNS = 's.id::int AS "sessionId", s.csrf_token AS "csrfSecret", s.last_seen_at AS "lastSeenAt"';
+/**
+ * What every signed-in lookup reads of the session itself, next to its user: with how long it
+ * has left (idle or absolute, whichever ends first), by the database's clock.
+ */
+const SESSION_COLUMNS = `s.id::int AS "sessionId", s.csrf_token AS "csrfSecret", s.last_seen_at AS "lastSeenAt",
+  (extract(epoch FROM least(s.expires_at, s.idle_expires_at) - now()) * 1000)::float8 AS "remainingMs"`;
 
 interface SessionColumns {
   sessionId: number;
   csrfSecret: string;
   lastSeenAt: Date;
+  remainingMs: number;
 }
 
-export interface SessionLookup {
-  /** False for a request the page makes on its own (a poll): it is not use, so an open tab still times out. */
-  touch?: boolean;
+/** A session as a lookup finds it: when it was last used, and how much longer it lives unless used. */
+export interface LiveSession extends SessionRecord {
+  lastSeenAt: Date;
+  remainingMs: number;
 }
 
-/** Pushes the idle expiry forward on use (at most once a minute), never past the absolute one. */
-async function touchSession(q: Queryable, session: { id: number; lastSeenAt: Date }): Promise<void> {
+/**
+ * Pushes the idle expiry forward on use (at most once a minute), never past the absolute one.
+ * The session is marked seen before the write, so that concurrent uses of one session held in
+ * memory write once.
+ */
+export async function touchSession(q: Queryable, session: { id: number; lastSeenAt: Date }): Promise<void> {
   if (Date.now() - session.lastSeenAt.getTime() < TOUCH_EVERY_MS) return;
+  session.lastSeenAt = new Date();
   await q.query(
     `UPDATE sessions SET last_seen_at = now(), idle_expires_at = least(now() + $2 * interval '1 millisecond', expires_at)
       WHERE id = $1`,
@@ -98,51 +109,42 @@ async function touchSession(q: Queryable, session: { id: number; lastSeenAt: Dat
  * The live session of this plane behind a cookie's token and its user, in one query (`select`,
  * which joins the user to `sessions s` WHERE LIVE_SESSION), or null: a malformed, unknown,
  * expired (absolute or idle) token, one of the other plane, or one whose user is gone or
- * inactive is no session at all. Only a session that counts is touched.
+ * inactive is no session at all. Reads only: the caller touches a session that was used.
  */
-async function findSignedIn<Row extends SessionColumns>(q: Queryable, plane: Plane, token: string, options: SessionLookup, select: string): Promise<Row | null> {
+async function findSignedIn<Row extends SessionColumns>(q: Queryable, plane: Plane, token: string, select: string): Promise<Row | null> {
   if (!TOKEN_SHAPE.test(token)) return null;
   const { rows } = await q.query<Row>(select, [hashSessionToken(token), plane]);
-  const row = rows[0];
-  if (!row) return null;
-  if (options.touch !== false) await touchSession(q, { id: row.sessionId, lastSeenAt: row.lastSeenAt });
-  return row;
+  return rows[0] ?? null;
+}
+
+function liveSession(row: SessionColumns, owner: Pick<SessionRecord, 'plane' | 'platformUserId' | 'userId'>): LiveSession {
+  return { id: row.sessionId, ...owner, csrfSecret: row.csrfSecret, lastSeenAt: row.lastSeenAt, remainingMs: row.remainingMs };
 }
 
 /** The operator signed in with this `/system` token, or null (an inactive operator is signed out). */
-export async function findOperatorSession(
-  q: Queryable,
-  token: string,
-  options: SessionLookup = {},
-): Promise<{ session: SessionRecord; operator: Operator } | null> {
+export async function findOperatorSession(q: Queryable, token: string): Promise<{ session: LiveSession; operator: Operator } | null> {
   const row = await findSignedIn<SessionColumns & Operator>(
     q,
     'system',
     token,
-    options,
     `SELECT ${SESSION_COLUMNS}, u.id::int AS id, u.email, u.capabilities
        FROM sessions s JOIN platform_users u ON u.id = s.platform_user_id AND u.is_active
       WHERE ${LIVE_SESSION}`,
   );
   return (
     row && {
-      session: { id: row.sessionId, plane: 'system', platformUserId: row.id, userId: null, csrfSecret: row.csrfSecret },
+      session: liveSession(row, { plane: 'system', platformUserId: row.id, userId: null }),
       operator: { id: row.id, email: row.email, capabilities: row.capabilities },
     }
   );
 }
 
 /** The customer signed in with this `/admin` token, or null (an inactive user is signed out). */
-export async function findCustomerSession(
-  q: Queryable,
-  token: string,
-  options: SessionLookup = {},
-): Promise<{ session: SessionRecord; customer: Customer } | null> {
+export async function findCustomerSession(q: Queryable, token: string): Promise<{ session: LiveSession; customer: Customer } | null> {
   const row = await findSignedIn<SessionColumns & Customer>(
     q,
     'admin',
     token,
-    options,
     `SELECT ${SESSION_COLUMNS}, u.id::int AS id, u.email,
             t.id::int AS "tenantId", t.external_id AS "tenantExternalId", t.name AS "tenantName"
        FROM sessions s JOIN users u ON u.id = s.user_id AND u.is_active JOIN tenants t ON t.id = u.tenant_id
@@ -150,7 +152,7 @@ export async function findCustomerSession(
   );
   return (
     row && {
-      session: { id: row.sessionId, plane: 'admin', platformUserId: null, userId: row.id, csrfSecret: row.csrfSecret },
+      session: liveSession(row, { plane: 'admin', platformUserId: null, userId: row.id }),
       customer: { id: row.id, email: row.email, tenantId: row.tenantId, tenantExternalId: row.tenantExternalId, tenantName: row.tenantName },
     }
   );

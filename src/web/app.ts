@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOpt
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import authPlugin from './plugins/app/auth.js';
+import changeFeedPlugin from './plugins/app/changeFeed.js';
 import capabilitiesPlugin from './plugins/app/capabilities.js';
 import errorsPlugin from './plugins/app/errors.js';
 import sessionsPlugin from './plugins/app/sessions.js';
@@ -58,6 +59,7 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
   await app.register(rateLimitPlugin);
   await app.register(staticPlugin);
 
+  await app.register(changeFeedPlugin);
   await app.register(sessionsPlugin, { secureCookies: deps.config.cookieSecure });
   await app.register(csrfPlugin);
   await app.register(capabilitiesPlugin);

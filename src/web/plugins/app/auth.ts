@@ -5,6 +5,7 @@ import type { Capability } from '../../../runbooks/capabilities.js';
 import type { Initiator, RequestContext } from '../../../runbooks/initiator.js';
 import { NotFoundError } from '../../httpErrors.js';
 import { loginPathOf, planeOf } from '../../planes.js';
+import { SAFE_METHODS } from '../../safeMethods.js';
 import { assertCapability } from './capabilities.js';
 
 /** Anyone may use the route (the sign-in pages). */
@@ -41,8 +42,6 @@ declare module 'fastify' {
     consoleRoutes: ConsoleRoute[];
   }
 }
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * The signed-in operator (on `/system`) or customer (on `/admin`) as the runbook core knows

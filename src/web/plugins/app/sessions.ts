@@ -6,13 +6,16 @@ import {
   deleteSession,
   findCustomerSession,
   findOperatorSession,
+  hashSessionToken,
   isLiveAdminSession,
+  touchSession,
   type Customer,
+  type LiveSession,
   type Operator,
-  type SessionLookup,
   type Plane,
 } from '../../../auth/sessions.js';
 import type { Queryable } from '../../../db/queryable.js';
+import { ReadCache } from '../../../db/readCache.js';
 import { loginPathOf, PLANE_COOKIES, planeOf } from '../../planes.js';
 
 /** Before sign-in a login form's CSRF secret lives in this cookie, on its plane's login path only. */
@@ -21,6 +24,11 @@ const LOGIN_CSRF_COOKIES: Record<Plane, { name: string; path: string }> = {
   admin: { name: 'admin_login_csrf', path: loginPathOf('admin') },
 };
 const SECRET_SHAPE = /^[A-Za-z0-9_-]{32}$/;
+/**
+ * What a signed-in lookup reads: a change to any of them (a sign-out, a touch, an operator
+ * deactivated or given other capabilities) drops every session this process keeps.
+ */
+const SESSION_TABLES = { sessions: 'all', platform_users: 'all', users: 'all', tenants: 'all' } as const;
 
 /** The visitor's session as every later hook and route sees it. */
 export interface WebSession {
@@ -68,19 +76,16 @@ const signedOut = (plane: Plane | null): WebSession => ({
   otherPlaneOnly: false,
 });
 
+type SignedIn = Pick<WebSession, 'operator' | 'customer'> & { session: LiveSession };
+
 /** The session behind a plane's cookie token, with the kind of user that plane has, or null. */
-async function signedInWith(
-  pool: Queryable,
-  plane: Plane,
-  token: string,
-  lookup: SessionLookup,
-): Promise<Pick<WebSession, 'id' | 'csrfSecret' | 'operator' | 'customer'> | null> {
+async function signedInWith(pool: Queryable, plane: Plane, token: string): Promise<SignedIn | null> {
   if (plane === 'system') {
-    const found = await findOperatorSession(pool, token, lookup);
-    return found && { id: found.session.id, csrfSecret: found.session.csrfSecret, operator: found.operator, customer: null };
+    const found = await findOperatorSession(pool, token);
+    return found && { session: found.session, operator: found.operator, customer: null };
   }
-  const found = await findCustomerSession(pool, token, lookup);
-  return found && { id: found.session.id, csrfSecret: found.session.csrfSecret, operator: null, customer: found.customer };
+  const found = await findCustomerSession(pool, token);
+  return found && { session: found.session, operator: null, customer: found.customer };
 }
 
 function planeOfSession(request: FastifyRequest): Plane {
@@ -94,6 +99,12 @@ export default fp<{ secureCookies: boolean }>(
     const cookieOptions = (path: string) => ({ path, httpOnly: true, sameSite: 'strict' as const, secure: options.secureCookies });
 
     app.decorateRequest('session', null as unknown as WebSession);
+    // Every request reads its session, so the lookups are kept while nothing they read changed.
+    const signedIn = new ReadCache<SignedIn>({
+      feed: app.changeFeed,
+      dependsOn: SESSION_TABLES,
+      lifetimeOf: (found) => found.session.remainingMs,
+    });
 
     app.addHook('onRequest', async (request: FastifyRequest) => {
       // The plane comes from the URL before any cookie is read, so only the plane's own cookie
@@ -103,11 +114,12 @@ export default fp<{ secureCookies: boolean }>(
       if (!plane) return;
       const pool = app.deps.database.pool;
       const token = request.cookies[PLANE_COOKIES[plane].name];
-      // A poll the page makes on its own is no use of the session: an open tab still times out.
-      const lookup = { touch: request.routeOptions.config?.background !== true };
-      const found = token ? await signedInWith(pool, plane, token, lookup) : null;
+      const found = token ? await signedIn.read(`${plane}:${hashSessionToken(token)}`, () => signedInWith(pool, plane, token)) : null;
       if (found) {
-        request.session = { plane, otherPlaneOnly: false, ...found };
+        // A poll the page makes on its own is no use of the session: an open tab still times out.
+        if (request.routeOptions.config?.background !== true) await touchSession(pool, found.session);
+        const { session, operator, customer } = found;
+        request.session = { plane, otherPlaneOnly: false, id: session.id, csrfSecret: session.csrfSecret, operator, customer };
         return;
       }
       if (plane === 'system') {
@@ -122,7 +134,11 @@ export default fp<{ secureCookies: boolean }>(
       const pool = app.deps.database.pool;
       const plane = planeOfSession(this.request);
       // A token that came in (even a valid one) is never kept: sign-in always issues a new one.
-      if (this.request.session.id !== null) await deleteSession(pool, this.request.session.id);
+      if (this.request.session.id !== null) {
+        await deleteSession(pool, this.request.session.id);
+        // Other processes hear of it from the change feed; this one must not wait for that.
+        signedIn.clear();
+      }
       const owner = plane === 'system' ? { plane, platformUserId: id } : { plane, userId: id };
       const { token, session } = await createSession(pool, owner);
       this.request.session = { ...this.request.session, id: session.id, csrfSecret: session.csrfSecret };
@@ -132,7 +148,10 @@ export default fp<{ secureCookies: boolean }>(
 
     app.decorateReply('signOut', async function signOut(this: FastifyReply) {
       const plane = planeOfSession(this.request);
-      if (this.request.session.id !== null) await deleteSession(app.deps.database.pool, this.request.session.id);
+      if (this.request.session.id !== null) {
+        await deleteSession(app.deps.database.pool, this.request.session.id);
+        signedIn.clear();
+      }
       this.request.session = signedOut(plane);
       this.clearCookie(PLANE_COOKIES[plane].name, cookieOptions(PLANE_COOKIES[plane].path));
     });
@@ -145,5 +164,5 @@ export default fp<{ secureCookies: boolean }>(
       this.setCookie(name, secret, cookieOptions(path));
     });
   },
-  { name: 'sessions', dependencies: ['cookies'] },
+  { name: 'sessions', dependencies: ['cookies', 'change-feed'] },
 );

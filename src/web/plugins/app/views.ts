@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { CAPABILITIES } from '../../../runbooks/capabilities.js';
+import { ReadCache } from '../../../db/readCache.js';
 import { countUnread } from '../../../runbooks/notifications.js';
 import type { Plane } from '../../../auth/sessions.js';
 import { logoutPathOf, PLANE_HOMES, planeOf } from '../../planes.js';
@@ -53,6 +54,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** A whole document: the view inside the layout (signed-out chrome unless given). */
     renderDocument(view: string, model: object, options: PageOptions, chrome?: Chrome): string;
+    /** A view alone, without the layout: a page's body to keep, for `reply.renderedPage`. */
+    renderView(view: string, model: object): string;
   }
   interface FastifyRequest {
     /** The signed-in operator's unread notifications for the header, read before the route runs; null when not counted. */
@@ -61,6 +64,8 @@ declare module 'fastify' {
   interface FastifyReply {
     /** Renders a page (a view inside the layout) as the reply, with `status` (default 200). */
     page(view: string, model: object, options: PageOptions): FastifyReply;
+    /** The same for a body rendered already (`app.renderView`): the layout around it is the request's own. */
+    renderedPage(body: string, options: PageOptions): FastifyReply;
     /**
      * An htmx request gets only the partial (what it swaps in); any other the whole page that
      * contains it, so the same POST works without JavaScript.
@@ -88,26 +93,25 @@ export default fp(
     // whole page can follow: htmx swaps partials, which have no header. A count that fails
     // (the database went away after the session was read) leaves it out and never fails the page.
     app.decorateRequest('unreadNotifications', null);
+    const unread = new ReadCache<number>({ feed: app.changeFeed, dependsOn: { notifications: 'key' } });
     app.addHook('onRequest', async (request) => {
       const operator = request.session.operator;
       if (!operator || isHtmx(request)) return;
       try {
-        request.unreadNotifications = await countUnread(app.deps.database.pool, operator.id);
+        request.unreadNotifications = await unread.read(String(operator.id), () => countUnread(app.deps.database.pool, operator.id));
       } catch (error) {
         request.log.warn({ err: error }, 'unread notifications not counted');
       }
     });
 
-    app.decorate('renderDocument', (view: string, model: object, options: PageOptions, chrome: Chrome) =>
-      views.view('layout', {
-        title: options.title,
-        refreshSeconds: options.refreshSeconds ?? null,
-        body: views.view(view, model),
-        assets: ASSETS,
-        ...chrome,
-      } satisfies LayoutModel),
-    );
+    const documentOf = (body: string, options: PageOptions, chrome: Chrome) =>
+      views.view('layout', { title: options.title, refreshSeconds: options.refreshSeconds ?? null, body, assets: ASSETS, ...chrome } satisfies LayoutModel);
+    app.decorate('renderDocument', (view: string, model: object, options: PageOptions, chrome: Chrome) => documentOf(views.view(view, model), options, chrome));
+    app.decorate('renderView', (view: string, model: object) => views.view(view, model));
     app.decorateReply('page', function page(this: FastifyReply, view: string, model: object, options: PageOptions) {
+      return this.renderedPage(views.view(view, model), options);
+    });
+    app.decorateReply('renderedPage', function renderedPage(this: FastifyReply, body: string, options: PageOptions) {
       // An error page may be rendered for a request that failed before the sessions hook ran.
       const { operator = null, customer = null } = this.request.session ?? {};
       const signedOut = signedOutChrome(this.request.url);
@@ -134,7 +138,7 @@ export default fp(
       }
       return this.code(options.status ?? 200)
         .type('text/html; charset=utf-8')
-        .send(app.renderDocument(view, model, options, chrome));
+        .send(documentOf(body, options, chrome));
     });
     app.decorateReply(
       'pageOrPartial',
@@ -159,5 +163,5 @@ export default fp(
       return this.redirect(url, 303);
     });
   },
-  { name: 'views', dependencies: ['sessions', 'capabilities', 'csrf'] },
+  { name: 'views', dependencies: ['change-feed', 'sessions', 'capabilities', 'csrf'] },
 );

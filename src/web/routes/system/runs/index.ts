@@ -1,11 +1,24 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { ReadCache } from '../../../../db/readCache.js';
 import { CAPABILITIES } from '../../../../runbooks/capabilities.js';
 import { controlRun, tuneRun, type RunAction } from '../../../../runbooks/control.js';
 import { EXPORT_FORMATS, exportCsv, exportRun, type ExportFormat } from '../../../../runbooks/exportRun.js';
 import { RunbookRefusal } from '../../../../runbooks/refusal.js';
 import { RUNBOOKS, runbookTitle } from '../../../../runbooks/registry.js';
 import { RUN_STATUSES, type RunStatus } from '../../../../runbooks/runStatus.js';
-import { findRetriesOf, getRun, getRunAuditTrail, getRunItems, getRunLive, getRunProgress, listRunSummaries, normalizeRunId, type RunRecord } from '../../../../runbooks/runs.js';
+import {
+  findRetriesOf,
+  getRun,
+  getRunAuditTrail,
+  getRunItems,
+  getRunLive,
+  getRunProgress,
+  listRunSummaries,
+  normalizeRunId,
+  type RunItemRecord,
+  type RunLive,
+  type RunRecord,
+} from '../../../../runbooks/runs.js';
 import { NotFoundError } from '../../../httpErrors.js';
 import { initiatorOf } from '../../../plugins/app/auth.js';
 import { actionView, auditView, liveView, runDetailView, runListView, SHOWN_ITEMS, tenantsView } from './views.js';
@@ -85,6 +98,13 @@ async function runOr404(pool: Parameters<typeof getRun>[0], id: string): Promise
   return run;
 }
 
+/** What a run's poll reads: its live part, and its tenants while they fit on the page (or once it is over). */
+interface PolledRun {
+  run: RunLive;
+  inScope: number | null;
+  items: RunItemRecord[] | null;
+}
+
 const numberOrUndefined = (text: string | undefined) => (text === undefined || text.trim() === '' ? undefined : Number(text.trim()));
 
 /**
@@ -95,6 +115,20 @@ const numberOrUndefined = (text: string | undefined) => (text === undefined || t
 export const runsRoutes: FastifyPluginAsync = async (app) => {
   const pool = app.deps.database.pool;
   const controlDeps = { pool, temporal: async () => app.deps.temporal };
+  // Every open run page polls, and every operator opens the list: both are kept while the runs
+  // they read have not changed (a run's poll by its id, the list pages on any run's change).
+  // A list page is kept rendered, for a second at most: its ages ("3 min ago") are as of then.
+  const polledRuns = new ReadCache<PolledRun>({ feed: app.changeFeed, dependsOn: { operation_runs: 'key', operation_run_items: 'key' } });
+  const listBodies = new ReadCache<string>({ feed: app.changeFeed, dependsOn: { operation_runs: 'all' }, ttlMs: 1_000 });
+
+  const readPolledRun = async (runId: string): Promise<PolledRun | null> => {
+    const found = await getRunLive(pool, runId);
+    if (!found) return null;
+    // The tenants come along while they fit on the page (a big run's would make every poll
+    // slow), and once the run is over.
+    const withItems = found.run.status === 'completed' || (found.run.counts.tenants ?? 0) <= SHOWN_ITEMS;
+    return { ...found, items: withItems ? await getRunItems(pool, runId) : null };
+  };
 
   app.get<{ Querystring: RunsQuery }>(
     '/system/ops/runs',
@@ -102,23 +136,23 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
     async (request, reply) => {
       const filter = { status: request.query.status || undefined, runbook: request.query.runbook || undefined };
       // One more than a page tells whether there is a next one.
-      const rows = await listRunSummaries(pool, { ...filter, before: request.query.before, limit: PAGE_SIZE + 1 });
-      const now = new Date();
-      const runs = rows.slice(0, PAGE_SIZE).map((run) => runListView(run, now));
-      const query = (extra: Record<string, string>) =>
-        `/system/ops/runs?${new URLSearchParams({ ...(filter.status ? { status: filter.status } : {}), ...(filter.runbook ? { runbook: filter.runbook } : {}), ...extra })}`;
-      return reply.page(
-        'system/runs',
-        {
+      const page = { ...filter, before: request.query.before, limit: PAGE_SIZE + 1 };
+      const render = async () => {
+        const rows = await listRunSummaries(pool, page);
+        const now = new Date();
+        const runs = rows.slice(0, PAGE_SIZE).map((run) => runListView(run, now));
+        const query = (extra: Record<string, string>) =>
+          `/system/ops/runs?${new URLSearchParams({ ...(filter.status ? { status: filter.status } : {}), ...(filter.runbook ? { runbook: filter.runbook } : {}), ...extra })}`;
+        return app.renderView('system/runs', {
           runs,
           filter,
           statuses: RUN_STATUSES,
           runbooks: RUNBOOKS.map(({ id, title }) => ({ id, title })),
           next: rows.length > PAGE_SIZE ? query({ before: runs.at(-1)!.id }) : null,
           first: request.query.before ? query({}) : null,
-        },
-        { title: 'Runs' },
-      );
+        });
+      };
+      return reply.renderedPage((await listBodies.read(JSON.stringify(page), render))!, { title: 'Runs' });
     },
   );
 
@@ -152,17 +186,15 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
     '/system/ops/runs/:id/progress',
     { schema: { params: runParams, querystring: NO_QUERY }, config: { capability: CAPABILITIES.runsView, background: true } },
     async (request, reply) => {
-      const found = await getRunLive(pool, request.params.id);
+      // The cache's key is the run id as the triggers spell it (lower case).
+      const runId = normalizeRunId(request.params.id)!;
+      const found = await polledRuns.read(runId, () => readPolledRun(runId));
       if (!found) throw new NotFoundError();
-      const { run, inScope } = found;
+      const { run, inScope, items } = found;
       const live = liveView(run, { inScope, now: new Date(), canManage: request.can(CAPABILITIES.runsManage) });
-      // The tenants come along while they fit on the page (a big run's would make every poll
-      // slow), and with the audit trail in the terminal answer, the last poll.
+      // The audit trail comes in the terminal answer, the last poll.
       const terminal = run.status === 'completed';
-      const [items, audit] = await Promise.all([
-        terminal || (run.counts.tenants ?? 0) <= SHOWN_ITEMS ? getRunItems(pool, run.id) : null,
-        terminal ? getRunAuditTrail(pool, run.id) : null,
-      ]);
+      const audit = terminal ? await getRunAuditTrail(pool, run.id) : null;
       const tenants = items && tenantsView(run.id, items);
       // The header's notification count listens for this, to show the run's notification.
       if (terminal) reply.header('hx-trigger', 'runCompleted');

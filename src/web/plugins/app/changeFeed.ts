@@ -1,0 +1,31 @@
+import fp from 'fastify-plugin';
+import { SAFE_METHODS } from '../../safeMethods.js';
+import { openChangeFeed, type ChangeFeed } from '../../../db/changeFeed.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** What the console's read caches listen to; it connects (and reconnects) on its own. */
+    changeFeed: ChangeFeed;
+  }
+}
+
+/** A feed that takes longer than this to hear its own marker is dropped (and everything it kept). */
+const CAUGHT_UP_TIMEOUT_MS = 2_000;
+
+export default fp(
+  async (app) => {
+    const feed = openChangeFeed(app.deps.config.databaseUrl, app.log);
+    app.decorate('changeFeed', feed);
+    app.addHook('onClose', () => feed.close());
+    // Whoever writes reads next what they wrote: the answer to a POST leaves once this console
+    // has heard its writes (one round trip), so the page it leads to is never from before them.
+    // Other processes' writes are heard a moment after their commit.
+    app.addHook('onSend', async (request, _reply, payload) => {
+      if (!SAFE_METHODS.has(request.method) && feed.live) {
+        await feed.caughtUp(CAUGHT_UP_TIMEOUT_MS).catch((error: unknown) => request.log.warn({ err: error }, 'console change feed did not catch up'));
+      }
+      return payload;
+    });
+  },
+  { name: 'change-feed' },
+);
