@@ -166,6 +166,7 @@ runEntryPoint(async () => {
     say(`   ${physical.seconds} s, ${physical.changed.toLocaleString('en-US')} of ${physical.examined.toLocaleString('en-US')} findings changed`);
 
     say('4. preflight, and 2. the all-tenants run through the starter, on another fresh copy...');
+    await databases.settle();
     const database = openDatabase(runbookUrl);
     const config = loadConfig({ ...process.env, DATABASE_URL: runbookUrl, TEMPORAL_ADDRESS: memory.address });
     const temporal = await connectTemporal(config.temporal);
