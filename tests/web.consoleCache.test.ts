@@ -114,6 +114,25 @@ describe('the console forgets what it keeps as soon as it hears of a change', ()
     await expectKeptUntilHeard(operator.id, cookies.system_session);
   });
 
+  it('whoever writes reads what they wrote: the answer to a POST leaves once the console has heard its own writes', async () => {
+    const operator = await createOperator(database, [CAPABILITIES.runsView]);
+    const { cookies, csrf } = await signIn(app, operator);
+    await database.pool.query(`INSERT INTO notifications (platform_user_id, type, data) VALUES ($1, 'OperationRunCompleted', '{}')`, [operator.id]);
+    await app.changeFeed.caughtUp();
+    const cookie = `system_session=${cookies.system_session}`;
+    const unread = async () => (await app.inject({ method: 'GET', url: '/system/ops/runs', headers: { cookie } })).body.match(/data-unread-count="(\d+)"/)?.[1];
+    expect(await unread()).toBe('1');
+    const marked = await app.inject({
+      method: 'POST',
+      url: '/system/notifications/read-all',
+      payload: `_csrf=${encodeURIComponent(csrf)}`,
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(marked.statusCode).toBe(303);
+    // Straight after the answer, with nothing in between to give the notification time.
+    expect(await unread()).toBe('0');
+  });
+
   it("the runs list and a run's poll follow the worker's writes, whatever case the URL spells the id in", async () => {
     const { cookies } = await signIn(app, await createOperator(database, [CAPABILITIES.runsView]));
     const cookie = `system_session=${cookies.system_session}`;

@@ -105,6 +105,11 @@ export default fp<{ secureCookies: boolean }>(
       dependsOn: SESSION_TABLES,
       lifetimeOf: (found) => found.session.remainingMs,
     });
+    // Other processes hear of a session's end from the change feed; this one must not wait for that.
+    const endSession = async (id: number) => {
+      await deleteSession(app.deps.database.pool, id);
+      signedIn.clear();
+    };
 
     app.addHook('onRequest', async (request: FastifyRequest) => {
       // The plane comes from the URL before any cookie is read, so only the plane's own cookie
@@ -134,11 +139,7 @@ export default fp<{ secureCookies: boolean }>(
       const pool = app.deps.database.pool;
       const plane = planeOfSession(this.request);
       // A token that came in (even a valid one) is never kept: sign-in always issues a new one.
-      if (this.request.session.id !== null) {
-        await deleteSession(pool, this.request.session.id);
-        // Other processes hear of it from the change feed; this one must not wait for that.
-        signedIn.clear();
-      }
+      if (this.request.session.id !== null) await endSession(this.request.session.id);
       const owner = plane === 'system' ? { plane, platformUserId: id } : { plane, userId: id };
       const { token, session } = await createSession(pool, owner);
       this.request.session = { ...this.request.session, id: session.id, csrfSecret: session.csrfSecret };
@@ -148,10 +149,7 @@ export default fp<{ secureCookies: boolean }>(
 
     app.decorateReply('signOut', async function signOut(this: FastifyReply) {
       const plane = planeOfSession(this.request);
-      if (this.request.session.id !== null) {
-        await deleteSession(app.deps.database.pool, this.request.session.id);
-        signedIn.clear();
-      }
+      if (this.request.session.id !== null) await endSession(this.request.session.id);
       this.request.session = signedOut(plane);
       this.clearCookie(PLANE_COOKIES[plane].name, cookieOptions(PLANE_COOKIES[plane].path));
     });
