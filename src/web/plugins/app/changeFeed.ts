@@ -19,9 +19,11 @@ export default fp(
     app.addHook('onClose', () => feed.close());
     // Whoever writes reads next what they wrote: the answer to a POST leaves once this console
     // has heard its writes (one round trip), so the page it leads to is never from before them.
-    // Other processes' writes are heard a moment after their commit.
-    app.addHook('onSend', async (request, _reply, payload) => {
-      if (!SAFE_METHODS.has(request.method) && feed.live) {
+    // Other processes' writes are heard a moment after their commit. A refused POST (a bad CSRF
+    // token, a throttled sign-in) wrote nothing kept here, and must not queue markers on the
+    // feed's one connection: a flood of them would stall it.
+    app.addHook('onSend', async (request, reply, payload) => {
+      if (!SAFE_METHODS.has(request.method) && reply.statusCode < 400 && feed.live) {
         await feed.caughtUp(CAUGHT_UP_TIMEOUT_MS).catch((error: unknown) => request.log.warn({ err: error }, 'console change feed did not catch up'));
       }
       return payload;
