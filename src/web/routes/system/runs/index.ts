@@ -116,9 +116,10 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
   const pool = app.deps.database.pool;
   const controlDeps = { pool, temporal: async () => app.deps.temporal };
   // Every open run page polls, and every operator opens the list: both are kept while the runs
-  // they read have not changed (a run's poll by its id, the list pages on any run's change).
-  // A list page is kept rendered, for a second at most: its ages ("3 min ago") are as of then.
-  const polledRuns = new ReadCache<PolledRun>({ feed: app.changeFeed, dependsOn: { operation_runs: 'key', operation_run_items: 'key' } });
+  // they read have not changed (a run's poll by its id, and on any tenant's change, whose
+  // external ids its items show; the list pages on any run's change). A list page is kept
+  // rendered, for a second at most: its ages ("3 min ago") are as of then.
+  const polledRuns = new ReadCache<PolledRun>({ feed: app.changeFeed, dependsOn: { operation_runs: 'key', operation_run_items: 'key', tenants: 'all' } });
   const listBodies = new ReadCache<string>({ feed: app.changeFeed, dependsOn: { operation_runs: 'all' }, ttlMs: 1_000 });
 
   const readPolledRun = async (runId: string): Promise<PolledRun | null> => {
