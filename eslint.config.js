@@ -1,0 +1,71 @@
+// ESLint with typescript-eslint's type-aware rules (`npm run lint`; zero warnings is the bar).
+import js from '@eslint/js';
+import prettier from 'eslint-config-prettier';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+/** Workflow code is replayed: at run time it may import only the workflow SDK and other workflow files. */
+export const workflowImportRule = {
+  patterns: [
+    {
+      regex: '^(?!(@temporalio/(workflow|common)|\\./[\\w.-]+\\.js)$)',
+      allowTypeImports: true,
+      message:
+        'Workflow code runs in the replayable sandbox: import only @temporalio/workflow, @temporalio/common and other workflow files at run time (types with `import type`).',
+    },
+  ],
+};
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', '.tools/', '.data/', 'test-artifacts/', 'bench/results/', 'drizzle/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      globals: globals.node,
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+    },
+  },
+  {
+    files: ['src/web/assets/**/*.js'],
+    languageOptions: { globals: globals.browser },
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ['*.js', 'scripts/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ['src/workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': 'off',
+      '@typescript-eslint/no-restricted-imports': ['error', workflowImportRule],
+      'no-restricted-globals': [
+        'error',
+        { name: 'require', message: 'Workflow code imports; it never requires at run time.' },
+        { name: 'setTimeout', message: "Use the workflow SDK's sleep() or condition(): timers must be replayed." },
+        { name: 'setInterval', message: "Use the workflow SDK's sleep(): timers must be replayed." },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Workflow code takes its settings from its input, never the environment.' },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'The workflow sandbox fixes Date; take the time from the input or workflowInfo() and say why.',
+        },
+      ],
+    },
+  },
+  prettier,
+);
