@@ -56,7 +56,11 @@ export default tseslint.config(
       ],
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Workflow code takes its settings from its input, never the environment.' },
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Workflow code takes its settings from its input, never the environment.',
+        },
       ],
       'no-restricted-syntax': [
         'error',

@@ -33,20 +33,36 @@ export async function measureConsoleLoad(
   options: { runs: number; connections: number; durationSeconds: number; logFile: string; serverUrl: string },
   signal: AbortSignal,
 ): Promise<ConsoleFigures> {
-  const args = ['--runs', String(options.runs), '--connections', String(options.connections), '--duration', String(options.durationSeconds), '--json'];
-  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'scripts/measure-console-load.ts'), ...args], {
-    cwd: PROJECT_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    signal,
-    killSignal: 'SIGTERM',
-  });
+  const args = [
+    '--runs',
+    String(options.runs),
+    '--connections',
+    String(options.connections),
+    '--duration',
+    String(options.durationSeconds),
+    '--json',
+  ];
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(PROJECT_ROOT, 'scripts/measure-console-load.ts'), ...args],
+    {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      signal,
+      killSignal: 'SIGTERM',
+    },
+  );
   const log = createWriteStream(options.logFile);
   child.stderr.pipe(log);
   // The script names its scratch database after its pid, and says when the load begins.
   const load: { profiler?: ReturnType<typeof startProfile> } = {};
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     if (load.profiler || !chunk.includes('measuring ')) return;
-    load.profiler = startProfile({ serverUrl: options.serverUrl, database: `platform_ops_load_${child.pid}`, processes: { console: [child.pid!] } });
+    load.profiler = startProfile({
+      serverUrl: options.serverUrl,
+      database: `platform_ops_load_${child.pid}`,
+      processes: { console: [child.pid!] },
+    });
     load.profiler.catch(() => {});
   });
   // The figures come in one write once every URL is measured: the profile ends there, before
@@ -65,6 +81,8 @@ export async function measureConsoleLoad(
   try {
     return { ...(JSON.parse(stdout) as Omit<ConsoleFigures, 'profile'>), profile: await profile };
   } catch {
-    throw new UserError(`the console load measurement exited ${code} without its figures; its log is ${options.logFile}`);
+    throw new UserError(
+      `the console load measurement exited ${code} without its figures; its log is ${options.logFile}`,
+    );
   }
 }

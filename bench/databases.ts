@@ -34,7 +34,9 @@ const SCRATCH = /^platform_ops_bench_(\d+)_/;
  */
 function dataVersion(): string {
   const hash = createHash('sha256');
-  for (const file of readdirSync(MIGRATIONS_FOLDER).filter((name) => name.endsWith('.sql')).sort()) {
+  for (const file of readdirSync(MIGRATIONS_FOLDER)
+    .filter((name) => name.endsWith('.sql'))
+    .sort()) {
     hash.update(readFileSync(join(MIGRATIONS_FOLDER, file)));
   }
   hash.update(readFileSync(join(PROJECT_ROOT, 'src/seed/seedDemoData.ts')));
@@ -83,7 +85,9 @@ export class BenchDatabases {
   /** Scratch databases of benches that were killed before they could drop them. */
   async dropAbandoned(): Promise<void> {
     await this.admin(async (client) => {
-      const { rows } = await client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'platform\\_ops\\_bench\\_%'`);
+      const { rows } = await client.query<{ datname: string }>(
+        `SELECT datname FROM pg_database WHERE datname LIKE 'platform\\_ops\\_bench\\_%'`,
+      );
       for (const { datname } of rows) {
         const pid = Number(SCRATCH.exec(datname)?.[1]);
         if (Number.isInteger(pid) && pid !== process.pid && !isProcessAlive(pid)) await this.dropNamed(client, datname);
@@ -121,13 +125,17 @@ export class BenchDatabases {
     const started = performance.now();
     try {
       let lastReport = Date.now();
-      this.log(`seeding template ${name} (${dataset.tenants.toLocaleString('en-US')} tenants × ${dataset.findingsPerTenant.toLocaleString('en-US')} findings)...`);
+      this.log(
+        `seeding template ${name} (${dataset.tenants.toLocaleString('en-US')} tenants × ${dataset.findingsPerTenant.toLocaleString('en-US')} findings)...`,
+      );
       seeded = await seedDemoData(database.pool, {
         ...dataset,
         onProgress: (progress) => {
           if (Date.now() - lastReport < 10_000) return;
           lastReport = Date.now();
-          this.log(`  ${progress.findingsDone.toLocaleString('en-US')} of ${progress.findingsTotal.toLocaleString('en-US')} findings`);
+          this.log(
+            `  ${progress.findingsDone.toLocaleString('en-US')} of ${progress.findingsTotal.toLocaleString('en-US')} findings`,
+          );
         },
       });
       await database.pool.query('VACUUM (ANALYZE)');
@@ -141,7 +149,14 @@ export class BenchDatabases {
     });
     this.scratch.delete(building);
     this.log(`seeded ${name} in ${seedSeconds.toFixed(1)} s`);
-    return { name, seededNow: true, seedSeconds, findings: seeded.findings + seeded.platformFindings, detections: seeded.detections, events: seeded.events };
+    return {
+      name,
+      seededNow: true,
+      seedSeconds,
+      findings: seeded.findings + seeded.platformFindings,
+      detections: seeded.detections,
+      events: seeded.events,
+    };
   }
 
   private async countRows(name: string): Promise<Pick<Template, 'findings' | 'detections' | 'events'>> {
@@ -208,6 +223,8 @@ export class BenchDatabases {
   }
 
   async serverVersion(): Promise<string> {
-    return this.admin(async (client) => (await client.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v);
+    return this.admin(
+      async (client) => (await client.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v,
+    );
   }
 }

@@ -33,11 +33,19 @@ function readHistory(workflowId: string, runId: string, events: HistoryEvent[]):
   const byId = new Map(events.map((event) => [Number(event.eventId), event]));
   const tasks: TaskRecord[] = [];
   const children: RunHistory['children'] = [];
-  const closedTask = (scheduledId: unknown, startedId: unknown, closed: HistoryEvent, type: (scheduled: HistoryEvent) => string) => {
+  const closedTask = (
+    scheduledId: unknown,
+    startedId: unknown,
+    closed: HistoryEvent,
+    type: (scheduled: HistoryEvent) => string,
+  ) => {
     const scheduled = byId.get(Number(scheduledId));
     const started = byId.get(Number(startedId));
     if (!scheduled || !started) return;
-    const identity = started.activityTaskStartedEventAttributes?.identity ?? started.workflowTaskStartedEventAttributes?.identity ?? '';
+    const identity =
+      started.activityTaskStartedEventAttributes?.identity ??
+      started.workflowTaskStartedEventAttributes?.identity ??
+      '';
     tasks.push({
       type: type(scheduled),
       identity,
@@ -46,12 +54,21 @@ function readHistory(workflowId: string, runId: string, events: HistoryEvent[]):
     });
   };
   for (const event of events) {
-    const activity = event.activityTaskCompletedEventAttributes ?? event.activityTaskFailedEventAttributes ?? event.activityTaskCanceledEventAttributes;
+    const activity =
+      event.activityTaskCompletedEventAttributes ??
+      event.activityTaskFailedEventAttributes ??
+      event.activityTaskCanceledEventAttributes;
     if (activity) {
-      closedTask(activity.scheduledEventId, activity.startedEventId, event, (s) => s.activityTaskScheduledEventAttributes?.activityType?.name ?? '?');
+      closedTask(
+        activity.scheduledEventId,
+        activity.startedEventId,
+        event,
+        (s) => s.activityTaskScheduledEventAttributes?.activityType?.name ?? '?',
+      );
     }
     const workflowTask = event.workflowTaskCompletedEventAttributes ?? event.workflowTaskFailedEventAttributes;
-    if (workflowTask) closedTask(workflowTask.scheduledEventId, workflowTask.startedEventId, event, () => 'workflow task');
+    if (workflowTask)
+      closedTask(workflowTask.scheduledEventId, workflowTask.startedEventId, event, () => 'workflow task');
     const child = event.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
     if (child?.workflowId && child.runId) children.push({ workflowId: child.workflowId, runId: child.runId });
   }
@@ -79,18 +96,23 @@ async function readRun(client: Client, workflowId: string, runId?: string): Prom
 /** Every run of a workflow id's continue-as-new chain, the first one first. */
 export async function readChain(client: Client, workflowId: string): Promise<RunHistory[]> {
   const chain = [await readRun(client, workflowId)];
-  for (let from = chain[0]!.continuedFrom; from; from = chain[0]!.continuedFrom) chain.unshift(await readRun(client, workflowId, from));
+  for (let from = chain[0]!.continuedFrom; from; from = chain[0]!.continuedFrom)
+    chain.unshift(await readRun(client, workflowId, from));
   return chain;
 }
 
 /** A run's parent chain and every child any run of it started (read a few at a time). */
-export async function readRunTree(client: Client, workflowId: string): Promise<{ parent: RunHistory[]; children: RunHistory[] }> {
+export async function readRunTree(
+  client: Client,
+  workflowId: string,
+): Promise<{ parent: RunHistory[]; children: RunHistory[] }> {
   const parent = await readChain(client, workflowId);
   const pending = parent.flatMap((run) => run.children);
   const children: RunHistory[] = [];
   await Promise.all(
     Array.from({ length: 16 }, async () => {
-      for (let next = pending.shift(); next; next = pending.shift()) children.push(await readRun(client, next.workflowId, next.runId));
+      for (let next = pending.shift(); next; next = pending.shift())
+        children.push(await readRun(client, next.workflowId, next.runId));
     }),
   );
   return { parent, children };
@@ -117,7 +139,12 @@ export function summarizeTasks(runs: RunHistory[]): Record<string, TaskSummary> 
   return Object.fromEntries(
     [...byType].map(([type, e]) => [
       type,
-      { count: e.count, executionSeconds: round(e.execution / 1000), meanExecutionMs: round(e.execution / e.count, 1), meanScheduleToStartMs: round(e.queue / e.count, 1) },
+      {
+        count: e.count,
+        executionSeconds: round(e.execution / 1000),
+        meanExecutionMs: round(e.execution / e.count, 1),
+        meanScheduleToStartMs: round(e.queue / e.count, 1),
+      },
     ]),
   );
 }

@@ -1,7 +1,12 @@
 import pg from 'pg';
 import { PLATFORM_TENANT_EXTERNAL_ID } from '../src/db/schema/tenancy.js';
 import { formatInstant } from '../src/runbooks/findings-lifecycle/instants.js';
-import { LIFECYCLE_FIELDS, LIFECYCLE_INSTANT_FIELDS, rebuildLifecycle, type Lifecycle } from '../src/runbooks/findings-lifecycle/rules.js';
+import {
+  LIFECYCLE_FIELDS,
+  LIFECYCLE_INSTANT_FIELDS,
+  rebuildLifecycle,
+  type Lifecycle,
+} from '../src/runbooks/findings-lifecycle/rules.js';
 import type { IdRange } from './physicalLimit.js';
 import { profiled, round, type Profile, type ProfileTarget } from './profile.js';
 
@@ -33,7 +38,11 @@ const toMicros = (value: unknown) => (value === null ? null : Number(value));
  * the rules in application code (rules.ts, the pure function) and update the one row if it
  * changed; one connection, autocommit. Over the first `limit` customer findings by id.
  */
-export async function measureNaivePeer(url: string, limit: number, profileTarget: ProfileTarget): Promise<NaivePeerFigures> {
+export async function measureNaivePeer(
+  url: string,
+  limit: number,
+  profileTarget: ProfileTarget,
+): Promise<NaivePeerFigures> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -48,10 +57,22 @@ export async function measureNaivePeer(url: string, limit: number, profileTarget
       for (const { id } of ids) {
         const finding = (await client.query(READ_FINDING, [id])).rows[0];
         const detections = (await client.query(READ_DETECTIONS, [id])).rows.map((row) => Number(row.at));
-        const events = (await client.query(READ_EVENTS, [id])).rows.map((row) => ({ id: Number(row.id), type: row.type as string, occurred_at: Number(row.at) }));
+        const events = (await client.query(READ_EVENTS, [id])).rows.map((row) => ({
+          id: Number(row.id),
+          type: row.type as string,
+          occurred_at: Number(row.at),
+        }));
         roundTrips += 3;
-        const current = Object.fromEntries(LIFECYCLE_FIELDS.map((f) => [f, INSTANTS.has(f) ? toMicros(finding[f]) : finding[f]])) as unknown as Lifecycle;
-        const { rebuilt, changedFields } = rebuildLifecycle({ severity: finding.severity, created_at: Number(finding.created_at), current, detections, events });
+        const current = Object.fromEntries(
+          LIFECYCLE_FIELDS.map((f) => [f, INSTANTS.has(f) ? toMicros(finding[f]) : finding[f]]),
+        ) as unknown as Lifecycle;
+        const { rebuilt, changedFields } = rebuildLifecycle({
+          severity: finding.severity,
+          created_at: Number(finding.created_at),
+          current,
+          detections,
+          events,
+        });
         if (changedFields.length === 0) continue;
         const values = LIFECYCLE_FIELDS.map((f) => {
           const value = rebuilt[f];

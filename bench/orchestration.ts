@@ -71,7 +71,10 @@ export async function measureTinyRun(options: {
     const tree = await readRunTree(temporal, workflowIdFor(finished.run.id));
     const children = summarizeTasks(tree.children);
     const tenants = tree.children.length;
-    const activities = Object.entries(children).reduce((sum, [type, summary]) => (type === 'workflow task' ? sum : sum + summary.count), 0);
+    const activities = Object.entries(children).reduce(
+      (sum, [type, summary]) => (type === 'workflow task' ? sum : sum + summary.count),
+      0,
+    );
     const workflowTasks = children['workflow task']?.count ?? 0;
     const meanWallMs = tree.children.reduce((sum, child) => sum + child.closeMs - child.startMs, 0) / tenants;
     const parentTasks = tree.parent.flatMap((run) => run.tasks).filter((task) => task.type === 'workflow task');

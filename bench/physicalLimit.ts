@@ -82,7 +82,10 @@ export interface PhysicalLimit {
 }
 
 /** Runs the statement once on a fresh copy (autocommit, as the runbook's batches commit). */
-export async function measurePhysicalLimit(url: string, profileTarget: { serverUrl: string; database: string }): Promise<PhysicalLimit> {
+export async function measurePhysicalLimit(
+  url: string,
+  profileTarget: { serverUrl: string; database: string },
+): Promise<PhysicalLimit> {
   const database = openDatabase(url, { max: 1 });
   try {
     const { rows } = await database.pool.query<{ n: number }>(
@@ -96,7 +99,13 @@ export async function measurePhysicalLimit(url: string, profileTarget: { serverU
       return { changed: rowCount ?? 0, seconds: (performance.now() - started) / 1000 };
     });
     const { changed, seconds } = result;
-    return { seconds: round(seconds, 3), examined, changed, findingsPerSecond: Math.round(examined / seconds), profile };
+    return {
+      seconds: round(seconds, 3),
+      examined,
+      changed,
+      findingsPerSecond: Math.round(examined / seconds),
+      profile,
+    };
   } finally {
     await database.close();
   }
@@ -141,7 +150,8 @@ export async function assertSameFindings(
   labels: { here: string; there: string },
   range: IdRange | null = null,
 ): Promise<{ rowsCompared: number }> {
-  if (range && !(Number.isSafeInteger(range.fromId) && Number.isSafeInteger(range.toId))) throw new Error('id range must be whole numbers');
+  if (range && !(Number.isSafeInteger(range.fromId) && Number.isSafeInteger(range.toId)))
+    throw new Error('id range must be whole numbers');
   const other = new URL(otherUrl);
   const connection = [
     `host=${other.hostname}`,
@@ -150,7 +160,12 @@ export async function assertSameFindings(
     `user=${decodeURIComponent(other.username || 'postgres')}`,
     ...(other.password ? [`password=${decodeURIComponent(other.password)}`] : []),
   ].join(' ');
-  const types = ['id bigint', 'tenant_id bigint', ...LIFECYCLE_FIELDS.map((field) => `${field} ${COLUMN_TYPES[field]}`), 'written boolean'];
+  const types = [
+    'id bigint',
+    'tenant_id bigint',
+    ...LIFECYCLE_FIELDS.map((field) => `${field} ${COLUMN_TYPES[field]}`),
+    'written boolean',
+  ];
   await pool.query('CREATE EXTENSION IF NOT EXISTS dblink');
   const { rows } = await pool.query<{ compared: number; only_here: number; only_there: number }>(
     `WITH here AS MATERIALIZED (${comparedColumns(range)}),

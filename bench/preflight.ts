@@ -40,7 +40,10 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
  * and all-tenants preflight (which the run then starts against), and the start's drift check.
  * Counts that disagree fail the bench: the preflight must count what the statement would change.
  */
-export async function measurePreflight(pool: pg.Pool, reason: string): Promise<{ figures: PreflightFigures; preflight: SavedPreflight }> {
+export async function measurePreflight(
+  pool: pg.Pool,
+  reason: string,
+): Promise<{ figures: PreflightFigures; preflight: SavedPreflight }> {
   const rawCount = await rawCountToChange(pool);
   const { preflight, precheckSeconds, preflightSeconds } = await precheckAndPreflight(pool, reason);
   if (preflight.report.toChange !== rawCount.changed || preflight.report.inScope !== rawCount.examined) {
@@ -50,7 +53,8 @@ export async function measurePreflight(pool: pg.Pool, reason: string): Promise<{
   }
   const runbook = getRunbook(RUNBOOK);
   const scope = await resolveScope(pool, { kind: 'all_tenants' });
-  const check = () => checkPreflight(pool, runbook, scope, preflight.id, { now: new Date(), policy: DEFAULT_PREFLIGHT_POLICY });
+  const check = () =>
+    checkPreflight(pool, runbook, scope, preflight.id, { now: new Date(), policy: DEFAULT_PREFLIGHT_POLICY });
   const driftCheckSeconds = await timed(check);
   // The tenant's fingerprint reads as saved again once the finding is gone (same count, max id
   // and latest updated_at), so the run starts against the data the preflight counted.
@@ -66,7 +70,8 @@ export async function measurePreflight(pool: pg.Pool, reason: string): Promise<{
     await pool.query('DELETE FROM findings WHERE id = $1', [rows[0]!.id]);
   }
   const ids = scope.tenants.map((tenant) => tenant.id);
-  const readOnly = (work: (client: pg.PoolClient) => Promise<unknown>) => timed(() => inTransaction(pool, work, { readOnly: true }));
+  const readOnly = (work: (client: pg.PoolClient) => Promise<unknown>) =>
+    timed(() => inTransaction(pool, work, { readOnly: true }));
   const counts = await readOnly((client) => runbook.preflight(client, scope.tenants, { sample: false }));
   const fingerprints = await readOnly((client) => runbook.fingerprint(client, ids));
   return {

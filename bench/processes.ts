@@ -41,7 +41,9 @@ export interface WorkerProcess {
 }
 
 function statusMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${field}:`));
   return Math.round(Number(line?.replace(/\D+/g, '') ?? 0) / 1024);
 }
 
@@ -62,7 +64,12 @@ let built: Promise<WorkerBuild> | undefined;
  * database and server. Returned at once, so that whoever stops the bench can stop it while it
  * is built or starts.
  */
-export function spawnWorker(options: { name: string; dir: string; databaseUrl: string; server: BenchServer }): WorkerProcess {
+export function spawnWorker(options: {
+  name: string;
+  dir: string;
+  databaseUrl: string;
+  server: BenchServer;
+}): WorkerProcess {
   const logFile = join(options.dir, `${options.name}.log`);
   const log = createWriteStream(logFile);
   let child: ChildProcess | undefined;
@@ -75,7 +82,12 @@ export function spawnWorker(options: { name: string; dir: string; databaseUrl: s
     if (stopped) return;
     child = spawn(command.command, command.args, {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, ...command.env, DATABASE_URL: options.databaseUrl, TEMPORAL_ADDRESS: options.server.address },
+      env: {
+        ...process.env,
+        ...command.env,
+        DATABASE_URL: options.databaseUrl,
+        TEMPORAL_ADDRESS: options.server.address,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     exit = new Promise<void>((resolve) => child!.on('exit', () => ((exited = true), resolve())));
@@ -106,7 +118,9 @@ export function spawnWorker(options: { name: string; dir: string; databaseUrl: s
     while (!output.includes('polling task queue')) {
       if (stopped || exited || Date.now() > deadline) {
         await stop();
-        throw new UserError(`worker ${options.name} ${exited ? 'exited' : stopped ? 'was stopped' : 'did not poll in time'} during start-up. Its log (${logFile}):\n${tail(logFile)}`);
+        throw new UserError(
+          `worker ${options.name} ${exited ? 'exited' : stopped ? 'was stopped' : 'did not poll in time'} during start-up. Its log (${logFile}):\n${tail(logFile)}`,
+        );
       }
       await sleep(100);
     }

@@ -10,7 +10,10 @@ import pg from 'pg';
 export interface Profile {
   wallSeconds: number;
   /** Machine-wide, PostgreSQL's processes, this bench's dev servers, itself, and each named group of `processes`. */
-  cores: { machine: number | null; postgres: number | null; temporal: number | null; bench: number | null } & Record<string, number | null>;
+  cores: { machine: number | null; postgres: number | null; temporal: number | null; bench: number | null } & Record<
+    string,
+    number | null
+  >;
   /** Backends of the measured database, averaged over the samples. */
   backends: {
     samples: number;
@@ -61,12 +64,16 @@ function machineBusyTicks(): number {
 function snapshot(processes: Record<string, readonly number[]>, temporalPorts: readonly number[]): CpuSnapshot | null {
   let pids: number[];
   try {
-    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number);
+    pids = readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .map(Number);
   } catch {
     return null;
   }
   const totals: CpuSnapshot = { machineBusy: machineBusyTicks(), postgres: 0, temporal: 0, bench: 0, groups: {} };
-  const groupOf = new Map(Object.entries(processes).flatMap(([label, group]) => group.map((pid) => [pid, label] as const)));
+  const groupOf = new Map(
+    Object.entries(processes).flatMap(([label, group]) => group.map((pid) => [pid, label] as const)),
+  );
   for (const label of Object.keys(processes)) totals.groups[label] = 0;
   for (const pid of pids) {
     const proc = readTicks(pid);
@@ -74,7 +81,8 @@ function snapshot(processes: Record<string, readonly number[]>, temporalPorts: r
     const label = groupOf.get(pid);
     if (proc.comm === 'postgres') totals.postgres += proc.ticks;
     // Only this bench's dev servers: a test run may have its own on the machine.
-    else if (proc.comm === 'temporal' && temporalPorts.some((port) => proc.cmdline.includes(`\0${port}\0`))) totals.temporal += proc.ticks;
+    else if (proc.comm === 'temporal' && temporalPorts.some((port) => proc.cmdline.includes(`\0${port}\0`)))
+      totals.temporal += proc.ticks;
     else if (label) totals.groups[label]! += proc.ticks;
     else if (pid === process.pid) totals.bench += proc.ticks;
   }
@@ -155,7 +163,10 @@ export function machineCores(): number {
 }
 
 /** Runs `work` under a profile. */
-export async function profiled<T>(target: ProfileTarget, work: () => Promise<T>): Promise<{ result: T; profile: Profile }> {
+export async function profiled<T>(
+  target: ProfileTarget,
+  work: () => Promise<T>,
+): Promise<{ result: T; profile: Profile }> {
   const profiler = await startProfile(target);
   try {
     const result = await work();

@@ -13,7 +13,6 @@ import { round, type Profile } from './profile.js';
 import type { RunbookFigures } from './runbookRun.js';
 import type { ScaleOutFigures } from './scaleOut.js';
 
-
 export interface Machine {
   cores: number;
   cpu: string;
@@ -58,7 +57,14 @@ export interface BenchResults {
   quick: boolean;
   durationSeconds: number;
   machine: Machine;
-  dataset: Dataset & { template: string; reused: boolean; seedSeconds: number | null; findings: number; detections: number; events: number };
+  dataset: Dataset & {
+    template: string;
+    reused: boolean;
+    seedSeconds: number | null;
+    findings: number;
+    detections: number;
+    events: number;
+  };
   physicalLimit: PhysicalLimit;
   runbook: RunbookFigures & { identicalToPhysical: { rowsCompared: number } };
   naivePeer: NaivePeerFigures & { runbookSpeedup: number; identicalToRunbook: { rowsCompared: number } };
@@ -103,10 +109,34 @@ export function targetsOf(r: Omit<BenchResults, 'targets'>): Target[] {
   const floorNote = ` (floor: sign-in page ${r.console.floor.latencyMs.p99})`;
   const answered = (f: typeof list) => Boolean(f && f.non2xx === 0 && f.errors === 0);
   return [
-    { item: 2, figure: 'run / physical', value: r.runbook.ratioToPhysical, target: '≤ 1.0', met: r.runbook.ratioToPhysical <= 1.0 },
-    { item: 2, figure: 'end-to-end / physical', value: r.runbook.endToEnd.ratioToPhysical, target: '≤ 1.3', met: r.runbook.endToEnd.ratioToPhysical <= 1.3 },
-    { item: 3, figure: 'runbook / naive peer (speed)', value: r.naivePeer.runbookSpeedup, target: '≥ 30', met: r.naivePeer.runbookSpeedup >= 30 },
-    { item: 4, figure: 'preflight / raw count', value: r.preflight.ratioToRawCount, target: '≤ 1.5', met: r.preflight.ratioToRawCount <= 1.5 },
+    {
+      item: 2,
+      figure: 'run / physical',
+      value: r.runbook.ratioToPhysical,
+      target: '≤ 1.0',
+      met: r.runbook.ratioToPhysical <= 1.0,
+    },
+    {
+      item: 2,
+      figure: 'end-to-end / physical',
+      value: r.runbook.endToEnd.ratioToPhysical,
+      target: '≤ 1.3',
+      met: r.runbook.endToEnd.ratioToPhysical <= 1.3,
+    },
+    {
+      item: 3,
+      figure: 'runbook / naive peer (speed)',
+      value: r.naivePeer.runbookSpeedup,
+      target: '≥ 30',
+      met: r.naivePeer.runbookSpeedup >= 30,
+    },
+    {
+      item: 4,
+      figure: 'preflight / raw count',
+      value: r.preflight.ratioToRawCount,
+      target: '≤ 1.5',
+      met: r.preflight.ratioToRawCount <= 1.5,
+    },
     {
       item: 5,
       figure: 'tiny tenants/s, file-backed',
@@ -114,7 +144,13 @@ export function targetsOf(r: Omit<BenchResults, 'targets'>): Target[] {
       target: `≥ 50 (the server's ceiling: ${r.orchestration.serverCeiling.childrenPerSecond})`,
       met: r.orchestration.fileBacked.tenantsPerSecond >= 50,
     },
-    { item: 6, figure: 'two workers / one worker', value: r.scaleOut.speedup, target: '≥ 1.6 (if worker-bound)', met: r.scaleOut.speedup >= 1.6 },
+    {
+      item: 6,
+      figure: 'two workers / one worker',
+      value: r.scaleOut.speedup,
+      target: '≥ 1.6 (if worker-bound)',
+      met: r.scaleOut.speedup >= 1.6,
+    },
     {
       item: 6,
       figure: 'largest parent history (events)',
@@ -122,19 +158,51 @@ export function targetsOf(r: Omit<BenchResults, 'targets'>): Target[] {
       target: `< ${r.scaleOut.historyWarningEvents.toLocaleString('en-US')}`,
       met: r.scaleOut.maxParentHistoryEvents < r.scaleOut.historyWarningEvents,
     },
-    { item: 6, figure: 'both workers took work', value: r.scaleOut.bothWorkersTookWork, target: 'yes', met: r.scaleOut.bothWorkersTookWork },
-    { item: 7, figure: 'worker peak RSS (MB)', value: r.memory.runbookWorkerPeakRssMB, target: '≤ 250', met: r.memory.runbookWorkerPeakRssMB <= 250 },
-    { item: 8, figure: 'runs list p99 (ms)', value: list?.latencyMs.p99 ?? NaN, target: `≤ 50, all 2xx${floorNote}`, met: answered(list) && list!.latencyMs.p99 <= 50 },
-    { item: 8, figure: 'run poll p99 (ms)', value: poll?.latencyMs.p99 ?? NaN, target: `≤ 30, all 2xx${floorNote}`, met: answered(poll) && poll!.latencyMs.p99 <= 30 },
+    {
+      item: 6,
+      figure: 'both workers took work',
+      value: r.scaleOut.bothWorkersTookWork,
+      target: 'yes',
+      met: r.scaleOut.bothWorkersTookWork,
+    },
+    {
+      item: 7,
+      figure: 'worker peak RSS (MB)',
+      value: r.memory.runbookWorkerPeakRssMB,
+      target: '≤ 250',
+      met: r.memory.runbookWorkerPeakRssMB <= 250,
+    },
+    {
+      item: 8,
+      figure: 'runs list p99 (ms)',
+      value: list?.latencyMs.p99 ?? NaN,
+      target: `≤ 50, all 2xx${floorNote}`,
+      met: answered(list) && list!.latencyMs.p99 <= 50,
+    },
+    {
+      item: 8,
+      figure: 'run poll p99 (ms)',
+      value: poll?.latencyMs.p99 ?? NaN,
+      target: `≤ 30, all 2xx${floorNote}`,
+      met: answered(poll) && poll!.latencyMs.p99 <= 30,
+    },
   ];
 }
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
-const n = (value: number, digits = 0) => value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const n = (value: number, digits = 0) =>
+  value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const s = (seconds: number) => `${n(seconds, seconds < 10 ? 2 : 1)} s`;
 
 function busy(profile: Profile): string {
@@ -146,7 +214,9 @@ function busy(profile: Profile): string {
     `bench ${bench ?? '?'}`,
     `machine ${machine ?? '?'}`,
   ];
-  const waits = Object.entries(profile.backends.waiting).filter(([, v]) => v >= 0.05).map(([type, v]) => `${type} ${v}`);
+  const waits = Object.entries(profile.backends.waiting)
+    .filter(([, v]) => v >= 0.05)
+    .map(([type, v]) => `${type} ${v}`);
   return `cores: ${parts.filter(Boolean).join(', ')}; backends on CPU ${profile.backends.onCpu}, idle ${profile.backends.idle}${waits.length ? `, waiting ${waits.join(', ')}` : ''}`;
 }
 
@@ -166,9 +236,24 @@ export function formatResults(r: BenchResults): string {
   const so = r.scaleOut;
   const figures = [
     ['#', 'measurement', 'figure', 'profile'],
-    ['1', 'physical limit (one statement)', `${s(r.physicalLimit.seconds)}, ${n(r.physicalLimit.findingsPerSecond)} findings/s, ${n(r.physicalLimit.changed)} changed`, busy(r.physicalLimit.profile)],
-    ['2', 'runbook run (start → completed)', `${s(rb.seconds)}, ${n(rb.findingsPerSecond)} findings/s, ratio ${rb.ratioToPhysical}`, busy(rb.profile)],
-    ['2', 'end to end (precheck + preflight + run)', `${s(rb.endToEnd.seconds)}, ratio ${rb.endToEnd.ratioToPhysical}`, ''],
+    [
+      '1',
+      'physical limit (one statement)',
+      `${s(r.physicalLimit.seconds)}, ${n(r.physicalLimit.findingsPerSecond)} findings/s, ${n(r.physicalLimit.changed)} changed`,
+      busy(r.physicalLimit.profile),
+    ],
+    [
+      '2',
+      'runbook run (start → completed)',
+      `${s(rb.seconds)}, ${n(rb.findingsPerSecond)} findings/s, ratio ${rb.ratioToPhysical}`,
+      busy(rb.profile),
+    ],
+    [
+      '2',
+      'end to end (precheck + preflight + run)',
+      `${s(rb.endToEnd.seconds)}, ratio ${rb.endToEnd.ratioToPhysical}`,
+      '',
+    ],
     [
       '2',
       'time split',
@@ -176,9 +261,24 @@ export function formatResults(r: BenchResults): string {
       `slots ${Math.round(rb.slotOccupancy * 100)}% occupied`,
     ],
     ['2', 'identical to the physical limit', `${n(rb.identicalToPhysical.rowsCompared)} findings compared`, ''],
-    ['3', 'naive peer (per row)', `${n(r.naivePeer.findingsPerSecond)} findings/s over ${n(r.naivePeer.findings)}; runbook ${r.naivePeer.runbookSpeedup}× faster`, busy(r.naivePeer.profile)],
-    ['4', 'preflight vs raw count', `${s(r.preflight.preflightSeconds)} vs ${s(r.preflight.rawCount.seconds)}, ratio ${r.preflight.ratioToRawCount}`, `counts ${s(r.preflight.parts.counts)}, fingerprints ${s(r.preflight.parts.fingerprints)}, rest ${s(r.preflight.parts.rest)}; drift check ${s(r.preflight.driftCheckSeconds)}, one tenant moved ${s(r.preflight.driftCheckOneTenantMovedSeconds)}`],
-    ['5', `orchestration, in-memory (${n(o.tenants)} × ${o.findingsPerTenant})`, tiny(o.inMemory), busy(o.inMemory.profile)],
+    [
+      '3',
+      'naive peer (per row)',
+      `${n(r.naivePeer.findingsPerSecond)} findings/s over ${n(r.naivePeer.findings)}; runbook ${r.naivePeer.runbookSpeedup}× faster`,
+      busy(r.naivePeer.profile),
+    ],
+    [
+      '4',
+      'preflight vs raw count',
+      `${s(r.preflight.preflightSeconds)} vs ${s(r.preflight.rawCount.seconds)}, ratio ${r.preflight.ratioToRawCount}`,
+      `counts ${s(r.preflight.parts.counts)}, fingerprints ${s(r.preflight.parts.fingerprints)}, rest ${s(r.preflight.parts.rest)}; drift check ${s(r.preflight.driftCheckSeconds)}, one tenant moved ${s(r.preflight.driftCheckOneTenantMovedSeconds)}`,
+    ],
+    [
+      '5',
+      `orchestration, in-memory (${n(o.tenants)} × ${o.findingsPerTenant})`,
+      tiny(o.inMemory),
+      busy(o.inMemory.profile),
+    ],
     ['5', 'orchestration, file-backed', tiny(o.fileBacked), busy(o.fileBacked.profile)],
     [
       '5',
@@ -193,7 +293,12 @@ export function formatResults(r: BenchResults): string {
       busy(so.twoWorkers.profile),
     ],
     ['6', 'parent history per continuation', so.parentHistoryEvents.map((e) => n(e)).join(', ') + ' events', ''],
-    ['6', 'work per worker (activities / workflow tasks)', so.byWorker.map((w) => `${w.name} ${n(w.activities)} / ${n(w.workflowTasks)}`).join('; '), ''],
+    [
+      '6',
+      'work per worker (activities / workflow tasks)',
+      so.byWorker.map((w) => `${w.name} ${n(w.activities)} / ${n(w.workflowTasks)}`).join('; '),
+      '',
+    ],
     [
       '7',
       'worker peak RSS during item 2',
@@ -213,7 +318,10 @@ export function formatResults(r: BenchResults): string {
         .join('; '),
     ]),
   ];
-  const targets = [['#', 'target', 'value', 'wanted', ''], ...r.targets.map((t) => [String(t.item), t.figure, String(t.value), t.target, t.met ? 'met' : 'MISSED'])];
+  const targets = [
+    ['#', 'target', 'value', 'wanted', ''],
+    ...r.targets.map((t) => [String(t.item), t.figure, String(t.value), t.target, t.met ? 'met' : 'MISSED']),
+  ];
   const m = r.machine;
   return [
     `${r.date}: ${m.cores} cores (${m.cpu}), PostgreSQL ${m.postgres}, ${m.temporalCli.split('\n')[0]}, Node ${m.node}; load ${m.loadAverageAtStart} at start`,
@@ -231,7 +339,10 @@ export function writeResults(r: BenchResults): string {
   const dir = process.env.BENCH_RESULTS_DIR || join(PROJECT_ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const stamp = r.date.replace(/[:.]/g, '-');
-  const file = join(dir, `${stamp}_t${r.dataset.tenants}_f${r.dataset.findingsPerTenant}${r.quick ? '_quick' : ''}.json`);
+  const file = join(
+    dir,
+    `${stamp}_t${r.dataset.tenants}_f${r.dataset.findingsPerTenant}${r.quick ? '_quick' : ''}.json`,
+  );
   writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
   return file;
 }

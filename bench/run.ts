@@ -21,7 +21,15 @@ import { assertSameFindings, measurePhysicalLimit } from './physicalLimit.js';
 import { measurePreflight } from './preflight.js';
 import { spawnWorker, startBenchServer, type BenchServer, type WorkerProcess } from './processes.js';
 import { round } from './profile.js';
-import { datasetOf, formatResults, machineFacts, mebibytesToMegabytes, targetsOf, writeResults, type BenchResults } from './report.js';
+import {
+  datasetOf,
+  formatResults,
+  machineFacts,
+  mebibytesToMegabytes,
+  targetsOf,
+  writeResults,
+  type BenchResults,
+} from './report.js';
 import { measureRunbookRun } from './runbookRun.js';
 import { scaleOutFigures } from './scaleOut.js';
 import { measureServerCeiling } from './serverCeiling.js';
@@ -74,15 +82,29 @@ function parseOptions(argv: string[]): Options | null {
   const program = new Command('npm run bench --')
     .description(
       'Measures the Rebuild Findings Lifecycle runbook against one set-based statement (the physical limit), a naive per-row peer, ' +
-        'its preflight, orchestration over 1,000 tiny tenants (in-memory and file-backed dev server, one and two workers) against the server\'s ceiling ' +
+        "its preflight, orchestration over 1,000 tiny tenants (in-memory and file-backed dev server, one and two workers) against the server's ceiling " +
         '(as many empty child workflows), and the console under load against its cheapest page. ' +
         'Needs PostgreSQL on 127.0.0.1:5432 (BENCH_DATABASE_URL names another server); starts its own Temporal dev servers and workers.',
     )
-    .option('--tenants <n>', `tenants of the main dataset (default ${FULL.tenants})`, wholeNumber(1, SEED_LIMITS.maxTenants))
-    .option('--findings-per-tenant <n>', `findings per tenant (default ${FULL.findingsPerTenant})`, wholeNumber(1, SEED_LIMITS.maxFindingsPerTenant))
-    .option('--quick', `a small dataset for a smoke run (${QUICK.tenants} × ${QUICK.findingsPerTenant}, ${QUICK.tinyTenants} tiny tenants, short console load)`)
+    .option(
+      '--tenants <n>',
+      `tenants of the main dataset (default ${FULL.tenants})`,
+      wholeNumber(1, SEED_LIMITS.maxTenants),
+    )
+    .option(
+      '--findings-per-tenant <n>',
+      `findings per tenant (default ${FULL.findingsPerTenant})`,
+      wholeNumber(1, SEED_LIMITS.maxFindingsPerTenant),
+    )
+    .option(
+      '--quick',
+      `a small dataset for a smoke run (${QUICK.tenants} × ${QUICK.findingsPerTenant}, ${QUICK.tinyTenants} tiny tenants, short console load)`,
+    )
     .option('--json-only', 'print only the results JSON on stdout (progress still goes to stderr)')
-    .addHelpText('after', '\nThe dataset is seeded once into a template database per parameters and copied for every measurement; see bench/README.md.')
+    .addHelpText(
+      'after',
+      '\nThe dataset is seeded once into a template database per parameters and copied for every measurement; see bench/README.md.',
+    )
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
   try {
@@ -96,9 +118,16 @@ function parseOptions(argv: string[]): Options | null {
   }
   const values = program.opts<{ tenants?: number; findingsPerTenant?: number; quick?: boolean; jsonOnly?: boolean }>();
   const base = values.quick ? QUICK : FULL;
-  const sizes = { ...base, tenants: values.tenants ?? base.tenants, findingsPerTenant: values.findingsPerTenant ?? base.findingsPerTenant };
+  const sizes = {
+    ...base,
+    tenants: values.tenants ?? base.tenants,
+    findingsPerTenant: values.findingsPerTenant ?? base.findingsPerTenant,
+  };
   if (sizes.tenants * sizes.findingsPerTenant > SEED_LIMITS.maxTotalFindings) {
-    program.error(`--tenants × --findings-per-tenant must be at most ${SEED_LIMITS.maxTotalFindings.toLocaleString('en-US')}`, { exitCode: 2 });
+    program.error(
+      `--tenants × --findings-per-tenant must be at most ${SEED_LIMITS.maxTotalFindings.toLocaleString('en-US')}`,
+      { exitCode: 2 },
+    );
   }
   return { sizes, quick: Boolean(values.quick), jsonOnly: Boolean(values.jsonOnly) };
 }
@@ -139,10 +168,17 @@ runEntryPoint(async () => {
     await databases.dropAbandoned();
     const binary = await ensureTemporalCli();
     const dataset: Dataset = { tenants: sizes.tenants, findingsPerTenant: sizes.findingsPerTenant, seed: SEED };
-    const tinyDataset: Dataset = { tenants: sizes.tinyTenants, findingsPerTenant: TINY_FINDINGS_PER_TENANT, seed: SEED };
+    const tinyDataset: Dataset = {
+      tenants: sizes.tinyTenants,
+      findingsPerTenant: TINY_FINDINGS_PER_TENANT,
+      seed: SEED,
+    };
     say('starting the Temporal dev servers (in memory, and file-backed in a temporary folder)...');
     // Both settle before either is used, so that a failing one leaves no other running untracked.
-    const started = await Promise.allSettled([startBenchServer(binary, dir, 'in-memory'), startBenchServer(binary, dir, 'file-backed')]);
+    const started = await Promise.allSettled([
+      startBenchServer(binary, dir, 'in-memory'),
+      startBenchServer(binary, dir, 'file-backed'),
+    ]);
     for (const result of started) if (result.status === 'fulfilled') servers.push(result.value);
     for (const result of started) if (result.status === 'rejected') throw result.reason;
     const [memory, file] = servers as [BenchServer, BenchServer];
@@ -162,8 +198,13 @@ runEntryPoint(async () => {
 
     say('1. physical limit: one statement over every finding, on a fresh copy...');
     const physicalUrl = await databases.copy(main.name, 'physical');
-    const physical = await measurePhysicalLimit(physicalUrl, { serverUrl, database: new URL(physicalUrl).pathname.slice(1) });
-    say(`   ${physical.seconds} s, ${physical.changed.toLocaleString('en-US')} of ${physical.examined.toLocaleString('en-US')} findings changed`);
+    const physical = await measurePhysicalLimit(physicalUrl, {
+      serverUrl,
+      database: new URL(physicalUrl).pathname.slice(1),
+    });
+    say(
+      `   ${physical.seconds} s, ${physical.changed.toLocaleString('en-US')} of ${physical.examined.toLocaleString('en-US')} findings changed`,
+    );
 
     say('4. preflight, and 2. the all-tenants run through the starter, on another fresh copy...');
     await databases.settle();
@@ -181,11 +222,21 @@ runEntryPoint(async () => {
         preflight: { saved: measured.preflight, figures: measured.figures },
         physical,
         worker: worker1,
-        profileTarget: { serverUrl, database: runbookDatabase, processes: { workers: [worker1.pid] }, temporalPorts: [memory.port] },
+        profileTarget: {
+          serverUrl,
+          database: runbookDatabase,
+          processes: { workers: [worker1.pid] },
+          temporalPorts: [memory.port],
+        },
         reason: REASON,
       });
-      say(`   run ${figures.seconds} s (${figures.ratioToPhysical}× the statement); comparing with the statement's copy...`);
-      const identical = await assertSameFindings(database.pool, physicalUrl, { here: 'runbook run', there: 'physical-limit statement' });
+      say(
+        `   run ${figures.seconds} s (${figures.ratioToPhysical}× the statement); comparing with the statement's copy...`,
+      );
+      const identical = await assertSameFindings(database.pool, physicalUrl, {
+        here: 'runbook run',
+        there: 'physical-limit statement',
+      });
       runbook = { ...figures, identicalToPhysical: identical };
     } finally {
       await temporal.connection.close();
@@ -195,11 +246,19 @@ runEntryPoint(async () => {
 
     say(`3. naive peer over ${sizes.naiveFindings.toLocaleString('en-US')} findings, on a third fresh copy...`);
     const naiveUrl = await databases.copy(main.name, 'naive');
-    const naive = await measureNaivePeer(naiveUrl, sizes.naiveFindings, { serverUrl, database: new URL(naiveUrl).pathname.slice(1) });
+    const naive = await measureNaivePeer(naiveUrl, sizes.naiveFindings, {
+      serverUrl,
+      database: new URL(naiveUrl).pathname.slice(1),
+    });
     const naiveDatabase = openDatabase(naiveUrl, { max: 1 });
     let naiveIdentical: { rowsCompared: number };
     try {
-      naiveIdentical = await assertSameFindings(naiveDatabase.pool, runbookUrl, { here: 'naive peer', there: 'runbook run' }, naive.range);
+      naiveIdentical = await assertSameFindings(
+        naiveDatabase.pool,
+        runbookUrl,
+        { here: 'naive peer', there: 'runbook run' },
+        naive.range,
+      );
     } finally {
       await naiveDatabase.close();
     }
@@ -207,12 +266,27 @@ runEntryPoint(async () => {
     say(`   ${naive.findingsPerSecond.toLocaleString('en-US')} findings/s`);
 
     const tinyRun = (server: BenchServer, runWorkers: WorkerProcess[], settings = {}) =>
-      measureTinyRun({ databases, template: tiny.name, role: 'runbook', server, workers: runWorkers, settings, serverUrl });
-    say(`5. orchestration over ${sizes.tinyTenants.toLocaleString('en-US')} tiny tenants: in-memory, then file-backed dev server...`);
+      measureTinyRun({
+        databases,
+        template: tiny.name,
+        role: 'runbook',
+        server,
+        workers: runWorkers,
+        settings,
+        serverUrl,
+      });
+    say(
+      `5. orchestration over ${sizes.tinyTenants.toLocaleString('en-US')} tiny tenants: in-memory, then file-backed dev server...`,
+    );
     const inMemory = await tinyRun(memory, [worker1]);
     const fileBacked = await tinyRun(file, [worker2]);
-    say(`   ${inMemory.tenantsPerSecond} and ${fileBacked.tenantsPerSecond} tenants/s; the file-backed server's ceiling: as many empty children...`);
-    const serverCeiling = await measureServerCeiling(file, { children: sizes.tinyTenants, childParallelism: fileBacked.childParallelism });
+    say(
+      `   ${inMemory.tenantsPerSecond} and ${fileBacked.tenantsPerSecond} tenants/s; the file-backed server's ceiling: as many empty children...`,
+    );
+    const serverCeiling = await measureServerCeiling(file, {
+      children: sizes.tinyTenants,
+      childParallelism: fileBacked.childParallelism,
+    });
     say(`   ${serverCeiling.childrenPerSecond} children/s`);
 
     const scaleOutSettings = { continueAsNewAfter: sizes.scaleOutContinueAsNewAfter };
@@ -230,9 +304,17 @@ runEntryPoint(async () => {
     await Promise.all(workers.map((worker) => worker.stop()));
     await databases.drop('runbook');
 
-    say(`8. console under load: ${sizes.consoleRuns.toLocaleString('en-US')} runs, ${CONSOLE_CONNECTIONS} connections, ${sizes.consoleSeconds} s per URL...`);
+    say(
+      `8. console under load: ${sizes.consoleRuns.toLocaleString('en-US')} runs, ${CONSOLE_CONNECTIONS} connections, ${sizes.consoleSeconds} s per URL...`,
+    );
     const consoleFigures = await measureConsoleLoad(
-      { runs: sizes.consoleRuns, connections: CONSOLE_CONNECTIONS, durationSeconds: sizes.consoleSeconds, logFile: join(dir, 'console-load.log'), serverUrl },
+      {
+        runs: sizes.consoleRuns,
+        connections: CONSOLE_CONNECTIONS,
+        durationSeconds: sizes.consoleSeconds,
+        logFile: join(dir, 'console-load.log'),
+        serverUrl,
+      },
       stopConsole.signal,
     );
 
@@ -244,7 +326,11 @@ runEntryPoint(async () => {
       dataset: datasetOf(dataset, main),
       physicalLimit: physical,
       runbook,
-      naivePeer: { ...naive, runbookSpeedup: round(runbook.findingsPerSecond / naive.findingsPerSecond, 1), identicalToRunbook: naiveIdentical },
+      naivePeer: {
+        ...naive,
+        runbookSpeedup: round(runbook.findingsPerSecond / naive.findingsPerSecond, 1),
+        identicalToRunbook: naiveIdentical,
+      },
       preflight: preflightFigures,
       orchestration: {
         tenants: sizes.tinyTenants,

@@ -68,7 +68,9 @@ export async function measureRunbookRun(options: {
   reason: string;
 }): Promise<RunbookFigures> {
   const { deps, physical, worker } = options;
-  const { result: finished, profile } = await profiled(options.profileTarget, () => startAndWait(deps, options.preflight.saved, options.reason));
+  const { result: finished, profile } = await profiled(options.profileTarget, () =>
+    startAndWait(deps, options.preflight.saved, options.reason),
+  );
   const memory = worker.memoryMiB();
   const { run, runSeconds, startSeconds } = finished;
   const tree = await readRunTree(deps.temporal, workflowIdFor(run.id));

@@ -16,20 +16,43 @@ export interface ScaleOutFigures {
   maxParentHistoryEvents: number;
   historyWarningEvents: number;
   /** Activities and workflow tasks each worker process took in the two-worker run. */
-  byWorker: Array<{ name: string; pid: number; activities: number; workflowTasks: number; peakRssMiB: number; peakAtReadyMiB: number | null }>;
+  byWorker: Array<{
+    name: string;
+    pid: number;
+    activities: number;
+    workflowTasks: number;
+    peakRssMiB: number;
+    peakAtReadyMiB: number | null;
+  }>;
   bothWorkersTookWork: boolean;
 }
 
 /** Item 6 from its two runs: which worker took what, by the identities in the histories. */
-export function scaleOutFigures(oneWorker: TinyRunFigures, twoWorkers: TinyRunFigures, workers: Array<{ name: string; process: WorkerProcess }>): ScaleOutFigures {
+export function scaleOutFigures(
+  oneWorker: TinyRunFigures,
+  twoWorkers: TinyRunFigures,
+  workers: Array<{ name: string; process: WorkerProcess }>,
+): ScaleOutFigures {
   const byWorker = workers.map(({ name, process }) => {
     const taken = Object.entries(twoWorkers.byWorker)
       .filter(([identity]) => identity.startsWith(process.identityPrefix))
-      .reduce((sum, [, tasks]) => ({ activities: sum.activities + tasks.activities, workflowTasks: sum.workflowTasks + tasks.workflowTasks }), {
-        activities: 0,
-        workflowTasks: 0,
-      });
-    return { name, pid: process.pid, ...taken, peakRssMiB: process.memoryMiB().peak, peakAtReadyMiB: process.peakAtReadyMiB };
+      .reduce(
+        (sum, [, tasks]) => ({
+          activities: sum.activities + tasks.activities,
+          workflowTasks: sum.workflowTasks + tasks.workflowTasks,
+        }),
+        {
+          activities: 0,
+          workflowTasks: 0,
+        },
+      );
+    return {
+      name,
+      pid: process.pid,
+      ...taken,
+      peakRssMiB: process.memoryMiB().peak,
+      peakAtReadyMiB: process.peakAtReadyMiB,
+    };
   });
   return {
     continueAsNewAfter: twoWorkers.continueAsNewAfter,

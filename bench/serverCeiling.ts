@@ -25,7 +25,10 @@ const WORKFLOWS = fileURLToPath(new URL('./ceiling/workflows.ts', import.meta.ur
  * runbook's workers stay idle meanwhile). What the runbook's tenants/s falls short of this is
  * its own doing; what this falls short of a target is the server's and the machine's.
  */
-export async function measureServerCeiling(server: BenchServer, options: { children: number; childParallelism: number }): Promise<ServerCeiling> {
+export async function measureServerCeiling(
+  server: BenchServer,
+  options: { children: number; childParallelism: number },
+): Promise<ServerCeiling> {
   // Its core would log on stderr, where the bench's progress goes (and warn that the workflows use no activity).
   if (!runtimeInstalled) Runtime.install({ logger: new DefaultLogger('ERROR') });
   runtimeInstalled = true;

@@ -34,13 +34,24 @@ function request(reason: string, preflightId: string | null): StartRequest {
 }
 
 /** The CLI's steps before its start: the precheck, then a fresh all-tenants preflight. Timed apart. */
-export async function precheckAndPreflight(pool: pg.Pool, reason: string): Promise<{ preflight: SavedPreflight; precheckSeconds: number; preflightSeconds: number }> {
+export async function precheckAndPreflight(
+  pool: pg.Pool,
+  reason: string,
+): Promise<{ preflight: SavedPreflight; precheckSeconds: number; preflightSeconds: number }> {
   let started = performance.now();
   await precheckStart(pool, request(reason, null));
   const precheckSeconds = (performance.now() - started) / 1000;
   started = performance.now();
-  const preflight = await runPreflight(pool, { runbook: getRunbook(RUNBOOK), scope: { kind: 'all_tenants' }, initiator: INITIATOR });
-  return { preflight, precheckSeconds: round(precheckSeconds, 3), preflightSeconds: round((performance.now() - started) / 1000, 3) };
+  const preflight = await runPreflight(pool, {
+    runbook: getRunbook(RUNBOOK),
+    scope: { kind: 'all_tenants' },
+    initiator: INITIATOR,
+  });
+  return {
+    preflight,
+    precheckSeconds: round(precheckSeconds, 3),
+    preflightSeconds: round((performance.now() - started) / 1000, 3),
+  };
 }
 
 export interface FinishedRun {
@@ -67,7 +78,13 @@ export async function startAndWait(deps: BenchDeps, preflight: SavedPreflight, r
     done = (await getRun(deps.pool, run.id)) ?? done;
   }
   if (done.outcome !== 'succeeded') {
-    throw new UserError(`bench run ${done.id} ended ${done.outcome}: ${done.error ?? 'see its items'}; the figures would not be a rebuild's.`);
+    throw new UserError(
+      `bench run ${done.id} ended ${done.outcome}: ${done.error ?? 'see its items'}; the figures would not be a rebuild's.`,
+    );
   }
-  return { run: done, startSeconds: round(startSeconds, 3), runSeconds: round((done.completedAt!.getTime() - startedAt) / 1000, 3) };
+  return {
+    run: done,
+    startSeconds: round(startSeconds, 3),
+    runSeconds: round((done.completedAt!.getTime() - startedAt) / 1000, 3),
+  };
 }

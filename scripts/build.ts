@@ -6,6 +6,10 @@ import { buildWorker, workerCommand } from '../src/temporal/workerBuild.js';
 
 runEntryPoint(async () => {
   const { args, env } = workerCommand(await buildWorker());
-  const words = [...Object.entries(env).map(([name, value]) => `${name}=${value}`), 'node', ...args.map((arg) => (isAbsolute(arg) ? relative(process.cwd(), arg) : arg))];
+  const words = [
+    ...Object.entries(env).map(([name, value]) => `${name}=${value}`),
+    'node',
+    ...args.map((arg) => (isAbsolute(arg) ? relative(process.cwd(), arg) : arg)),
+  ];
   process.stdout.write(`Built dist/. Start the worker with:\n  ${words.join(' ')}\n`);
 });

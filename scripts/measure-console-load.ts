@@ -47,7 +47,8 @@ interface Options {
 function wholeNumber(raw: string | undefined, flag: string, fallback: number, max: number, min = 1): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}, got "${raw}"`);
   return value;
 }
 
@@ -58,7 +59,13 @@ function parseOptions(argv: string[]): Options {
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { runs: { type: 'string' }, duration: { type: 'string' }, connections: { type: 'string' }, writes: { type: 'string' }, json: { type: 'boolean' } },
+      options: {
+        runs: { type: 'string' },
+        duration: { type: 'string' },
+        connections: { type: 'string' },
+        writes: { type: 'string' },
+        json: { type: 'boolean' },
+      },
       strict: true,
       allowPositionals: false,
     }));
@@ -223,7 +230,9 @@ async function seedRuns(database: TestDatabase, runs: number): Promise<string> {
         WHERE e.occurred_at IS NOT NULL`,
     );
 
-    const { rows } = await client.query<{ id: string }>(`SELECT id FROM operation_runs WHERE idempotency_key = 'load:1'`);
+    const { rows } = await client.query<{ id: string }>(
+      `SELECT id FROM operation_runs WHERE idempotency_key = 'load:1'`,
+    );
     return rows[0]!.id;
   });
 }
@@ -244,7 +253,10 @@ function writeProgress(pool: pg.Pool, runId: string, perSecond: number): () => P
           WHERE run_id = $1 AND tenant_id = (SELECT min(tenant_id) FROM operation_run_items WHERE run_id = $1)`,
         [runId],
       );
-      await pool.query(`UPDATE operation_runs SET counts = jsonb_set(counts, '{examined}', to_jsonb((counts ->> 'examined')::bigint + 2000)) WHERE id = $1`, [runId]);
+      await pool.query(
+        `UPDATE operation_runs SET counts = jsonb_set(counts, '{examined}', to_jsonb((counts ->> 'examined')::bigint + 2000)) WHERE id = $1`,
+        [runId],
+      );
       writes += 1;
     });
   }, 1000 / perSecond);
@@ -305,7 +317,11 @@ async function probe(base: string, target: Target): Promise<number> {
  * reloads to see progress without it.
  */
 async function pollTarget(base: string, cookie: string, runId: string, notes: string[]): Promise<Target> {
-  const poll: Target = { name: 'progress poll', path: `/system/ops/runs/${runId}/progress`, headers: { cookie, 'hx-request': 'true' } };
+  const poll: Target = {
+    name: 'progress poll',
+    path: `/system/ops/runs/${runId}/progress`,
+    headers: { cookie, 'hx-request': 'true' },
+  };
   const status = await probe(base, poll);
   if (status !== 404) return poll;
   notes.push(`${poll.path} answered 404 (no progress poll yet): measured the run page /system/ops/runs/<id> instead.`);
@@ -322,9 +338,17 @@ async function settle(pool: pg.Pool): Promise<void> {
   while ((pool.totalCount > pool.idleCount || pool.waitingCount > 0) && Date.now() < deadline) await sleep(20);
 }
 
-async function measure(base: string, target: Target, options: Options, progress: { pool: pg.Pool; runId: string } | null): Promise<Figures> {
+async function measure(
+  base: string,
+  target: Target,
+  options: Options,
+  progress: { pool: pg.Pool; runId: string } | null,
+): Promise<Figures> {
   const status = await probe(base, target);
-  if (status !== 200) throw new UserError(`${target.path} answered ${status} before the load began; expected 200 for a signed-in operator.`);
+  if (status !== 200)
+    throw new UserError(
+      `${target.path} answered ${status} before the load began; expected 200 for a signed-in operator.`,
+    );
   say(`measuring ${target.path} for ${options.durationSeconds} s with ${options.connections} connections...`);
   const stopWriting = progress ? writeProgress(progress.pool, progress.runId, options.writesPerSecond) : async () => 0;
   // A worker thread fires the requests, so the load generator does not share the console's
@@ -349,7 +373,8 @@ async function measure(base: string, target: Target, options: Options, progress:
     latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99 },
     non2xx: result.non2xx,
     errors: result.errors,
-    eventLoopCpuMsPerRequest: cpuBefore === null || cpuAfter === null || answered === 0 ? null : (cpuAfter - cpuBefore) / answered,
+    eventLoopCpuMsPerRequest:
+      cpuBefore === null || cpuAfter === null || answered === 0 ? null : (cpuAfter - cpuBefore) / answered,
   };
 }
 
@@ -369,7 +394,13 @@ function table(figures: Figures[]): string {
     ]),
   ];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ')).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+        .join('  '),
+    )
+    .join('\n');
 }
 
 runEntryPoint(async () => {
@@ -431,18 +462,34 @@ runEntryPoint(async () => {
     const base = await app.listen({ host: '127.0.0.1', port: 0 });
 
     const notes: string[] = [];
-    const targets = [{ name: 'runs list', path: '/system/ops/runs', headers: { cookie } }, await pollTarget(base, cookie, pollRunId, notes)];
+    const targets = [
+      { name: 'runs list', path: '/system/ops/runs', headers: { cookie } },
+      await pollTarget(base, cookie, pollRunId, notes),
+    ];
     const figures: Figures[] = [];
     for (const target of targets) {
       figures.push(await measure(base, target, options, { pool: database.pool, runId: pollRunId }));
       await settle(database.pool);
     }
-    const floor = await measure(base, { name: 'sign-in page (floor)', path: '/system/login', headers: {} }, options, null);
+    const floor = await measure(
+      base,
+      { name: 'sign-in page (floor)', path: '/system/login', headers: {} },
+      options,
+      null,
+    );
 
     if (options.json) {
       console.log(
         JSON.stringify(
-          { runs: seeded.runs, durationSeconds: options.durationSeconds, connections: options.connections, writesPerSecond: options.writesPerSecond, results: figures, floor, notes },
+          {
+            runs: seeded.runs,
+            durationSeconds: options.durationSeconds,
+            connections: options.connections,
+            writesPerSecond: options.writesPerSecond,
+            results: figures,
+            floor,
+            notes,
+          },
           null,
           2,
         ),

@@ -99,7 +99,9 @@ function temporalUiUrl(env: NodeJS.ProcessEnv): string {
     // reported below
   }
   if (!url || !['http:', 'https:'].includes(url.protocol)) {
-    throw new ConfigError(`TEMPORAL_UI_URL must be an http:// or https:// URL such as http://127.0.0.1:8233, got "${raw.slice(0, 200)}"`);
+    throw new ConfigError(
+      `TEMPORAL_UI_URL must be an http:// or https:// URL such as http://127.0.0.1:8233, got "${raw.slice(0, 200)}"`,
+    );
   }
   return url.href.replace(/\/+$/, '');
 }

@@ -17,9 +17,15 @@ export function describeFatal(error: unknown): { line: string; exitCode: number 
   if (error instanceof ConfigError) return { line: error.message, exitCode: 2 };
   if (isTransientError(error)) {
     const dependency = isTemporalError(error) ? 'Temporal' : 'PostgreSQL';
-    return { line: `${dependency} became unavailable (${firstLine(error)}). Check that it is running, then try again.`, exitCode: 3 };
+    return {
+      line: `${dependency} became unavailable (${firstLine(error)}). Check that it is running, then try again.`,
+      exitCode: 3,
+    };
   }
-  return { line: `unexpected failure: ${firstLine(error)}. This is a bug; set DEBUG=1 to print its stack trace.`, exitCode: 1 };
+  return {
+    line: `unexpected failure: ${firstLine(error)}. This is a bug; set DEBUG=1 to print its stack trace.`,
+    exitCode: 1,
+  };
 }
 
 /**

@@ -4,7 +4,16 @@
  */
 
 /** Socket errors of a server that is down, restarting or unreachable. */
-const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
 
 /**
  * SQLSTATEs that say "try again": the server is shutting down or starting up, the connection
@@ -23,7 +32,8 @@ function transientSqlState(code: string): boolean {
 }
 
 /** node-postgres reports a connection lost mid-query by message only. */
-const DROPPED_CONNECTION = /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i;
+const DROPPED_CONNECTION =
+  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i;
 
 /** gRPC status codes of a Temporal server that is down or overloaded. */
 const GRPC_UNAVAILABLE = 14;
@@ -32,8 +42,14 @@ const GRPC_RESOURCE_EXHAUSTED = 8;
 function isTransientOne(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && (SOCKET_CODES.has(code) || (/^[0-9A-Z]{5}$/.test(code) && transientSqlState(code)))) return true;
-  if (typeof code === 'number' && (code === GRPC_UNAVAILABLE || code === GRPC_RESOURCE_EXHAUSTED) && 'metadata' in error) return true;
+  if (typeof code === 'string' && (SOCKET_CODES.has(code) || (/^[0-9A-Z]{5}$/.test(code) && transientSqlState(code))))
+    return true;
+  if (
+    typeof code === 'number' &&
+    (code === GRPC_UNAVAILABLE || code === GRPC_RESOURCE_EXHAUSTED) &&
+    'metadata' in error
+  )
+    return true;
   return DROPPED_CONNECTION.test(error.message);
 }
 

@@ -22,7 +22,9 @@ describe('isTransientError: the one classification of infrastructure failures', 
   it('counts a refused connection (a real one) and a dropped connection as transient', async () => {
     expect(isTransientError(await refusedConnection())).toBe(true);
     expect(isTransientError(new Error('Connection terminated unexpectedly'))).toBe(true);
-    expect(isTransientError(new Error('wrapper', { cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }) }))).toBe(true);
+    expect(
+      isTransientError(new Error('wrapper', { cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }) })),
+    ).toBe(true);
   });
 
   it.each([
@@ -58,9 +60,16 @@ describe('asActivityFailure: what a workflow sees of an activity error', () => {
   const window = { windowMs: 30 * 60_000, firstScheduledMs: 1_000_000, nowMs: 1_000_000 + 60_000 };
 
   it('makes a business failure non-retryable, with its first line as the message', () => {
-    const failure = asActivityFailure(sqlError('P0001', 'tenant 7 is locked for maintenance\nCONTEXT: trigger'), window);
+    const failure = asActivityFailure(
+      sqlError('P0001', 'tenant 7 is locked for maintenance\nCONTEXT: trigger'),
+      window,
+    );
     expect(failure).toBeInstanceOf(ApplicationFailure);
-    expect(failure).toMatchObject({ type: FAILURE_TYPES.business, nonRetryable: true, message: 'tenant 7 is locked for maintenance' });
+    expect(failure).toMatchObject({
+      type: FAILURE_TYPES.business,
+      nonRetryable: true,
+      message: 'tenant 7 is locked for maintenance',
+    });
   });
 
   it('keeps a transient failure retryable inside the outage window, for tenant work and bookkeeping', async () => {
@@ -74,8 +83,12 @@ describe('asActivityFailure: what a workflow sees of an activity error', () => {
     const late = { ...window, nowMs: window.firstScheduledMs + window.windowMs + 1 };
     const failure = asActivityFailure(refused, late);
     expect(failure).toMatchObject({ type: FAILURE_TYPES.outage, nonRetryable: true });
-    expect(failure.message).toMatch(/^Infrastructure unavailable for more than 30 minutes, the outage window \(last error: .*ECONNREFUSED/);
-    expect(asActivityFailure(refused, { windowMs: 5_000, firstScheduledMs: 0, nowMs: 6_000 }).message).toMatch(/more than 5 seconds/);
+    expect(failure.message).toMatch(
+      /^Infrastructure unavailable for more than 30 minutes, the outage window \(last error: .*ECONNREFUSED/,
+    );
+    expect(asActivityFailure(refused, { windowMs: 5_000, firstScheduledMs: 0, nowMs: 6_000 }).message).toMatch(
+      /more than 5 seconds/,
+    );
   });
 
   it('passes cancellation and failures that are already classified through unchanged', () => {

@@ -5,7 +5,19 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/dev/projectRoot.js';
 
-const SECTIONS = ['machine', 'dataset', 'physicalLimit', 'runbook', 'naivePeer', 'preflight', 'orchestration', 'scaleOut', 'memory', 'console', 'targets'];
+const SECTIONS = [
+  'machine',
+  'dataset',
+  'physicalLimit',
+  'runbook',
+  'naivePeer',
+  'preflight',
+  'orchestration',
+  'scaleOut',
+  'memory',
+  'console',
+  'targets',
+];
 
 /**
  * A smoke run of `npm run bench -- --quick --json-only`: it runs end to end and writes valid
@@ -23,8 +35,14 @@ describe('npm run bench --quick', () => {
         process.execPath,
         ['--import', 'tsx', join(PROJECT_ROOT, 'bench/run.ts'), '--quick', '--json-only'],
         // Its own results folder: bench/results/ keeps real runs only.
-        { cwd: PROJECT_ROOT, env: { ...process.env, BENCH_RESULTS_DIR: resultsDir }, timeout: 280_000, maxBuffer: 64 * 1024 * 1024 },
-        (error, out, err) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout: out, stderr: err }),
+        {
+          cwd: PROJECT_ROOT,
+          env: { ...process.env, BENCH_RESULTS_DIR: resultsDir },
+          timeout: 280_000,
+          maxBuffer: 64 * 1024 * 1024,
+        },
+        (error, out, err) =>
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout: out, stderr: err }),
       );
     });
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });

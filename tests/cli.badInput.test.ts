@@ -46,24 +46,75 @@ describe('the CLI under bad input', () => {
   const start = (...args: string[]) => ['start-runbook', 'findings-lifecycle', ...args];
 
   it.each([
-    ['a preflight id of dashes', start('--tenant', 'tenant-00001', '--reason', REASON, '--preflight', '-'.repeat(36)), /Preflight -{36} does not exist/, 1],
-    ['a preflight id of 36 hex digits', start('--tenant', 'tenant-00001', '--reason', REASON, '--preflight', 'a'.repeat(36)), /Preflight a{36} does not exist/, 1],
-    ['an empty preflight id', start('--tenant', 'tenant-00001', '--reason', REASON, '--preflight', ''), /--preflight needs the id of a saved preflight/, 0],
-    ['a 3,000-character idempotency key', start('--tenant', 'tenant-00001', '--reason', REASON, '--idempotency-key', 'k'.repeat(3000)), /1 to 200 characters .* this one has 3000/, 1],
-    ['the platform tenant', start('--tenant', 'platform', '--reason', REASON), /platform tenant \("platform"\) can never be targeted/, 1],
+    [
+      'a preflight id of dashes',
+      start('--tenant', 'tenant-00001', '--reason', REASON, '--preflight', '-'.repeat(36)),
+      /Preflight -{36} does not exist/,
+      1,
+    ],
+    [
+      'a preflight id of 36 hex digits',
+      start('--tenant', 'tenant-00001', '--reason', REASON, '--preflight', 'a'.repeat(36)),
+      /Preflight a{36} does not exist/,
+      1,
+    ],
+    [
+      'an empty preflight id',
+      start('--tenant', 'tenant-00001', '--reason', REASON, '--preflight', ''),
+      /--preflight needs the id of a saved preflight/,
+      0,
+    ],
+    [
+      'a 3,000-character idempotency key',
+      start('--tenant', 'tenant-00001', '--reason', REASON, '--idempotency-key', 'k'.repeat(3000)),
+      /1 to 200 characters .* this one has 3000/,
+      1,
+    ],
+    [
+      'the platform tenant',
+      start('--tenant', 'platform', '--reason', REASON),
+      /platform tenant \("platform"\) can never be targeted/,
+      1,
+    ],
     ['unknown tenants', start('--tenant', 'nope-1,nope-2', '--reason', REASON), /Unknown tenants: nope-1, nope-2\./, 1],
-    ['a reason with terminal escapes', start('--tenant', 'tenant-00001', '--reason', '\u001b[2K\rFAKE: Completed (succeeded)'), /control characters/, 1],
-    ['a reason of 9 emoji (9 characters, 18 UTF-16 units)', start('--tenant', 'tenant-00001', '--reason', '🔥'.repeat(9)), /it has 9\./, 1],
-    ['a wrong confirmation', start('--all-tenants', '--reason', REASON, '--confirm', 'yes'), /typed confirmation "ALL TENANTS" exactly/, 1],
-    ['an unknown runbook', ['start-runbook', 'nope', '--tenant', 'tenant-00001', '--reason', REASON], /Unknown runbook "nope"/, 1],
-  ])('%s: exit 2, one line, no run or preflight written, the refusal audited as due', async (_, args, message, audits) => {
-    const before = await written();
-    expectOneLine(await runCli(args, env()), 2, message);
-    expect(await written()).toEqual({ ...before, audits: before.audits + audits });
-  });
+    [
+      'a reason with terminal escapes',
+      start('--tenant', 'tenant-00001', '--reason', '\u001b[2K\rFAKE: Completed (succeeded)'),
+      /control characters/,
+      1,
+    ],
+    [
+      'a reason of 9 emoji (9 characters, 18 UTF-16 units)',
+      start('--tenant', 'tenant-00001', '--reason', '🔥'.repeat(9)),
+      /it has 9\./,
+      1,
+    ],
+    [
+      'a wrong confirmation',
+      start('--all-tenants', '--reason', REASON, '--confirm', 'yes'),
+      /typed confirmation "ALL TENANTS" exactly/,
+      1,
+    ],
+    [
+      'an unknown runbook',
+      ['start-runbook', 'nope', '--tenant', 'tenant-00001', '--reason', REASON],
+      /Unknown runbook "nope"/,
+      1,
+    ],
+  ])(
+    '%s: exit 2, one line, no run or preflight written, the refusal audited as due',
+    async (_, args, message, audits) => {
+      const before = await written();
+      expectOneLine(await runCli(args, env()), 2, message);
+      expect(await written()).toEqual({ ...before, audits: before.audits + audits });
+    },
+  );
 
   it('echoes a 100 KB argument cut short', async () => {
-    for (const args of [['runs', 'show', 'x'.repeat(100_000)], ['seed', '--tenants', '9'.repeat(100_000), '--findings-per-tenant', '1']]) {
+    for (const args of [
+      ['runs', 'show', 'x'.repeat(100_000)],
+      ['seed', '--tenants', '9'.repeat(100_000), '--findings-per-tenant', '1'],
+    ]) {
       const result = await runCli(args, env());
       expect(result.code).toBe(2);
       expect(result.stderr.length).toBeLessThan(1_500);
@@ -76,9 +127,16 @@ describe('the CLI under bad input', () => {
     ['not a URL', 'not a url'],
     ['another scheme', 'mysql://root@127.0.0.1/db'],
   ])('DATABASE_URL with %s: exit 2, says how to write it, never echoes it', async (_, url) => {
-    for (const args of [['runs', 'list'], ['db', 'migrate']]) {
+    for (const args of [
+      ['runs', 'list'],
+      ['db', 'migrate'],
+    ]) {
       const result = await runCli(args, { DATABASE_URL: url });
-      expectOneLine(result, 2, /DATABASE_URL is not a valid PostgreSQL URL; write it as postgres:\/\/user:password@host:5432\/database/);
+      expectOneLine(
+        result,
+        2,
+        /DATABASE_URL is not a valid PostgreSQL URL; write it as postgres:\/\/user:password@host:5432\/database/,
+      );
       expect(result.stderr).not.toContain(url);
     }
   });
@@ -86,8 +144,17 @@ describe('the CLI under bad input', () => {
   it('gives up on a server that never answers within the connect timeout: exit 3', async () => {
     const address = silent.address();
     const port = typeof address === 'object' && address ? address.port : 0;
-    const result = await runCli(['runs', 'list'], { DATABASE_URL: `postgres://ops:hunter2@127.0.0.1:${port}/ops`, DATABASE_CONNECT_TIMEOUT_SECONDS: '1' });
-    expectOneLine(result, 3, new RegExp(`Cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port}/ops \\(no answer in time; DATABASE_CONNECT_TIMEOUT_SECONDS`));
+    const result = await runCli(['runs', 'list'], {
+      DATABASE_URL: `postgres://ops:hunter2@127.0.0.1:${port}/ops`,
+      DATABASE_CONNECT_TIMEOUT_SECONDS: '1',
+    });
+    expectOneLine(
+      result,
+      3,
+      new RegExp(
+        `Cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port}/ops \\(no answer in time; DATABASE_CONNECT_TIMEOUT_SECONDS`,
+      ),
+    );
   });
 
   it('a start Temporal refused: the same key then says it failed and a new key is needed, without a new preflight', async () => {
@@ -95,22 +162,45 @@ describe('the CLI under bad input', () => {
     const refused = await runCli(args, env({ TEMPORAL_NAMESPACE: 'no-such-namespace' }));
     // The preflight it printed, then one error line.
     expect(refused.code).toBe(3);
-    expect(refused.stderr.trimEnd().split('\n').filter((line) => line.startsWith('error'))).toEqual([expect.stringMatching(/^error: Temporal at .* did not start the workflow/)]);
+    expect(
+      refused.stderr
+        .trimEnd()
+        .split('\n')
+        .filter((line) => line.startsWith('error')),
+    ).toEqual([expect.stringMatching(/^error: Temporal at .* did not start the workflow/)]);
     expect(refused.stderr.trimEnd().split('\n').at(-1)).toMatch(/^error: /);
-    const { rows } = await h.database.pool.query(`SELECT actor_label FROM audit_events WHERE action = 'runbook.failed' ORDER BY id DESC LIMIT 1`);
+    const { rows } = await h.database.pool.query(
+      `SELECT actor_label FROM audit_events WHERE action = 'runbook.failed' ORDER BY id DESC LIMIT 1`,
+    );
     expect(rows[0].actor_label).toMatch(/^cli:/);
     const before = await written();
-    expectOneLine(await runCli(args, env()), 2, /The start with idempotency key "refused-once" failed \(run [0-9a-f-]{36}: Temporal at .*\); use a new key/);
+    expectOneLine(
+      await runCli(args, env()),
+      2,
+      /The start with idempotency key "refused-once" failed \(run [0-9a-f-]{36}: Temporal at .*\); use a new key/,
+    );
     expect(await written()).toMatchObject({ runs: before.runs, preflights: before.preflights });
   });
 
   it('a reused key returns the run without a new preflight; runs list takes the CLI name; runs show takes an upper-case id', async () => {
-    const args = start('--tenant', 'tenant-00003', '--reason', `${REASON}\nsecond line`, '--idempotency-key', 'reused-key', '--wait', '--json');
+    const args = start(
+      '--tenant',
+      'tenant-00003',
+      '--reason',
+      `${REASON}\nsecond line`,
+      '--idempotency-key',
+      'reused-key',
+      '--wait',
+      '--json',
+    );
     const first = await runCli(args, env());
     expect(first.code).toBe(0);
     const { run } = JSON.parse(first.stdout);
     const preflights = (await written()).preflights;
-    const again = await runCli(args.filter((arg) => arg !== '--wait'), env());
+    const again = await runCli(
+      args.filter((arg) => arg !== '--wait'),
+      env(),
+    );
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ created: false, run: { id: run.id }, preflight: null });
     expect((await written()).preflights).toBe(preflights);
@@ -126,16 +216,54 @@ describe('the CLI under bad input', () => {
   });
 
   it('takes the runbook name wherever it stands among the options', async () => {
-    const result = await runCli(['start-runbook', '--tenant', 'tenant-00004', 'findings-lifecycle', '--preflight-only', '--json'], env());
+    const result = await runCli(
+      ['start-runbook', '--tenant', 'tenant-00004', 'findings-lifecycle', '--preflight-only', '--json'],
+      env(),
+    );
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout).report).toMatchObject({ tenantsInScope: 1, scope: { description: 'tenant-00004' } });
+    expect(JSON.parse(result.stdout).report).toMatchObject({
+      tenantsInScope: 1,
+      scope: { description: 'tenant-00004' },
+    });
   });
 
   it('never prints a stack trace or exits outside 0–3, whatever the arguments', async () => {
-    const word = fc.constantFrom('start-runbook', 'runs', 'list', 'show', 'cancel', 'pause', 'resume', 'db', 'migrate', 'seed', 'findings-lifecycle', 'nope');
-    const flag = fc.constantFrom('--tenant', '--all-tenants', '--reason', '--confirm', '--preflight', '--idempotency-key', '--json', '--status', '--limit', '--tenants', '--findings-per-tenant', '--', '-x');
-    const value = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('', '0', '-1', '1e9', 'ALL TENANTS', 'platform', '\u001b[2K', 'a'.repeat(600)));
-    const argv = fc.array(fc.oneof(word, flag, value), { minLength: 1, maxLength: 7 }).filter((args) => !args.includes('--help') && !args.includes('-h'));
+    const word = fc.constantFrom(
+      'start-runbook',
+      'runs',
+      'list',
+      'show',
+      'cancel',
+      'pause',
+      'resume',
+      'db',
+      'migrate',
+      'seed',
+      'findings-lifecycle',
+      'nope',
+    );
+    const flag = fc.constantFrom(
+      '--tenant',
+      '--all-tenants',
+      '--reason',
+      '--confirm',
+      '--preflight',
+      '--idempotency-key',
+      '--json',
+      '--status',
+      '--limit',
+      '--tenants',
+      '--findings-per-tenant',
+      '--',
+      '-x',
+    );
+    const value = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.constantFrom('', '0', '-1', '1e9', 'ALL TENANTS', 'platform', '\u001b[2K', 'a'.repeat(600)),
+    );
+    const argv = fc
+      .array(fc.oneof(word, flag, value), { minLength: 1, maxLength: 7 })
+      .filter((args) => !args.includes('--help') && !args.includes('-h'));
     await fc.assert(
       fc.asyncProperty(argv, async (args) => {
         // Temporal unreachable: however the words fall, nothing can start or follow a run.

@@ -23,23 +23,44 @@ describe('customer-user create', () => {
     await database?.destroy();
   });
 
-  it("creates a user of the tenant with a generated password, printed once, stored as an argon2id hash", async () => {
-    const result = await runCli(['customer-user', 'create', '--email', 'Buyer@Example.com', '--tenant', tenant.externalId], env);
+  it('creates a user of the tenant with a generated password, printed once, stored as an argon2id hash', async () => {
+    const result = await runCli(
+      ['customer-user', 'create', '--email', 'Buyer@Example.com', '--tenant', tenant.externalId],
+      env,
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(`of tenant ${tenant.externalId}`);
     const password = result.stdout.match(/Password \(shown once, store it now\): (\S+)/)?.[1];
-    const { rows } = await database.pool.query('SELECT tenant_id::int AS "tenantId", password_hash AS hash FROM users WHERE email = $1', ['buyer@example.com']);
+    const { rows } = await database.pool.query(
+      'SELECT tenant_id::int AS "tenantId", password_hash AS hash FROM users WHERE email = $1',
+      ['buyer@example.com'],
+    );
     expect(rows[0].tenantId).toBe(tenant.id);
     expect(rows[0].hash).toMatch(/^\$argon2id\$/);
     expect(await verifyPassword(rows[0].hash, password!)).toBe(true);
   });
 
   it.each([
-    ['an unknown tenant', ['--email', 'a@example.com', '--tenant', 'no-such-tenant'], 'There is no customer tenant with the external id no-such-tenant.'],
-    ['the platform tenant', ['--email', 'b@example.com', '--tenant', 'platform'], 'There is no customer tenant with the external id platform.'],
-    ['a taken email', ['--email', 'buyer@example.com', '--tenant', 'TENANT'], 'A customer user with the email buyer@example.com already exists.'],
+    [
+      'an unknown tenant',
+      ['--email', 'a@example.com', '--tenant', 'no-such-tenant'],
+      'There is no customer tenant with the external id no-such-tenant.',
+    ],
+    [
+      'the platform tenant',
+      ['--email', 'b@example.com', '--tenant', 'platform'],
+      'There is no customer tenant with the external id platform.',
+    ],
+    [
+      'a taken email',
+      ['--email', 'buyer@example.com', '--tenant', 'TENANT'],
+      'A customer user with the email buyer@example.com already exists.',
+    ],
   ])('refuses %s in one line with exit 2', async (_name, args, message) => {
-    const result = await runCli(['customer-user', 'create', ...args.map((arg) => (arg === 'TENANT' ? tenant.externalId : arg))], env);
+    const result = await runCli(
+      ['customer-user', 'create', ...args.map((arg) => (arg === 'TENANT' ? tenant.externalId : arg))],
+      env,
+    );
     expect(result.code).toBe(2);
     expect(result.stderr.trim()).toBe(`error: ${message}`);
   });

@@ -14,7 +14,10 @@ import { until } from './support/until.js';
 const RUNBOOK = 'findings.lifecycle.rebuild';
 
 describe('tsx src/cli deploy-hook', () => {
-  const h = useRunbookHarness({ seed: { tenants: 6, findingsPerTenant: 60, seed: 29 }, settings: { batchSize: 10, childParallelism: 3 } });
+  const h = useRunbookHarness({
+    seed: { tenants: 6, findingsPerTenant: 60, seed: 29 },
+    settings: { batchSize: 10, childParallelism: 3 },
+  });
   const env = (extra: Record<string, string> = {}): Record<string, string> => ({
     DATABASE_URL: h.database.url,
     TEMPORAL_ADDRESS: h.config.temporal.address,
@@ -23,7 +26,9 @@ describe('tsx src/cli deploy-hook', () => {
     ...extra,
   });
   const runsOf = async (release: string) =>
-    (await h.database.pool.query(`SELECT id FROM operation_runs WHERE initiator_label = $1`, [`deploy:${release}`])).rows.map((row) => row.id as string);
+    (
+      await h.database.pool.query(`SELECT id FROM operation_runs WHERE initiator_label = $1`, [`deploy:${release}`])
+    ).rows.map((row) => row.id as string);
 
   it('starts each deploy-triggered runbook once per release, through the shared starter', async () => {
     const result = await runCli(['deploy-hook', '--release', 'r1', '--wait', '--json'], env());
@@ -50,7 +55,7 @@ describe('tsx src/cli deploy-hook', () => {
     expect(await runsOf('r1')).toEqual([run!.id]);
   });
 
-  it('queues a release behind the previous release\'s active run, and starts it when the scope frees', async () => {
+  it("queues a release behind the previous release's active run, and starts it when the scope frees", async () => {
     await undoRebuilds(h.database.pool);
     // r2's run (2 waves of 6 batches) lasts about 6 s: still active when r3's CLI has started.
     const restore = await slowBatches(h.database.pool, 500);
@@ -71,13 +76,18 @@ describe('tsx src/cli deploy-hook', () => {
       await restore();
     }
     // The workflow keeps every release it has seen.
-    const records = await h.client.workflow.getHandle(deployHookWorkflowId(h.config.temporal.taskQueue)).query(releasesQuery);
+    const records = await h.client.workflow
+      .getHandle(deployHookWorkflowId(h.config.temporal.taskQueue))
+      .query(releasesQuery);
     expect(records.map((record) => record.release)).toEqual(['r1', 'r2', 'r3']);
   });
 
   it('runs nothing when DEPLOY_RUNBOOKS is empty, and refuses a malformed release', async () => {
     const none = await runCli(['deploy-hook', '--release', 'r4'], env({ DEPLOY_RUNBOOKS: '' }));
-    expect(none).toMatchObject({ code: 0, stdout: 'No runbook is deploy-triggered (DEPLOY_RUNBOOKS is empty); nothing to run.\n' });
+    expect(none).toMatchObject({
+      code: 0,
+      stdout: 'No runbook is deploy-triggered (DEPLOY_RUNBOOKS is empty); nothing to run.\n',
+    });
     expect(await runsOf('r4')).toEqual([]);
     const bad = await runCli(['deploy-hook', '--release', 'r 5; rm -rf /'], env());
     expect(bad.code).toBe(2);
@@ -96,7 +106,11 @@ describe('tsx src/cli deploy-hook', () => {
       const input = { settings: config.rebuild, retryMs: 200, continueAsNewAfter: 2 };
       for (const release of ['c1', 'c2', 'c3']) {
         await signalDeployRelease(h.client, { taskQueue, input }, { release, runbooks: [RUNBOOK] });
-        await until(() => queryRelease(h.client, taskQueue, release), (record) => record?.runbooks[0]?.state === 'started', `release ${release} to start`);
+        await until(
+          () => queryRelease(h.client, taskQueue, release),
+          (record) => record?.runbooks[0]?.state === 'started',
+          `release ${release} to start`,
+        );
         const [runId] = await runsOf(release);
         await waitForRun(h.database.pool, runId!);
       }
@@ -104,7 +118,10 @@ describe('tsx src/cli deploy-hook', () => {
       const records = await handle.query(releasesQuery);
       expect(records.map((record) => record.release)).toEqual(['c1', 'c2', 'c3']);
       const runs = [];
-      for await (const execution of h.client.workflow.list({ query: `WorkflowId = "${deployHookWorkflowId(taskQueue)}"` })) runs.push(execution);
+      for await (const execution of h.client.workflow.list({
+        query: `WorkflowId = "${deployHookWorkflowId(taskQueue)}"`,
+      }))
+        runs.push(execution);
       expect(runs.length).toBeGreaterThanOrEqual(2);
       expect(runs.filter((execution) => execution.status.name === 'CONTINUED_AS_NEW').length).toBeGreaterThanOrEqual(1);
     } finally {

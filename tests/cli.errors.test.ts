@@ -51,7 +51,11 @@ describe.concurrent('every CLI error is one line with the documented exit code',
   it('a database that does not exist → exit 3, saying how to create it', async () => {
     const url = new URL(inject('templateDatabaseUrl'));
     url.pathname = '/platform_ops_no_such_database';
-    expectOneLine(await runCli(['runs', 'list'], { DATABASE_URL: url.toString() }), 3, /does not exist\. Run "npm run cli -- db migrate"/);
+    expectOneLine(
+      await runCli(['runs', 'list'], { DATABASE_URL: url.toString() }),
+      3,
+      /does not exist\. Run "npm run cli -- db migrate"/,
+    );
   });
 
   it.each([

@@ -8,7 +8,11 @@ import { waitForRun } from './support/runs.js';
 
 describe('tsx src/cli runs export', () => {
   const h = useRunbookHarness({ seed: { tenants: 3, findingsPerTenant: 20, seed: 31 } });
-  const env = () => ({ DATABASE_URL: h.database.url, TEMPORAL_ADDRESS: h.config.temporal.address, TEMPORAL_TASK_QUEUE: h.config.temporal.taskQueue });
+  const env = () => ({
+    DATABASE_URL: h.database.url,
+    TEMPORAL_ADDRESS: h.config.temporal.address,
+    TEMPORAL_TASK_QUEUE: h.config.temporal.taskQueue,
+  });
 
   it('escapes cells a spreadsheet would run as formulas', () => {
     expect(['=1+1', '+1', '-1', '@SUM(A1)', '\tx', 'plain', 'a,b', 'say "hi"'].map(csvCell)).toEqual([
@@ -26,7 +30,9 @@ describe('tsx src/cli runs export', () => {
   it('round-trips: the CSV and the JSON read back equal the database', async () => {
     const { pool } = h.database;
     // A tenant whose name and error a spreadsheet would evaluate.
-    await pool.query(`UPDATE tenants SET external_id = '=HYPERLINK("http://evil.example")' WHERE external_id = 'tenant-00002'`);
+    await pool.query(
+      `UPDATE tenants SET external_id = '=HYPERLINK("http://evil.example")' WHERE external_id = 'tenant-00002'`,
+    );
     const { rows } = await pool.query(`SELECT id FROM tenants WHERE external_id LIKE '=HYPERLINK%'`);
     await pool.query(`
       CREATE FUNCTION refuse_tenant() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '@import, "quoted" and
@@ -47,19 +53,46 @@ newline'; END $$;
     expect(exported.items).toEqual(JSON.parse(JSON.stringify(items)));
     // The export itself is audited, once, after the JSON was taken.
     const audit = await getRunAuditTrail(pool, runId);
-    expect(audit.map((event) => event.action)).toEqual([...exported.audit.map((event: { action: string }) => event.action), 'runbook.exported']);
+    expect(audit.map((event) => event.action)).toEqual([
+      ...exported.audit.map((event: { action: string }) => event.action),
+      'runbook.exported',
+    ]);
 
     const csv = await runCli(['runs', 'export', runId], env());
     expect(csv.code, csv.stderr).toBe(0);
     const [header, run, ...rest] = parseCsv(csv.stdout);
     expect(header).toEqual(['record', 'at', 'tenant', 'status', 'examined', 'changed', 'action', 'actor', 'detail']);
-    expect(run).toEqual(['run', expect.any(String), '', 'partially_succeeded', String(exported.run.counts.examined), String(exported.run.counts.changed), '', exported.run.initiatorLabel, "'-rebuild, with \"quotes\", after v1"]);
+    expect(run).toEqual([
+      'run',
+      expect.any(String),
+      '',
+      'partially_succeeded',
+      String(exported.run.counts.examined),
+      String(exported.run.counts.changed),
+      '',
+      exported.run.initiatorLabel,
+      '\'-rebuild, with "quotes", after v1',
+    ]);
     const itemRows = rest.filter((row) => row[0] === 'item');
     const unescape = (cell: string) => cell.replace(/^'(?=[=+\-@\t\r])/, '');
-    expect(itemRows.map((row) => ({ tenant: unescape(row[2]!), status: row[3], changed: Number(row[5]), error: unescape(row[8]!) }))).toEqual(
-      items.map((item) => ({ tenant: item.externalId, status: item.status, changed: item.counts.changed ?? 0, error: item.error ?? '' })),
+    expect(
+      itemRows.map((row) => ({
+        tenant: unescape(row[2]!),
+        status: row[3],
+        changed: Number(row[5]),
+        error: unescape(row[8]!),
+      })),
+    ).toEqual(
+      items.map((item) => ({
+        tenant: item.externalId,
+        status: item.status,
+        changed: item.counts.changed ?? 0,
+        error: item.error ?? '',
+      })),
     );
-    expect(itemRows.find((row) => row[3] === 'failed')).toEqual(expect.arrayContaining(["'=HYPERLINK(\"http://evil.example\")", "'@import, \"quoted\" and"]));
+    expect(itemRows.find((row) => row[3] === 'failed')).toEqual(
+      expect.arrayContaining(['\'=HYPERLINK("http://evil.example")', '\'@import, "quoted" and']),
+    );
     expect(rest.filter((row) => row[0] === 'audit').map((row) => row[6])).toEqual(audit.map((event) => event.action));
   });
 

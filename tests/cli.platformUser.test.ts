@@ -14,7 +14,8 @@ function runCliWithStdin(args: string[], env: Record<string, string>, input: str
       process.execPath,
       ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli/index.ts'), ...args],
       { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, timeout: 120_000 },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );
     child.stdin!.end(input);
   });
@@ -25,7 +26,12 @@ describe('platform-user create', () => {
   let env: Record<string, string>;
 
   const user = async (email: string) =>
-    (await database.pool.query('SELECT email, password_hash, capabilities, is_active FROM platform_users WHERE email = $1', [email])).rows[0];
+    (
+      await database.pool.query(
+        'SELECT email, password_hash, capabilities, is_active FROM platform_users WHERE email = $1',
+        [email],
+      )
+    ).rows[0];
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -38,14 +44,26 @@ describe('platform-user create', () => {
 
   it('creates an operator with a generated password, printed once, stored as an argon2id hash', async () => {
     const result = await runCli(
-      ['platform-user', 'create', '--email', 'Ops@Example.com', '--capability', 'platform.ops.runs.view', '--capability', 'platform.ops.runbooks.view'],
+      [
+        'platform-user',
+        'create',
+        '--email',
+        'Ops@Example.com',
+        '--capability',
+        'platform.ops.runs.view',
+        '--capability',
+        'platform.ops.runbooks.view',
+      ],
       env,
     );
     expect(result.code, result.stderr).toBe(0);
     const password = result.stdout.match(/Password \(shown once, store it now\): (\S+)/)?.[1];
     expect(password).toBeDefined();
     const row = await user('ops@example.com');
-    expect(row).toMatchObject({ capabilities: ['platform.ops.runs.view', 'platform.ops.runbooks.view'], is_active: true });
+    expect(row).toMatchObject({
+      capabilities: ['platform.ops.runs.view', 'platform.ops.runbooks.view'],
+      is_active: true,
+    });
     expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     expect(await verifyPassword(row.password_hash, password!)).toBe(true);
     expect(row.password_hash).not.toContain(password);
@@ -53,12 +71,24 @@ describe('platform-user create', () => {
 
   it('takes the password from stdin and prints none', async () => {
     const result = await runCliWithStdin(
-      ['platform-user', 'create', '--email', 'piped@example.com', '--capability', 'platform.ops.runs.view', '--password-stdin', '--json'],
+      [
+        'platform-user',
+        'create',
+        '--email',
+        'piped@example.com',
+        '--capability',
+        'platform.ops.runs.view',
+        '--password-stdin',
+        '--json',
+      ],
       env,
       'a piped password 123\n',
     );
     expect(result.code, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ email: 'piped@example.com', capabilities: ['platform.ops.runs.view'] });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      email: 'piped@example.com',
+      capabilities: ['platform.ops.runs.view'],
+    });
     expect(result.stdout).not.toContain('password');
     expect(await verifyPassword((await user('piped@example.com')).password_hash, 'a piped password 123')).toBe(true);
   });
@@ -68,7 +98,9 @@ describe('platform-user create', () => {
     expect((await runCli(args, env)).code).toBe(0);
     const again = await runCli(args, env);
     expect(again.code).toBe(2);
-    expect(again.stderr.trim().split('\n')).toEqual(['error: A platform user with the email twice@example.com already exists.']);
+    expect(again.stderr.trim().split('\n')).toEqual([
+      'error: A platform user with the email twice@example.com already exists.',
+    ]);
   });
 
   it.each([
@@ -85,7 +117,15 @@ describe('platform-user create', () => {
 
   it('a short password on stdin is refused, exit 2', async () => {
     const result = await runCliWithStdin(
-      ['platform-user', 'create', '--email', 'short@example.com', '--capability', 'platform.ops.runs.view', '--password-stdin'],
+      [
+        'platform-user',
+        'create',
+        '--email',
+        'short@example.com',
+        '--capability',
+        'platform.ops.runs.view',
+        '--password-stdin',
+      ],
       env,
       'short\n',
     );

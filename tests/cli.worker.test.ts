@@ -8,8 +8,14 @@ import { useRunbookHarness } from './support/harness.js';
 import { waitForRun } from './support/runs.js';
 
 /** A worker process started as `command` with --json on the task queue of `env`, and what it logs. */
-function spawnWorker(command: { command: string; args: string[]; env?: Record<string, string> }, env: Record<string, string>) {
-  const child = spawn(command.command, [...command.args, '--json'], { cwd: PROJECT_ROOT, env: { ...process.env, ...command.env, ...env } });
+function spawnWorker(
+  command: { command: string; args: string[]; env?: Record<string, string> },
+  env: Record<string, string>,
+) {
+  const child = spawn(command.command, [...command.args, '--json'], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...command.env, ...env },
+  });
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const exit = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -25,7 +31,13 @@ function spawnWorker(command: { command: string; args: string[]; env?: Record<st
     async stop(): Promise<{ code: number | null; lines: Array<Record<string, unknown>> }> {
       child.kill('SIGTERM');
       const code = await exit;
-      return { code, lines: stdout.trim().split('\n').map((line) => JSON.parse(line)) };
+      return {
+        code,
+        lines: stdout
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line)),
+      };
     },
   };
 }
@@ -39,25 +51,42 @@ describe('tsx src/cli worker', () => {
   });
 
   it('names the unreachable Temporal server', async () => {
-    const result = await runCli(['worker'], { DATABASE_URL: inject('templateDatabaseUrl'), TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    const result = await runCli(['worker'], {
+      DATABASE_URL: inject('templateDatabaseUrl'),
+      TEMPORAL_ADDRESS: '127.0.0.1:1',
+    });
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(/^error: Cannot reach Temporal at 127\.0\.0\.1:1 .*TEMPORAL_ADDRESS/);
   });
 
   it('refuses a workflow bundle that does not exist, and says how to build one', async () => {
-    const result = await runCli(['worker', '--workflow-bundle', join(PROJECT_ROOT, 'no-such-bundle.js')], { DATABASE_URL: inject('templateDatabaseUrl') });
-    expect(result).toMatchObject({ code: 2, stderr: `error: no workflow bundle at ${join(PROJECT_ROOT, 'no-such-bundle.js')}; build it with: npm run build\n` });
+    const result = await runCli(['worker', '--workflow-bundle', join(PROJECT_ROOT, 'no-such-bundle.js')], {
+      DATABASE_URL: inject('templateDatabaseUrl'),
+    });
+    expect(result).toMatchObject({
+      code: 2,
+      stderr: `error: no workflow bundle at ${join(PROJECT_ROOT, 'no-such-bundle.js')}; build it with: npm run build\n`,
+    });
   });
 
   it('bundles the workflow code itself without --workflow-bundle, logs JSON lines with --json and stops cleanly on SIGTERM', async () => {
     const worker = spawnWorker(
       { command: process.execPath, args: ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli/index.ts'), 'worker'] },
-      { DATABASE_URL: inject('templateDatabaseUrl'), TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: 'cli-worker-test' },
+      {
+        DATABASE_URL: inject('templateDatabaseUrl'),
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        TEMPORAL_TASK_QUEUE: 'cli-worker-test',
+      },
     );
     await worker.polling();
     const { code, lines } = await worker.stop();
     expect(code).toBe(0);
-    expect(lines).toContainEqual(expect.objectContaining({ level: 'INFO', message: expect.stringContaining('polling task queue cli-worker-test') }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 'INFO',
+        message: expect.stringContaining('polling task queue cli-worker-test'),
+      }),
+    );
   });
 });
 
@@ -66,8 +95,18 @@ describe('the built worker (npm run build; as npm start and the bench start it)'
 
   it('runs a run from the compiled CLI and the prebuilt workflow bundle, and stops cleanly on SIGTERM', async () => {
     const command = workerCommand(await buildWorker());
-    expect(command.args).toEqual(expect.arrayContaining([join(PROJECT_ROOT, 'dist/cli/index.js'), '--workflow-bundle', join(PROJECT_ROOT, 'dist/workflow-bundle.js')]));
-    const worker = spawnWorker(command, { DATABASE_URL: h.database.url, TEMPORAL_ADDRESS: h.config.temporal.address, TEMPORAL_TASK_QUEUE: h.config.temporal.taskQueue });
+    expect(command.args).toEqual(
+      expect.arrayContaining([
+        join(PROJECT_ROOT, 'dist/cli/index.js'),
+        '--workflow-bundle',
+        join(PROJECT_ROOT, 'dist/workflow-bundle.js'),
+      ]),
+    );
+    const worker = spawnWorker(command, {
+      DATABASE_URL: h.database.url,
+      TEMPORAL_ADDRESS: h.config.temporal.address,
+      TEMPORAL_TASK_QUEUE: h.config.temporal.taskQueue,
+    });
     try {
       await worker.polling();
       const { run } = await h.start({ kind: 'tenants', externalIds: ['tenant-00001'] });

@@ -46,7 +46,11 @@ function declaredShape(): Shape {
     const constraints: string[] = [];
     for (const column of table.columns) {
       const identity = (column as { generatedIdentity?: { type: 'always' | 'byDefault' } }).generatedIdentity;
-      columns[column.name] = { type: normalizeType(column.getSQLType()), notNull: column.notNull, identity: identity?.type ?? null };
+      columns[column.name] = {
+        type: normalizeType(column.getSQLType()),
+        notNull: column.notNull,
+        identity: identity?.type ?? null,
+      };
       if (column.primary) constraints.push(`primary key ${table.name}_pkey (${column.name})`);
       if (column.isUnique) constraints.push(`unique ${column.uniqueName} (${column.name})`);
     }
@@ -80,7 +84,13 @@ async function databaseShape(client: pg.Client): Promise<Shape> {
   );
   for (const { name } of tables.rows) shape[name] = { columns: {}, constraints: [], indexes: [] };
 
-  const columns = await client.query<{ table: string; column: string; type: string; notNull: boolean; identity: string }>(
+  const columns = await client.query<{
+    table: string;
+    column: string;
+    type: string;
+    notNull: boolean;
+    identity: string;
+  }>(
     `SELECT c.relname AS table, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
             a.attnotnull AS "notNull", a.attidentity AS identity
        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
@@ -129,8 +139,21 @@ const SPEC_COLUMNS: Record<string, string[]> = {
   workspaces: ['id', 'slug', 'name', 'created_at'],
   tenants: ['id', 'workspace_id', 'external_id', 'name', 'created_at'],
   findings: [
-    'id', 'tenant_id', 'fingerprint', 'title', 'severity', 'status', 'first_seen_at', 'last_seen_at', 'times_seen',
-    'due_at', 'resolved_at', 'reopened_at', 'lifecycle_version', 'created_at', 'updated_at',
+    'id',
+    'tenant_id',
+    'fingerprint',
+    'title',
+    'severity',
+    'status',
+    'first_seen_at',
+    'last_seen_at',
+    'times_seen',
+    'due_at',
+    'resolved_at',
+    'reopened_at',
+    'lifecycle_version',
+    'created_at',
+    'updated_at',
   ],
   finding_detections: ['id', 'finding_id', 'tenant_id', 'detected_at'],
   finding_events: ['id', 'finding_id', 'tenant_id', 'type', 'actor', 'occurred_at'],
@@ -138,15 +161,40 @@ const SPEC_COLUMNS: Record<string, string[]> = {
   users: ['id', 'tenant_id', 'email', 'password_hash'],
   sessions: [],
   operation_runs: [
-    'id', 'workspace_id', 'runbook', 'scope_kind', 'scope', 'status', 'outcome', 'source', 'initiator_platform_user_id',
-    'initiator_label', 'reason', 'idempotency_key', 'workflow_id', 'counts', 'preflight_id', 'error', 'created_at',
-    'started_at', 'completed_at',
+    'id',
+    'workspace_id',
+    'runbook',
+    'scope_kind',
+    'scope',
+    'status',
+    'outcome',
+    'source',
+    'initiator_platform_user_id',
+    'initiator_label',
+    'reason',
+    'idempotency_key',
+    'workflow_id',
+    'counts',
+    'preflight_id',
+    'error',
+    'created_at',
+    'started_at',
+    'completed_at',
   ],
   preflights: ['id', 'runbook', 'scope_kind', 'scope', 'report', 'content_hash', 'created_by', 'created_at'],
   operation_run_items: ['run_id', 'tenant_id', 'status', 'counts', 'error', 'started_at', 'completed_at'],
   audit_events: [
-    'id', 'occurred_at', 'actor_kind', 'actor_id', 'actor_label', 'action', 'target_kind', 'target_id', 'ip',
-    'user_agent', 'metadata',
+    'id',
+    'occurred_at',
+    'actor_kind',
+    'actor_id',
+    'actor_label',
+    'action',
+    'target_kind',
+    'target_id',
+    'ip',
+    'user_agent',
+    'metadata',
   ],
   notifications: ['id', 'platform_user_id', 'type', 'data', 'read_at', 'created_at'],
 };
@@ -202,8 +250,12 @@ describe('db migrate on an empty database', () => {
       expect(shape, `table ${table}`).toHaveProperty([table]);
       expect(Object.keys(shape[table]!.columns), `columns of ${table}`).toEqual(expect.arrayContaining(columns));
     }
-    expect(shape.operation_run_items!.constraints).toContainEqual(expect.stringMatching(/^primary key \S+ \(run_id, tenant_id\)$/));
-    expect(shape.findings!.constraints).toContainEqual(expect.stringMatching(/^unique \S+ \(tenant_id, fingerprint\)$/));
+    expect(shape.operation_run_items!.constraints).toContainEqual(
+      expect.stringMatching(/^primary key \S+ \(run_id, tenant_id\)$/),
+    );
+    expect(shape.findings!.constraints).toContainEqual(
+      expect.stringMatching(/^unique \S+ \(tenant_id, fingerprint\)$/),
+    );
     expect(shape.operation_runs!.constraints).toContainEqual(expect.stringMatching(/^unique \S+ \(idempotency_key\)$/));
     expect(shape.findings!.columns.lifecycle_version).toEqual({ type: 'integer', notNull: true, identity: null });
   });

@@ -140,8 +140,17 @@ describe('ReadCache', () => {
 
   it('serves an entry no longer than the TTL, nor than the lifetime of its value', async () => {
     const { feed } = handFeed();
-    const cache = new ReadCache<{ lifetimeMs: number }>({ feed, dependsOn: {}, ttlMs: 200, lifetimeOf: (value) => value.lifetimeMs });
-    const loads = { long: counted({ lifetimeMs: 10_000 }), short: counted({ lifetimeMs: 50 }), over: counted({ lifetimeMs: -1 }) };
+    const cache = new ReadCache<{ lifetimeMs: number }>({
+      feed,
+      dependsOn: {},
+      ttlMs: 200,
+      lifetimeOf: (value) => value.lifetimeMs,
+    });
+    const loads = {
+      long: counted({ lifetimeMs: 10_000 }),
+      short: counted({ lifetimeMs: 50 }),
+      over: counted({ lifetimeMs: -1 }),
+    };
     const readAll = async (...keys: Array<keyof typeof loads>) => {
       for (const key of keys) await cache.read(key, loads[key].load);
     };

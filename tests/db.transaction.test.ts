@@ -36,7 +36,9 @@ describe('inTransaction through an outage of its server', () => {
       expect(failures.length).toBeGreaterThan(0);
       for (const failure of failures) expect(isTransientError(failure), String(failure)).toBe(true);
       // The broken clients were thrown away: every connection of the pool works again.
-      const results = await Promise.all(Array.from({ length: 8 }, () => inTransaction(database.pool, (client) => client.query('SELECT 1 AS one'))));
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => inTransaction(database.pool, (client) => client.query('SELECT 1 AS one'))),
+      );
       expect(results.map((result) => result.rows[0].one)).toEqual(Array(8).fill(1));
     } finally {
       process.off('uncaughtException', onUncaught);

@@ -39,6 +39,8 @@ describe('temporal-dev.yaml → temporal server start-dev', () => {
   it('rejects an unknown search attribute type, naming the file and the allowed types', () => {
     const path = join(tmpdir(), `temporal-dev-${process.pid}.yaml`);
     writeFileSync(path, 'searchAttributes:\n  Foo: Number\n');
-    expect(() => loadDevServerConfig(path)).toThrow(`${path}: search attribute Foo has type Number; use one of Text, Keyword`);
+    expect(() => loadDevServerConfig(path)).toThrow(
+      `${path}: search attribute Foo has type Number; use one of Text, Keyword`,
+    );
   });
 });

@@ -28,7 +28,9 @@ describe('finding the Temporal CLI', () => {
   });
 
   it('rejects a TEMPORAL_CLI that is not executable', () => {
-    expect(() => findTemporalCli({ TEMPORAL_CLI: join(tempDir('none-'), 'temporal') })).toThrow(/is not an executable file/);
+    expect(() => findTemporalCli({ TEMPORAL_CLI: join(tempDir('none-'), 'temporal') })).toThrow(
+      /is not an executable file/,
+    );
   });
 
   it('says how to install the CLI when there is neither a binary nor Go', async () => {
@@ -59,8 +61,8 @@ describe('finding the Temporal CLI', () => {
   it('reports a failed build with the end of its output', async () => {
     const pathDir = tempDir('go-fail-');
     script(pathDir, 'go', '[ "$1" = version ] && exit 0\necho "module lookup disabled" >&2\nexit 1');
-    await expect(ensureTemporalCli({ env: { PATH: pathDir }, toolsBin: tempDir('tools-'), log: () => {} })).rejects.toThrow(
-      /failed \(exit 1\):\nmodule lookup disabled/,
-    );
+    await expect(
+      ensureTemporalCli({ env: { PATH: pathDir }, toolsBin: tempDir('tools-'), log: () => {} }),
+    ).rejects.toThrow(/failed \(exit 1\):\nmodule lookup disabled/);
   });
 });

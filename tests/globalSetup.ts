@@ -56,7 +56,10 @@ export default async function setup(project: TestProject) {
   const url = templateDatabaseUrl();
   await dropAbandonedTestDatabases(url);
   const temporalCli = await ensureTemporalCli();
-  const [server] = await Promise.all([startEphemeralDevServer(temporalCli, join(tmpdir(), `platform-ops-test-temporal-${process.pid}.log`)), migrateDatabase(url)]);
+  const [server] = await Promise.all([
+    startEphemeralDevServer(temporalCli, join(tmpdir(), `platform-ops-test-temporal-${process.pid}.log`)),
+    migrateDatabase(url),
+  ]);
   const workflowBundlePath = join(tmpdir(), `platform-ops-test-workflows-${process.pid}.js`);
   await writeWorkflowBundle(workflowBundlePath, quietLogger);
   project.provide('templateDatabaseUrl', url);

@@ -34,7 +34,9 @@ describe('the lifecycle rules in SQL, by either plan', () => {
   it.each(HISTORY_PLANS)('%s: counts as the pure rules do, whatever the scope', async (plan) => {
     const scopes = [customers, [customers[2]!], [customers[4]!, platform, customers[0]!, customers[4]!], []];
     for (const scope of scopes) {
-      expect(await summarizeFindingsToChange(database.pool, scope, plan), `tenants ${scope.join(', ')}`).toEqual(expectedSummaries(states, scope));
+      expect(await summarizeFindingsToChange(database.pool, scope, plan), `tenants ${scope.join(', ')}`).toEqual(
+        expectedSummaries(states, scope),
+      );
     }
     // Guards the data: there is something to count, and something left alone.
     const all = expectedSummaries(states, customers);
@@ -66,11 +68,16 @@ describe('the lifecycle rules in SQL, by either plan', () => {
   it('reports the same preflight for all tenants (grouped) as tenant by tenant (probes)', async () => {
     const refs = customers.map((id) => ({ id, externalId: String(id), workspaceId: 0 }));
     const whole = await findingsLifecycleRebuild.preflight(database.pool, refs);
-    const oneByOne = await Promise.all(refs.map((tenant) => findingsLifecycleRebuild.preflight(database.pool, [tenant])));
+    const oneByOne = await Promise.all(
+      refs.map((tenant) => findingsLifecycleRebuild.preflight(database.pool, [tenant])),
+    );
     expect(whole.perTenant).toEqual(oneByOne.flatMap((body) => body.perTenant));
     const summed: Record<string, number> = {};
-    for (const body of oneByOne) for (const [field, n] of Object.entries(body.breakdown)) summed[field] = (summed[field] ?? 0) + n;
+    for (const body of oneByOne)
+      for (const [field, n] of Object.entries(body.breakdown)) summed[field] = (summed[field] ?? 0) + n;
     expect(whole.breakdown).toEqual(summed);
-    expect(whole.perTenant.map((tenant) => tenant.toChange)).toEqual(expectedSummaries(states, customers).map((tenant) => tenant.changed));
+    expect(whole.perTenant.map((tenant) => tenant.toChange)).toEqual(
+      expectedSummaries(states, customers).map((tenant) => tenant.changed),
+    );
   });
 });

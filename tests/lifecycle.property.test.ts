@@ -32,7 +32,9 @@ const instant = fc
   .map(([hours, micros]) => BASE + hours * HOUR + micros);
 
 const legacyLifecycle: fc.Arbitrary<Lifecycle> = fc.record({
-  status: fc.option(fc.constantFrom('open', 'acknowledged', 'fixed', 'new', 'triaged', 'resolved', 'reopened', 'risk_accepted')),
+  status: fc.option(
+    fc.constantFrom('open', 'acknowledged', 'fixed', 'new', 'triaged', 'resolved', 'reopened', 'risk_accepted'),
+  ),
   first_seen_at: fc.option(instant),
   last_seen_at: fc.option(instant),
   times_seen: fc.integer({ min: 0, max: 10 }),
@@ -62,7 +64,13 @@ const generatedFinding: fc.Arbitrary<FindingHistory> = fc
   .map(({ severity, created_at, legacy, detections, events, currentKind, nudge }) => {
     // Listed order as ids here; the checks use the ids the database assigns, so a guess off at a
     // tie only turns an unchanged row into a changed one, in both implementations alike.
-    const history = { severity, created_at, detections, current: legacy, events: events.map((e, i) => ({ ...e, id: i + 1 })) };
+    const history = {
+      severity,
+      created_at,
+      detections,
+      current: legacy,
+      events: events.map((e, i) => ({ ...e, id: i + 1 })),
+    };
     if (currentKind !== 'legacy') history.current = { ...rebuildLifecycle(history).rebuilt };
     if (currentKind === 'nudged') history.current = nudged(history.current, nudge);
     return history;
@@ -85,10 +93,10 @@ const iso = (at: number | null) => (at === null ? null : formatInstant(at));
 
 async function insertRun(findings: FindingHistory[]): Promise<{ tenantId: number; ids: number[] }> {
   run += 1;
-  const tenant = await client.query(`INSERT INTO tenants (workspace_id, external_id, name) VALUES ($1, $2, $2) RETURNING id`, [
-    workspaceId,
-    `property-${run}`,
-  ]);
+  const tenant = await client.query(
+    `INSERT INTO tenants (workspace_id, external_id, name) VALUES ($1, $2, $2) RETURNING id`,
+    [workspaceId, `property-${run}`],
+  );
   const tenantId = Number(tenant.rows[0].id);
   const inserted = await client.query(
     `INSERT INTO findings (tenant_id, fingerprint, title, severity, created_at, status, first_seen_at, last_seen_at,
@@ -124,7 +132,11 @@ async function insertRun(findings: FindingHistory[]): Promise<{ tenantId: number
   );
   const events = findings
     .flatMap((history, index) =>
-      history.events.map((event) => ({ finding_id: ids[index], type: event.type, occurred_at: iso(event.occurred_at) })),
+      history.events.map((event) => ({
+        finding_id: ids[index],
+        type: event.type,
+        occurred_at: iso(event.occurred_at),
+      })),
     )
     .map((event, n) => ({ ...event, n }));
   await client.query(
@@ -179,7 +191,11 @@ function idRanges(ids: number[], size: number): Array<{ fromId: number; toId: nu
 }
 
 async function rebuildInBatches(tenantId: number, ids: number[], size: number, plan: HistoryPlan) {
-  const total = { examined: 0, changed: 0, fields: Object.fromEntries(LIFECYCLE_FIELDS.map((f) => [f, 0])) as FieldCounts };
+  const total = {
+    examined: 0,
+    changed: 0,
+    fields: Object.fromEntries(LIFECYCLE_FIELDS.map((f) => [f, 0])) as FieldCounts,
+  };
   for (const range of idRanges(ids, size)) {
     const result = await rebuildFindingsBatch(client, { tenantId, ...range }, plan);
     total.examined += result.examined;
@@ -220,9 +236,11 @@ describe('findings lifecycle: SQL rebuild agrees with the pure rules', () => {
 
           // Both plans; the grouped one also reads the earlier runs' tenants, which must not count.
           const summaries = [];
-          for (const plan of HISTORY_PLANS) summaries.push({ plan, summary: await summarizeFindingsToChange(client, [tenantId], plan) });
+          for (const plan of HISTORY_PLANS)
+            summaries.push({ plan, summary: await summarizeFindingsToChange(client, [tenantId], plan) });
           // The verification's count of one tenant, by either plan: all that will change, then nothing.
-          const counted = async () => Promise.all(HISTORY_PLANS.map((plan) => countTenantToChange(client, tenantId, plan)));
+          const counted = async () =>
+            Promise.all(HISTORY_PLANS.map((plan) => countTenantToChange(client, tenantId, plan)));
           const before = await counted();
           const rebuilt = await rebuildInBatches(tenantId, ids, batchSize, batchPlan);
 
@@ -254,9 +272,12 @@ describe('findings lifecycle: SQL rebuild agrees with the pure rules', () => {
         endOnFailure: true,
         reporter: (details) => {
           if (!details.failed) return;
-          throw new Error(`Property failed; replay with { seed: ${details.seed}, path: "${details.counterexamplePath}" }`, {
-            cause: details.errorInstance,
-          });
+          throw new Error(
+            `Property failed; replay with { seed: ${details.seed}, path: "${details.counterexamplePath}" }`,
+            {
+              cause: details.errorInstance,
+            },
+          );
         },
       },
     );

@@ -8,7 +8,11 @@ import {
   type FieldCounts,
 } from '../src/runbooks/findings-lifecycle/rebuildSql.js';
 import { formatInstant, parseInstant } from '../src/runbooks/findings-lifecycle/instants.js';
-import { LIFECYCLE_FIELDS, mapLifecycleInstants, type LifecycleField } from '../src/runbooks/findings-lifecycle/rules.js';
+import {
+  LIFECYCLE_FIELDS,
+  mapLifecycleInstants,
+  type LifecycleField,
+} from '../src/runbooks/findings-lifecycle/rules.js';
 import vectors from './fixtures/findings-lifecycle-vectors.json' with { type: 'json' };
 import { createTestDatabase, type TestDatabase } from './support/testDatabase.js';
 
@@ -41,21 +45,37 @@ async function insertFinding(tenantId: number, fingerprint: string, vector: Vect
     `INSERT INTO findings (tenant_id, fingerprint, title, severity, created_at, updated_at, status, first_seen_at,
                            last_seen_at, times_seen, due_at, resolved_at, reopened_at, lifecycle_version)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
-    [tenantId, fingerprint, vector.name, vector.finding.severity, vector.finding.created_at, PAST, current.status,
-      current.first_seen_at, current.last_seen_at, current.times_seen, current.due_at, current.resolved_at,
-      current.reopened_at, current.lifecycle_version],
+    [
+      tenantId,
+      fingerprint,
+      vector.name,
+      vector.finding.severity,
+      vector.finding.created_at,
+      PAST,
+      current.status,
+      current.first_seen_at,
+      current.last_seen_at,
+      current.times_seen,
+      current.due_at,
+      current.resolved_at,
+      current.reopened_at,
+      current.lifecycle_version,
+    ],
   );
   const id = Number(rows[0].id);
   for (const detectedAt of vector.detections) {
     await client.query('INSERT INTO finding_detections (finding_id, tenant_id, detected_at) VALUES ($1, $2, $3)', [
-      id, tenantId, detectedAt,
+      id,
+      tenantId,
+      detectedAt,
     ]);
   }
   // One by one, in listed order: the vectors rely on event ids following that order.
   for (const event of vector.events) {
-    await client.query('INSERT INTO finding_events (finding_id, tenant_id, type, occurred_at) VALUES ($1, $2, $3, $4)', [
-      id, tenantId, event.type, event.occurred_at,
-    ]);
+    await client.query(
+      'INSERT INTO finding_events (finding_id, tenant_id, type, occurred_at) VALUES ($1, $2, $3, $4)',
+      [id, tenantId, event.type, event.occurred_at],
+    );
   }
   return id;
 }
@@ -127,7 +147,9 @@ describe('findings lifecycle rebuild in SQL', () => {
       expect(sample.tenantId).toBe(tenantA);
       expect(sample.changedFields).toEqual(vector.expected_changed_fields);
       expect(sample.after).toEqual(vector.expected);
-      expect(sample.before).toEqual(mapLifecycleInstants(vector.finding.current, (at) => formatInstant(parseInstant(at))));
+      expect(sample.before).toEqual(
+        mapLifecycleInstants(vector.finding.current, (at) => formatInstant(parseInstant(at))),
+      );
     }
     expect(await sampleFindingChanges(client, [tenantA, tenantB], 3)).toEqual(all.slice(0, 3));
   });

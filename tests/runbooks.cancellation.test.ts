@@ -31,8 +31,16 @@ describe('cancellation is a clean stop', () => {
   async function cancelMidRun(scope: Parameters<typeof h.start>[0]): Promise<void> {
     await undoRebuilds(h.database.pool);
     const { run } = await h.start(scope);
-    await until(() => writes(run), (w) => w.rows >= 30, 'the run to change some findings');
-    await controlRun({ pool: h.database.pool, temporal: async () => h.client }, { runId: run.id, initiator: h.operator, source: 'cli' }, 'cancel');
+    await until(
+      () => writes(run),
+      (w) => w.rows >= 30,
+      'the run to change some findings',
+    );
+    await controlRun(
+      { pool: h.database.pool, temporal: async () => h.client },
+      { runId: run.id, initiator: h.operator, source: 'cli' },
+      'cancel',
+    );
     const done = await waitForRun(h.database.pool, run.id);
     expect(done.outcome).toBe('cancelled');
 
@@ -46,7 +54,10 @@ describe('cancellation is a clean stop', () => {
     const items = await getRunItems(h.database.pool, run.id);
     const itemsChanged = items.reduce((sum, item) => sum + (item.counts.changed ?? 0), 0);
     const { rows } = await h.database.pool.query('SELECT counts FROM operation_runs WHERE id = $1', [run.id]);
-    expect({ run: rows[0].counts.changed, items: itemsChanged }).toEqual({ run: atCompletion.rows, items: atCompletion.rows });
+    expect({ run: rows[0].counts.changed, items: itemsChanged }).toEqual({
+      run: atCompletion.rows,
+      items: atCompletion.rows,
+    });
     expect(atCompletion.rows).toBeLessThan(done.counts.tenants! * 400);
     expect(items.map((item) => item.status)).toContain('cancelled');
   }

@@ -33,19 +33,34 @@ describe('pausing, resuming and cancelling a run', () => {
   afterAll(() => restore?.());
 
   const control = (run: Pick<RunRecord, 'id'>, action: RunAction, initiator: Initiator = h.operator) =>
-    controlRun({ pool: h.database.pool, temporal: async () => h.client }, { runId: run.id, initiator, source: 'system_ui' }, action);
+    controlRun(
+      { pool: h.database.pool, temporal: async () => h.client },
+      { runId: run.id, initiator, source: 'system_ui' },
+      action,
+    );
 
   /** Batches the run's tenants have committed so far. */
   const batchesSoFar = async (runId: string) =>
     (await getRunItems(h.database.pool, runId)).reduce((sum, item) => sum + (item.counts.batches ?? 0), 0);
 
-  it('pauses after the running children\'s current batch, says so on the run row, and succeeds after resume', async () => {
+  it("pauses after the running children's current batch, says so on the run row, and succeeds after resume", async () => {
     await undoRebuilds(h.database.pool);
     const { run } = await h.start({ kind: 'all_tenants' });
-    await until(() => queryRunProgress(h.client, run.id), (p) => p.running === 2, 'two children to run');
-    await until(() => batchesSoFar(run.id), (n) => n > 0, 'a first batch');
+    await until(
+      () => queryRunProgress(h.client, run.id),
+      (p) => p.running === 2,
+      'two children to run',
+    );
+    await until(
+      () => batchesSoFar(run.id),
+      (n) => n > 0,
+      'a first batch',
+    );
     const paused = await control(run, 'pause');
-    expect(paused).toMatchObject({ status: 'running', pausedBy: h.operator.kind === 'platform_user' ? h.operator.email : '' });
+    expect(paused).toMatchObject({
+      status: 'running',
+      pausedBy: h.operator.kind === 'platform_user' ? h.operator.email : '',
+    });
     expect(paused.pausedAt).toBeInstanceOf(Date);
 
     // The children stay, mid-tenant, and take no new batch.
@@ -58,9 +73,21 @@ describe('pausing, resuming and cancelling a run', () => {
 
     expect((await control(run, 'resume')).pausedAt).toBeNull();
     const done = await waitForRun(h.database.pool, run.id);
-    expect(done).toMatchObject({ outcome: 'succeeded', counts: { tenantsSucceeded: 8 }, pausedAt: null, pausedBy: null });
-    const { rows } = await h.database.pool.query(`SELECT action FROM audit_events WHERE target_id = $1 ORDER BY id`, [run.id]);
-    expect(rows.map((row) => row.action)).toEqual(['runbook.started', 'runbook.paused', 'runbook.resumed', 'runbook.completed']);
+    expect(done).toMatchObject({
+      outcome: 'succeeded',
+      counts: { tenantsSucceeded: 8 },
+      pausedAt: null,
+      pausedBy: null,
+    });
+    const { rows } = await h.database.pool.query(`SELECT action FROM audit_events WHERE target_id = $1 ORDER BY id`, [
+      run.id,
+    ]);
+    expect(rows.map((row) => row.action)).toEqual([
+      'runbook.started',
+      'runbook.paused',
+      'runbook.resumed',
+      'runbook.completed',
+    ]);
   });
 
   it('stays paused across continue-as-new, and succeeds after resume', async () => {
@@ -76,13 +103,20 @@ describe('pausing, resuming and cancelling a run', () => {
     await sleep(1_500);
     expect(await queryRunProgress(h.client, run.id)).toMatchObject({ paused: true, running: 0, tenantsDone: 2 });
     await control(run, 'resume');
-    expect(await waitForRun(h.database.pool, run.id)).toMatchObject({ outcome: 'succeeded', counts: { tenantsSucceeded: 8 } });
+    expect(await waitForRun(h.database.pool, run.id)).toMatchObject({
+      outcome: 'succeeded',
+      counts: { tenantsSucceeded: 8 },
+    });
   });
 
   it('cancels: children stop, the run completes as cancelled with one notification', async () => {
     await undoRebuilds(h.database.pool);
     const { run } = await h.start({ kind: 'all_tenants' });
-    await until(() => queryRunProgress(h.client, run.id), (p) => p.running > 0, 'a child to start');
+    await until(
+      () => queryRunProgress(h.client, run.id),
+      (p) => p.running > 0,
+      'a child to start',
+    );
     await control(run, 'cancel');
     const done = await waitForRun(h.database.pool, run.id);
     expect(done.outcome).toBe('cancelled');
@@ -91,17 +125,36 @@ describe('pausing, resuming and cancelling a run', () => {
     expect(statuses.filter((s) => s === 'succeeded').length).toBeLessThan(8);
     expect(statuses).not.toContain('running');
     expect(statuses).not.toContain('pending');
-    const { rows } = await h.database.pool.query(`SELECT data ->> 'outcome' AS outcome FROM notifications WHERE data ->> 'runId' = $1`, [run.id]);
+    const { rows } = await h.database.pool.query(
+      `SELECT data ->> 'outcome' AS outcome FROM notifications WHERE data ->> 'runId' = $1`,
+      [run.id],
+    );
     expect(rows).toEqual([{ outcome: 'cancelled' }]);
-    const { rows: audit } = await h.database.pool.query(`SELECT action FROM audit_events WHERE target_id = $1 ORDER BY id`, [run.id]);
-    expect(audit.map((row) => row.action)).toEqual(['runbook.started', 'runbook.cancel_requested', 'runbook.cancelled']);
+    const { rows: audit } = await h.database.pool.query(
+      `SELECT action FROM audit_events WHERE target_id = $1 ORDER BY id`,
+      [run.id],
+    );
+    expect(audit.map((row) => row.action)).toEqual([
+      'runbook.started',
+      'runbook.cancel_requested',
+      'runbook.cancelled',
+    ]);
   });
 
   it('refuses with a code: no capability (whatever the source), unknown, completed, single-tenant, not paused', async () => {
     await undoRebuilds(h.database.pool);
     const single = (await h.start({ kind: 'tenants', externalIds: ['tenant-00001'] })).run;
-    const viewer: Initiator = { kind: 'platform_user', id: 1, email: 'viewer@example.com', capabilities: ['platform.ops.runs.view'] };
-    const asCli = controlRun({ pool: h.database.pool, temporal: async () => h.client }, { runId: single.id, initiator: viewer, source: 'cli' }, 'cancel');
+    const viewer: Initiator = {
+      kind: 'platform_user',
+      id: 1,
+      email: 'viewer@example.com',
+      capabilities: ['platform.ops.runs.view'],
+    };
+    const asCli = controlRun(
+      { pool: h.database.pool, temporal: async () => h.client },
+      { runId: single.id, initiator: viewer, source: 'cli' },
+      'cancel',
+    );
     expect(await refusalCode(asCli)).toBe('capability');
     expect(await refusalCode(control(single, 'pause'))).toBe('not_pausable');
     expect(await refusalCode(control({ id: 'nope' }, 'cancel'))).toBe('run_not_found');
@@ -119,7 +172,11 @@ describe('pausing, resuming and cancelling a run', () => {
   it('cancels a run whose workflow was terminated from outside, freeing its scope', async () => {
     await undoRebuilds(h.database.pool);
     const { run } = await h.start({ kind: 'tenants', externalIds: ['tenant-00005'] });
-    await until(() => batchesSoFar(run.id), (n) => n > 0, 'a first batch');
+    await until(
+      () => batchesSoFar(run.id),
+      (n) => n > 0,
+      'a first batch',
+    );
     await h.client.workflow.getHandle(run.workflowId!).terminate('an operator at the Temporal UI');
     expect(await getRun(h.database.pool, run.id)).toMatchObject({ status: 'running' });
     await control(run, 'cancel');
@@ -129,11 +186,20 @@ describe('pausing, resuming and cancelling a run', () => {
   });
 
   /** A run row as the starter writes it, before it launches the workflow. */
-  async function queuedRun(externalId: string): Promise<{ run: RunRecord; preflight: Awaited<ReturnType<typeof runPreflight>> }> {
+  async function queuedRun(
+    externalId: string,
+  ): Promise<{ run: RunRecord; preflight: Awaited<ReturnType<typeof runPreflight>> }> {
     const scope = { kind: 'tenants' as const, externalIds: [externalId] };
-    const preflight = await runPreflight(h.database.pool, { runbook: getRunbook(RUNBOOK), scope, initiator: h.operator });
+    const preflight = await runPreflight(h.database.pool, {
+      runbook: getRunbook(RUNBOOK),
+      scope,
+      initiator: h.operator,
+    });
     const id = crypto.randomUUID();
-    const { rows } = await h.database.pool.query(`SELECT id::int, workspace_id::int FROM tenants WHERE external_id = $1`, [externalId]);
+    const { rows } = await h.database.pool.query(
+      `SELECT id::int, workspace_id::int FROM tenants WHERE external_id = $1`,
+      [externalId],
+    );
     const run = await insertRun(h.database.pool, {
       id,
       workflowId: workflowIdFor(id),
@@ -158,12 +224,10 @@ describe('pausing, resuming and cancelling a run', () => {
     expect(await getRun(h.database.pool, run.id)).toMatchObject({ status: 'completed', outcome: 'cancelled' });
 
     // The starter that wrote the row goes on and launches it: the workflow sees a completed run and ends.
-    await launchRun(
-      { pool: h.database.pool, temporal: h.client, config: h.config },
-      run,
-      preflight,
-      { actor: { actorKind: 'cli', actorLabel: 'test' }, source: 'cli' },
-    );
+    await launchRun({ pool: h.database.pool, temporal: h.client, config: h.config }, run, preflight, {
+      actor: { actorKind: 'cli', actorLabel: 'test' },
+      source: 'cli',
+    });
     const handle = h.client.workflow.getHandle(workflowIdFor(run.id));
     await handle.result();
     expect((await handle.describe()).status.name).toBe('COMPLETED');

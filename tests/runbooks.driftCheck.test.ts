@@ -6,7 +6,13 @@ import { rebuildFindingsBatch } from '../src/runbooks/findings-lifecycle/rebuild
 import { buildPreflightReport, loadPreflight, runPreflight, type SavedPreflight } from '../src/runbooks/preflight.js';
 import { RunbookRefusal } from '../src/runbooks/refusal.js';
 import { getRunbook } from '../src/runbooks/registry.js';
-import { resolveScope, sameScope, type ResolvedScope, type ScopeInput, type StoredScope } from '../src/runbooks/scope.js';
+import {
+  resolveScope,
+  sameScope,
+  type ResolvedScope,
+  type ScopeInput,
+  type StoredScope,
+} from '../src/runbooks/scope.js';
 import { seedDemoData } from '../src/seed/seedDemoData.js';
 import { RUNBOOK, useRunbookHarness } from './support/harness.js';
 
@@ -20,7 +26,12 @@ describe('sameScope', () => {
   const b = { id: 2, externalId: 'tenant-00002' };
 
   it('ignores tenant order and JSON key order', () => {
-    const reordered = { tenants: [{ externalId: b.externalId, id: b.id }, { externalId: a.externalId, id: a.id }] };
+    const reordered = {
+      tenants: [
+        { externalId: b.externalId, id: b.id },
+        { externalId: a.externalId, id: a.id },
+      ],
+    };
     expect(sameScope({ tenants: [a, b] }, reordered)).toBe(true);
     expect(JSON.stringify({ tenants: [a, b] })).not.toBe(JSON.stringify(reordered));
     expect(sameScope({ allTenants: true }, JSON.parse('{"allTenants":true}') as StoredScope)).toBe(true);
@@ -56,14 +67,20 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
     return { runbook, calls };
   }
 
-  const preflight = (scope: ScopeInput) => runPreflight(h.database.pool, { runbook: base, scope, initiator: h.operator });
+  const preflight = (scope: ScopeInput) =>
+    runPreflight(h.database.pool, { runbook: base, scope, initiator: h.operator });
   const resolve = (scope: ScopeInput) => resolveScope(h.database.pool, scope);
   const check = (runbook: RunbookDefinition, scope: ResolvedScope, saved: SavedPreflight | string, policy = EXACT) =>
-    checkPreflight(h.database.pool, runbook, scope, typeof saved === 'string' ? saved : saved.id, { now: new Date(), policy });
+    checkPreflight(h.database.pool, runbook, scope, typeof saved === 'string' ? saved : saved.id, {
+      now: new Date(),
+      policy,
+    });
 
   /** The count the old check took: the whole report, recomputed in one snapshot. */
   const fullCount = (scope: ResolvedScope) =>
-    inTransaction(h.database.pool, async (client) => (await buildPreflightReport(client, base, scope)).toChange, { readOnly: true });
+    inTransaction(h.database.pool, async (client) => (await buildPreflightReport(client, base, scope)).toChange, {
+      readOnly: true,
+    });
 
   async function tenantId(externalId: string): Promise<number> {
     const { rows } = await h.database.pool.query('SELECT id FROM tenants WHERE external_id = $1', [externalId]);
@@ -106,7 +123,10 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
     expect(rows.map((row) => row.tenant_id)).toEqual(scope.tenants.map((tenant) => tenant.id));
     expect(rows.reduce((n, row) => n + row.to_change, 0)).toBe(saved.report.toChange);
     expect(saved.report.toChange).toBeGreaterThan(0);
-    const now = await base.fingerprint(h.database.pool, scope.tenants.map((tenant) => tenant.id));
+    const now = await base.fingerprint(
+      h.database.pool,
+      scope.tenants.map((tenant) => tenant.id),
+    );
     for (const row of rows) expect(row.fingerprint).toEqual(now.get(row.tenant_id));
   });
 
@@ -124,7 +144,9 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
     const saved = await preflight(input);
     const scope = await resolve(input);
     if ('allTenants' in scope.stored) throw new Error('expected a tenant list');
-    const reordered: StoredScope = { tenants: [...scope.stored.tenants].reverse().map(({ id, externalId }) => ({ externalId, id })) };
+    const reordered: StoredScope = {
+      tenants: [...scope.stored.tenants].reverse().map(({ id, externalId }) => ({ externalId, id })),
+    };
     expect(JSON.stringify(reordered)).not.toBe(JSON.stringify(saved.scope));
     expect((await check(base, { ...scope, stored: reordered }, saved)).id).toBe(saved.id);
 
@@ -141,7 +163,9 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
       delta: 1,
       apply: async (tenant) => {
         const finding = await upToDateFinding(tenant, 0);
-        await h.database.pool.query(`UPDATE findings SET status = 'open', updated_at = now() WHERE id = $1`, [finding.id]);
+        await h.database.pool.query(`UPDATE findings SET status = 'open', updated_at = now() WHERE id = $1`, [
+          finding.id,
+        ]);
       },
     },
     {
@@ -268,7 +292,9 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
     await h.database.pool.query('DELETE FROM tenants WHERE id = $1', [newcomer]);
     scope = await resolve(ALL);
     const removed = await refusal(check(base, scope, withNewcomer));
-    expect(removed.message).toBe(driftMessage(withNewcomer, withNewcomer.report.tenantsInScope - 1, withNewcomer.report.toChange, 0));
+    expect(removed.message).toBe(
+      driftMessage(withNewcomer, withNewcomer.report.tenantsInScope - 1, withNewcomer.report.toChange, 0),
+    );
 
     // As many tenants as before, but not the same ones: still drift.
     await h.database.pool.query(
@@ -277,6 +303,8 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
     scope = await resolve(ALL);
     expect(scope.tenants).toHaveLength(withNewcomer.report.tenantsInScope);
     const swapped = await refusal(check(base, scope, withNewcomer));
-    expect(swapped.message).toBe(driftMessage(withNewcomer, withNewcomer.report.tenantsInScope, withNewcomer.report.toChange, 0));
+    expect(swapped.message).toBe(
+      driftMessage(withNewcomer, withNewcomer.report.tenantsInScope, withNewcomer.report.toChange, 0),
+    );
   });
 });

@@ -38,7 +38,10 @@ describe('runbook execution (real PostgreSQL, real Temporal)', () => {
       }
     }
     const [item] = await getRunItems(h.database.pool, run.id);
-    expect(item).toMatchObject({ status: 'succeeded', counts: { changed: expectedChanged, verified: true, remaining: 0 } });
+    expect(item).toMatchObject({
+      status: 'succeeded',
+      counts: { changed: expectedChanged, verified: true, remaining: 0 },
+    });
   });
 
   it('fans out over every tenant with continue-as-new, exact counts, and one notification at the end', async () => {
@@ -49,7 +52,9 @@ describe('runbook execution (real PostgreSQL, real Temporal)', () => {
     expect(customers.length).toBeGreaterThanOrEqual(50);
     const before = await loadFindingStates(pool, [...customers, platform!]);
     const expectedByTenant = expectedChangesByTenant(before);
-    const expectedTotal = [...expectedByTenant.entries()].filter(([t]) => t !== platform).reduce((n, [, c]) => n + c, 0);
+    const expectedTotal = [...expectedByTenant.entries()]
+      .filter(([t]) => t !== platform)
+      .reduce((n, [, c]) => n + c, 0);
 
     const { preflight, run } = await h.start({ kind: 'all_tenants' }, { initiator: operator });
     expect(preflight.report).toMatchObject({ tenantsInScope: customers.length, toChange: expectedTotal });
@@ -57,7 +62,10 @@ describe('runbook execution (real PostgreSQL, real Temporal)', () => {
     const handle = h.client.workflow.getHandle(run.workflowId!);
     expect(await handle.query(preflightQuery)).toMatchObject({ id: preflight.id, toChange: expectedTotal });
     // While the run is not completed there is no notification.
-    const { rows: early } = await pool.query(`SELECT count(*)::int AS n FROM notifications WHERE data ->> 'runId' = $1`, [run.id]);
+    const { rows: early } = await pool.query(
+      `SELECT count(*)::int AS n FROM notifications WHERE data ->> 'runId' = $1`,
+      [run.id],
+    );
     expect(early[0].n).toBe(0);
 
     const done = await waitForRun(pool, run.id, 180_000);
@@ -111,26 +119,41 @@ describe('runbook execution (real PostgreSQL, real Temporal)', () => {
   it('does a small tenant in one local activity, and goes on in heartbeating activities when a tenant outlasts its first second', async () => {
     const { pool } = h.database;
     const [, , third, fourth] = await tenantIds(pool);
-    const externalId = async (id: number) => (await pool.query('SELECT external_id FROM tenants WHERE id = $1', [id])).rows[0].external_id;
+    const externalId = async (id: number) =>
+      (await pool.query('SELECT external_id FROM tenants WHERE id = $1', [id])).rows[0].external_id;
     const rebuildActivities = async (workflowId: string) => {
       const events = (await h.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-      const scheduled = events.filter((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'rebuildTenant');
-      return { ordinary: scheduled.length, local: events.filter((event) => event.markerRecordedEventAttributes).length };
+      const scheduled = events.filter(
+        (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'rebuildTenant',
+      );
+      return {
+        ordinary: scheduled.length,
+        local: events.filter((event) => event.markerRecordedEventAttributes).length,
+      };
     };
     await undoRebuilds(pool);
 
     const small = (await h.start({ kind: 'tenants', externalIds: [await externalId(third!)] })).run;
-    expect(await waitForRun(pool, small.id)).toMatchObject({ outcome: 'succeeded', counts: { examined: 40, batches: 3 } });
+    expect(await waitForRun(pool, small.id)).toMatchObject({
+      outcome: 'succeeded',
+      counts: { examined: 40, batches: 3 },
+    });
     expect(await rebuildActivities(small.workflowId!)).toEqual({ ordinary: 0, local: 1 });
 
     // Three batches of 600 ms: the first stretch ends after two, the third runs as an ordinary activity.
     const undoSlow = await slowBatches(pool, 600);
     try {
       const slow = (await h.start({ kind: 'tenants', externalIds: [await externalId(fourth!)] })).run;
-      expect(await waitForRun(pool, slow.id)).toMatchObject({ outcome: 'succeeded', counts: { examined: 40, batches: 3 } });
+      expect(await waitForRun(pool, slow.id)).toMatchObject({
+        outcome: 'succeeded',
+        counts: { examined: 40, batches: 3 },
+      });
       expect(await rebuildActivities(slow.workflowId!)).toEqual({ ordinary: 1, local: 1 });
       const [item] = await getRunItems(pool, slow.id);
-      expect(item).toMatchObject({ status: 'succeeded', counts: { verified: true, remaining: 0, cursor: expect.any(Number) } });
+      expect(item).toMatchObject({
+        status: 'succeeded',
+        counts: { verified: true, remaining: 0, cursor: expect.any(Number) },
+      });
       expect(item!.counts.spentMs?.batches).toBeGreaterThanOrEqual(3 * 600);
     } finally {
       await undoSlow();

@@ -50,27 +50,30 @@ describe('runbook failures (real PostgreSQL, real Temporal)', () => {
   it.each([
     ['an all-tenants run', { kind: 'all_tenants' as const }],
     ['a single-tenant run', { kind: 'tenants' as const, externalIds: ['tenant-00002'] }],
-  ])('completes %s as failed, with the error, when its workflow fails for a reason it did not handle', async (_, scope) => {
-    const { pool } = h.database;
-    await pool.query(`
+  ])(
+    'completes %s as failed, with the error, when its workflow fails for a reason it did not handle',
+    async (_, scope) => {
+      const { pool } = h.database;
+      await pool.query(`
       CREATE FUNCTION refuse_items() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'run items are read-only today'; END $$;
       CREATE TRIGGER refuse_items BEFORE INSERT ON operation_run_items FOR EACH ROW EXECUTE FUNCTION refuse_items();`);
-    let runId: string;
-    try {
-      runId = (await h.start(scope)).run.id;
-      const done = await waitForRun(pool, runId);
-      expect(done).toMatchObject({ status: 'completed', outcome: 'failed', error: 'run items are read-only today' });
-      const handle = h.client.workflow.getHandle(done.workflowId!);
-      await expect(handle.result()).rejects.toThrow();
-      expect((await handle.describe()).status.name).toBe('FAILED');
-    } finally {
-      await pool.query('DROP TRIGGER refuse_items ON operation_run_items; DROP FUNCTION refuse_items()');
-    }
-    // The scope is free again: the same start is accepted and runs.
-    const again = await waitForRun(pool, (await h.start(scope)).run.id);
-    expect(again.outcome).toBe('succeeded');
-  });
+      let runId: string;
+      try {
+        runId = (await h.start(scope)).run.id;
+        const done = await waitForRun(pool, runId);
+        expect(done).toMatchObject({ status: 'completed', outcome: 'failed', error: 'run items are read-only today' });
+        const handle = h.client.workflow.getHandle(done.workflowId!);
+        await expect(handle.result()).rejects.toThrow();
+        expect((await handle.describe()).status.name).toBe('FAILED');
+      } finally {
+        await pool.query('DROP TRIGGER refuse_items ON operation_run_items; DROP FUNCTION refuse_items()');
+      }
+      // The scope is free again: the same start is accepted and runs.
+      const again = await waitForRun(pool, (await h.start(scope)).run.id);
+      expect(again.outcome).toBe('succeeded');
+    },
+  );
 
   it('starts and completes runs while every audit insert fails', async () => {
     const { pool } = h.database;
@@ -80,9 +83,9 @@ describe('runbook failures (real PostgreSQL, real Temporal)', () => {
       CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_audit();`);
     try {
       // The trigger really refuses inserts (a REVOKE would not stop the superuser tests use).
-      await expect(pool.query(`INSERT INTO audit_events (actor_kind, action) VALUES ('system', 'probe')`)).rejects.toThrow(
-        'audit store unavailable',
-      );
+      await expect(
+        pool.query(`INSERT INTO audit_events (actor_kind, action) VALUES ('system', 'probe')`),
+      ).rejects.toThrow('audit store unavailable');
       const { rows: before } = await pool.query('SELECT count(*)::int AS n FROM audit_events');
       const { rows } = await pool.query(`SELECT external_id FROM tenants WHERE id = $1`, [(await tenantIds(pool))[0]]);
       const { run } = await h.start({ kind: 'tenants', externalIds: [rows[0].external_id] });
@@ -90,7 +93,10 @@ describe('runbook failures (real PostgreSQL, real Temporal)', () => {
       expect(done).toMatchObject({ status: 'completed', outcome: 'succeeded' });
       const { rows: after } = await pool.query('SELECT count(*)::int AS n FROM audit_events');
       expect(after[0].n).toBe(before[0].n);
-      const { rows: notes } = await pool.query(`SELECT count(*)::int AS n FROM notifications WHERE data ->> 'runId' = $1`, [done.id]);
+      const { rows: notes } = await pool.query(
+        `SELECT count(*)::int AS n FROM notifications WHERE data ->> 'runId' = $1`,
+        [done.id],
+      );
       expect(notes[0].n).toBe(1);
     } finally {
       await pool.query('DROP TRIGGER refuse_audit ON audit_events; DROP FUNCTION refuse_audit()');

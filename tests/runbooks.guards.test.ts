@@ -12,21 +12,41 @@ import { until } from './support/until.js';
 
 describe('runs that pause themselves: error budget and canary wave', () => {
   // One tenant at a time: which tenants ran before a pause is then exact.
-  const h = useRunbookHarness({ seed: { tenants: 8, findingsPerTenant: 40, seed: 41 }, settings: { childParallelism: 1, batchSize: 20, maxAttempts: 1 } });
+  const h = useRunbookHarness({
+    seed: { tenants: 8, findingsPerTenant: 40, seed: 41 },
+    settings: { childParallelism: 1, batchSize: 20, maxAttempts: 1 },
+  });
   let restore: () => Promise<void>;
   beforeAll(async () => {
     restore = await slowBatches(h.database.pool, 30);
   });
   afterAll(() => restore?.());
 
-  const startWith = (guards: GuardsInput, scope: Parameters<typeof h.start>[0] = { kind: 'all_tenants' }) => h.start(scope, { guards });
+  const startWith = (guards: GuardsInput, scope: Parameters<typeof h.start>[0] = { kind: 'all_tenants' }) =>
+    h.start(scope, { guards });
   const resume = (run: Pick<RunRecord, 'id'>) =>
-    controlRun({ pool: h.database.pool, temporal: async () => h.client }, { runId: run.id, initiator: h.operator, source: 'system_ui' }, 'resume');
-  const settled = async (runId: string) => (await getRunItems(h.database.pool, runId)).filter((item) => item.status !== 'pending' && item.status !== 'running');
+    controlRun(
+      { pool: h.database.pool, temporal: async () => h.client },
+      { runId: run.id, initiator: h.operator, source: 'system_ui' },
+      'resume',
+    );
+  const settled = async (runId: string) =>
+    (await getRunItems(h.database.pool, runId)).filter(
+      (item) => item.status !== 'pending' && item.status !== 'running',
+    );
   const pausedItself = (runId: string) =>
-    until(() => getRun(h.database.pool, runId), (run) => run?.pausedBy === 'the run itself', 'the run to pause itself');
+    until(
+      () => getRun(h.database.pool, runId),
+      (run) => run?.pausedBy === 'the run itself',
+      'the run to pause itself',
+    );
   const notes = async (runId: string, type: string) =>
-    (await h.database.pool.query(`SELECT data FROM notifications WHERE type = $1 AND data ->> 'runId' = $2`, [type, runId])).rows;
+    (
+      await h.database.pool.query(`SELECT data FROM notifications WHERE type = $1 AND data ->> 'runId' = $2`, [
+        type,
+        runId,
+      ])
+    ).rows;
 
   it('an error budget of 1 failed tenant pauses the run at the second failure; resume completes it partially_succeeded; retry-failed covers exactly the failed tenants', async () => {
     await undoRebuilds(h.database.pool);
@@ -38,23 +58,38 @@ describe('runs that pause themselves: error budget and canary wave', () => {
     try {
       ({ run } = await startWith({ maxFailedTenants: 1 }));
       const paused = await pausedItself(run.id);
-      expect(paused).toMatchObject({ status: 'running', pauseReason: 'error budget exceeded: 2 tenants failed (budget: 1 tenants)' });
+      expect(paused).toMatchObject({
+        status: 'running',
+        pauseReason: 'error budget exceeded: 2 tenants failed (budget: 1 tenants)',
+      });
       const atPause = await settled(run.id);
       expect(atPause.map((item) => item.tenantId)).toEqual([atPause[0]!.tenantId, second, third]);
       expect((await queryRunProgress(h.client, run.id)).running).toBe(0);
-      expect(await notes(run.id, 'OperationRunPaused')).toEqual([{ data: expect.objectContaining({ reason: paused!.pauseReason }) }]);
+      expect(await notes(run.id, 'OperationRunPaused')).toEqual([
+        { data: expect.objectContaining({ reason: paused!.pauseReason }) },
+      ]);
       await resume(run);
       const done = await waitForRun(h.database.pool, run.id);
       expect(done).toMatchObject({ outcome: 'partially_succeeded', counts: { tenantsFailed: 2, tenantsSucceeded: 6 } });
     } finally {
       await h.database.pool.query('DROP TRIGGER refuse_tenant ON findings; DROP FUNCTION refuse_tenant()');
     }
-    const { rows } = await h.database.pool.query(`SELECT action FROM audit_events WHERE target_id = $1 AND action = 'runbook.paused'`, [run.id]);
+    const { rows } = await h.database.pool.query(
+      `SELECT action FROM audit_events WHERE target_id = $1 AND action = 'runbook.paused'`,
+      [run.id],
+    );
     expect(rows).toHaveLength(1);
 
     // Retry the failed tenants: a new run over exactly those two, linked both ways.
-    const env = { DATABASE_URL: h.database.url, TEMPORAL_ADDRESS: h.config.temporal.address, TEMPORAL_TASK_QUEUE: h.config.temporal.taskQueue };
-    const retried = await runCli(['runs', 'retry-failed', run.id, '--reason', 'The locks are gone now', '--wait', '--json'], env);
+    const env = {
+      DATABASE_URL: h.database.url,
+      TEMPORAL_ADDRESS: h.config.temporal.address,
+      TEMPORAL_TASK_QUEUE: h.config.temporal.taskQueue,
+    };
+    const retried = await runCli(
+      ['runs', 'retry-failed', run.id, '--reason', 'The locks are gone now', '--wait', '--json'],
+      env,
+    );
     expect(retried.code, retried.stderr).toBe(0);
     const retry = JSON.parse(retried.stdout).run as RunRecord;
     expect(retry).toMatchObject({ outcome: 'succeeded', retryOf: run.id, scopeKind: 'tenants' });
@@ -82,15 +117,24 @@ describe('runs that pause themselves: error budget and canary wave', () => {
     expect((await settled(run.id)).map((item) => item.tenantId)).toEqual(customers.slice(0, 2));
     expect(await notes(run.id, 'OperationRunPaused')).toHaveLength(1);
     // The go-ahead from the CLI, with its reason: audited, and shown by `runs show`.
-    const env = { DATABASE_URL: h.database.url, TEMPORAL_ADDRESS: h.config.temporal.address, TEMPORAL_TASK_QUEUE: h.config.temporal.taskQueue };
+    const env = {
+      DATABASE_URL: h.database.url,
+      TEMPORAL_ADDRESS: h.config.temporal.address,
+      TEMPORAL_TASK_QUEUE: h.config.temporal.taskQueue,
+    };
     const short = await runCli(['runs', 'resume', run.id, '--reason', 'short'], env);
     expect(short.code).toBe(2);
     expect(short.stderr).toMatch(/^error: The reason must be 10 to 500 characters; it has 5/);
     expect((await getRun(h.database.pool, run.id))!.pausedAt).not.toBeNull();
     const resumed = await runCli(['runs', 'resume', run.id, '--reason', 'The canary tenants look right'], env);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(await waitForRun(h.database.pool, run.id)).toMatchObject({ outcome: 'succeeded', counts: { tenantsSucceeded: 8 } });
-    expect((await runCli(['runs', 'show', run.id], env)).stdout).toMatch(/runbook\.resumed  cli:\S+: "The canary tenants look right"/);
+    expect(await waitForRun(h.database.pool, run.id)).toMatchObject({
+      outcome: 'succeeded',
+      counts: { tenantsSucceeded: 8 },
+    });
+    expect((await runCli(['runs', 'show', run.id], env)).stdout).toMatch(
+      /runbook\.resumed  cli:\S+: "The canary tenants look right"/,
+    );
   });
 
   it('named canary tenants run first, each tenant once', async () => {
@@ -98,7 +142,9 @@ describe('runs that pause themselves: error budget and canary wave', () => {
     const customers = await tenantIds(h.database.pool);
     const { run } = await startWith({ canary: { tenants: ['tenant-00005', 'tenant-00003'] } });
     await pausedItself(run.id);
-    const { rows } = await h.database.pool.query(`SELECT id::int FROM tenants WHERE external_id IN ('tenant-00003', 'tenant-00005') ORDER BY id`);
+    const { rows } = await h.database.pool.query(
+      `SELECT id::int FROM tenants WHERE external_id IN ('tenant-00003', 'tenant-00005') ORDER BY id`,
+    );
     expect((await settled(run.id)).map((item) => item.tenantId)).toEqual(rows.map((row) => row.id));
     await resume(run);
     const done = await waitForRun(h.database.pool, run.id);
@@ -107,9 +153,24 @@ describe('runs that pause themselves: error budget and canary wave', () => {
   });
 
   it.each<[string, GuardsInput, Parameters<typeof h.start>[0], RegExp]>([
-    ['a canary on one tenant', { canary: { count: 1 } }, { kind: 'tenants', externalIds: ['tenant-00001'] }, /needs a run of several tenants/],
-    ['a canary as large as the scope', { canary: { count: 8 } }, { kind: 'all_tenants' }, /runs 1 to 7 tenants of the 8 in scope; got 8/],
-    ['canary tenants outside the scope', { canary: { tenants: ['tenant-00004'] } }, { kind: 'tenants', externalIds: ['tenant-00001', 'tenant-00002'] }, /not in it: tenant-00004/],
+    [
+      'a canary on one tenant',
+      { canary: { count: 1 } },
+      { kind: 'tenants', externalIds: ['tenant-00001'] },
+      /needs a run of several tenants/,
+    ],
+    [
+      'a canary as large as the scope',
+      { canary: { count: 8 } },
+      { kind: 'all_tenants' },
+      /runs 1 to 7 tenants of the 8 in scope; got 8/,
+    ],
+    [
+      'canary tenants outside the scope',
+      { canary: { tenants: ['tenant-00004'] } },
+      { kind: 'tenants', externalIds: ['tenant-00001', 'tenant-00002'] },
+      /not in it: tenant-00004/,
+    ],
     ['a budget above 100%', { maxFailedPercent: 101 }, { kind: 'all_tenants' }, /from 0 to 100/],
   ])('refuses %s', async (_, guards, scope, message) => {
     const before = (await h.database.pool.query('SELECT count(*)::int AS n FROM operation_runs')).rows[0].n;

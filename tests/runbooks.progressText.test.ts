@@ -15,8 +15,14 @@ function run(
 
 describe('progressText', () => {
   it('says who paused a running run, with its progress so far', () => {
-    const paused = { ...run('running', { tenants: 10, tenantsSucceeded: 4, examined: 1200, changed: 300 }), pausedAt: new Date(), pausedBy: 'op@example.com' };
-    expect(progressText(paused)).toBe('Paused by op@example.com: 4/10 tenants; 300 findings changed of 1,200 examined.');
+    const paused = {
+      ...run('running', { tenants: 10, tenantsSucceeded: 4, examined: 1200, changed: 300 }),
+      pausedAt: new Date(),
+      pausedBy: 'op@example.com',
+    };
+    expect(progressText(paused)).toBe(
+      'Paused by op@example.com: 4/10 tenants; 300 findings changed of 1,200 examined.',
+    );
     expect(progressText({ ...paused, status: 'completed', outcome: 'cancelled' })).toMatch(/^Completed \(cancelled\)/);
   });
 
@@ -29,7 +35,9 @@ describe('progressText', () => {
 
   it('counts settled tenants and changed findings while running', () => {
     expect(
-      progressText(run('running', { tenants: 10, tenantsSucceeded: 3, tenantsCancelled: 1, examined: 400, changed: 25 })),
+      progressText(
+        run('running', { tenants: 10, tenantsSucceeded: 3, tenantsCancelled: 1, examined: 400, changed: 25 }),
+      ),
     ).toBe('Running: 4/10 tenants; 25 findings changed of 400 examined.');
   });
 
@@ -38,9 +46,9 @@ describe('progressText', () => {
   });
 
   it('adds the failed tenants, and counts them as settled', () => {
-    expect(progressText(run('running', { tenants: 10, tenantsSucceeded: 3, tenantsFailed: 2, examined: 9, changed: 1 }))).toBe(
-      'Running: 5/10 tenants, 2 failed; 1 finding changed of 9 examined.',
-    );
+    expect(
+      progressText(run('running', { tenants: 10, tenantsSucceeded: 3, tenantsFailed: 2, examined: 9, changed: 1 })),
+    ).toBe('Running: 5/10 tenants, 2 failed; 1 finding changed of 9 examined.');
   });
 
   it('leaves the failed suffix out when nothing failed', () => {
@@ -50,7 +58,13 @@ describe('progressText', () => {
   it('writes thousands separators', () => {
     expect(
       progressText(
-        run('running', { tenants: 12_000, tenantsSucceeded: 10_500, tenantsFailed: 1_250, examined: 60_000_000, changed: 1_234_567 }),
+        run('running', {
+          tenants: 12_000,
+          tenantsSucceeded: 10_500,
+          tenantsFailed: 1_250,
+          examined: 60_000_000,
+          changed: 1_234_567,
+        }),
       ),
     ).toBe('Running: 11,750/12,000 tenants, 1,250 failed; 1,234,567 findings changed of 60,000,000 examined.');
   });
@@ -67,14 +81,20 @@ describe('progressText', () => {
     ['failed', 'failed'],
     ['cancelled', 'cancelled'],
   ])('states the outcome of a completed run (%s)', (outcome, words) => {
-    expect(progressText(run('completed', { tenants: 3, tenantsSucceeded: 3, examined: 1_500, changed: 1_001 }, outcome))).toBe(
-      `Completed (${words}): 3/3 tenants; 1,001 findings changed of 1,500 examined.`,
-    );
+    expect(
+      progressText(run('completed', { tenants: 3, tenantsSucceeded: 3, examined: 1_500, changed: 1_001 }, outcome)),
+    ).toBe(`Completed (${words}): 3/3 tenants; 1,001 findings changed of 1,500 examined.`);
   });
 
   it('keeps the failed suffix on a completed run', () => {
     expect(
-      progressText(run('completed', { tenants: 4, tenantsSucceeded: 1, tenantsFailed: 3, examined: 10, changed: 2 }, 'partially_succeeded')),
+      progressText(
+        run(
+          'completed',
+          { tenants: 4, tenantsSucceeded: 1, tenantsFailed: 3, examined: 10, changed: 2 },
+          'partially_succeeded',
+        ),
+      ),
     ).toBe('Completed (partially succeeded): 4/4 tenants, 3 failed; 2 findings changed of 10 examined.');
   });
 });
@@ -91,7 +111,9 @@ describe('runFraction', () => {
   });
 
   it('is the share of settled tenants (succeeded, failed or cancelled)', () => {
-    expect(runFraction(run('running', { tenants: 8, tenantsSucceeded: 1, tenantsFailed: 2, tenantsCancelled: 1 }))).toBe(0.5);
+    expect(
+      runFraction(run('running', { tenants: 8, tenantsSucceeded: 1, tenantsFailed: 2, tenantsCancelled: 1 })),
+    ).toBe(0.5);
     expect(runFraction(run('running', { tenants: 4, tenantsRunning: 4, tenantsPending: 0 }))).toBe(0);
   });
 
@@ -103,7 +125,9 @@ describe('runFraction', () => {
     const n = fc.nat({ max: 1_000 });
     fc.assert(
       fc.property(fc.constantFrom<RunStatus>('queued', 'running'), n, n, n, n, (status, tenants, s, f, c) => {
-        const fraction = runFraction(run(status, { tenants, tenantsSucceeded: s, tenantsFailed: f, tenantsCancelled: c }));
+        const fraction = runFraction(
+          run(status, { tenants, tenantsSucceeded: s, tenantsFailed: f, tenantsCancelled: c }),
+        );
         return fraction >= 0 && fraction <= 1;
       }),
     );

@@ -114,12 +114,18 @@ describe('persistTransition', () => {
 
   it('sets completed_at, outcome and error when the run completes', async () => {
     const id = await insertRun('running');
-    await expect(persistTransition(db.pool, id, 'completed', { outcome: 'partially_succeeded', error: 'one tenant failed' })).resolves.toEqual({
+    await expect(
+      persistTransition(db.pool, id, 'completed', { outcome: 'partially_succeeded', error: 'one tenant failed' }),
+    ).resolves.toEqual({
       changed: true,
       from: 'running',
     });
     const completed = await readRun(id);
-    expect(completed).toMatchObject({ status: 'completed', outcome: 'partially_succeeded', error: 'one tenant failed' });
+    expect(completed).toMatchObject({
+      status: 'completed',
+      outcome: 'partially_succeeded',
+      error: 'one tenant failed',
+    });
     expect(completed.completed_at).toBeInstanceOf(Date);
   });
 
@@ -133,6 +139,8 @@ describe('persistTransition', () => {
 
   it('names a run that does not exist', async () => {
     const missing = '00000000-0000-4000-8000-000000000000';
-    await expect(persistTransition(db.pool, missing, 'running')).rejects.toThrow(`operation run ${missing} does not exist`);
+    await expect(persistTransition(db.pool, missing, 'running')).rejects.toThrow(
+      `operation run ${missing} does not exist`,
+    );
   });
 });

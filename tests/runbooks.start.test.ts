@@ -22,7 +22,8 @@ const tenants = (...externalIds: string[]): ScopeInput => ({ kind: 'tenants', ex
 describe('startRunbook: validation, preflight, locking, idempotency', () => {
   const h = useRunbookHarness({ seed: { tenants: 14, findingsPerTenant: 30, seed: 3 }, worker: false });
 
-  const preflight = (scope: ScopeInput) => runPreflight(h.database.pool, { runbook: getRunbook(RUNBOOK), scope, initiator: h.operator });
+  const preflight = (scope: ScopeInput) =>
+    runPreflight(h.database.pool, { runbook: getRunbook(RUNBOOK), scope, initiator: h.operator });
 
   async function start(request: Partial<StartRequest> & { scope: ScopeInput }, now?: Date) {
     const preflightId = request.preflightId === undefined ? (await preflight(request.scope)).id : request.preflightId;
@@ -64,38 +65,88 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
   }
 
   it('never targets the platform tenant', async () => {
-    await expectRefusal(() => start({ scope: tenants('tenant-00001', 'platform'), preflightId: null }), 'platform_tenant', /platform tenant \("platform"\) can never be targeted/);
+    await expectRefusal(
+      () => start({ scope: tenants('tenant-00001', 'platform'), preflightId: null }),
+      'platform_tenant',
+      /platform tenant \("platform"\) can never be targeted/,
+    );
   });
 
   it('names every unknown tenant', async () => {
-    await expectRefusal(() => start({ scope: tenants('tenant-00001', 'nope-a', 'nope-b'), preflightId: null }), 'unknown_tenant', /Unknown tenants: nope-a, nope-b\./);
+    await expectRefusal(
+      () => start({ scope: tenants('tenant-00001', 'nope-a', 'nope-b'), preflightId: null }),
+      'unknown_tenant',
+      /Unknown tenants: nope-a, nope-b\./,
+    );
   });
 
   it('needs a reason of 10 to 500 characters', async () => {
-    await expectRefusal(() => start({ scope: tenants('tenant-00001'), reason: '  too short ' }), 'reason_length', /10 to 500 characters; it has 9/);
-    await expectRefusal(() => start({ scope: tenants('tenant-00001'), reason: 'x'.repeat(501) }), 'reason_length', /it has 501/);
+    await expectRefusal(
+      () => start({ scope: tenants('tenant-00001'), reason: '  too short ' }),
+      'reason_length',
+      /10 to 500 characters; it has 9/,
+    );
+    await expectRefusal(
+      () => start({ scope: tenants('tenant-00001'), reason: 'x'.repeat(501) }),
+      'reason_length',
+      /it has 501/,
+    );
   });
 
   it('needs the exact typed phrase for all tenants', async () => {
-    await expectRefusal(() => start({ scope: { kind: 'all_tenants' }, confirmation: 'all tenants' }), 'confirmation', /typed confirmation "ALL TENANTS" exactly/);
+    await expectRefusal(
+      () => start({ scope: { kind: 'all_tenants' }, confirmation: 'all tenants' }),
+      'confirmation',
+      /typed confirmation "ALL TENANTS" exactly/,
+    );
   });
 
-  it('checks a platform user\'s capabilities whatever the request says its source is', async () => {
-    const limited: Initiator = { kind: 'platform_user', id: 1, email: 'viewer@example.com', capabilities: [CAPABILITIES.runbooksRun] };
-    await expectRefusal(() => start({ scope: { kind: 'all_tenants' }, initiator: limited }), 'capability', /platform\.ops\.runbooks\.run_all_tenants/);
-    const viewer: Initiator = { kind: 'platform_user', id: 1, email: 'viewer@example.com', capabilities: [CAPABILITIES.runbooksView] };
+  it("checks a platform user's capabilities whatever the request says its source is", async () => {
+    const limited: Initiator = {
+      kind: 'platform_user',
+      id: 1,
+      email: 'viewer@example.com',
+      capabilities: [CAPABILITIES.runbooksRun],
+    };
+    await expectRefusal(
+      () => start({ scope: { kind: 'all_tenants' }, initiator: limited }),
+      'capability',
+      /platform\.ops\.runbooks\.run_all_tenants/,
+    );
+    const viewer: Initiator = {
+      kind: 'platform_user',
+      id: 1,
+      email: 'viewer@example.com',
+      capabilities: [CAPABILITIES.runbooksView],
+    };
     for (const source of ['cli', 'deploy_hook', 'system_ui'] as const) {
-      await expectRefusal(() => start({ scope: tenants('tenant-00001'), initiator: viewer, source }), 'capability', /platform\.ops\.runbooks\.run to start a runbook/);
+      await expectRefusal(
+        () => start({ scope: tenants('tenant-00001'), initiator: viewer, source }),
+        'capability',
+        /platform\.ops\.runbooks\.run to start a runbook/,
+      );
     }
   });
 
   it('refuses a missing, mismatched, stale or drifted preflight', async () => {
-    await expectRefusal(() => start({ scope: tenants('tenant-00002'), preflightId: null }), 'preflight_missing', /run a preflight first/);
+    await expectRefusal(
+      () => start({ scope: tenants('tenant-00002'), preflightId: null }),
+      'preflight_missing',
+      /run a preflight first/,
+    );
     const other = await preflight(tenants('tenant-00003'));
-    await expectRefusal(() => start({ scope: tenants('tenant-00002'), preflightId: other.id }), 'preflight_mismatch', /not this runbook and scope/);
+    await expectRefusal(
+      () => start({ scope: tenants('tenant-00002'), preflightId: other.id }),
+      'preflight_mismatch',
+      /not this runbook and scope/,
+    );
     const fresh = await preflight(tenants('tenant-00002'));
     const later = new Date(Date.now() + 61 * 60_000);
-    await expectRefusal(() => start({ scope: tenants('tenant-00002'), preflightId: fresh.id }, later), 'preflight_stale', /is 6\d minutes old \(the limit is 60\)/);
+    await expectRefusal(
+      () => start({ scope: tenants('tenant-00002'), preflightId: fresh.id }, later),
+      'preflight_stale',
+      /is 6\d minutes old \(the limit is 60\)/,
+    );
 
     // Someone rebuilt the tenant meanwhile: every finding the preflight counted is already done.
     const { rows } = await h.database.pool.query(`SELECT id::int FROM tenants WHERE external_id = 'tenant-00002'`);
@@ -110,13 +161,19 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
   it('treats a new tenant as drift for an all-tenants preflight', async () => {
     const before = await preflight({ kind: 'all_tenants' });
     await seedDemoData(h.database.pool, { tenants: 1, findingsPerTenant: 0, seed: 3 });
-    await expectRefusal(() => start({ scope: { kind: 'all_tenants' }, preflightId: before.id }), 'preflight_drift', /counted 14 tenants .* now there are 15 tenants/);
+    await expectRefusal(
+      () => start({ scope: { kind: 'all_tenants' }, preflightId: before.id }),
+      'preflight_drift',
+      /counted 14 tenants .* now there are 15 tenants/,
+    );
   });
 
   it('locks the scope while a run is active, naming the run that holds it', async () => {
     const { run } = await start({ scope: tenants('tenant-00004', 'tenant-00005') });
     expect(run.status).toBe('queued');
-    const holder = new RegExp(`Run ${run.id} \\(queued, tenant-00004, tenant-00005, by ${h.operator.kind === 'platform_user' ? h.operator.email : ''}\\)`);
+    const holder = new RegExp(
+      `Run ${run.id} \\(queued, tenant-00004, tenant-00005, by ${h.operator.kind === 'platform_user' ? h.operator.email : ''}\\)`,
+    );
     await expectRefusal(() => start({ scope: tenants('tenant-00005') }), 'overlapping_run', holder);
     await expectRefusal(() => start({ scope: { kind: 'all_tenants' } }), 'overlapping_run', holder);
     const { run: other } = await start({ scope: tenants('tenant-00006') });
@@ -148,7 +205,9 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
     for (const result of results) {
       if (result.status === 'rejected') expect((result.reason as RunbookRefusal).code).toBe('overlapping_run');
     }
-    const { rows } = await h.database.pool.query(`SELECT count(*)::int AS n FROM operation_runs WHERE scope -> 'tenants' -> 0 ->> 'externalId' = 'tenant-00009'`);
+    const { rows } = await h.database.pool.query(
+      `SELECT count(*)::int AS n FROM operation_runs WHERE scope -> 'tenants' -> 0 ->> 'externalId' = 'tenant-00009'`,
+    );
     expect(rows[0].n).toBe(1);
   });
 
@@ -172,7 +231,9 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
       { runbook: RUNBOOK, scope, initiator: h.operator, reason: REASON, source: 'cli', preflightId: confirmed.id },
     ).catch((e: unknown) => e as Error);
     expect(error).toBeInstanceOf(UnavailableError);
-    expect((error as Error).message).toMatch(/^Temporal at 127\.0\.0\.1:\d+ did not start the workflow \(.*no-such-namespace.*\); run [0-9a-f-]{36} is recorded as failed/);
+    expect((error as Error).message).toMatch(
+      /^Temporal at 127\.0\.0\.1:\d+ did not start the workflow \(.*no-such-namespace.*\); run [0-9a-f-]{36} is recorded as failed/,
+    );
     const { rows } = await h.database.pool.query(
       `SELECT status, outcome, error FROM operation_runs WHERE scope -> 'tenants' -> 0 ->> 'externalId' = 'tenant-00011'`,
     );
@@ -186,7 +247,9 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
   it('launches a replayed start of a run still queued (its starter died), with its preflight and audit', async () => {
     const scope = tenants('tenant-00012');
     const confirmed = await preflight(scope);
-    const { rows } = await h.database.pool.query(`SELECT id::int, workspace_id::int FROM tenants WHERE external_id = 'tenant-00012'`);
+    const { rows } = await h.database.pool.query(
+      `SELECT id::int, workspace_id::int FROM tenants WHERE external_id = 'tenant-00012'`,
+    );
     const id = crypto.randomUUID();
     // The row as the first starter wrote it, before it could start the workflow.
     await insertRun(h.database.pool, {
@@ -209,15 +272,20 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
     const handle = h.client.workflow.getHandle(workflowIdFor(id));
     const history = await handle.fetchHistory();
     const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
-    expect(JSON.parse(Buffer.from(input!).toString())).toMatchObject({ runId: id, preflight: { id: confirmed.id, toChange: confirmed.report.toChange } });
+    expect(JSON.parse(Buffer.from(input!).toString())).toMatchObject({
+      runId: id,
+      preflight: { id: confirmed.id, toChange: confirmed.report.toChange },
+    });
     const { rows: audit } = await h.database.pool.query(`SELECT action FROM audit_events WHERE target_id = $1`, [id]);
     expect(audit).toEqual([{ action: 'runbook.started' }]);
     // A third start with the key finds the workflow running and starts (and audits) nothing.
     await start({ scope, preflightId: null, idempotencyKey: 'replay-of-queued' });
-    expect((await h.database.pool.query(`SELECT count(*)::int AS n FROM audit_events WHERE target_id = $1`, [id])).rows[0].n).toBe(1);
+    expect(
+      (await h.database.pool.query(`SELECT count(*)::int AS n FROM audit_events WHERE target_id = $1`, [id])).rows[0].n,
+    ).toBe(1);
   });
 
-  it('refuses a key that another runbook\'s start takes at the same moment, without a raw database error', async () => {
+  it("refuses a key that another runbook's start takes at the same moment, without a raw database error", async () => {
     const scope = tenants('tenant-00013');
     const confirmed = await preflight(scope);
     const other = await h.database.pool.connect();
@@ -229,12 +297,17 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
          SELECT workspace_id, 'other.runbook', 'tenant', '{"tenants":[]}', 'cli', 'other', 'another runbook', 'shared-key'
            FROM tenants WHERE external_id = 'tenant-00013'`,
       );
-      const attempt = start({ scope, preflightId: confirmed.id, idempotencyKey: 'shared-key' }).catch((e: unknown) => e);
+      const attempt = start({ scope, preflightId: confirmed.id, idempotencyKey: 'shared-key' }).catch(
+        (e: unknown) => e,
+      );
       await new Promise((resolve) => setTimeout(resolve, 500));
       await other.query('COMMIT');
       const error = await attempt;
       expect(error).toBeInstanceOf(RunbookRefusal);
-      expect(error).toMatchObject({ code: 'idempotency_conflict', message: expect.stringMatching(/^Idempotency key "shared-key" was already used for run /) });
+      expect(error).toMatchObject({
+        code: 'idempotency_conflict',
+        message: expect.stringMatching(/^Idempotency key "shared-key" was already used for run /),
+      });
     } finally {
       other.release();
     }

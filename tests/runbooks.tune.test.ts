@@ -23,28 +23,60 @@ describe('tuning a live run', () => {
   });
   afterAll(() => restore?.());
 
-  const tune = (runId: string, change: { parallelism?: number; batchSize?: number }, initiator: Initiator = h.operator) =>
-    tuneRun({ pool: h.database.pool, temporal: async () => h.client }, { runId, initiator, source: 'system_ui', reason: REASON, ...change });
+  const tune = (
+    runId: string,
+    change: { parallelism?: number; batchSize?: number },
+    initiator: Initiator = h.operator,
+  ) =>
+    tuneRun(
+      { pool: h.database.pool, temporal: async () => h.client },
+      { runId, initiator, source: 'system_ui', reason: REASON, ...change },
+    );
   const refusal = (attempt: Promise<unknown>) =>
     attempt.then(
       () => null,
-      (error: unknown) => (error instanceof RunbookRefusal ? { code: error.code, message: error.message } : { code: 'not a refusal', message: String(error) }),
+      (error: unknown) =>
+        error instanceof RunbookRefusal
+          ? { code: error.code, message: error.message }
+          : { code: 'not a refusal', message: String(error) },
     );
 
   it('raises the running children from 2 to 6; new batches take the new size; audited with its reason', async () => {
     await undoRebuilds(h.database.pool);
     const { run } = await h.start({ kind: 'all_tenants' });
-    await until(() => queryRunProgress(h.client, run.id), (p) => p.running === 2, 'two children to run');
+    await until(
+      () => queryRunProgress(h.client, run.id),
+      (p) => p.running === 2,
+      'two children to run',
+    );
 
-    const viewer: Initiator = { kind: 'platform_user', id: 1, email: 'viewer@example.com', capabilities: ['platform.ops.runs.view'] };
+    const viewer: Initiator = {
+      kind: 'platform_user',
+      id: 1,
+      email: 'viewer@example.com',
+      capabilities: ['platform.ops.runs.view'],
+    };
     expect(await refusal(tune(run.id, { parallelism: 6 }, viewer))).toMatchObject({ code: 'capability' });
-    expect(await refusal(tune(run.id, { parallelism: 65 }))).toEqual({ code: 'invalid_tuning', message: 'The parallelism must be a whole number from 1 to 64; got 65.' });
-    expect(await refusal(tune(run.id, { batchSize: 10 }))).toEqual({ code: 'invalid_tuning', message: 'The batch size must be a whole number from 50 to 50,000; got 10.' });
-    expect(await refusal(tune(run.id, {}))).toMatchObject({ code: 'invalid_tuning', message: 'Give a parallelism, a batch size, or both.' });
+    expect(await refusal(tune(run.id, { parallelism: 65 }))).toEqual({
+      code: 'invalid_tuning',
+      message: 'The parallelism must be a whole number from 1 to 64; got 65.',
+    });
+    expect(await refusal(tune(run.id, { batchSize: 10 }))).toEqual({
+      code: 'invalid_tuning',
+      message: 'The batch size must be a whole number from 50 to 50,000; got 10.',
+    });
+    expect(await refusal(tune(run.id, {}))).toMatchObject({
+      code: 'invalid_tuning',
+      message: 'Give a parallelism, a batch size, or both.',
+    });
 
     const tuned = await tune(run.id, { parallelism: 6, batchSize: 50 });
     expect(tuned).toEqual({ from: { parallelism: 2, batchSize: 10 }, to: { parallelism: 6, batchSize: 50 } });
-    await until(() => queryRunProgress(h.client, run.id), (p) => p.running === 6, 'six children to run');
+    await until(
+      () => queryRunProgress(h.client, run.id),
+      (p) => p.running === 6,
+      'six children to run',
+    );
     const done = await waitForRun(h.database.pool, run.id);
     expect(done).toMatchObject({ outcome: 'succeeded', counts: { tenantsSucceeded: 12 } });
 
@@ -52,17 +84,27 @@ describe('tuning a live run', () => {
     const batches = (await getRunItems(h.database.pool, run.id)).map((item) => item.counts.batches);
     expect(batches.filter((n) => n === 4).length).toBeGreaterThanOrEqual(6);
     expect(batches.slice(0, 2).every((n) => n > 4)).toBe(true);
-    const { rows } = await h.database.pool.query(`SELECT metadata FROM audit_events WHERE target_id = $1 AND action = 'runbook.tuned'`, [run.id]);
+    const { rows } = await h.database.pool.query(
+      `SELECT metadata FROM audit_events WHERE target_id = $1 AND action = 'runbook.tuned'`,
+      [run.id],
+    );
     expect(rows).toEqual([{ metadata: expect.objectContaining({ reason: REASON, from: tuned.from, to: tuned.to }) }]);
   });
 
-  it('tunes a one-tenant run\'s batch size, never its parallelism; a completed run is refused with exit 2', async () => {
+  it("tunes a one-tenant run's batch size, never its parallelism; a completed run is refused with exit 2", async () => {
     await undoRebuilds(h.database.pool);
     const { run } = await h.start({ kind: 'tenants', externalIds: ['tenant-00001'] });
     // Queued, the run has no worker yet to answer an update; once running, the workflow refuses.
     expect(await refusal(tune(run.id, { parallelism: 4 }))).toMatchObject({ code: 'not_started' });
-    await until(() => getRun(h.database.pool, run.id), (r) => r?.status !== 'queued', 'the run to start');
-    expect(await refusal(tune(run.id, { parallelism: 4 }))).toMatchObject({ code: 'invalid_tuning', message: expect.stringMatching(/one-tenant run has no parallelism/) });
+    await until(
+      () => getRun(h.database.pool, run.id),
+      (r) => r?.status !== 'queued',
+      'the run to start',
+    );
+    expect(await refusal(tune(run.id, { parallelism: 4 }))).toMatchObject({
+      code: 'invalid_tuning',
+      message: expect.stringMatching(/one-tenant run has no parallelism/),
+    });
     const done = await waitForRun(h.database.pool, run.id);
     const cli = await runCli(['runs', 'tune', done.id, '--batch-size', '500', '--reason', REASON], {
       DATABASE_URL: h.database.url,

@@ -63,7 +63,11 @@ describe('a worker killed in the middle of an all-tenants run, inside a batch tr
     // Kill it while a batch statement is in flight: its transaction holds rows and the item's
     // counts, and must leave nothing behind.
     const restore = await slowBatches(pool, 300);
-    await until(() => batchesInFlight(pool), (n) => n > 0, 'a batch statement to be in flight');
+    await until(
+      () => batchesInFlight(pool),
+      (n) => n > 0,
+      'a batch statement to be in flight',
+    );
     first.kill('SIGKILL');
     await restore();
     expect(await settledItems(pool, run.id)).toBeLessThan(customers.length);
@@ -74,14 +78,21 @@ describe('a worker killed in the middle of an all-tenants run, inside a batch tr
     workers.push(startWorkerProcess(h.config));
     const done = await waitForRun(pool, run.id, 180_000);
     expect(done).toMatchObject({ outcome: 'succeeded' });
-    expect(done.counts).toMatchObject({ tenants: customers.length, tenantsSucceeded: customers.length, changed: expectedTotal, examined: 30 * 300 });
+    expect(done.counts).toMatchObject({
+      tenants: customers.length,
+      tenantsSucceeded: customers.length,
+      changed: expectedTotal,
+      examined: 30 * 300,
+    });
     for (const item of await getRunItems(pool, run.id)) {
       expect(item.counts.changed, `tenant ${item.externalId}`).toBe(expected.get(item.tenantId) ?? 0);
       expect(item.counts.examined).toBe(300);
     }
     const after = await loadFindingStates(pool, customers);
     for (const [id, state] of after) expect(state.current, `finding ${id}`).toEqual(before.get(id)!.expected.rebuilt);
-    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM notifications WHERE data ->> 'runId' = $1`, [run.id]);
+    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM notifications WHERE data ->> 'runId' = $1`, [
+      run.id,
+    ]);
     expect(rows[0].n).toBe(1);
   }, 300_000);
 });

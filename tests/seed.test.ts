@@ -58,7 +58,11 @@ describe('seedDemoData', () => {
         WHERE t.external_id <> 'platform' ORDER BY t.external_id`,
     );
     expect(rows.map((row) => row.external_id)).toEqual([
-      'tenant-00001', 'tenant-00002', 'tenant-00003', 'tenant-00004', 'tenant-00005',
+      'tenant-00001',
+      'tenant-00002',
+      'tenant-00003',
+      'tenant-00004',
+      'tenant-00005',
     ]);
     expect(new Set(rows.map((row) => row.slug)).size).toBe(TENANTS);
     for (const row of rows) {
@@ -71,11 +75,20 @@ describe('seedDemoData', () => {
       externalIds: { first: 'tenant-00001', last: 'tenant-00005' },
     });
     expect(await count(db.pool, 'SELECT count(*)::int AS n FROM finding_detections')).toBe(
-      result.detections + (await count(db.pool, `SELECT count(*)::int AS n FROM finding_detections d
-        JOIN tenants t ON t.id = d.tenant_id WHERE t.external_id = 'platform'`)),
+      result.detections +
+        (await count(
+          db.pool,
+          `SELECT count(*)::int AS n FROM finding_detections d
+        JOIN tenants t ON t.id = d.tenant_id WHERE t.external_id = 'platform'`,
+        )),
     );
-    expect(await count(db.pool, `SELECT count(*)::int AS n FROM finding_events e JOIN tenants t ON t.id = e.tenant_id
-      WHERE t.external_id <> 'platform'`)).toBe(result.events);
+    expect(
+      await count(
+        db.pool,
+        `SELECT count(*)::int AS n FROM finding_events e JOIN tenants t ON t.id = e.tenant_id
+      WHERE t.external_id <> 'platform'`,
+      ),
+    ).toBe(result.events);
     expect(progress.at(-1)).toEqual({
       tenantsDone: TENANTS,
       tenantsTotal: TENANTS,
@@ -215,8 +228,11 @@ describe('seedDemoData', () => {
     });
     expect(await count(db.pool, `SELECT count(*)::int AS n FROM tenants`)).toBe(1 + TENANTS + 2);
     expect(
-      await count(db.pool, `SELECT count(*)::int AS n FROM findings f JOIN tenants t ON t.id = f.tenant_id
-        WHERE t.external_id = 'platform'`),
+      await count(
+        db.pool,
+        `SELECT count(*)::int AS n FROM findings f JOIN tenants t ON t.id = f.tenant_id
+        WHERE t.external_id = 'platform'`,
+      ),
     ).toBe(20);
     // The rows written before are unchanged.
     const { rows } = await db.pool.query(

@@ -19,12 +19,13 @@ import { until } from './support/until.js';
 /** Visible workflows of a run, by the search attribute the project registers. */
 async function findByRunId(client: Client, runId: string): Promise<string[]> {
   const ids: string[] = [];
-  for await (const workflow of client.workflow.list({ query: `OperationRunId = "${runId}"` })) ids.push(workflow.workflowId);
+  for await (const workflow of client.workflow.list({ query: `OperationRunId = "${runId}"` }))
+    ids.push(workflow.workflowId);
   return ids.sort();
 }
 
 // Any cluster that is not the project's dev server: nobody registered the search attributes.
-describe('a Temporal server without the project\'s search attributes', () => {
+describe("a Temporal server without the project's search attributes", () => {
   let server: RunningDevServer;
   let database: TestDatabase;
   let config: Config;
@@ -33,9 +34,13 @@ describe('a Temporal server without the project\'s search attributes', () => {
   let running: Promise<void>;
 
   beforeAll(async () => {
-    server = await startEphemeralDevServer(inject('temporalCli'), join(tmpdir(), `platform-ops-test-bare-temporal-${process.pid}.log`), {
-      overrides: { searchAttributes: {} },
-    });
+    server = await startEphemeralDevServer(
+      inject('temporalCli'),
+      join(tmpdir(), `platform-ops-test-bare-temporal-${process.pid}.log`),
+      {
+        overrides: { searchAttributes: {} },
+      },
+    );
     database = await createTestDatabase();
     await seedDemoData(database.pool, { tenants: 3, findingsPerTenant: 20, seed: 4 });
     const base = testConfig(database.url);
@@ -64,7 +69,10 @@ describe('a Temporal server without the project\'s search attributes', () => {
     const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace: 'default' });
     expect(Object.keys(customAttributes ?? {})).not.toContain('OperationRunId');
     expect(await start({ kind: 'tenants', externalIds: ['tenant-00001'] })).toMatchObject({ outcome: 'succeeded' });
-    expect(await start({ kind: 'all_tenants' })).toMatchObject({ outcome: 'succeeded', counts: { tenantsSucceeded: 3 } });
+    expect(await start({ kind: 'all_tenants' })).toMatchObject({
+      outcome: 'succeeded',
+      counts: { tenantsSucceeded: 3 },
+    });
   });
 
   it('says what is missing and the command that adds it where registration is refused', async () => {
@@ -81,26 +89,49 @@ describe('a Temporal server without the project\'s search attributes', () => {
   it('the worker registers them at start; runs are then findable by OperationRunId', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli/index.ts'), 'worker'], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, DATABASE_URL: database.url, TEMPORAL_ADDRESS: server.address, TEMPORAL_TASK_QUEUE: 'search-attributes-test' },
+      env: {
+        ...process.env,
+        DATABASE_URL: database.url,
+        TEMPORAL_ADDRESS: server.address,
+        TEMPORAL_TASK_QUEUE: 'search-attributes-test',
+      },
     });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise((resolve) => child.once('exit', resolve));
     try {
-      await until(async () => stderr, (text) => text.includes('polling task queue'), 'the worker to start', 60_000);
+      await until(
+        async () => stderr,
+        (text) => text.includes('polling task queue'),
+        'the worker to start',
+        60_000,
+      );
     } finally {
       child.kill('SIGTERM');
       await exited;
     }
-    expect(stderr).toContain('worker: registered the search attributes OperationRunId, Runbook, TenantExternalId on namespace default');
+    expect(stderr).toContain(
+      'worker: registered the search attributes OperationRunId, Runbook, TenantExternalId on namespace default',
+    );
     // A second look finds nothing to do.
-    expect(await ensureSearchAttributes(client.connection.operatorService, 'default')).toEqual({ ok: true, registered: [] });
+    expect(await ensureSearchAttributes(client.connection.operatorService, 'default')).toEqual({
+      ok: true,
+      registered: [],
+    });
 
     const single = await start({ kind: 'tenants', externalIds: ['tenant-00002'] });
     const all = await start({ kind: 'all_tenants' });
-    await until(() => findByRunId(client, single.id), (ids) => ids.length === 1, 'the single-tenant workflow to be visible');
+    await until(
+      () => findByRunId(client, single.id),
+      (ids) => ids.length === 1,
+      'the single-tenant workflow to be visible',
+    );
     // The fan-out and one child per tenant carry the run's id.
-    const ids = await until(() => findByRunId(client, all.id), (found) => found.length === 4, 'the all-tenants workflows to be visible');
+    const ids = await until(
+      () => findByRunId(client, all.id),
+      (found) => found.length === 4,
+      'the all-tenants workflows to be visible',
+    );
     expect(ids).toContain(all.workflowId);
   });
 });

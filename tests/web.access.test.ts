@@ -4,7 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/client.js';
 import { ALL_CAPABILITIES, type Capability } from '../src/runbooks/capabilities.js';
 import { CUSTOMER, PUBLIC, SIGNED_IN, type ConsoleRoute, type RouteAccess } from '../src/web/plugins/app/auth.js';
-import { adminSessionToken, consoleApp, cookieHeader, createCustomer, createOperator, signIn, signInCustomer } from './support/console.js';
+import {
+  adminSessionToken,
+  consoleApp,
+  cookieHeader,
+  createCustomer,
+  createOperator,
+  signIn,
+  signInCustomer,
+} from './support/console.js';
 import { createTestDatabase, type TestDatabase } from './support/testDatabase.js';
 
 const isCapability = (access: string): access is Capability => (ALL_CAPABILITIES as readonly string[]).includes(access);
@@ -17,7 +25,12 @@ const SAMPLE_PARAMS: Record<string, () => string> = {
 };
 
 /** A request to a plane route as a browser would send it, with these cookies and form fields. */
-function requestRoute(app: FastifyInstance, route: ConsoleRoute, cookies: Record<string, string>, fields: Record<string, string> = {}) {
+function requestRoute(
+  app: FastifyInstance,
+  route: ConsoleRoute,
+  cookies: Record<string, string>,
+  fields: Record<string, string> = {},
+) {
   return app.inject({
     method: route.method as 'GET',
     url: route.url.replace(/:(\w+)/g, (_, name: string) => SAMPLE_PARAMS[name]?.() ?? 'x'),
@@ -46,7 +59,16 @@ describe('access rules on every /system route', () => {
     sessions.set('all', await signIn(app, await createOperator(database, ALL_CAPABILITIES)));
     sessions.set('none', await signIn(app, await createOperator(database, [])));
     for (const capability of ALL_CAPABILITIES) {
-      sessions.set(capability, await signIn(app, await createOperator(database, ALL_CAPABILITIES.filter((c) => c !== capability))));
+      sessions.set(
+        capability,
+        await signIn(
+          app,
+          await createOperator(
+            database,
+            ALL_CAPABILITIES.filter((c) => c !== capability),
+          ),
+        ),
+      );
     }
   });
 
@@ -60,8 +82,17 @@ describe('access rules on every /system route', () => {
 
   it('are collected from the registered routes, every one with a declared access', () => {
     const seen = routes.map((route) => `${route.method} ${route.url}`);
-    for (const expected of ['GET /system/login', 'POST /system/login', 'POST /system/logout', 'GET /system/ops/runbooks', 'GET /system/ops/runs', 'GET /system/ops/runs/:id',
-      'POST /system/ops/runbooks/:runbook/preflight', 'POST /system/ops/runbooks/:runbook/start', 'GET /system/ops/tenants']) {
+    for (const expected of [
+      'GET /system/login',
+      'POST /system/login',
+      'POST /system/logout',
+      'GET /system/ops/runbooks',
+      'GET /system/ops/runs',
+      'GET /system/ops/runs/:id',
+      'POST /system/ops/runbooks/:runbook/preflight',
+      'POST /system/ops/runbooks/:runbook/start',
+      'GET /system/ops/tenants',
+    ]) {
       expect(seen).toContain(expected);
     }
     for (const route of routes) expect([PUBLIC, SIGNED_IN, ...ALL_CAPABILITIES]).toContain(route.access);
@@ -71,7 +102,9 @@ describe('access rules on every /system route', () => {
     const other = await consoleApp(database);
     try {
       expect(() => other.get('/system/forgotten', async () => 'oops')).toThrow(/declares no access/);
-      expect(() => other.get('/system/for-customers', { config: { capability: CUSTOMER } }, async () => 'oops')).toThrow(/declares customer/);
+      expect(() =>
+        other.get('/system/for-customers', { config: { capability: CUSTOMER } }, async () => 'oops'),
+      ).toThrow(/declares customer/);
     } finally {
       await other.close().catch(() => {});
     }
@@ -79,7 +112,11 @@ describe('access rules on every /system route', () => {
 
   it('an /admin session gets the unknown-URL 404 on every route', async () => {
     const cookies = { admin_session: adminToken };
-    const unknown = await app.inject({ method: 'GET', url: '/system/no-such-page', headers: { cookie: cookieHeader(cookies) } });
+    const unknown = await app.inject({
+      method: 'GET',
+      url: '/system/no-such-page',
+      headers: { cookie: cookieHeader(cookies) },
+    });
     expect(unknown.statusCode).toBe(404);
     for (const route of routes) {
       const response = await request(route, cookies, { email: 'a@b.c', password: 'x' });
@@ -122,7 +159,9 @@ describe('access rules on every /system route', () => {
     expect(posts.length).toBeGreaterThan(0);
     for (const route of posts) {
       for (const csrf of [undefined, 'forged', theirs.csrf]) {
-        const login: Record<string, string> = route.url.endsWith('/login') ? { email: 'someone@example.com', password: 'whatever' } : {};
+        const login: Record<string, string> = route.url.endsWith('/login')
+          ? { email: 'someone@example.com', password: 'whatever' }
+          : {};
         const fields: Record<string, string> = { ...login, ...(csrf ? { _csrf: csrf } : {}) };
         const response = await request(route, mine.cookies, fields);
         expect(response.statusCode, `${route.method} ${route.url} with ${csrf}`).toBe(403);
@@ -184,8 +223,14 @@ describe('access rules on every /admin route', () => {
 
   it('are collected from the registered routes, each open to anyone or to customers only', () => {
     const seen = routes.map((route) => `${route.method} ${route.url}`);
-    for (const expected of ['GET /admin/login', 'POST /admin/login', 'POST /admin/logout', 'GET /admin', 'GET /admin/findings',
-      'POST /admin/maintenance/findings-lifecycle']) {
+    for (const expected of [
+      'GET /admin/login',
+      'POST /admin/login',
+      'POST /admin/logout',
+      'GET /admin',
+      'GET /admin/findings',
+      'POST /admin/maintenance/findings-lifecycle',
+    ]) {
       expect(seen).toContain(expected);
     }
     for (const route of routes) expect([PUBLIC, CUSTOMER], `${route.method} ${route.url}`).toContain(route.access);
@@ -197,7 +242,9 @@ describe('access rules on every /admin route', () => {
       expect(() => other.get('/admin/forgotten', async () => 'oops')).toThrow(/declares no access/);
       const operatorAccess: RouteAccess[] = [...ALL_CAPABILITIES, SIGNED_IN];
       for (const access of operatorAccess) {
-        expect(() => other.get(`/admin/${access}`, { config: { capability: access } }, async () => 'oops')).toThrow(/takes PUBLIC or CUSTOMER/);
+        expect(() => other.get(`/admin/${access}`, { config: { capability: access } }, async () => 'oops')).toThrow(
+          /takes PUBLIC or CUSTOMER/,
+        );
       }
     } finally {
       await other.close().catch(() => {});
@@ -215,7 +262,11 @@ describe('access rules on every /admin route', () => {
       }
     }
     // The sign-in page itself treats the operator as signed out: a customer form, no operator chrome.
-    const page = await app.inject({ method: 'GET', url: '/admin/login', headers: { cookie: cookieHeader(operator.cookies) } });
+    const page = await app.inject({
+      method: 'GET',
+      url: '/admin/login',
+      headers: { cookie: cookieHeader(operator.cookies) },
+    });
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('action="/admin/login"');
     expect(page.body).not.toContain('/system/logout');
@@ -228,7 +279,9 @@ describe('access rules on every /admin route', () => {
     expect(posts.length).toBeGreaterThanOrEqual(3);
     for (const route of posts) {
       for (const csrf of [undefined, 'forged', theirs.csrf, operator.csrf]) {
-        const login: Record<string, string> = route.url.endsWith('/login') ? { email: 'someone@example.com', password: 'whatever' } : {};
+        const login: Record<string, string> = route.url.endsWith('/login')
+          ? { email: 'someone@example.com', password: 'whatever' }
+          : {};
         const fields: Record<string, string> = { ...login, ...(csrf ? { _csrf: csrf } : {}) };
         const response = await requestRoute(app, route, mine.cookies, fields);
         expect(response.statusCode, `${route.method} ${route.url} with ${csrf}`).toBe(403);
@@ -265,11 +318,16 @@ describe('a dependency that is down', () => {
     const dead = openDatabase('postgres://postgres:secret@127.0.0.1:1/none', { connectTimeoutMs: 2_000 });
     const app = await consoleApp({ ...database, ...dead, url: database.url, destroy: database.destroy });
     try {
-      const response = await app.inject({ method: 'GET', url: '/system/ops/runs', headers: { cookie: `system_session=${'a'.repeat(43)}` } });
+      const response = await app.inject({
+        method: 'GET',
+        url: '/system/ops/runs',
+        headers: { cookie: `system_session=${'a'.repeat(43)}` },
+      });
       expect(response.statusCode).toBe(503);
       expect(response.headers['retry-after']).toBe('30');
       expect(response.body).toContain('cannot reach a service it depends on');
-      for (const internal of ['secret', '127.0.0.1', 'ECONNREFUSED', 'SELECT', '    at ']) expect(response.body).not.toContain(internal);
+      for (const internal of ['secret', '127.0.0.1', 'ECONNREFUSED', 'SELECT', '    at '])
+        expect(response.body).not.toContain(internal);
     } finally {
       await app.close();
       await dead.close();

@@ -32,7 +32,13 @@ const get = (app: FastifyInstance, url: string, cookies: Record<string, string> 
   app.inject({ method: 'GET', url, headers: { cookie: cookieHeader(cookies) } });
 
 /** Adds `count` findings to a tenant, titled `<prefix> 1` … `<prefix> count` in id order, statuses in turn. */
-async function addFindings(database: TestDatabase, tenantId: number, count: number, prefix: string, statuses = ['new', 'triaged', 'resolved']) {
+async function addFindings(
+  database: TestDatabase,
+  tenantId: number,
+  count: number,
+  prefix: string,
+  statuses = ['new', 'triaged', 'resolved'],
+) {
   await database.pool.query(
     `INSERT INTO findings (tenant_id, fingerprint, title, severity, status, first_seen_at, last_seen_at, due_at, resolved_at, created_at, updated_at)
      SELECT $1, $2 || '-' || i, $2 || ' ' || i, 'high', ($4::text[])[1 + (i - 1) % cardinality($4::text[])],
@@ -78,20 +84,30 @@ describe('customer sign-in at /admin/login', () => {
 
   it('signs in: a 303 to the findings, an HttpOnly SameSite=Strict Secure cookie on /admin, an admin session of the user', async () => {
     const form = await loginForm(app, {}, 'admin');
-    const response = await postForm(app, '/admin/login', { email: customer.email.toUpperCase(), password: customer.password, _csrf: form.csrf }, { cookies: form.cookies });
+    const response = await postForm(
+      app,
+      '/admin/login',
+      { email: customer.email.toUpperCase(), password: customer.password, _csrf: form.csrf },
+      { cookies: form.cookies },
+    );
     expect(response.statusCode).toBe(303);
     expect(response.headers.location).toBe('/admin/findings');
     const cookie = response.cookies.find((c) => c.name === 'admin_session')!;
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/admin', secure: true });
     expect(cookiesOf(response).system_session).toBeUndefined();
-    const { rows } = await database.pool.query('SELECT plane, user_id::int AS "userId", platform_user_id FROM sessions WHERE token_hash = $1', [
-      hashSessionToken(cookie.value),
-    ]);
+    const { rows } = await database.pool.query(
+      'SELECT plane, user_id::int AS "userId", platform_user_id FROM sessions WHERE token_hash = $1',
+      [hashSessionToken(cookie.value)],
+    );
     expect(rows).toEqual([{ plane: 'admin', userId: customer.id, platform_user_id: null }]);
     const page = await get(app, '/admin/findings', { admin_session: cookie.value });
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain(customer.email);
-    expect((await auditRows(customer.email)).at(-1)).toMatchObject({ action: 'auth.login_succeeded', metadata: { plane: 'admin' }, target_kind: 'user' });
+    expect((await auditRows(customer.email)).at(-1)).toMatchObject({
+      action: 'auth.login_succeeded',
+      metadata: { plane: 'admin' },
+      target_kind: 'user',
+    });
   });
 
   it('answers a wrong password and an unknown email alike, audits both and never stores the password', async () => {
@@ -99,26 +115,51 @@ describe('customer sign-in at /admin/login', () => {
     const answers = [];
     for (const email of [customer.email, unknown]) {
       const form = await loginForm(app, {}, 'admin');
-      answers.push(await postForm(app, '/admin/login', { email, password: 'Wrong-Password-123', _csrf: form.csrf }, { cookies: form.cookies }));
+      answers.push(
+        await postForm(
+          app,
+          '/admin/login',
+          { email, password: 'Wrong-Password-123', _csrf: form.csrf },
+          { cookies: form.cookies },
+        ),
+      );
     }
     for (const answer of answers) {
       expect(answer.statusCode).toBe(401);
       expect(answer.body).toContain('The email or password is not right.');
       expect(cookiesOf(answer).admin_session).toBeUndefined();
     }
-    expect((await auditRows(customer.email)).at(-1)).toMatchObject({ action: 'auth.login_failed', metadata: { plane: 'admin', reason: 'wrong_password' } });
-    expect((await auditRows(unknown)).at(-1)).toMatchObject({ action: 'auth.login_failed', metadata: { plane: 'admin', reason: 'unknown_email' } });
-    const { rows } = await database.pool.query(`SELECT count(*)::int AS n FROM audit_events WHERE audit_events::text LIKE '%Wrong-Password-123%'`);
+    expect((await auditRows(customer.email)).at(-1)).toMatchObject({
+      action: 'auth.login_failed',
+      metadata: { plane: 'admin', reason: 'wrong_password' },
+    });
+    expect((await auditRows(unknown)).at(-1)).toMatchObject({
+      action: 'auth.login_failed',
+      metadata: { plane: 'admin', reason: 'unknown_email' },
+    });
+    const { rows } = await database.pool.query(
+      `SELECT count(*)::int AS n FROM audit_events WHERE audit_events::text LIKE '%Wrong-Password-123%'`,
+    );
     expect(rows[0].n).toBe(0);
   });
 
   it('an operator cannot sign in to /admin, nor a customer to /system', async () => {
     const operator = await createOperator(database, ALL_CAPABILITIES);
     const adminForm = await loginForm(app, {}, 'admin');
-    const asOperator = await postForm(app, '/admin/login', { email: operator.email, password: operator.password, _csrf: adminForm.csrf }, { cookies: adminForm.cookies });
+    const asOperator = await postForm(
+      app,
+      '/admin/login',
+      { email: operator.email, password: operator.password, _csrf: adminForm.csrf },
+      { cookies: adminForm.cookies },
+    );
     expect(asOperator.statusCode).toBe(401);
     const systemForm = await loginForm(app);
-    const asCustomer = await postForm(app, '/system/login', { email: customer.email, password: customer.password, _csrf: systemForm.csrf }, { cookies: systemForm.cookies });
+    const asCustomer = await postForm(
+      app,
+      '/system/login',
+      { email: customer.email, password: customer.password, _csrf: systemForm.csrf },
+      { cookies: systemForm.cookies },
+    );
     expect(asCustomer.statusCode).toBe(401);
   });
 
@@ -127,7 +168,12 @@ describe('customer sign-in at /admin/login', () => {
     const systemForm = await loginForm(app);
     const tokens: Array<Record<string, string>> = [{}, { _csrf: 'forged' }, { _csrf: systemForm.csrf }];
     for (const fields of tokens) {
-      const response = await postForm(app, '/admin/login', { email: customer.email, password: customer.password, ...fields }, { cookies: { ...form.cookies, ...systemForm.cookies } });
+      const response = await postForm(
+        app,
+        '/admin/login',
+        { email: customer.email, password: customer.password, ...fields },
+        { cookies: { ...form.cookies, ...systemForm.cookies } },
+      );
       expect(response.statusCode).toBe(403);
       expect(cookiesOf(response).admin_session).toBeUndefined();
     }
@@ -144,7 +190,12 @@ describe('customer sign-in at /admin/login', () => {
     ['/admin/login', '/admin/findings'],
   ])('next %j goes to %j', async (next, expected) => {
     const form = await loginForm(app, {}, 'admin');
-    const response = await postForm(app, '/admin/login', { email: customer.email, password: customer.password, _csrf: form.csrf, next }, { cookies: form.cookies });
+    const response = await postForm(
+      app,
+      '/admin/login',
+      { email: customer.email, password: customer.password, _csrf: form.csrf, next },
+      { cookies: form.cookies },
+    );
     expect(response.statusCode).toBe(303);
     expect(response.headers.location).toBe(expected);
   });
@@ -156,7 +207,9 @@ describe('customer sign-in at /admin/login', () => {
     expect(response.statusCode).toBe(303);
     expect(response.headers.location).toBe('/admin/login');
     expect(response.cookies.find((c) => c.name === 'admin_session')).toMatchObject({ value: '', path: '/admin' });
-    const { rows } = await database.pool.query('SELECT 1 FROM sessions WHERE token_hash = $1', [hashSessionToken(cookies.admin_session)]);
+    const { rows } = await database.pool.query('SELECT 1 FROM sessions WHERE token_hash = $1', [
+      hashSessionToken(cookies.admin_session),
+    ]);
     expect(rows).toHaveLength(0);
     const after = await get(app, '/admin/findings', cookies);
     expect(after.statusCode).toBe(303);
@@ -183,7 +236,12 @@ describe('customer sign-in throttle: 10 attempts a minute per address and email'
     await database?.destroy();
   });
 
-  const attempt = async (app: FastifyInstance, url: '/admin/login' | '/system/login', email: string, password = 'wrong password') => {
+  const attempt = async (
+    app: FastifyInstance,
+    url: '/admin/login' | '/system/login',
+    email: string,
+    password = 'wrong password',
+  ) => {
     const form = await loginForm(app, {}, url === '/admin/login' ? 'admin' : 'system');
     return postForm(app, url, { email, password, _csrf: form.csrf }, { cookies: form.cookies });
   };
@@ -204,7 +262,9 @@ describe('customer sign-in throttle: 10 attempts a minute per address and email'
         `SELECT metadata FROM audit_events WHERE action = 'auth.login_throttled' AND metadata ->> 'email' = $1`,
         [customer.email],
       );
-      expect(rows.map((row) => row.metadata)).toEqual([expect.objectContaining({ reason: 'throttled', plane: 'admin' })]);
+      expect(rows.map((row) => row.metadata)).toEqual([
+        expect.objectContaining({ reason: 'throttled', plane: 'admin' }),
+      ]);
     } finally {
       await app.close();
     }
@@ -214,7 +274,8 @@ describe('customer sign-in throttle: 10 attempts a minute per address and email'
     const app = await consoleApp(database);
     try {
       const email = `nocsrf-${Date.now()}@example.com`;
-      for (let i = 0; i < 10; i++) expect((await postForm(app, '/admin/login', { email, password: 'x' })).statusCode).toBe(403);
+      for (let i = 0; i < 10; i++)
+        expect((await postForm(app, '/admin/login', { email, password: 'x' })).statusCode).toBe(403);
       expect((await postForm(app, '/admin/login', { email, password: 'x' })).statusCode).toBe(429);
     } finally {
       await app.close();
@@ -252,7 +313,8 @@ describe('the findings of the signed-in customer', () => {
     await database?.destroy();
   });
 
-  const titles = (html: string) => [...html.matchAll(/<td>((?:Acme finding|Rival secret) \d+)<\/td>/g)].map((match) => match[1]!);
+  const titles = (html: string) =>
+    [...html.matchAll(/<td>((?:Acme finding|Rival secret) \d+)<\/td>/g)].map((match) => match[1]!);
   const olderHref = (html: string) => html.match(/<a href="([^"]*)">Older<\/a>/)?.[1]?.replaceAll('&amp;', '&') ?? null;
 
   it('GET /admin goes to the findings', async () => {
@@ -273,7 +335,13 @@ describe('the findings of the signed-in customer', () => {
     // The hostile finding is the newest; then the 120 in reverse order of creation.
     expect(titles(page.body).slice(0, 3)).toEqual(['Acme finding 120', 'Acme finding 119', 'Acme finding 118']);
     const theirs = await get(app, '/admin/findings', other.cookies);
-    expect(titles(theirs.body)).toEqual(['Rival secret 5', 'Rival secret 4', 'Rival secret 3', 'Rival secret 2', 'Rival secret 1']);
+    expect(titles(theirs.body)).toEqual([
+      'Rival secret 5',
+      'Rival secret 4',
+      'Rival secret 3',
+      'Rival secret 2',
+      'Rival secret 1',
+    ]);
     expect(theirs.body).not.toContain('Acme');
     expect(theirs.body).not.toContain('<a href="/admin/findings?before=');
   });
@@ -320,13 +388,16 @@ describe('the findings of the signed-in customer', () => {
     expect(page.body).not.toContain('Acme');
   });
 
-  it.each(['?before=abc', '?before=0', '?before=99999999999999999999', '?status=open'])('refuses %s with a 400 naming the field', async (query) => {
-    const page = await get(app, `/admin/findings${query}`, mine.cookies);
-    expect(page.statusCode).toBe(400);
-    expect(page.body).toContain(`<strong>${query.slice(1).split('=')[0]}</strong>`);
-  });
+  it.each(['?before=abc', '?before=0', '?before=99999999999999999999', '?status=open'])(
+    'refuses %s with a 400 naming the field',
+    async (query) => {
+      const page = await get(app, `/admin/findings${query}`, mine.cookies);
+      expect(page.statusCode).toBe(400);
+      expect(page.body).toContain(`<strong>${query.slice(1).split('=')[0]}</strong>`);
+    },
+  );
 
-  it('a tenant in the query is refused, naming the field: the tenant is the session\'s', async () => {
+  it("a tenant in the query is refused, naming the field: the tenant is the session's", async () => {
     const { rows } = await database.pool.query(`SELECT id::int FROM tenants WHERE name = 'Rival'`);
     const page = await get(app, `/admin/findings?tenant=${rows[0].id}`, mine.cookies);
     expect(page.statusCode).toBe(400);
@@ -343,7 +414,8 @@ describe('the findings of the signed-in customer', () => {
     expect(response.statusCode).toBe(404);
     expect(unknown.statusCode).toBe(404);
     // The same page but for the session's fresh CSRF tokens.
-    const tokensOut = (html: string) => html.replace(/(name="_csrf" value|name="csrf-token" content)="[^"]*"/g, '$1=""');
+    const tokensOut = (html: string) =>
+      html.replace(/(name="_csrf" value|name="csrf-token" content)="[^"]*"/g, '$1=""');
     expect(tokensOut(response.body)).toBe(tokensOut(unknown.body));
     expect(app.consoleRoutes.map((route) => route.url)).not.toContain(TRIGGER);
   });
@@ -354,7 +426,9 @@ describe('the findings of the signed-in customer', () => {
       expect(page.body).toContain('<form method="post" action="/admin/logout" class="inline">');
       expect(page.body).not.toMatch(/Platform Ops|\/system/);
     }
-    expect((await get(app, '/admin/no-such-page', mine.cookies)).body).toContain('<a href="/admin/findings">Back to the start page</a>');
+    expect((await get(app, '/admin/no-such-page', mine.cookies)).body).toContain(
+      '<a href="/admin/findings">Back to the start page</a>',
+    );
     expect((await get(app, '/admin/login')).body).not.toMatch(/Platform Ops|\/system/);
   });
 });
@@ -415,7 +489,11 @@ describe('the legacy maintenance trigger, switched on', () => {
   let tenants: Array<{ id: number; externalId: string }>;
 
   beforeAll(async () => {
-    app = await buildApp({ config: { ...h.config, adminMaintenanceTrigger: true }, database: h.database, temporal: h.client });
+    app = await buildApp({
+      config: { ...h.config, adminMaintenanceTrigger: true },
+      database: h.database,
+      temporal: h.client,
+    });
     const { rows } = await h.database.pool.query<{ id: number; externalId: string }>(
       `SELECT id::int, external_id AS "externalId" FROM tenants WHERE external_id <> 'platform' ORDER BY id`,
     );
@@ -470,12 +548,18 @@ describe('the legacy maintenance trigger, switched on', () => {
     const page = await get(app, response.headers.location as string, session.cookies);
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('Rebuild queued');
-    for (const internal of [started[0].id, 'workflow', '/system/', 'preflight', RUNBOOK]) expect(page.body).not.toContain(internal);
+    for (const internal of [started[0].id, 'workflow', '/system/', 'preflight', RUNBOOK])
+      expect(page.body).not.toContain(internal);
   });
 
   it('a double submit starts no second run; a new press while it is active is refused in customer words', async () => {
     const [first] = await runs();
-    const again = await postForm(app, TRIGGER, { _csrf: session.csrf, idempotencyKey: first.key }, { cookies: session.cookies });
+    const again = await postForm(
+      app,
+      TRIGGER,
+      { _csrf: session.csrf, idempotencyKey: first.key },
+      { cookies: session.cookies },
+    );
     expect(again.statusCode).toBe(303);
     const refused = await postForm(app, TRIGGER, await triggerForm(), { cookies: session.cookies });
     expect(refused.statusCode).toBe(422);
@@ -485,18 +569,27 @@ describe('the legacy maintenance trigger, switched on', () => {
   });
 
   it('a body naming a tenant is refused by the schema, and nothing is written', async () => {
-    const before = await h.database.pool.query('SELECT (SELECT count(*) FROM operation_runs) AS runs, (SELECT count(*) FROM preflights) AS preflights');
+    const before = await h.database.pool.query(
+      'SELECT (SELECT count(*) FROM operation_runs) AS runs, (SELECT count(*) FROM preflights) AS preflights',
+    );
     for (const tenant of [tenants[1]!.externalId, tenants[0]!.externalId]) {
       const response = await postForm(app, TRIGGER, { ...(await triggerForm()), tenant }, { cookies: session.cookies });
       expect(response.statusCode).toBe(400);
       expect(response.body).toContain('<strong>tenant</strong>');
     }
-    const after = await h.database.pool.query('SELECT (SELECT count(*) FROM operation_runs) AS runs, (SELECT count(*) FROM preflights) AS preflights');
+    const after = await h.database.pool.query(
+      'SELECT (SELECT count(*) FROM operation_runs) AS runs, (SELECT count(*) FROM preflights) AS preflights',
+    );
     expect(after.rows).toEqual(before.rows);
   });
 
-  it("the core refuses a customer anything but a one-tenant start of their own tenant", async () => {
-    const initiator: Initiator = { kind: 'customer', id: customer.id, email: customer.email, tenantExternalId: customer.tenantExternalId };
+  it('the core refuses a customer anything but a one-tenant start of their own tenant', async () => {
+    const initiator: Initiator = {
+      kind: 'customer',
+      id: customer.id,
+      email: customer.email,
+      tenantExternalId: customer.tenantExternalId,
+    };
     const deps = { pool: h.database.pool, temporal: h.client, config: h.config };
     const before = (await runs()).length;
     for (const scope of [
@@ -504,12 +597,21 @@ describe('the legacy maintenance trigger, switched on', () => {
       { kind: 'tenants' as const, externalIds: [tenants[0]!.externalId, tenants[1]!.externalId] },
       { kind: 'all_tenants' as const },
     ]) {
-      const start = startRunbook(deps, { runbook: RUNBOOK, scope, initiator, reason: 'A customer reaching out of bounds', source: 'admin_trigger', confirmation: 'ALL TENANTS' });
+      const start = startRunbook(deps, {
+        runbook: RUNBOOK,
+        scope,
+        initiator,
+        reason: 'A customer reaching out of bounds',
+        source: 'admin_trigger',
+        confirmation: 'ALL TENANTS',
+      });
       await expect(start).rejects.toBeInstanceOf(RunbookRefusal);
       await expect(start).rejects.toMatchObject({ code: 'capability' });
     }
     expect(await runs()).toHaveLength(before);
-    const { rows } = await h.database.pool.query(`SELECT count(*)::int AS n FROM audit_events WHERE action = 'runbook.start_rejected' AND actor_kind = 'user'`);
+    const { rows } = await h.database.pool.query(
+      `SELECT count(*)::int AS n FROM audit_events WHERE action = 'runbook.start_rejected' AND actor_kind = 'user'`,
+    );
     expect(rows[0].n).toBeGreaterThanOrEqual(3);
   });
 });

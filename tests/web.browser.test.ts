@@ -62,7 +62,10 @@ async function confirmAndStart(page: Page, prefix: string): Promise<string> {
 describe('the /system console in Chromium', { timeout: 120_000 }, () => {
   // One tenant at a time, two slow batches each: a run takes several seconds, so the page
   // polls it through 25, 50 and 75 % on its way to 100 %.
-  const h = useRunbookHarness({ seed: { tenants: 4, findingsPerTenant: 40, seed: 5 }, settings: { childParallelism: 1, batchSize: 20 } });
+  const h = useRunbookHarness({
+    seed: { tenants: 4, findingsPerTenant: 40, seed: 5 },
+    settings: { childParallelism: 1, batchSize: 20 },
+  });
   let app: FastifyInstance;
   let baseURL: string;
   let operator: { email: string; password: string };
@@ -89,7 +92,8 @@ describe('the /system console in Chromium', { timeout: 120_000 }, () => {
     page.on('pageerror', (error) => errors.push(error.message));
     page.on('console', (message) => {
       // The console serves no favicon yet; Chromium asks for one on every page.
-      if (message.type() === 'error' && !message.location().url.endsWith('/favicon.ico')) errors.push(`${message.text()} (${message.location().url})`);
+      if (message.type() === 'error' && !message.location().url.endsWith('/favicon.ico'))
+        errors.push(`${message.text()} (${message.location().url})`);
     });
     let progressPolls = 0;
     page.on('request', (request) => {
@@ -122,7 +126,13 @@ describe('the /system console in Chromium', { timeout: 120_000 }, () => {
     const actionForm = page.locator('#run-action form');
     for (let attempt = 1; ; attempt++) {
       await page.locator('#run-live').getByRole('button', { name: 'Pause…' }).click();
-      const shown = await actionForm.getByLabel(/Reason/).waitFor({ timeout: 2_500 }).then(() => true, () => false);
+      const shown = await actionForm
+        .getByLabel(/Reason/)
+        .waitFor({ timeout: 2_500 })
+        .then(
+          () => true,
+          () => false,
+        );
       if (shown) break;
       if (attempt === 5) throw new Error('the pause confirmation never opened in #run-action');
     }
@@ -148,7 +158,10 @@ describe('the /system console in Chromium', { timeout: 120_000 }, () => {
     await expect.poll(() => unreadCount(page), { timeout: 15_000 }).toBe(1);
     expect(await page.evaluate<string>(MARKER), 'the run page was reloaded or left').toBe('run page');
     expect(seen, `progress values seen: ${seen.join(', ')}`).toEqual([...seen].sort((a, b) => a - b));
-    expect(seen.some((value) => value > 0 && value < 100), `progress values seen: ${seen.join(', ')}`).toBe(true);
+    expect(
+      seen.some((value) => value > 0 && value < 100),
+      `progress values seen: ${seen.join(', ')}`,
+    ).toBe(true);
     expect(seen.at(-1)).toBe(100);
     expect(progressPolls).toBeGreaterThanOrEqual(2);
     await screenshot(page, 'console-run-succeeded');
@@ -176,7 +189,10 @@ describe('the /system console in Chromium', { timeout: 120_000 }, () => {
     ] as const) {
       await page.goto(path);
       await screenshot(page, name);
-      expect(await page.evaluate<number>('document.documentElement.scrollWidth'), `${path} at 390 px`).toBeLessThanOrEqual(PHONE.width);
+      expect(
+        await page.evaluate<number>('document.documentElement.scrollWidth'),
+        `${path} at 390 px`,
+      ).toBeLessThanOrEqual(PHONE.width);
     }
   });
 

@@ -29,7 +29,8 @@ describe('the console forgets what it keeps as soon as it hears of a change', ()
     await database?.destroy();
   });
 
-  const runsPage = (token: string, on = app) => on.inject({ method: 'GET', url: '/system/ops/runs', headers: { cookie: `system_session=${token}` } });
+  const runsPage = (token: string, on = app) =>
+    on.inject({ method: 'GET', url: '/system/ops/runs', headers: { cookie: `system_session=${token}` } });
 
   const setCapabilities = (id: number, capabilities: string[]) =>
     database.pool.query('UPDATE platform_users SET capabilities = $2 WHERE id = $1', [id, capabilities]);
@@ -70,7 +71,10 @@ describe('the console forgets what it keeps as soon as it hears of a change', ()
         method: 'POST',
         url: '/system/logout',
         payload: `_csrf=${encodeURIComponent(csrf)}`,
-        headers: { cookie: `system_session=${cookies.system_session}`, 'content-type': 'application/x-www-form-urlencoded' },
+        headers: {
+          cookie: `system_session=${cookies.system_session}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
       });
       expect(out.statusCode).toBe(303);
       await app.changeFeed.caughtUp();
@@ -83,7 +87,9 @@ describe('the console forgets what it keeps as soon as it hears of a change', ()
   it('a session kept in memory still ends on time: its expiry needs no change to be heard', async () => {
     const { cookies } = await signIn(app, await createOperator(database, [CAPABILITIES.runsView]));
     const token = cookies.system_session;
-    await database.pool.query(`UPDATE sessions SET expires_at = now() + interval '1 second' WHERE token_hash = $1`, [hashSessionToken(token)]);
+    await database.pool.query(`UPDATE sessions SET expires_at = now() + interval '1 second' WHERE token_hash = $1`, [
+      hashSessionToken(token),
+    ]);
     await app.changeFeed.caughtUp();
     expect((await runsPage(token)).statusCode).toBe(200);
     await sleep(1_200);
@@ -117,10 +123,16 @@ describe('the console forgets what it keeps as soon as it hears of a change', ()
   it('whoever writes reads what they wrote: the answer to a POST leaves once the console has heard its own writes', async () => {
     const operator = await createOperator(database, [CAPABILITIES.runsView]);
     const { cookies, csrf } = await signIn(app, operator);
-    await database.pool.query(`INSERT INTO notifications (platform_user_id, type, data) VALUES ($1, 'OperationRunCompleted', '{}')`, [operator.id]);
+    await database.pool.query(
+      `INSERT INTO notifications (platform_user_id, type, data) VALUES ($1, 'OperationRunCompleted', '{}')`,
+      [operator.id],
+    );
     await app.changeFeed.caughtUp();
     const cookie = `system_session=${cookies.system_session}`;
-    const unread = async () => (await app.inject({ method: 'GET', url: '/system/ops/runs', headers: { cookie } })).body.match(/data-unread-count="(\d+)"/)?.[1];
+    const unread = async () =>
+      (await app.inject({ method: 'GET', url: '/system/ops/runs', headers: { cookie } })).body.match(
+        /data-unread-count="(\d+)"/,
+      )?.[1];
     expect(await unread()).toBe('1');
     const marked = await app.inject({
       method: 'POST',
@@ -147,17 +159,29 @@ describe('the console forgets what it keeps as soon as it hears of a change', ()
       await database.pool.query(
         `INSERT INTO operation_runs (id, workspace_id, runbook, scope_kind, scope, status, source, initiator_label, reason, workflow_id, counts, started_at)
          VALUES ($1, $2, 'findings.lifecycle.rebuild', 'tenant', $3, 'running', 'cli', 'cli:ops', $4, $5, '{"tenants": 1, "examined": 0}', now())`,
-        [id, tenant.workspaceId, JSON.stringify({ tenants: [{ id: tenant.tenantId, externalId: tenant.externalId }] }), reason, `wf-${id}`],
+        [
+          id,
+          tenant.workspaceId,
+          JSON.stringify({ tenants: [{ id: tenant.tenantId, externalId: tenant.externalId }] }),
+          reason,
+          `wf-${id}`,
+        ],
       );
-      await database.pool.query(`INSERT INTO operation_run_items (run_id, tenant_id, status, counts) VALUES ($1, $2, 'running', '{"examined": 0}')`, [
-        id,
-        tenant.tenantId,
-      ]);
+      await database.pool.query(
+        `INSERT INTO operation_run_items (run_id, tenant_id, status, counts) VALUES ($1, $2, 'running', '{"examined": 0}')`,
+        [id, tenant.tenantId],
+      );
       return id;
     };
     const list = async () => (await app.inject({ method: 'GET', url: '/system/ops/runs', headers: { cookie } })).body;
     const poll = async (id: string) =>
-      (await app.inject({ method: 'GET', url: `/system/ops/runs/${id}/progress`, headers: { cookie, 'hx-request': 'true' } })).body;
+      (
+        await app.inject({
+          method: 'GET',
+          url: `/system/ops/runs/${id}/progress`,
+          headers: { cookie, 'hx-request': 'true' },
+        })
+      ).body;
 
     const first = await insertRun('First cached run');
     await app.changeFeed.caughtUp();
@@ -170,10 +194,15 @@ describe('the console forgets what it keeps as soon as it hears of a change', ()
     const before = await poll(shouted);
     expect(before).toContain('cache-tenant');
     expect(await poll(first)).toBe(before);
-    await database.pool.query(`UPDATE operation_run_items SET counts = '{"examined": 4321}' WHERE run_id = $1`, [first]);
+    await database.pool.query(`UPDATE operation_run_items SET counts = '{"examined": 4321}' WHERE run_id = $1`, [
+      first,
+    ]);
     await app.changeFeed.caughtUp();
     expect(await poll(shouted)).toContain('4,321');
-    await database.pool.query(`UPDATE operation_runs SET status = 'completed', outcome = 'succeeded', completed_at = now() WHERE id = $1`, [first]);
+    await database.pool.query(
+      `UPDATE operation_runs SET status = 'completed', outcome = 'succeeded', completed_at = now() WHERE id = $1`,
+      [first],
+    );
     await app.changeFeed.caughtUp();
     expect(await poll(shouted)).toMatch(/Completed: succeeded/);
     expect(await poll(second)).not.toMatch(/Completed/);

@@ -24,32 +24,60 @@ const anyText: Values = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 600 }),
   fc.string({ unit: 'grapheme', minLength: 10, maxLength: 520 }),
-  fc.constantFrom('', ' ', '\u0000', '<script>alert(1)</script>', '=cmd|"/c calc"!A0', "'; DROP TABLE operation_runs; --", 'x'.repeat(5000)),
+  fc.constantFrom(
+    '',
+    ' ',
+    '\u0000',
+    '<script>alert(1)</script>',
+    '=cmd|"/c calc"!A0',
+    "'; DROP TABLE operation_runs; --",
+    'x'.repeat(5000),
+  ),
 );
-const numberText: Values = fc.oneof(fc.integer({ min: -5, max: 70_000 }).map(String), fc.constantFrom('', '1e3', '0x10', ' 7 ', '99999999999'), anyText);
+const numberText: Values = fc.oneof(
+  fc.integer({ min: -5, max: 70_000 }).map(String),
+  fc.constantFrom('', '1e3', '0x10', ' 7 ', '99999999999'),
+  anyText,
+);
 
 describe('every form, posted with random values', () => {
   const h = useRunbookHarness({ seed: { tenants: 3, findingsPerTenant: 20, seed: 5 }, worker: false });
   let app: FastifyInstance;
   let operator: { id: number; email: string; password: string };
   let customer: { id: number; email: string; password: string };
-  const sessions: Record<'system' | 'admin', { cookies: Record<string, string>; csrf: string } | null> = { system: null, admin: null };
+  const sessions: Record<'system' | 'admin', { cookies: Record<string, string>; csrf: string } | null> = {
+    system: null,
+    admin: null,
+  };
   let ids: { run: string; preflight: string; notification: string; tenants: string[] };
 
   beforeAll(async () => {
     // The legacy trigger is a form too, when it is on.
-    app = await buildApp({ config: { ...h.config, adminMaintenanceTrigger: true }, database: h.database, temporal: h.client });
+    app = await buildApp({
+      config: { ...h.config, adminMaintenanceTrigger: true },
+      database: h.database,
+      temporal: h.client,
+    });
     operator = await createOperator(h.database, ALL_CAPABILITIES);
     customer = await createCustomer(h.database);
     const { pool } = h.database;
-    const tenants = (await pool.query<{ externalId: string }>(`SELECT external_id AS "externalId" FROM tenants WHERE external_id <> 'platform' ORDER BY id`)).rows;
+    const tenants = (
+      await pool.query<{ externalId: string }>(
+        `SELECT external_id AS "externalId" FROM tenants WHERE external_id <> 'platform' ORDER BY id`,
+      )
+    ).rows;
     // A queued run to act on (no worker polls this queue) and a notification to read.
     const { run, preflight } = await h.start({ kind: 'all_tenants' });
     const notification = await pool.query<{ id: string }>(
       `INSERT INTO notifications (platform_user_id, type, data) VALUES ($1, 'OperationRunCompleted', $2) RETURNING id::text`,
       [operator.id, JSON.stringify({ runId: run.id, outcome: 'succeeded' })],
     );
-    ids = { run: run.id, preflight: preflight.id, notification: notification.rows[0]!.id, tenants: tenants.map((t) => t.externalId) };
+    ids = {
+      run: run.id,
+      preflight: preflight.id,
+      notification: notification.rows[0]!.id,
+      tenants: tenants.map((t) => t.externalId),
+    };
   });
   afterAll(async () => {
     await app?.close();
@@ -62,9 +90,16 @@ describe('every form, posted with random values', () => {
    */
   const sessionOf = async (plane: 'system' | 'admin') => {
     if (!sessions[plane]) {
-      const { token } = await createSession(h.database.pool, plane === 'system' ? { plane, platformUserId: operator.id } : { plane, userId: customer.id });
+      const { token } = await createSession(
+        h.database.pool,
+        plane === 'system' ? { plane, platformUserId: operator.id } : { plane, userId: customer.id },
+      );
       const cookies = { [PLANE_COOKIES[plane].name]: token };
-      const page = await app.inject({ method: 'GET', url: `${PLANE_COOKIES[plane].path}/login`, headers: { cookie: cookieHeader(cookies) } });
+      const page = await app.inject({
+        method: 'GET',
+        url: `${PLANE_COOKIES[plane].path}/login`,
+        headers: { cookie: cookieHeader(cookies) },
+      });
       sessions[plane] = { cookies, csrf: csrfTokenOf(page.body) };
     }
     return sessions[plane]!;
@@ -83,11 +118,17 @@ describe('every form, posted with random values', () => {
                (SELECT string_agg(id || status || coalesce(paused_by, '') || coalesce(pause_reason, ''), ',' ORDER BY id) FROM operation_runs) AS run_state`)
     ).rows[0];
 
-  const csrf = (token: string) => fc.oneof({ weight: 4, arbitrary: fc.constant(token) }, { weight: 1, arbitrary: anyText });
+  const csrf = (token: string) =>
+    fc.oneof({ weight: 4, arbitrary: fc.constant(token) }, { weight: 1, arbitrary: anyText });
 
   /** Each form's fields; a field is sent or left out, once or twice (duplicated). */
   const FORMS: Record<string, (token: string) => Record<string, Values>> = {
-    'POST /system/login': (token) => ({ _csrf: csrf(token), email: fc.oneof(anyText, fc.constant(operator.email)), password: anyText, next: anyText }),
+    'POST /system/login': (token) => ({
+      _csrf: csrf(token),
+      email: fc.oneof(anyText, fc.constant(operator.email)),
+      password: anyText,
+      next: anyText,
+    }),
     'POST /system/logout': (token) => ({ _csrf: csrf(token) }),
     'POST /system/ops/runbooks/:runbook/preflight': (token) => ({
       _csrf: csrf(token),
@@ -110,18 +151,34 @@ describe('every form, posted with random values', () => {
       canaryCount: numberText,
       canaryTenants: fc.oneof(fc.constantFrom(...ids.tenants), anyText),
     }),
-    'POST /system/ops/runs/:id/actions/:action': (token) => ({ _csrf: csrf(token), reason: anyText, parallelism: numberText, batchSize: numberText }),
+    'POST /system/ops/runs/:id/actions/:action': (token) => ({
+      _csrf: csrf(token),
+      reason: anyText,
+      parallelism: numberText,
+      batchSize: numberText,
+    }),
     'POST /system/notifications/:id/read': (token) => ({ _csrf: csrf(token) }),
     'POST /system/notifications/read-all': (token) => ({ _csrf: csrf(token) }),
-    'POST /admin/login': (token) => ({ _csrf: csrf(token), email: fc.oneof(anyText, fc.constant(customer.email)), password: anyText, next: anyText }),
+    'POST /admin/login': (token) => ({
+      _csrf: csrf(token),
+      email: fc.oneof(anyText, fc.constant(customer.email)),
+      password: anyText,
+      next: anyText,
+    }),
     'POST /admin/logout': (token) => ({ _csrf: csrf(token) }),
-    'POST /admin/maintenance/findings-lifecycle': (token) => ({ _csrf: csrf(token), idempotencyKey: fc.oneof(fc.uuid(), anyText), tenant: anyText }),
+    'POST /admin/maintenance/findings-lifecycle': (token) => ({
+      _csrf: csrf(token),
+      idempotencyKey: fc.oneof(fc.uuid(), anyText),
+      tenant: anyText,
+    }),
   };
 
   /** Path parameters: the real ones, near-misses and hostile ones. */
   const PARAMS: Record<string, Values> = {
     runbook: fc.constantFrom(RUNBOOK, 'findings-lifecycle', '%3Cscript%3E', 'x'.repeat(300)),
-    id: fc.oneof(fc.constant(''), fc.uuid(), fc.constantFrom('not-a-uuid', '1%00', '-1')).chain((id) => (id === '' ? fc.constantFrom(ids.run, ids.notification) : fc.constant(id))),
+    id: fc
+      .oneof(fc.constant(''), fc.uuid(), fc.constantFrom('not-a-uuid', '1%00', '-1'))
+      .chain((id) => (id === '' ? fc.constantFrom(ids.run, ids.notification) : fc.constant(id))),
     action: fc.constantFrom('cancel', 'pause', 'resume', 'tune', 'explode'),
   };
 
@@ -142,18 +199,32 @@ describe('every form, posted with random values', () => {
           fc.constant(null).chain(() => {
             const fields = FORMS[form]!('');
             return fc.record(
-              Object.fromEntries(Object.entries(fields).map(([name, values]) => [name, fc.option(fc.oneof(values.map((v) => [v]), fc.tuple(values, values)), { nil: undefined })])),
+              Object.fromEntries(
+                Object.entries(fields).map(([name, values]) => [
+                  name,
+                  fc.option(
+                    fc.oneof(
+                      values.map((v) => [v]),
+                      fc.tuple(values, values),
+                    ),
+                    { nil: undefined },
+                  ),
+                ]),
+              ),
               { requiredKeys: [] },
             );
           }),
           fc.boolean(),
           async (params, fields, asHtmx) => {
             const session = await sessionOf(plane);
-            const path = url.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent((params as Record<string, string>)[name]!));
+            const path = url.replace(/:(\w+)/g, (_, name: string) =>
+              encodeURIComponent((params as Record<string, string>)[name]!),
+            );
             const body = new URLSearchParams();
             for (const [name, values] of Object.entries(fields)) {
               // A valid token where the generator chose the token field's "valid" value ('').
-              for (const value of values ?? []) body.append(name, name === '_csrf' && value === '' ? session.csrf : value);
+              for (const value of values ?? [])
+                body.append(name, name === '_csrf' && value === '' ? session.csrf : value);
             }
             const before = await state();
             const response = await app.inject({
@@ -170,7 +241,8 @@ describe('every form, posted with random values', () => {
             expect(response.body).not.toMatch(/at .+\.ts:\d+|\[object Object\]/);
             if (response.statusCode >= 400) expect(await state()).toEqual(before);
             // A signed-out session (a logout that went through) is signed in again for the next try.
-            if (response.cookies.some((cookie) => cookie.name === PLANE_COOKIES[plane].name && cookie.value === '')) sessions[plane] = null;
+            if (response.cookies.some((cookie) => cookie.name === PLANE_COOKIES[plane].name && cookie.value === ''))
+              sessions[plane] = null;
           },
         ),
         { numRuns: 40 },
@@ -179,30 +251,47 @@ describe('every form, posted with random values', () => {
   }
 
   it('tuning a queued run is refused at once, not left waiting for a worker to answer', async () => {
-    const refusal = await tuneRun({ pool: h.database.pool, temporal: async () => h.client }, {
-      runId: ids.run,
-      initiator: h.operator,
-      source: 'cli',
-      parallelism: 4,
-      reason: 'Faster before it even starts',
-    }).catch((error: unknown) => error);
+    const refusal = await tuneRun(
+      { pool: h.database.pool, temporal: async () => h.client },
+      {
+        runId: ids.run,
+        initiator: h.operator,
+        source: 'cli',
+        parallelism: 4,
+        reason: 'Faster before it even starts',
+      },
+    ).catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(RunbookRefusal);
-    expect(refusal).toMatchObject({ code: 'not_started', message: `Run ${ids.run} is still queued; tune it once a worker has started it.` });
+    expect(refusal).toMatchObject({
+      code: 'not_started',
+      message: `Run ${ids.run} is still queued; tune it once a worker has started it.`,
+    });
   });
 
   it('tuning a running run that no worker answers says so after a while, instead of waiting for ever', async () => {
     // This file runs no worker: a run marked running has nobody to answer the update.
-    await h.database.pool.query(`UPDATE operation_runs SET status = 'running', outcome = NULL, started_at = now() WHERE id = $1`, [ids.run]);
-    const error = await tuneRun({ pool: h.database.pool, temporal: async () => h.client, answerWithinMs: 1_000 }, {
-      runId: ids.run,
-      initiator: h.operator,
-      source: 'cli',
-      batchSize: 500,
-      reason: 'Smaller batches for the night',
-    }).catch((caught: unknown) => caught);
+    await h.database.pool.query(
+      `UPDATE operation_runs SET status = 'running', outcome = NULL, started_at = now() WHERE id = $1`,
+      [ids.run],
+    );
+    const error = await tuneRun(
+      { pool: h.database.pool, temporal: async () => h.client, answerWithinMs: 1_000 },
+      {
+        runId: ids.run,
+        initiator: h.operator,
+        source: 'cli',
+        batchSize: 500,
+        reason: 'Smaller batches for the night',
+      },
+    ).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(UnavailableError);
-    expect((error as Error).message).toMatch(/^No worker answered the tune of run \S+ within 1 s; is a worker running\?/);
-    expect((await h.database.pool.query(`SELECT count(*)::int AS n FROM audit_events WHERE action = 'runbook.tuned'`)).rows[0].n).toBe(0);
+    expect((error as Error).message).toMatch(
+      /^No worker answered the tune of run \S+ within 1 s; is a worker running\?/,
+    );
+    expect(
+      (await h.database.pool.query(`SELECT count(*)::int AS n FROM audit_events WHERE action = 'runbook.tuned'`))
+        .rows[0].n,
+    ).toBe(0);
   });
 
   it('a JSON body and a body of another type are refused with a page, never a 5xx', async () => {

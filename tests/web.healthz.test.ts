@@ -50,7 +50,13 @@ describe('GET /healthz', () => {
     const port = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/web/server.ts')], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, DATABASE_URL: database.url, TEMPORAL_ADDRESS: '127.0.0.1:1', PORT: String(port), LOG_LEVEL: 'error' },
+      env: {
+        ...process.env,
+        DATABASE_URL: database.url,
+        TEMPORAL_ADDRESS: '127.0.0.1:1',
+        PORT: String(port),
+        LOG_LEVEL: 'error',
+      },
       stdio: 'ignore',
     });
     const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -48,7 +48,11 @@ describe('sign-in at /system/login', () => {
 
   it('signs in: a 303 to the runbooks, an HttpOnly SameSite=Strict Secure cookie on /system, only its hash stored', async () => {
     const form = await loginForm(app);
-    const response = await postLogin(app, { email: operator.email.toUpperCase(), password: operator.password, _csrf: form.csrf }, { cookies: form.cookies });
+    const response = await postLogin(
+      app,
+      { email: operator.email.toUpperCase(), password: operator.password, _csrf: form.csrf },
+      { cookies: form.cookies },
+    );
     expect(response.statusCode).toBe(303);
     expect(response.headers.location).toBe('/system/ops/runbooks');
     const cookie = response.cookies.find((c) => c.name === 'system_session')!;
@@ -59,7 +63,11 @@ describe('sign-in at /system/login', () => {
     expect(row).toMatchObject({ plane: 'system' });
     expect(JSON.stringify(rows)).not.toContain(cookie.value);
     expect(row.expires_at.getTime()).toBeGreaterThan(row.idle_expires_at.getTime());
-    const page = await app.inject({ method: 'GET', url: '/system/ops/runbooks', headers: { cookie: `system_session=${cookie.value}` } });
+    const page = await app.inject({
+      method: 'GET',
+      url: '/system/ops/runbooks',
+      headers: { cookie: `system_session=${cookie.value}` },
+    });
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain(operator.email);
   });
@@ -69,7 +77,11 @@ describe('sign-in at /system/login', () => {
       const devApp = await consoleApp(database, {}, env);
       try {
         const form = await loginForm(devApp);
-        const response = await postLogin(devApp, { email: operator.email, password: operator.password, _csrf: form.csrf }, { cookies: form.cookies });
+        const response = await postLogin(
+          devApp,
+          { email: operator.email, password: operator.password, _csrf: form.csrf },
+          { cookies: form.cookies },
+        );
         expect(response.cookies.find((c) => c.name === 'system_session')?.secure).toBeFalsy();
         expect(response.headers['strict-transport-security']).toBeUndefined();
       } finally {
@@ -83,7 +95,9 @@ describe('sign-in at /system/login', () => {
     const attempts = [];
     for (const email of [operator.email, unknown]) {
       const form = await loginForm(app, {});
-      attempts.push(await postLogin(app, { email, password: 'Wrong-Password-123', _csrf: form.csrf }, { cookies: form.cookies }));
+      attempts.push(
+        await postLogin(app, { email, password: 'Wrong-Password-123', _csrf: form.csrf }, { cookies: form.cookies }),
+      );
     }
     const [wrong, missing] = attempts;
     expect(wrong!.statusCode).toBe(401);
@@ -91,9 +105,18 @@ describe('sign-in at /system/login', () => {
     expect(comparable(wrong!.body)).toBe(comparable(missing!.body));
     expect(wrong!.body).toContain('The email or password is not right.');
     expect(cookiesOf(wrong!).system_session).toBeUndefined();
-    expect((await auditRows(operator.email)).at(-1)).toMatchObject({ action: 'auth.login_failed', metadata: { reason: 'wrong_password' } });
-    expect((await auditRows(unknown)).at(-1)).toMatchObject({ action: 'auth.login_failed', metadata: { reason: 'unknown_email' }, ip: '127.0.0.1' });
-    const { rows } = await database.pool.query(`SELECT count(*)::int AS n FROM audit_events WHERE audit_events::text LIKE '%Wrong-Password-123%'`);
+    expect((await auditRows(operator.email)).at(-1)).toMatchObject({
+      action: 'auth.login_failed',
+      metadata: { reason: 'wrong_password' },
+    });
+    expect((await auditRows(unknown)).at(-1)).toMatchObject({
+      action: 'auth.login_failed',
+      metadata: { reason: 'unknown_email' },
+      ip: '127.0.0.1',
+    });
+    const { rows } = await database.pool.query(
+      `SELECT count(*)::int AS n FROM audit_events WHERE audit_events::text LIKE '%Wrong-Password-123%'`,
+    );
     expect(rows[0].n).toBe(0);
   });
 
@@ -112,7 +135,11 @@ describe('sign-in at /system/login', () => {
       expect(response.statusCode).toBe(403);
       expect(response.body).toContain('This form has expired');
     }
-    const forged = await postLogin(app, { email: operator.email, password: operator.password, _csrf: 'forged' }, { cookies: form.cookies });
+    const forged = await postLogin(
+      app,
+      { email: operator.email, password: operator.password, _csrf: 'forged' },
+      { cookies: form.cookies },
+    );
     expect(forged.statusCode).toBe(403);
     expect(cookiesOf(forged).system_session).toBeUndefined();
     const rows = await auditRows(email);
@@ -123,26 +150,47 @@ describe('sign-in at /system/login', () => {
   describe('next', () => {
     it('goes to a local /system path', async () => {
       const form = await loginForm(app);
-      const response = await postLogin(app, { email: operator.email, password: operator.password, _csrf: form.csrf, next: '/system/ops/runs?status=running' }, { cookies: form.cookies });
+      const response = await postLogin(
+        app,
+        {
+          email: operator.email,
+          password: operator.password,
+          _csrf: form.csrf,
+          next: '/system/ops/runs?status=running',
+        },
+        { cookies: form.cookies },
+      );
       expect(response.headers.location).toBe('/system/ops/runs?status=running');
       const page = await app.inject({ method: 'GET', url: '/system/login?next=%2Fsystem%2Fops%2Fruns' });
       expect(page.body).toContain('name="next" value="/system/ops/runs"');
     });
 
-    it.each(['//evil.example', 'https://evil.example', '/\\evil', '/system/\\evil', 'javascript:alert(1)', '/system//evil.example', '/elsewhere', 'system/ops', '/system/ops\n/x', '/system/login'])(
-      'sends %j to the runbooks page instead',
-      async (next) => {
-        const page = await app.inject({ method: 'GET', url: `/system/login?next=${encodeURIComponent(next)}` });
-        expect(page.statusCode).toBe(200);
-        expect(page.body).toContain('name="next" value="/system/ops/runbooks"');
-        // Each case signs in as its own operator, well within the throttle.
-        const someone = await createOperator(database, ALL_CAPABILITIES);
-        const form = await loginForm(app);
-        const response = await postLogin(app, { email: someone.email, password: someone.password, _csrf: form.csrf, next }, { cookies: form.cookies });
-        expect(response.statusCode).toBe(303);
-        expect(response.headers.location).toBe('/system/ops/runbooks');
-      },
-    );
+    it.each([
+      '//evil.example',
+      'https://evil.example',
+      '/\\evil',
+      '/system/\\evil',
+      'javascript:alert(1)',
+      '/system//evil.example',
+      '/elsewhere',
+      'system/ops',
+      '/system/ops\n/x',
+      '/system/login',
+    ])('sends %j to the runbooks page instead', async (next) => {
+      const page = await app.inject({ method: 'GET', url: `/system/login?next=${encodeURIComponent(next)}` });
+      expect(page.statusCode).toBe(200);
+      expect(page.body).toContain('name="next" value="/system/ops/runbooks"');
+      // Each case signs in as its own operator, well within the throttle.
+      const someone = await createOperator(database, ALL_CAPABILITIES);
+      const form = await loginForm(app);
+      const response = await postLogin(
+        app,
+        { email: someone.email, password: someone.password, _csrf: form.csrf, next },
+        { cookies: form.cookies },
+      );
+      expect(response.statusCode).toBe(303);
+      expect(response.headers.location).toBe('/system/ops/runbooks');
+    });
   });
 
   describe('bad input gets a clear 400 page naming the field, never a 500', () => {
@@ -159,9 +207,24 @@ describe('sign-in at /system/login', () => {
       ['an empty email', 'email=&password=secret&_csrf=TOKEN', 'email', 'must not be empty'],
       ['an empty password', 'email=a%40b.c&password=&_csrf=TOKEN', 'password', 'must not be empty'],
       ['a missing password', 'email=a%40b.c&_csrf=TOKEN', 'password', 'is required'],
-      ['an over-long email', `email=${'a'.repeat(300)}&password=secret&_csrf=TOKEN`, 'email', 'must be at most 254 characters'],
-      ['an over-long password', `email=a%40b.c&password=${'p'.repeat(2000)}&_csrf=TOKEN`, 'password', 'must be at most 1024 characters'],
-      ['a control character in the email', 'email=a%00b%40c.d&password=secret&_csrf=TOKEN', 'email', 'has characters that are not allowed'],
+      [
+        'an over-long email',
+        `email=${'a'.repeat(300)}&password=secret&_csrf=TOKEN`,
+        'email',
+        'must be at most 254 characters',
+      ],
+      [
+        'an over-long password',
+        `email=a%40b.c&password=${'p'.repeat(2000)}&_csrf=TOKEN`,
+        'password',
+        'must be at most 1024 characters',
+      ],
+      [
+        'a control character in the email',
+        'email=a%00b%40c.d&password=secret&_csrf=TOKEN',
+        'email',
+        'has characters that are not allowed',
+      ],
       ['a duplicated field', 'email=a%40b.c&email=d%40e.f&password=secret&_csrf=TOKEN', 'email', 'must be given once'],
     ])('%s', async (_name, payload, field, problem) => {
       const response = await post(payload);
@@ -172,7 +235,10 @@ describe('sign-in at /system/login', () => {
     });
 
     it('a JSON body', async () => {
-      const response = await post(JSON.stringify({ email: operator.email, password: operator.password }), 'application/json');
+      const response = await post(
+        JSON.stringify({ email: operator.email, password: operator.password }),
+        'application/json',
+      );
       expect(response.statusCode).toBe(400);
       expect(response.body).toContain('takes a submitted form');
       expect(cookiesOf(response).system_session).toBeUndefined();
@@ -186,13 +252,26 @@ describe('sign-in at /system/login', () => {
 
     it('random field values never get a 5xx (property)', async () => {
       const form = await loginForm(app);
-      const value = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 300 }), fc.constantFrom('', ' ', '%', '\u0000', 'a'.repeat(5000)));
+      const value = fc.oneof(
+        fc.string({ maxLength: 40 }),
+        fc.string({ unit: 'binary', maxLength: 300 }),
+        fc.constantFrom('', ' ', '%', '\u0000', 'a'.repeat(5000)),
+      );
       await fc.assert(
-        fc.asyncProperty(fc.record({ email: value, password: value, next: value, _csrf: fc.oneof(value, fc.constant(form.csrf)) }, { requiredKeys: [] }), async (fields) => {
-          const response = await postLogin(app, fields as Record<string, string>, { cookies: form.cookies, remoteAddress: '127.9.9.9' });
-          expect(response.statusCode).toBeLessThan(500);
-          expect(cookiesOf(response).system_session).toBeUndefined();
-        }),
+        fc.asyncProperty(
+          fc.record(
+            { email: value, password: value, next: value, _csrf: fc.oneof(value, fc.constant(form.csrf)) },
+            { requiredKeys: [] },
+          ),
+          async (fields) => {
+            const response = await postLogin(app, fields as Record<string, string>, {
+              cookies: form.cookies,
+              remoteAddress: '127.9.9.9',
+            });
+            expect(response.statusCode).toBeLessThan(500);
+            expect(cookiesOf(response).system_session).toBeUndefined();
+          },
+        ),
         { numRuns: 60 },
       );
     });
@@ -221,9 +300,17 @@ describe('sign-in throttle: 10 attempts a minute per address and email', () => {
     }
   };
 
-  const attempt = async (app: FastifyInstance, email: string, options: { remoteAddress?: string; headers?: Record<string, string>; password?: string } = {}) => {
+  const attempt = async (
+    app: FastifyInstance,
+    email: string,
+    options: { remoteAddress?: string; headers?: Record<string, string>; password?: string } = {},
+  ) => {
     const form = await loginForm(app);
-    return postLogin(app, { email, password: options.password ?? 'wrong password', _csrf: form.csrf }, { cookies: form.cookies, ...options });
+    return postLogin(
+      app,
+      { email, password: options.password ?? 'wrong password', _csrf: form.csrf },
+      { cookies: form.cookies, ...options },
+    );
   };
 
   it('answers the 11th with 429 saying when to try again, audited; other emails and addresses go on', async () => {
@@ -236,7 +323,9 @@ describe('sign-in throttle: 10 attempts a minute per address and email', () => {
       expect(cookiesOf(throttled).system_session).toBeUndefined();
       // Another email from the same address, the same email from another address.
       expect((await attempt(app, `other-${Date.now()}@example.com`)).statusCode).toBe(401);
-      expect((await attempt(app, operator.email, { remoteAddress: '127.1.2.3', password: operator.password })).statusCode).toBe(303);
+      expect(
+        (await attempt(app, operator.email, { remoteAddress: '127.1.2.3', password: operator.password })).statusCode,
+      ).toBe(303);
       const { rows } = await database.pool.query(
         `SELECT metadata FROM audit_events WHERE action = 'auth.login_throttled' AND metadata ->> 'email' = $1`,
         [operator.email],
@@ -256,17 +345,25 @@ describe('sign-in throttle: 10 attempts a minute per address and email', () => {
 
   it('ignores X-Forwarded-For without TRUST_PROXY', async () => {
     await withApp(async (app) => {
-      for (let i = 0; i < 10; i++) await attempt(app, operator.email, { headers: { 'x-forwarded-for': `127.0.113.${i}` } });
-      expect((await attempt(app, operator.email, { headers: { 'x-forwarded-for': '127.0.113.99' } })).statusCode).toBe(429);
+      for (let i = 0; i < 10; i++)
+        await attempt(app, operator.email, { headers: { 'x-forwarded-for': `127.0.113.${i}` } });
+      expect((await attempt(app, operator.email, { headers: { 'x-forwarded-for': '127.0.113.99' } })).statusCode).toBe(
+        429,
+      );
     });
   });
 
   it('keys on the forwarded address when the proxy is trusted', async () => {
     await withApp(
       async (app) => {
-        for (let i = 0; i < 10; i++) await attempt(app, operator.email, { headers: { 'x-forwarded-for': '127.0.113.7' } });
-        expect((await attempt(app, operator.email, { headers: { 'x-forwarded-for': '127.0.113.7' } })).statusCode).toBe(429);
-        expect((await attempt(app, operator.email, { headers: { 'x-forwarded-for': '127.0.113.8' } })).statusCode).toBe(401);
+        for (let i = 0; i < 10; i++)
+          await attempt(app, operator.email, { headers: { 'x-forwarded-for': '127.0.113.7' } });
+        expect((await attempt(app, operator.email, { headers: { 'x-forwarded-for': '127.0.113.7' } })).statusCode).toBe(
+          429,
+        );
+        expect((await attempt(app, operator.email, { headers: { 'x-forwarded-for': '127.0.113.8' } })).statusCode).toBe(
+          401,
+        );
       },
       { trustProxy: true },
     );

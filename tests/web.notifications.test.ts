@@ -48,8 +48,12 @@ describe('notifications', () => {
     app.inject({ method: 'GET', url, headers: { ...(as ? { cookie: cookieHeader(as.cookies) } : {}), ...headers } });
 
   /** A form post as `as` (null: signed out), with that session's CSRF token unless other fields are given. */
-  const post = (url: string, as: Session | null, fields: Record<string, string> = as ? { _csrf: as.csrf } : {}, headers = {}) =>
-    postForm(app, url, fields, { cookies: as?.cookies, headers });
+  const post = (
+    url: string,
+    as: Session | null,
+    fields: Record<string, string> = as ? { _csrf: as.csrf } : {},
+    headers = {},
+  ) => postForm(app, url, fields, { cookies: as?.cookies, headers });
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -72,9 +76,22 @@ describe('notifications', () => {
     );
     // Oldest first, so ids order them.
     ids = {
-      paused: await insertNotification(a.id, 'OperationRunPaused', { runId, runbook: RUNBOOK, reason: 'canary done: 2 succeeded, 0 failed' }),
-      succeeded: await insertNotification(a.id, 'OperationRunCompleted', { runId, runbook: RUNBOOK, outcome: 'succeeded', counts: {} }),
-      hostile: await insertNotification(a.id, 'OperationRunPaused', { runId: HOSTILE, runbook: HOSTILE, reason: `budget ${HOSTILE}` }),
+      paused: await insertNotification(a.id, 'OperationRunPaused', {
+        runId,
+        runbook: RUNBOOK,
+        reason: 'canary done: 2 succeeded, 0 failed',
+      }),
+      succeeded: await insertNotification(a.id, 'OperationRunCompleted', {
+        runId,
+        runbook: RUNBOOK,
+        outcome: 'succeeded',
+        counts: {},
+      }),
+      hostile: await insertNotification(a.id, 'OperationRunPaused', {
+        runId: HOSTILE,
+        runbook: HOSTILE,
+        reason: `budget ${HOSTILE}`,
+      }),
       bobs: await insertNotification(b.id, 'OperationRunCompleted', {
         runId,
         runbook: RUNBOOK,
@@ -100,17 +117,23 @@ describe('notifications', () => {
     const response = await get('/system/notifications', alice);
     expect(response.statusCode).toBe(200);
     const html = response.body;
-    expect(html).toContain(`<a href="/system/ops/runs/${runId}">Rebuild Findings Lifecycle on all tenants succeeded</a>`);
+    expect(html).toContain(
+      `<a href="/system/ops/runs/${runId}">Rebuild Findings Lifecycle on all tenants succeeded</a>`,
+    );
     expect(html).toContain(
       `<a href="/system/ops/runs/${runId}">Rebuild Findings Lifecycle on all tenants paused itself: canary done: 2 succeeded, 0 failed</a>`,
     );
-    expect(html.indexOf(`/system/notifications/${ids.succeeded}/read`)).toBeLessThan(html.indexOf(`/system/notifications/${ids.paused}/read`));
+    expect(html.indexOf(`/system/notifications/${ids.succeeded}/read`)).toBeLessThan(
+      html.indexOf(`/system/notifications/${ids.paused}/read`),
+    );
     expect(html.match(/class="badge">Unread</g)).toHaveLength(3);
     expect(html).not.toContain('partially succeeded');
     expect(html).not.toContain(`/system/notifications/${ids.bobs}/read`);
 
     const bobs = await get('/system/notifications', bob);
-    expect(bobs.body).toContain('Rebuild Findings Lifecycle on all tenants partially succeeded: 8 tenants succeeded, 2 failed');
+    expect(bobs.body).toContain(
+      'Rebuild Findings Lifecycle on all tenants partially succeeded: 8 tenants succeeded, 2 failed',
+    );
     expect(bobs.body).not.toContain('canary done');
   });
 
@@ -194,7 +217,12 @@ describe('notifications', () => {
   });
 
   it('marks all of the operator’s own read (htmx: the list partial, and the header told to refresh)', async () => {
-    const response = await post('/system/notifications/read-all', alice, { _csrf: alice.csrf }, { 'hx-request': 'true' });
+    const response = await post(
+      '/system/notifications/read-all',
+      alice,
+      { _csrf: alice.csrf },
+      { 'hx-request': 'true' },
+    );
     expect(response.statusCode).toBe(200);
     expect(response.headers['hx-trigger']).toBe('notificationsRead');
     expect(response.body).not.toContain('<html');

@@ -36,21 +36,33 @@ describe('the run page: live progress and the operator actions, on real runs', (
 
   const get = (url: string, as: Session = manager, headers: Record<string, string> = {}) =>
     app.inject({ method: 'GET', url, headers: { cookie: cookieHeader(as.cookies), ...headers } });
-  const poll = (runId: string, as: Session = manager) => get(`/system/ops/runs/${runId}/progress`, as, { 'hx-request': 'true' });
+  const poll = (runId: string, as: Session = manager) =>
+    get(`/system/ops/runs/${runId}/progress`, as, { 'hx-request': 'true' });
   const act = (runId: string, action: string, fields: Record<string, string>, as: Session = manager) =>
-    postForm(app, `/system/ops/runs/${runId}/actions/${action}`, { _csrf: as.csrf, ...fields }, { cookies: as.cookies });
+    postForm(
+      app,
+      `/system/ops/runs/${runId}/actions/${action}`,
+      { _csrf: as.csrf, ...fields },
+      { cookies: as.cookies },
+    );
   const auditOf = async (runId: string) =>
-    (await h.database.pool.query<{ action: string; metadata: Record<string, unknown> }>(
-      `SELECT action, metadata FROM audit_events WHERE target_kind = 'operation_run' AND target_id = $1 ORDER BY id`,
-      [runId],
-    )).rows;
+    (
+      await h.database.pool.query<{ action: string; metadata: Record<string, unknown> }>(
+        `SELECT action, metadata FROM audit_events WHERE target_kind = 'operation_run' AND target_id = $1 ORDER BY id`,
+        [runId],
+      )
+    ).rows;
 
   /** An all-tenants run made slow enough to act on, once it is running; and the undo of the slowness. */
   const startSlowRun = async () => {
     await undoRebuilds(h.database.pool);
     const restore = await slowBatches(h.database.pool, 150);
     const { run } = await h.start({ kind: 'all_tenants' });
-    await until(() => getRun(h.database.pool, run.id), (r) => r?.status === 'running', 'the run to be running');
+    await until(
+      () => getRun(h.database.pool, run.id),
+      (r) => r?.status === 'running',
+      'the run to be running',
+    );
     return { run, restore };
   };
 
@@ -61,7 +73,6 @@ describe('the run page: live progress and the operator actions, on real runs', (
   it('pauses, tunes and resumes a running run from its page, each behind a reason, and the poll stops at the end', async () => {
     const { run, restore } = await startSlowRun();
     try {
-
       const live = await poll(run.id);
       expect(live.statusCode).toBe(200);
       expect(live.body).toContain('id="run-live"');
@@ -99,7 +110,15 @@ describe('the run page: live progress and the operator actions, on real runs', (
       const outOfRange = await act(run.id, 'tune', { parallelism: '99', reason: REASON });
       expect(outOfRange.statusCode).toBe(422);
       expect(outOfRange.body).toMatch(/id="tuning-problem">The parallelism must be/);
-      expect((await act(run.id, 'tune', { parallelism: '3', batchSize: '', reason: 'Faster now that the canary looked right' })).statusCode).toBe(303);
+      expect(
+        (
+          await act(run.id, 'tune', {
+            parallelism: '3',
+            batchSize: '',
+            reason: 'Faster now that the canary looked right',
+          })
+        ).statusCode,
+      ).toBe(303);
 
       expect((await act(run.id, 'resume', { reason: REASON })).statusCode).toBe(303);
       const done = await waitForRun(h.database.pool, run.id);
@@ -121,11 +140,16 @@ describe('the run page: live progress and the operator actions, on real runs', (
         { action: 'runbook.paused', metadata: expect.objectContaining({ reason: REASON, source: 'system_ui' }) },
       ]);
       expect(audit.filter((event) => event.action === 'runbook.tuned')).toEqual([
-        { action: 'runbook.tuned', metadata: expect.objectContaining({ to: expect.objectContaining({ parallelism: 3 }), source: 'system_ui' }) },
+        {
+          action: 'runbook.tuned',
+          metadata: expect.objectContaining({ to: expect.objectContaining({ parallelism: 3 }), source: 'system_ui' }),
+        },
       ]);
       expect(audit.filter((event) => event.action === 'runbook.resumed')).toHaveLength(1);
       // The reasons are on the page's audit trail.
-      expect((await get(`/system/ops/runs/${run.id}`)).body).toContain(`<strong>runbook.paused</strong> by ${managerEmail}: <span class="reason">${REASON}</span>`);
+      expect((await get(`/system/ops/runs/${run.id}`)).body).toContain(
+        `<strong>runbook.paused</strong> by ${managerEmail}: <span class="reason">${REASON}</span>`,
+      );
     } finally {
       await restore();
     }
@@ -136,19 +160,27 @@ describe('the run page: live progress and the operator actions, on real runs', (
     const form = await postRunbookForm('preflight', { _csrf: manager.csrf, scope: 'all_tenants' });
     const confirm = form.body.slice(form.body.indexOf('class="confirm"'));
     const started = await postRunbookForm('start', {
-        _csrf: fieldOf(confirm, '_csrf'),
-        scope: 'all_tenants',
-        preflightId: fieldOf(confirm, 'preflightId'),
-        idempotencyKey: fieldOf(confirm, 'idempotencyKey'),
-        reason: 'Canary first, then everyone',
-        confirmation: 'ALL TENANTS',
-        canary: 'on',
-        canaryCount: '2',
-      });
+      _csrf: fieldOf(confirm, '_csrf'),
+      scope: 'all_tenants',
+      preflightId: fieldOf(confirm, 'preflightId'),
+      idempotencyKey: fieldOf(confirm, 'idempotencyKey'),
+      reason: 'Canary first, then everyone',
+      confirmation: 'ALL TENANTS',
+      canary: 'on',
+      canaryCount: '2',
+    });
     expect(started.statusCode).toBe(303);
     const runId = /runs\/([0-9a-f-]{36})/.exec(started.headers.location as string)![1]!;
-    const paused = await until(() => getRun(h.database.pool, runId), (r) => r?.pausedAt != null, 'the canary pause', 60_000);
-    expect(paused).toMatchObject({ guards: { canary: { count: 2 } }, pauseReason: 'canary done: 2 succeeded, 0 failed' });
+    const paused = await until(
+      () => getRun(h.database.pool, runId),
+      (r) => r?.pausedAt != null,
+      'the canary pause',
+      60_000,
+    );
+    expect(paused).toMatchObject({
+      guards: { canary: { count: 2 } },
+      pauseReason: 'canary done: 2 succeeded, 0 failed',
+    });
     const page = (await get(`/system/ops/runs/${runId}`)).body;
     expect(page).toContain('canary wave of 2 tenants, then pause for a go-ahead');
     expect(page).toContain(': canary done: 2 succeeded, 0 failed.');
@@ -194,21 +226,25 @@ describe('the run page: live progress and the operator actions, on real runs', (
     const confirm = retry.body.slice(retry.body.indexOf('class="confirm"'));
     expect(fieldOf(confirm, 'retryOf')).toBe(failedRunId);
     const started = await postRunbookForm('start', {
-        _csrf: fieldOf(confirm, '_csrf'),
-        scope: fieldOf(confirm, 'scope'),
-        tenant: fieldOf(confirm, 'tenant'),
-        retryOf: failedRunId,
-        preflightId: fieldOf(confirm, 'preflightId'),
-        idempotencyKey: fieldOf(confirm, 'idempotencyKey'),
-        reason: 'Retry the tenants that were locked',
-      });
+      _csrf: fieldOf(confirm, '_csrf'),
+      scope: fieldOf(confirm, 'scope'),
+      tenant: fieldOf(confirm, 'tenant'),
+      retryOf: failedRunId,
+      preflightId: fieldOf(confirm, 'preflightId'),
+      idempotencyKey: fieldOf(confirm, 'idempotencyKey'),
+      reason: 'Retry the tenants that were locked',
+    });
     expect(started.statusCode).toBe(303);
     const retryId = /runs\/([0-9a-f-]{36})/.exec(started.headers.location as string)![1]!;
     const retried = await waitForRun(h.database.pool, retryId);
     expect(retried).toMatchObject({ outcome: 'succeeded', retryOf: failedRunId, scopeKind: 'tenants' });
     expect(retried.scope).toMatchObject({ tenants: [{ id: first }, { id: second }] });
-    expect((await get(`/system/ops/runs/${retryId}`)).body).toContain(`the failed tenants of <a href="/system/ops/runs/${failedRunId}">`);
-    expect((await get(`/system/ops/runs/${failedRunId}`)).body).toContain(`<dt>Retried by</dt><dd><a href="/system/ops/runs/${retryId}">`);
+    expect((await get(`/system/ops/runs/${retryId}`)).body).toContain(
+      `the failed tenants of <a href="/system/ops/runs/${failedRunId}">`,
+    );
+    expect((await get(`/system/ops/runs/${failedRunId}`)).body).toContain(
+      `<dt>Retried by</dt><dd><a href="/system/ops/runs/${retryId}">`,
+    );
 
     const csv = await get(`/system/ops/runs/${failedRunId}/export?format=csv`, viewer);
     expect(csv.statusCode).toBe(200);

@@ -47,7 +47,12 @@ describe('runbooks page: preflight → confirm → start', () => {
     await app?.close();
   });
 
-  const post = (url: string, fields: Record<string, string>, as: Session = session, headers: Record<string, string> = {}) =>
+  const post = (
+    url: string,
+    fields: Record<string, string>,
+    as: Session = session,
+    headers: Record<string, string> = {},
+  ) =>
     app.inject({
       method: 'POST',
       url,
@@ -58,7 +63,8 @@ describe('runbooks page: preflight → confirm → start', () => {
   const preflight = (fields: Record<string, string>, as: Session = session, headers: Record<string, string> = {}) =>
     post(`/system/ops/runbooks/${RUNBOOK}/preflight`, { _csrf: as.csrf, ...fields }, as, headers);
 
-  const start = (fields: Record<string, string>, as: Session = session) => post(`/system/ops/runbooks/${RUNBOOK}/start`, { _csrf: as.csrf, ...fields }, as);
+  const start = (fields: Record<string, string>, as: Session = session) =>
+    post(`/system/ops/runbooks/${RUNBOOK}/start`, { _csrf: as.csrf, ...fields }, as);
 
   /** The confirmation step's hidden fields of a preflight page (after the scope form's own). */
   const confirmFields = (page: string) => {
@@ -71,14 +77,23 @@ describe('runbooks page: preflight → confirm → start', () => {
     };
   };
 
-  const runCount = async () => Number((await h.database.pool.query('SELECT count(*) FROM operation_runs')).rows[0].count);
+  const runCount = async () =>
+    Number((await h.database.pool.query('SELECT count(*) FROM operation_runs')).rows[0].count);
 
   it('shows each runbook with a scope form, and none to an operator who cannot run', async () => {
-    const page = await app.inject({ method: 'GET', url: '/system/ops/runbooks', headers: { cookie: cookieHeader(session.cookies) } });
+    const page = await app.inject({
+      method: 'GET',
+      url: '/system/ops/runbooks',
+      headers: { cookie: cookieHeader(session.cookies) },
+    });
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain(`action="/system/ops/runbooks/${RUNBOOK}/preflight"`);
     expect(page.body).toContain('value="all_tenants"');
-    const viewOnly = await app.inject({ method: 'GET', url: '/system/ops/runbooks', headers: { cookie: cookieHeader(viewer.cookies) } });
+    const viewOnly = await app.inject({
+      method: 'GET',
+      url: '/system/ops/runbooks',
+      headers: { cookie: cookieHeader(viewer.cookies) },
+    });
     expect(viewOnly.statusCode).toBe(200);
     expect(viewOnly.body).not.toContain('/preflight"');
     expect(viewOnly.body).toContain('platform.ops.runbooks.run');
@@ -89,17 +104,30 @@ describe('runbooks page: preflight → confirm → start', () => {
     const response = await preflight({ scope: 'tenant', tenant });
     expect(response.statusCode).toBe(200);
     expect(response.body).toContain('<html');
-    const initiator: Initiator = { kind: 'platform_user', id: operator.id, email: operator.email, capabilities: ALL_CAPABILITIES };
-    const { report } = await runPreflight(h.database.pool, { runbook: getRunbook(RUNBOOK), scope: { kind: 'tenants', externalIds: [tenant] }, initiator });
+    const initiator: Initiator = {
+      kind: 'platform_user',
+      id: operator.id,
+      email: operator.email,
+      capabilities: ALL_CAPABILITIES,
+    };
+    const { report } = await runPreflight(h.database.pool, {
+      runbook: getRunbook(RUNBOOK),
+      scope: { kind: 'tenants', externalIds: [tenant] },
+      initiator,
+    });
     expect(report.toChange).toBeGreaterThan(0);
     expect(response.body).toContain(`<th scope="row">Tenants in scope</th><td>1</td>`);
     expect(response.body).toContain(`<th scope="row">Findings in scope</th><td>${number(report.inScope)}</td>`);
     expect(response.body).toContain(`<th scope="row">Findings to change</th><td>${number(report.toChange)}</td>`);
-    expect(response.body).toContain(`${number(report.toChange)} finding${report.toChange === 1 ? '' : 's'} in 1 tenant will change.`);
+    expect(response.body).toContain(
+      `${number(report.toChange)} finding${report.toChange === 1 ? '' : 's'} in 1 tenant will change.`,
+    );
     for (const [field, count] of Object.entries(report.breakdown).filter(([, n]) => n > 0)) {
       expect(response.body).toContain(`<td><code>${field}</code></td><td>${number(count)}</td>`);
     }
-    expect(response.body).toContain(`<td>${tenant}</td><td>${number(report.inScope)}</td><td>${number(report.toChange)}</td>`);
+    expect(response.body).toContain(
+      `<td>${tenant}</td><td>${number(report.inScope)}</td><td>${number(report.toChange)}</td>`,
+    );
     expect(response.body).toContain('Sample: before and after');
     const fields = confirmFields(response.body);
     expect(fields).toMatchObject({ scope: 'tenant', tenant });
@@ -133,20 +161,38 @@ describe('runbooks page: preflight → confirm → start', () => {
       'SELECT status, source, initiator_platform_user_id::int AS "initiatorId", initiator_label AS "label", reason FROM operation_runs WHERE id = $1',
       [runId],
     );
-    expect(rows[0]).toMatchObject({ source: 'system_ui', initiatorId: operator.id, label: operator.email, reason: REASON });
+    expect(rows[0]).toMatchObject({
+      source: 'system_ui',
+      initiatorId: operator.id,
+      label: operator.email,
+      reason: REASON,
+    });
     expect(['queued', 'running', 'completed']).toContain(rows[0].status);
 
-    const runPage = await app.inject({ method: 'GET', url: location, headers: { cookie: cookieHeader(session.cookies) } });
+    const runPage = await app.inject({
+      method: 'GET',
+      url: location,
+      headers: { cookie: cookieHeader(session.cookies) },
+    });
     expect(runPage.statusCode).toBe(200);
     expect(runPage.body).toContain('Rebuild Findings Lifecycle queued');
     expect(runPage.body).toContain(`href="/system/ops/runs/${runId}"`);
-    const plain = await app.inject({ method: 'GET', url: `/system/ops/runs/${runId}`, headers: { cookie: cookieHeader(session.cookies) } });
+    const plain = await app.inject({
+      method: 'GET',
+      url: `/system/ops/runs/${runId}`,
+      headers: { cookie: cookieHeader(session.cookies) },
+    });
     expect(plain.body).not.toContain('class="toast"');
   });
 
   it('htmx gets the redirect as HX-Redirect', async () => {
     const form = confirmFields((await preflight({ scope: 'tenant', tenant: tenants[2]! })).body);
-    const response = await post(`/system/ops/runbooks/${RUNBOOK}/start`, { _csrf: session.csrf, ...form, reason: REASON }, session, { 'hx-request': 'true' });
+    const response = await post(
+      `/system/ops/runbooks/${RUNBOOK}/start`,
+      { _csrf: session.csrf, ...form, reason: REASON },
+      session,
+      { 'hx-request': 'true' },
+    );
     expect(response.statusCode).toBe(200);
     expect(String(response.headers['hx-redirect'])).toMatch(/^\/system\/ops\/runs\/[0-9a-f-]{36}\?started=1$/);
   });
@@ -171,8 +217,12 @@ describe('runbooks page: preflight → confirm → start', () => {
     const reason = `Backfill ${HOSTILE} for everyone`;
     const response = await start({ ...confirmFields(page.body), reason, confirmation: 'all tenants' });
     expect(response.statusCode).toBe(422);
-    expect(response.body).toContain('id="confirmation-problem">An all-tenants run needs the typed confirmation &quot;ALL TENANTS&quot; exactly.');
-    expect(response.body).toContain('Backfill &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; for everyone</textarea>');
+    expect(response.body).toContain(
+      'id="confirmation-problem">An all-tenants run needs the typed confirmation &quot;ALL TENANTS&quot; exactly.',
+    );
+    expect(response.body).toContain(
+      'Backfill &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; for everyone</textarea>',
+    );
     expect(response.body).not.toContain(HOSTILE);
     expect(await runCount()).toBe(before);
   });
@@ -182,15 +232,33 @@ describe('runbooks page: preflight → confirm → start', () => {
     const page = await preflight({ scope: 'all_tenants' });
     expect(page.body).toContain('name="maxFailedTenants"');
     const before = await runCount();
-    const response = await start({ ...confirmFields(page.body), reason: REASON, confirmation: 'ALL TENANTS', canary: 'on', canaryCount: '99', maxFailedTenants: '1' });
+    const response = await start({
+      ...confirmFields(page.body),
+      reason: REASON,
+      confirmation: 'ALL TENANTS',
+      canary: 'on',
+      canaryCount: '99',
+      maxFailedTenants: '1',
+    });
     expect(response.statusCode).toBe(422);
-    expect(response.body).toMatch(/id="guards-problem" role="alert">A canary wave runs 1 to \d+ tenants of the \d+ in scope; got 99./);
+    expect(response.body).toMatch(
+      /id="guards-problem" role="alert">A canary wave runs 1 to \d+ tenants of the \d+ in scope; got 99./,
+    );
     expect(response.body).toContain('<details class="guards" open>');
     expect(response.body).toContain('name="canaryCount" min="1" step="1" inputmode="numeric" value="99"');
     expect(response.body).toContain('name="maxFailedTenants" min="0" step="1" inputmode="numeric" value="1"');
     expect(await runCount()).toBe(before);
     // Not a number at all: the schema's 400, never a 500.
-    expect((await start({ ...confirmFields(page.body), reason: REASON, confirmation: 'ALL TENANTS', maxFailedPercent: '1e3' })).statusCode).toBe(400);
+    expect(
+      (
+        await start({
+          ...confirmFields(page.body),
+          reason: REASON,
+          confirmation: 'ALL TENANTS',
+          maxFailedPercent: '1e3',
+        })
+      ).statusCode,
+    ).toBe(400);
   });
 
   it('an all-tenants preflight needs run_all_tenants', async () => {
@@ -198,7 +266,9 @@ describe('runbooks page: preflight → confirm → start', () => {
     const limited = await signIn(app, await createOperator(h.database, capabilities));
     const response = await preflight({ scope: 'all_tenants' }, limited);
     expect(response.statusCode).toBe(422);
-    expect(response.body).toContain('You need the capability platform.ops.runbooks.run_all_tenants to start an all-tenants run');
+    expect(response.body).toContain(
+      'You need the capability platform.ops.runbooks.run_all_tenants to start an all-tenants run',
+    );
     expect(response.body).not.toContain('name="preflightId"');
   });
 
@@ -208,16 +278,22 @@ describe('runbooks page: preflight → confirm → start', () => {
     expect(response.body).not.toContain(HOSTILE);
     expect(response.body).toContain('Preflight: hostile-&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
     expect(confirmFields(response.body).tenant).toBe('hostile-&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
-    expect(response.body).toContain('maxlength="200" autocomplete="off" spellcheck="false" value="hostile-&lt;script&gt;');
+    expect(response.body).toContain(
+      'maxlength="200" autocomplete="off" spellcheck="false" value="hostile-&lt;script&gt;',
+    );
   });
 
   it('finds tenants by external id or name, never the platform tenant, names escaped', async () => {
     const get = (url: string, as: Session = session, headers: Record<string, string> = {}) =>
       app.inject({ method: 'GET', url, headers: { cookie: cookieHeader(as.cookies), ...headers } });
-    const byName = await get(`/system/ops/tenants?q=${encodeURIComponent('<SCRIPT>')}`, session, { 'hx-request': 'true' });
+    const byName = await get(`/system/ops/tenants?q=${encodeURIComponent('<SCRIPT>')}`, session, {
+      'hx-request': 'true',
+    });
     expect(byName.statusCode).toBe(200);
     expect(byName.body).not.toContain('<html');
-    expect(byName.body).toContain('<option value="hostile-&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</option>');
+    expect(byName.body).toContain(
+      '<option value="hostile-&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</option>',
+    );
     expect(byName.body).not.toContain(HOSTILE);
     const byId = await get(`/system/ops/tenants?q=${tenants[0]!}`);
     expect(byId.statusCode).toBe(200);
@@ -301,7 +377,8 @@ describe('runbooks page: preflight → confirm → start', () => {
       });
       expect(response.statusCode).toBe(503);
       expect(response.body).toContain('cannot reach a service it depends on');
-      for (const internal of ['no-such-namespace', '127.0.0.1', '    at ']) expect(response.body).not.toContain(internal);
+      for (const internal of ['no-such-namespace', '127.0.0.1', '    at '])
+        expect(response.body).not.toContain(internal);
     } finally {
       await other.close();
     }

@@ -14,12 +14,30 @@ describe('runs pages', () => {
   let cookie: string;
   let runIds: { old: string; hostile: string };
 
-  const insertRun = async (fields: { tenantId: number; workspaceId: number; externalId: string; reason: string; status: string; outcome: string | null; createdAt: string }) => {
+  const insertRun = async (fields: {
+    tenantId: number;
+    workspaceId: number;
+    externalId: string;
+    reason: string;
+    status: string;
+    outcome: string | null;
+    createdAt: string;
+  }) => {
     const id = randomUUID();
     await database.pool.query(
       `INSERT INTO operation_runs (id, workspace_id, runbook, scope_kind, scope, status, outcome, source, initiator_label, reason, workflow_id, created_at)
        VALUES ($1, $2, 'findings.lifecycle.rebuild', 'tenant', $3, $4, $5, 'cli', $6, $7, $8, $9)`,
-      [id, fields.workspaceId, JSON.stringify({ tenants: [{ id: fields.tenantId, externalId: fields.externalId }] }), fields.status, fields.outcome, `cli:${HOSTILE}`, fields.reason, `wf-${id}`, fields.createdAt],
+      [
+        id,
+        fields.workspaceId,
+        JSON.stringify({ tenants: [{ id: fields.tenantId, externalId: fields.externalId }] }),
+        fields.status,
+        fields.outcome,
+        `cli:${HOSTILE}`,
+        fields.reason,
+        `wf-${id}`,
+        fields.createdAt,
+      ],
     );
     return id;
   };
@@ -34,8 +52,20 @@ describe('runs pages', () => {
     );
     const tenant = { ...rows[0]!, externalId: HOSTILE };
     runIds = {
-      old: await insertRun({ ...tenant, reason: 'An older run, long finished', status: 'completed', outcome: 'succeeded', createdAt: '2026-01-01T00:00:00Z' }),
-      hostile: await insertRun({ ...tenant, reason: `Backfill ${HOSTILE} now`, status: 'running', outcome: null, createdAt: '2026-06-01T00:00:00Z' }),
+      old: await insertRun({
+        ...tenant,
+        reason: 'An older run, long finished',
+        status: 'completed',
+        outcome: 'succeeded',
+        createdAt: '2026-01-01T00:00:00Z',
+      }),
+      hostile: await insertRun({
+        ...tenant,
+        reason: `Backfill ${HOSTILE} now`,
+        status: 'running',
+        outcome: null,
+        createdAt: '2026-06-01T00:00:00Z',
+      }),
     };
     await database.pool.query(
       `INSERT INTO operation_run_items (run_id, tenant_id, status, counts, error) VALUES ($1, $2, 'failed', '{"examined": 5, "changed": 2}', $3)`,
@@ -99,15 +129,27 @@ describe('runs pages', () => {
   });
 
   it('links the workflow in the Temporal UI that TEMPORAL_UI_URL names, and refuses a value that is not an http(s) URL', async () => {
-    const other = await consoleApp(database, {}, { TEMPORAL_UI_URL: 'https://temporal.example.com/ui/', TEMPORAL_NAMESPACE: 'ops prod' });
+    const other = await consoleApp(
+      database,
+      {},
+      { TEMPORAL_UI_URL: 'https://temporal.example.com/ui/', TEMPORAL_NAMESPACE: 'ops prod' },
+    );
     try {
-      const response = await other.inject({ method: 'GET', url: `/system/ops/runs/${runIds.old}`, headers: { cookie } });
-      expect(response.body).toContain(`href="https://temporal.example.com/ui/namespaces/ops%20prod/workflows/wf-${runIds.old}"`);
+      const response = await other.inject({
+        method: 'GET',
+        url: `/system/ops/runs/${runIds.old}`,
+        headers: { cookie },
+      });
+      expect(response.body).toContain(
+        `href="https://temporal.example.com/ui/namespaces/ops%20prod/workflows/wf-${runIds.old}"`,
+      );
     } finally {
       await other.close();
     }
     for (const value of ['javascript:alert(1)', 'not a url', 'ftp://example.com']) {
-      expect(() => loadConfig({ TEMPORAL_UI_URL: value })).toThrow(/TEMPORAL_UI_URL must be an http:\/\/ or https:\/\/ URL/);
+      expect(() => loadConfig({ TEMPORAL_UI_URL: value })).toThrow(
+        /TEMPORAL_UI_URL must be an http:\/\/ or https:\/\/ URL/,
+      );
     }
   });
 
@@ -146,8 +188,10 @@ describe('runs list pages and the live part of a run page', () => {
     await database?.destroy();
   });
 
-  const get = (url: string, headers: Record<string, string> = {}) => app.inject({ method: 'GET', url, headers: { cookie, ...headers } });
-  const runIdsOf = (html: string) => [...html.matchAll(/<a href="\/system\/ops\/runs\/([0-9a-f-]{36})">/g)].map((match) => match[1]!);
+  const get = (url: string, headers: Record<string, string> = {}) =>
+    app.inject({ method: 'GET', url, headers: { cookie, ...headers } });
+  const runIdsOf = (html: string) =>
+    [...html.matchAll(/<a href="\/system\/ops\/runs\/([0-9a-f-]{36})">/g)].map((match) => match[1]!);
   const nextOf = (html: string) => /<a href="([^"]+)" rel="next">/.exec(html)?.[1]?.replace(/&amp;/g, '&') ?? null;
 
   it('pages by keyset: every run exactly once, newest first, ties broken by id, and a run added meanwhile shifts nothing', async () => {
@@ -178,7 +222,7 @@ describe('runs list pages and the live part of a run page', () => {
       `SELECT id FROM operation_runs WHERE reason <> 'A newer run' ORDER BY created_at DESC, id DESC`,
     );
     const order: string[] = [];
-    for (let next: string | null = '/system/ops/runs?status=completed'; next; ) {
+    for (let next: string | null = '/system/ops/runs?status=completed'; next;) {
       const body: string = (await get(next)).body;
       order.push(...runIdsOf(body).filter((id) => ids.includes(id)));
       next = nextOf(body);
@@ -218,9 +262,14 @@ describe('runs list pages and the live part of a run page', () => {
     expect(running.body).not.toContain('id="run-tenants"');
     // Without htmx the same URL is a page of its own, and without JavaScript the run page reloads itself.
     expect((await get(`/system/ops/runs/${id}/progress`)).body).toContain('<!doctype html>');
-    expect((await get(`/system/ops/runs/${id}`)).body).toContain('<noscript><meta http-equiv="refresh" content="5"></noscript>');
+    expect((await get(`/system/ops/runs/${id}`)).body).toContain(
+      '<noscript><meta http-equiv="refresh" content="5"></noscript>',
+    );
 
-    await database.pool.query(`UPDATE operation_runs SET status = 'completed', outcome = 'succeeded', completed_at = started_at + interval '75 seconds' WHERE id = $1`, [id]);
+    await database.pool.query(
+      `UPDATE operation_runs SET status = 'completed', outcome = 'succeeded', completed_at = started_at + interval '75 seconds' WHERE id = $1`,
+      [id],
+    );
     await app.changeFeed.caughtUp();
     const done = await get(`/system/ops/runs/${id}/progress`, { 'hx-request': 'true' });
     expect(done.body).not.toContain('hx-trigger=');
@@ -238,7 +287,11 @@ describe('runbooks page', () => {
     const app = await consoleApp(database);
     try {
       const { cookies } = await signIn(app, await createOperator(database, [CAPABILITIES.runbooksView]));
-      const response = await app.inject({ method: 'GET', url: '/system/ops/runbooks', headers: { cookie: cookieHeader(cookies) } });
+      const response = await app.inject({
+        method: 'GET',
+        url: '/system/ops/runbooks',
+        headers: { cookie: cookieHeader(cookies) },
+      });
       expect(response.statusCode).toBe(200);
       expect(response.body).toContain('Rebuild Findings Lifecycle');
       expect(response.body).toContain('findings.lifecycle.rebuild');

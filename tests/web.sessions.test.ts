@@ -2,7 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSessionToken, SESSION_IDLE_MS } from '../src/auth/sessions.js';
 import { ALL_CAPABILITIES } from '../src/runbooks/capabilities.js';
-import { adminSessionToken, consoleApp, cookieHeader, cookiesOf, createOperator, postLogin, signIn } from './support/console.js';
+import {
+  adminSessionToken,
+  consoleApp,
+  cookieHeader,
+  cookiesOf,
+  createOperator,
+  postLogin,
+  signIn,
+} from './support/console.js';
 import { createTestDatabase, type TestDatabase } from './support/testDatabase.js';
 
 describe('server-side sessions', () => {
@@ -70,16 +78,22 @@ describe('server-side sessions', () => {
     const { cookies } = await signIn(app, await createOperator(database, ALL_CAPABILITIES));
     const token = cookies.system_session;
     const flipped = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
-    for (const tampered of [flipped, `${token}x`, token.slice(1), '', 'null', hashSessionToken(token)]) await expectSignedOut(tampered);
+    for (const tampered of [flipped, `${token}x`, token.slice(1), '', 'null', hashSessionToken(token)])
+      await expectSignedOut(tampered);
     expect((await runbooksWith(token)).statusCode).toBe(200);
   });
 
   it('an expired session (absolute or idle) is signed out', async () => {
     const absolute = (await signIn(app, await createOperator(database, ALL_CAPABILITIES))).cookies.system_session;
     const idle = (await signIn(app, await createOperator(database, ALL_CAPABILITIES))).cookies.system_session;
-    await database.pool.query(`UPDATE sessions SET expires_at = now() - interval '1 second' WHERE token_hash = $1`, [hashSessionToken(absolute)]);
+    await database.pool.query(`UPDATE sessions SET expires_at = now() - interval '1 second' WHERE token_hash = $1`, [
+      hashSessionToken(absolute),
+    ]);
     await app.changeFeed.caughtUp();
-    await database.pool.query(`UPDATE sessions SET idle_expires_at = now() - interval '1 second' WHERE token_hash = $1`, [hashSessionToken(idle)]);
+    await database.pool.query(
+      `UPDATE sessions SET idle_expires_at = now() - interval '1 second' WHERE token_hash = $1`,
+      [hashSessionToken(idle)],
+    );
     await app.changeFeed.caughtUp();
     await expectSignedOut(absolute);
     await expectSignedOut(idle);
@@ -108,27 +122,55 @@ describe('server-side sessions', () => {
   it("the page's own polls are not use: they neither move the idle expiry nor keep an idle session alive", async () => {
     const { cookies } = await signIn(app, await createOperator(database, ALL_CAPABILITIES));
     const token = cookies.system_session;
-    await database.pool.query(`UPDATE sessions SET last_seen_at = now() - interval '5 minutes' WHERE token_hash = $1`, [hashSessionToken(token)]);
+    await database.pool.query(`UPDATE sessions SET last_seen_at = now() - interval '5 minutes' WHERE token_hash = $1`, [
+      hashSessionToken(token),
+    ]);
     await app.changeFeed.caughtUp();
     const before = await sessionRow(token);
-    const poll = await app.inject({ method: 'GET', url: '/system/notifications/count', headers: { cookie: `system_session=${token}`, 'hx-request': 'true' } });
+    const poll = await app.inject({
+      method: 'GET',
+      url: '/system/notifications/count',
+      headers: { cookie: `system_session=${token}`, 'hx-request': 'true' },
+    });
     expect(poll.statusCode).toBe(200);
-    expect(await sessionRow(token)).toMatchObject({ last_seen_at: before.last_seen_at, idle_expires_at: before.idle_expires_at });
+    expect(await sessionRow(token)).toMatchObject({
+      last_seen_at: before.last_seen_at,
+      idle_expires_at: before.idle_expires_at,
+    });
     // A page the operator asks for is use.
     expect((await runbooksWith(token)).statusCode).toBe(200);
     expect((await sessionRow(token)).last_seen_at.getTime()).toBeGreaterThan(before.last_seen_at.getTime());
     // Idle past its expiry, the session ends even for a poll.
-    await database.pool.query(`UPDATE sessions SET idle_expires_at = now() - interval '1 second' WHERE token_hash = $1`, [hashSessionToken(token)]);
+    await database.pool.query(
+      `UPDATE sessions SET idle_expires_at = now() - interval '1 second' WHERE token_hash = $1`,
+      [hashSessionToken(token)],
+    );
     await app.changeFeed.caughtUp();
-    expect((await app.inject({ method: 'GET', url: '/system/notifications/count', headers: { cookie: `system_session=${token}`, 'hx-request': 'true' } })).statusCode).not.toBe(200);
+    expect(
+      (
+        await app.inject({
+          method: 'GET',
+          url: '/system/notifications/count',
+          headers: { cookie: `system_session=${token}`, 'hx-request': 'true' },
+        })
+      ).statusCode,
+    ).not.toBe(200);
   });
 
   it('signing in again issues a new token and ends the old session', async () => {
     const operator = await createOperator(database, ALL_CAPABILITIES);
     const first = await signIn(app, operator);
-    const form = await app.inject({ method: 'GET', url: '/system/login', headers: { cookie: cookieHeader(first.cookies) } });
+    const form = await app.inject({
+      method: 'GET',
+      url: '/system/login',
+      headers: { cookie: cookieHeader(first.cookies) },
+    });
     const csrf = form.body.match(/name="_csrf" value="([^"]+)"/)![1]!;
-    const again = await postLogin(app, { email: operator.email, password: operator.password, _csrf: csrf }, { cookies: first.cookies });
+    const again = await postLogin(
+      app,
+      { email: operator.email, password: operator.password, _csrf: csrf },
+      { cookies: first.cookies },
+    );
     expect(again.statusCode).toBe(303);
     const second = cookiesOf(again).system_session!;
     expect(second).not.toBe(first.cookies.system_session);

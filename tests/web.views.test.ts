@@ -22,7 +22,9 @@ describe('views', () => {
 
   it('renders a view by its path, escaping what it interpolates', () => {
     const views = new Views(viewsDir({ 'system/page.eta': '<p><%= it.text %></p>' }));
-    expect(views.view('system/page', { text: '<script>"x"</script>' })).toBe('<p>&lt;script&gt;&quot;x&quot;&lt;/script&gt;</p>');
+    expect(views.view('system/page', { text: '<script>"x"</script>' })).toBe(
+      '<p>&lt;script&gt;&quot;x&quot;&lt;/script&gt;</p>',
+    );
   });
 
   it("a partial sees exactly the data it is given, never its caller's", () => {
@@ -37,7 +39,9 @@ describe('views', () => {
 
   it('an unknown view is an error that names it and the views there are', () => {
     const views = new Views(viewsDir({ 'layout.eta': 'x', 'partials/status/running.eta': 'y' }));
-    expect(() => views.view('partials/status/paused', {})).toThrow('no view "partials/status/paused"; the views are layout, partials/status/running');
+    expect(() => views.view('partials/status/paused', {})).toThrow(
+      'no view "partials/status/paused"; the views are layout, partials/status/running',
+    );
   });
 
   it('a view that does not compile fails when the views are loaded, not when a page is asked for', () => {

@@ -22,6 +22,8 @@ describe('workflow code stays deterministic', () => {
   });
 
   it('recognizes a forbidden import', () => {
-    expect(runtimeImports("import { readFile } from 'node:fs';\nimport type { X } from '../activities/index.js';")).toEqual(['node:fs']);
+    expect(
+      runtimeImports("import { readFile } from 'node:fs';\nimport type { X } from '../activities/index.js';"),
+    ).toEqual(['node:fs']);
   });
 });

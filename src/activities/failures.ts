@@ -53,7 +53,11 @@ export function classifyFailures<T extends Record<string, (...args: never[]) => 
         const outage =
           outageWindowMs === null
             ? null
-            : { windowMs: outageWindowMs, firstScheduledMs: Context.current().info.scheduledTimestampMs, nowMs: Date.now() };
+            : {
+                windowMs: outageWindowMs,
+                firstScheduledMs: Context.current().info.scheduledTimestampMs,
+                nowMs: Date.now(),
+              };
         throw asActivityFailure(error, outage);
       }
     };

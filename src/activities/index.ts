@@ -51,7 +51,10 @@ function bookkeepingActivities(pool: pg.Pool, starter: StartDeps) {
      */
     async beginRun(runId: string): Promise<{ tenants: number } | null> {
       return inTransaction(pool, async (client) => {
-        const { rows } = await client.query<{ status: string }>('SELECT status FROM operation_runs WHERE id = $1 FOR UPDATE', [runId]);
+        const { rows } = await client.query<{ status: string }>(
+          'SELECT status FROM operation_runs WHERE id = $1 FOR UPDATE',
+          [runId],
+        );
         if (rows[0]?.status === 'completed') return null;
         await persistTransition(client, runId, 'running');
         const tenants = await materializeRunItems(client, runId);
@@ -165,7 +168,12 @@ async function takeTenantBatch(client: pg.PoolClient, input: TenantBatchInput): 
   }
   const verifying = Date.now();
   const remaining = await runbook.remainingToChange(client, tenantId);
-  next = { ...next, verified: remaining === 0, remaining, spentMs: { ...next.spentMs, verification: Date.now() - verifying } };
+  next = {
+    ...next,
+    verified: remaining === 0,
+    remaining,
+    spentMs: { ...next.spentMs, verification: Date.now() - verifying },
+  };
   const verdict = remaining === 0 ? 'succeeded' : 'failed';
   const error = remaining === 0 ? null : `Verification found ${remaining} row(s) still to change after the rebuild.`;
   await saveItemCounts(client, runId, tenantId, next);

@@ -37,7 +37,11 @@ function logFailure(event: AuditEvent, error: unknown): void {
  * the start, run or login it describes. Inside a transaction pass `{ inTransaction: true }`:
  * the insert then runs under a savepoint, so its failure does not abort the caller's work.
  */
-export async function recordAudit(q: Connection, event: AuditEvent, options: { inTransaction?: boolean } = {}): Promise<boolean> {
+export async function recordAudit(
+  q: Connection,
+  event: AuditEvent,
+  options: { inTransaction?: boolean } = {},
+): Promise<boolean> {
   try {
     const insert = () => orm(q).insert(auditEvents).values(row(event));
     if (!options.inTransaction) {

@@ -16,7 +16,10 @@ export async function createCustomerUser(
   user: { email: string; password: string; tenantExternalId: string },
 ): Promise<CustomerUserRecord & { tenantExternalId: string }> {
   const email = normalizeEmail(user.email);
-  const [tenant] = await orm(q).select({ id: tenants.id }).from(tenants).where(eq(tenants.externalId, user.tenantExternalId));
+  const [tenant] = await orm(q)
+    .select({ id: tenants.id })
+    .from(tenants)
+    .where(eq(tenants.externalId, user.tenantExternalId));
   if (!tenant || user.tenantExternalId === PLATFORM_TENANT_EXTERNAL_ID) {
     throw new UnknownTenantError(`There is no customer tenant with the external id ${user.tenantExternalId}.`);
   }
@@ -27,13 +30,17 @@ export async function createCustomerUser(
       .returning();
     return { ...created!, tenantExternalId: user.tenantExternalId };
   } catch (error) {
-    if (sqlState(error) === '23505') throw new DuplicateEmailError(`A customer user with the email ${email} already exists.`);
+    if (sqlState(error) === '23505')
+      throw new DuplicateEmailError(`A customer user with the email ${email} already exists.`);
     throw error;
   }
 }
 
 export async function findCustomerUserByEmail(q: Connection, email: string): Promise<CustomerUserRecord | null> {
-  const [user] = await orm(q).select().from(users).where(eq(users.email, normalizeEmail(email)));
+  const [user] = await orm(q)
+    .select()
+    .from(users)
+    .where(eq(users.email, normalizeEmail(email)));
   return user ?? null;
 }
 

@@ -30,13 +30,17 @@ export async function createPlatformUser(
       .returning();
     return created!;
   } catch (error) {
-    if (sqlState(error) === '23505') throw new DuplicateEmailError(`A platform user with the email ${email} already exists.`);
+    if (sqlState(error) === '23505')
+      throw new DuplicateEmailError(`A platform user with the email ${email} already exists.`);
     throw error;
   }
 }
 
 export async function findPlatformUserByEmail(q: Connection, email: string): Promise<PlatformUserRecord | null> {
-  const [user] = await orm(q).select().from(platformUsers).where(eq(platformUsers.email, normalizeEmail(email)));
+  const [user] = await orm(q)
+    .select()
+    .from(platformUsers)
+    .where(eq(platformUsers.email, normalizeEmail(email)));
   return user ?? null;
 }
 

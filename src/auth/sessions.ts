@@ -111,18 +111,35 @@ export async function touchSession(q: Queryable, session: { id: number; lastSeen
  * expired (absolute or idle) token, one of the other plane, or one whose user is gone or
  * inactive is no session at all. Reads only: the caller touches a session that was used.
  */
-async function findSignedIn<Row extends SessionColumns>(q: Queryable, plane: Plane, token: string, select: string): Promise<Row | null> {
+async function findSignedIn<Row extends SessionColumns>(
+  q: Queryable,
+  plane: Plane,
+  token: string,
+  select: string,
+): Promise<Row | null> {
   if (!TOKEN_SHAPE.test(token)) return null;
   const { rows } = await q.query<Row>(select, [hashSessionToken(token), plane]);
   return rows[0] ?? null;
 }
 
-function liveSession(row: SessionColumns, owner: Pick<SessionRecord, 'plane' | 'platformUserId' | 'userId'>): LiveSession {
-  return { id: row.sessionId, ...owner, csrfSecret: row.csrfSecret, lastSeenAt: row.lastSeenAt, remainingMs: row.remainingMs };
+function liveSession(
+  row: SessionColumns,
+  owner: Pick<SessionRecord, 'plane' | 'platformUserId' | 'userId'>,
+): LiveSession {
+  return {
+    id: row.sessionId,
+    ...owner,
+    csrfSecret: row.csrfSecret,
+    lastSeenAt: row.lastSeenAt,
+    remainingMs: row.remainingMs,
+  };
 }
 
 /** The operator signed in with this `/system` token, or null (an inactive operator is signed out). */
-export async function findOperatorSession(q: Queryable, token: string): Promise<{ session: LiveSession; operator: Operator } | null> {
+export async function findOperatorSession(
+  q: Queryable,
+  token: string,
+): Promise<{ session: LiveSession; operator: Operator } | null> {
   const row = await findSignedIn<SessionColumns & Operator>(
     q,
     'system',
@@ -140,7 +157,10 @@ export async function findOperatorSession(q: Queryable, token: string): Promise<
 }
 
 /** The customer signed in with this `/admin` token, or null (an inactive user is signed out). */
-export async function findCustomerSession(q: Queryable, token: string): Promise<{ session: LiveSession; customer: Customer } | null> {
+export async function findCustomerSession(
+  q: Queryable,
+  token: string,
+): Promise<{ session: LiveSession; customer: Customer } | null> {
   const row = await findSignedIn<SessionColumns & Customer>(
     q,
     'admin',
@@ -153,7 +173,13 @@ export async function findCustomerSession(q: Queryable, token: string): Promise<
   return (
     row && {
       session: liveSession(row, { plane: 'admin', platformUserId: null, userId: row.id }),
-      customer: { id: row.id, email: row.email, tenantId: row.tenantId, tenantExternalId: row.tenantExternalId, tenantName: row.tenantName },
+      customer: {
+        id: row.id,
+        email: row.email,
+        tenantId: row.tenantId,
+        tenantExternalId: row.tenantExternalId,
+        tenantName: row.tenantName,
+      },
     }
   );
 }

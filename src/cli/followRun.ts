@@ -66,7 +66,12 @@ export async function followRun(deps: CliDeps, runId: string, unit: string, poll
  * Prints where following ended and sets the exit code a pipeline reads: 0 only for a run that
  * succeeded, 1 for any other outcome, 130 when Ctrl-C stopped following first.
  */
-export function printFollowed(json: boolean, followed: Followed, unit: string, extra: Record<string, unknown> = {}): void {
+export function printFollowed(
+  json: boolean,
+  followed: Followed,
+  unit: string,
+  extra: Record<string, unknown> = {},
+): void {
   const { run } = followed;
   if (json) process.stdout.write(`${JSON.stringify({ run, interrupted: followed.interrupted, ...extra }, null, 2)}\n`);
   else if (run && !followed.interrupted) process.stdout.write(`${run.id} ${printable(progressText(run, unit))}\n`);

@@ -24,5 +24,11 @@ export function printable(text: string, max = 500): string {
 /** The same for output of several lines (a library's error text): each line on its own. */
 export function printableLines(text: string, max = 500): string {
   const trailing = text.endsWith('\n') ? '\n' : '';
-  return text.replace(/\n$/, '').split('\n').map((line) => printable(line, max)).join('\n') + trailing;
+  return (
+    text
+      .replace(/\n$/, '')
+      .split('\n')
+      .map((line) => printable(line, max))
+      .join('\n') + trailing
+  );
 }

@@ -150,7 +150,10 @@ export function openChangeFeed(databaseUrl: string, log: Log): ChangeFeed {
       const marker = `${MARKER}${randomUUID()}`;
       let timer: NodeJS.Timeout | undefined;
       const heard = new Promise<void>((resolve, reject) => {
-        timer = setTimeout(() => reject(new Error(`the console change feed did not hear its marker within ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`the console change feed did not hear its marker within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         markers.set(marker, resolve);
       });
       try {

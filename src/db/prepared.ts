@@ -10,7 +10,11 @@ const statements = new WeakMap<Connection, Map<string, unknown>>();
  * statement is parsed once per connection by PostgreSQL too. `build` ends in `.prepare(name)`;
  * like PostgreSQL's own statement names, a name stands for one statement text only.
  */
-export function prepared<Statement>(q: Connection, name: string, build: (db: Db, name: string) => Statement): Statement {
+export function prepared<Statement>(
+  q: Connection,
+  name: string,
+  build: (db: Db, name: string) => Statement,
+): Statement {
   let built = statements.get(q);
   if (!built) statements.set(q, (built = new Map()));
   let statement = built.get(name) as Statement | undefined;

@@ -13,7 +13,11 @@ import { inTransaction } from './transaction.js';
  * connection held by callers doing the same). Without one, `work` runs on `client` itself,
  * after what was already sent to it: the same snapshot, one statement after the other.
  */
-export function alongsideInSnapshot<T>(pool: pg.Pool, client: pg.PoolClient, work: (q: Queryable) => Promise<T>): Promise<T> {
+export function alongsideInSnapshot<T>(
+  pool: pg.Pool,
+  client: pg.PoolClient,
+  work: (q: Queryable) => Promise<T>,
+): Promise<T> {
   const spare = pool.waitingCount === 0 && (pool.idleCount > 0 || pool.totalCount < (pool.options.max ?? 10));
   if (!spare) return work(client);
   // Sent now, so that it runs before the caller's next statement on `client`.

@@ -55,18 +55,25 @@ export async function startDevServer(options: {
 
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   // Lazy, so that polling begins while the server is still binding its port.
-  const client = new Client({ connection: Connection.lazy({ address: options.address }), namespace: options.namespace });
+  const client = new Client({
+    connection: Connection.lazy({ address: options.address }),
+    namespace: options.namespace,
+  });
   try {
     for (;;) {
       if (exited) {
-        throw new UnavailableError(`The Temporal dev server exited during start-up. Its log (${options.logFile}):\n${tail(options.logFile)}`);
+        throw new UnavailableError(
+          `The Temporal dev server exited during start-up. Its log (${options.logFile}):\n${tail(options.logFile)}`,
+        );
       }
       try {
         await pingTemporal(client, 1_000);
         return { address: options.address, namespace: options.namespace, stop };
       } catch {
         if (Date.now() > deadline) {
-          throw new UnavailableError(`The Temporal dev server did not answer at ${options.address} in time. Its log (${options.logFile}):\n${tail(options.logFile)}`);
+          throw new UnavailableError(
+            `The Temporal dev server did not answer at ${options.address} in time. Its log (${options.logFile}):\n${tail(options.logFile)}`,
+          );
         }
         await sleep(250);
       }
@@ -97,7 +104,10 @@ export async function startEphemeralDevServer(
     try {
       return await startDevServer({
         binary,
-        args: devServerArgs({ ...config, logLevel: 'error' }, { inMemory: options.inMemory ?? true, port, uiPort: null }),
+        args: devServerArgs(
+          { ...config, logLevel: 'error' },
+          { inMemory: options.inMemory ?? true, port, uiPort: null },
+        ),
         address: `${config.ip}:${port}`,
         namespace: config.namespace,
         logFile,

@@ -85,11 +85,13 @@ export function devServerArgs(config: DevServerConfig, overrides: DevServerOverr
   if (!overrides.inMemory) {
     args.push('--db-filename', resolve(overrides.projectRoot ?? '.', config.dbFilename));
     // Pragmas apply to the file store only; the CLI rejects them for the in-memory one.
-    for (const [pragma, value] of Object.entries(config.sqlitePragmas)) args.push('--sqlite-pragma', `${pragma}=${value}`);
+    for (const [pragma, value] of Object.entries(config.sqlitePragmas))
+      args.push('--sqlite-pragma', `${pragma}=${value}`);
   }
   for (const [key, value] of Object.entries(config.dynamicConfig)) {
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   }
-  for (const [name, type] of Object.entries(config.searchAttributes)) args.push('--search-attribute', `${name}=${type}`);
+  for (const [name, type] of Object.entries(config.searchAttributes))
+    args.push('--search-attribute', `${name}=${type}`);
   return args;
 }

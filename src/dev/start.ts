@@ -77,7 +77,9 @@ async function firstCustomerTenant(q: Queryable): Promise<string | null> {
   return rows[0]?.externalId ?? null;
 }
 
-async function prepareDatabase(databaseUrl: string): Promise<{ operator: DemoSignIn | null; customer: (DemoSignIn & { tenant: string }) | null }> {
+async function prepareDatabase(
+  databaseUrl: string,
+): Promise<{ operator: DemoSignIn | null; customer: (DemoSignIn & { tenant: string }) | null }> {
   const migration = await migrateDatabase(databaseUrl);
   say(`Database ${describeDatabaseUrl(databaseUrl)}: ${migration.applied} migration(s) applied.`);
   const database = openDatabase(databaseUrl, { max: 2 });
@@ -107,7 +109,10 @@ async function prepareDatabase(databaseUrl: string): Promise<{ operator: DemoSig
   }
 }
 
-function startChild(name: string, run: { command: string; args: string[]; env?: Record<string, string> }): ChildProcess {
+function startChild(
+  name: string,
+  run: { command: string; args: string[]; env?: Record<string, string> },
+): ChildProcess {
   const child = spawn(run.command, run.args, { stdio: 'inherit', env: { ...process.env, ...run.env } });
   child.on('exit', (code, signal) => say(`${name} exited (${signal ?? `code ${code}`}).`));
   return child;
@@ -122,11 +127,16 @@ runEntryPoint(async () => {
   const demo = await prepareDatabase(config.databaseUrl);
   const children = [
     startChild('worker', worker),
-    startChild('console', { command: process.execPath, args: ['--import', 'tsx', join(PROJECT_ROOT, 'src/web/server.ts')] }),
+    startChild('console', {
+      command: process.execPath,
+      args: ['--import', 'tsx', join(PROJECT_ROOT, 'src/web/server.ts')],
+    }),
   ];
   say(`Console at http://${config.host}:${config.port}/system/login (health: /healthz). Ctrl-C stops everything.`);
   if (demo.operator) {
-    say(`Demo operator (every capability): ${demo.operator.email} / ${demo.operator.password} — shown once; create others with "npm run cli -- platform-user create".`);
+    say(
+      `Demo operator (every capability): ${demo.operator.email} / ${demo.operator.password} — shown once; create others with "npm run cli -- platform-user create".`,
+    );
   }
   if (demo.customer) {
     say(

@@ -27,7 +27,10 @@ export function requireCapability(initiator: Initiator, capability: Capability, 
   }
   if (initiator.kind !== 'platform_user') return;
   if (!initiator.capabilities.includes(capability)) {
-    throw new RunbookRefusal('capability', `You need the capability ${capability} to ${action}; ask a platform admin to grant it.`);
+    throw new RunbookRefusal(
+      'capability',
+      `You need the capability ${capability} to ${action}; ask a platform admin to grant it.`,
+    );
   }
 }
 
@@ -45,5 +48,6 @@ export function requireStartAllowed(initiator: Initiator, start: { scope: ScopeI
     return;
   }
   requireCapability(initiator, CAPABILITIES.runbooksRun, 'start a runbook');
-  if (start.scope.kind === 'all_tenants') requireCapability(initiator, CAPABILITIES.runbooksRunAllTenants, 'start an all-tenants run');
+  if (start.scope.kind === 'all_tenants')
+    requireCapability(initiator, CAPABILITIES.runbooksRunAllTenants, 'start an all-tenants run');
 }

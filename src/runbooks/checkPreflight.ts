@@ -77,7 +77,10 @@ export async function checkPreflight(
   options: { now: Date; policy: PreflightPolicy },
 ): Promise<SavedPreflight> {
   if (!preflightId) {
-    throw new RunbookRefusal('preflight_missing', 'A start must name the preflight it was confirmed against; run a preflight first.');
+    throw new RunbookRefusal(
+      'preflight_missing',
+      'A start must name the preflight it was confirmed against; run a preflight first.',
+    );
   }
   const saved = await loadPreflight(pool, preflightId);
   if (!saved) {

@@ -18,7 +18,11 @@ const AUDIT_ACTION: Record<RunOutcome, string> = {
 const WORKER: AuditActor = { actorKind: 'system', actorLabel: 'temporal-worker' };
 
 /** Every tenant done → succeeded; none done but some failed → failed; a mix → partially. */
-export function outcomeOf(counts: { tenantsSucceeded: number; tenantsFailed: number; tenantsCancelled: number }): RunOutcome {
+export function outcomeOf(counts: {
+  tenantsSucceeded: number;
+  tenantsFailed: number;
+  tenantsCancelled: number;
+}): RunOutcome {
   if (counts.tenantsFailed === 0 && counts.tenantsCancelled === 0) return 'succeeded';
   return counts.tenantsSucceeded === 0 ? 'failed' : 'partially_succeeded';
 }

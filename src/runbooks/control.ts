@@ -1,7 +1,13 @@
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { recordAudit } from '../audit/recordAudit.js';
-import { cancelRunWorkflow, pauseRunWorkflow, resumeRunWorkflow, tuneRunWorkflow, type ControlOutcome } from '../temporal/runWorkflows.js';
+import {
+  cancelRunWorkflow,
+  pauseRunWorkflow,
+  resumeRunWorkflow,
+  tuneRunWorkflow,
+  type ControlOutcome,
+} from '../temporal/runWorkflows.js';
 import type { TuneResult } from '../workflows/queries.js';
 import { CAPABILITIES, requireCapability } from './capabilities.js';
 import { completeRun } from './completeRun.js';
@@ -43,11 +49,17 @@ async function controllableRun(deps: ControlDeps, request: ControlRequest, actio
   const run = await getRun(deps.pool, request.runId);
   if (!run) throw new RunbookRefusal('run_not_found', `No run with id ${request.runId}.`);
   if (run.status === 'completed') {
-    throw new RunbookRefusal('run_completed', `Run ${run.id} is already completed (${run.outcome}); there is nothing to ${action}.`);
+    throw new RunbookRefusal(
+      'run_completed',
+      `Run ${run.id} is already completed (${run.outcome}); there is nothing to ${action}.`,
+    );
   }
   if (action === 'cancel') return run;
   if (run.scopeKind === 'tenant') {
-    throw new RunbookRefusal('not_pausable', `Run ${run.id} covers one tenant; only multi-tenant runs can ${action} between tenants.`);
+    throw new RunbookRefusal(
+      'not_pausable',
+      `Run ${run.id} covers one tenant; only multi-tenant runs can ${action} between tenants.`,
+    );
   }
   if (action === 'pause' && run.pausedAt) {
     throw new RunbookRefusal('already_paused', `Run ${run.id} is already paused (by ${run.pausedBy}).`);
@@ -75,7 +87,10 @@ export async function controlRun(deps: ControlDeps, request: ControlRequest, act
   const actor = auditActor(request.initiator, request.context);
   const outcome = await sendControl(deps, run, action, by);
   if (outcome === 'no_workflow' && action !== 'cancel') {
-    throw new RunbookRefusal('not_started', `Run ${run.id} has no workflow to ${action} (it is ${run.status}); cancel it instead.`);
+    throw new RunbookRefusal(
+      'not_started',
+      `Run ${run.id} has no workflow to ${action} (it is ${run.status}); cancel it instead.`,
+    );
   }
   if (action !== 'cancel') await recordRunPause(deps.pool, run.id, action === 'pause' ? { by, reason } : null);
   if (action === 'pause') await refreshRunCounts(deps.pool, run.id);
@@ -106,13 +121,23 @@ export async function tuneRun(deps: ControlDeps, request: TuneRunRequest): Promi
   const run = await getRun(deps.pool, request.runId);
   if (!run) throw new RunbookRefusal('run_not_found', `No run with id ${request.runId}.`);
   if (run.status === 'completed') {
-    throw new RunbookRefusal('run_completed', `Run ${run.id} is already completed (${run.outcome}); there is nothing to tune.`);
+    throw new RunbookRefusal(
+      'run_completed',
+      `Run ${run.id} is already completed (${run.outcome}); there is nothing to tune.`,
+    );
   }
   // A queued run's workflow has no worker yet to answer the update: the request would wait for one.
-  if (run.status === 'queued') throw new RunbookRefusal('not_started', `Run ${run.id} is still queued; tune it once a worker has started it.`);
+  if (run.status === 'queued')
+    throw new RunbookRefusal('not_started', `Run ${run.id} is still queued; tune it once a worker has started it.`);
   const by = initiatorLabel(request.initiator);
-  const outcome = await tuneRunWorkflow(await deps.temporal(), run.id, { by, parallelism: request.parallelism, batchSize: request.batchSize }, deps.answerWithinMs);
-  if (outcome === 'no_workflow') throw new RunbookRefusal('not_started', `Run ${run.id} has no workflow to tune (it is ${run.status}).`);
+  const outcome = await tuneRunWorkflow(
+    await deps.temporal(),
+    run.id,
+    { by, parallelism: request.parallelism, batchSize: request.batchSize },
+    deps.answerWithinMs,
+  );
+  if (outcome === 'no_workflow')
+    throw new RunbookRefusal('not_started', `Run ${run.id} has no workflow to tune (it is ${run.status}).`);
   if (outcome === 'no_answer') {
     throw new UnavailableError(
       `No worker answered the tune of run ${run.id} within ${Math.round((deps.answerWithinMs ?? 15_000) / 1000)} s; is a worker running? ` +

@@ -72,7 +72,13 @@ export interface RunbookDefinition {
   processBatch(
     q: Queryable,
     batch: { tenantId: number; cursor: number; batchSize: number },
-  ): Promise<{ cursor: number; examined: number; changed: number; breakdown: Record<string, number>; last: boolean } | null>;
+  ): Promise<{
+    cursor: number;
+    examined: number;
+    changed: number;
+    breakdown: Record<string, number>;
+    last: boolean;
+  } | null>;
   /** Read-only recount after a tenant is done: how many rows still need a change (0 = verified). */
   remainingToChange(q: Queryable, tenantId: number): Promise<number>;
 }

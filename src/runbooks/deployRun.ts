@@ -44,14 +44,16 @@ export async function startDeployRun(deps: StartDeps, release: string, runbookNa
     const replay = await precheckStart(deps.pool, request, { overlap: false });
     if (replay) return { state: 'started', runId: replay.id };
     const [holder] = await findActiveRuns(deps.pool, runbook.id);
-    if (holder) return { state: 'waiting', reason: `run ${holder.id} (by ${holder.initiatorLabel}) is still ${holder.status}` };
+    if (holder)
+      return { state: 'waiting', reason: `run ${holder.id} (by ${holder.initiatorLabel}) is still ${holder.status}` };
     const preflight = await runPreflight(deps.pool, { runbook, scope: request.scope, initiator });
     const { run } = await startRunbook(deps, { ...request, preflightId: preflight.id });
     return { state: 'started', runId: run.id };
   } catch (error) {
     if (!(error instanceof RunbookRefusal)) throw error;
     // Another start took the scope, or the data moved, between the check and the start.
-    if (error.code === 'overlapping_run' || error.code === 'preflight_drift') return { state: 'waiting', reason: error.message };
+    if (error.code === 'overlapping_run' || error.code === 'preflight_drift')
+      return { state: 'waiting', reason: error.message };
     return { state: 'refused', reason: error.message };
   }
 }

@@ -3,7 +3,14 @@ import { recordAudit } from '../audit/recordAudit.js';
 import { CAPABILITIES, requireCapability } from './capabilities.js';
 import { auditActor, type Initiator, type RequestContext } from './initiator.js';
 import { RunbookRefusal } from './refusal.js';
-import { getRun, getRunAuditTrail, getRunItems, type AuditTrailEntry, type RunItemRecord, type RunRecord } from './runs.js';
+import {
+  getRun,
+  getRunAuditTrail,
+  getRunItems,
+  type AuditTrailEntry,
+  type RunItemRecord,
+  type RunRecord,
+} from './runs.js';
 
 export interface RunExport {
   run: RunRecord;
@@ -33,7 +40,17 @@ export async function exportRun(
   return { run, items, audit };
 }
 
-export const CSV_COLUMNS = ['record', 'at', 'tenant', 'status', 'examined', 'changed', 'action', 'actor', 'detail'] as const;
+export const CSV_COLUMNS = [
+  'record',
+  'at',
+  'tenant',
+  'status',
+  'examined',
+  'changed',
+  'action',
+  'actor',
+  'detail',
+] as const;
 
 /**
  * A cell as a spreadsheet may safely open it: a leading = + - @ (or tab, carriage return)
@@ -50,9 +67,39 @@ const iso = (date: Date | null) => (date ? new Date(date).toISOString() : '');
 /** One table for both: the run, one row per tenant item, then one row per audit event. */
 export function exportCsv({ run, items, audit }: RunExport): string {
   const rows: unknown[][] = [
-    ['run', iso(run.createdAt), '', run.outcome ?? run.status, run.counts.examined ?? 0, run.counts.changed ?? 0, '', run.initiatorLabel, run.reason],
-    ...items.map((item) => ['item', iso(item.completedAt ?? item.startedAt), item.externalId, item.status, item.counts.examined ?? 0, item.counts.changed ?? 0, '', '', item.error ?? '']),
-    ...audit.map((event) => ['audit', iso(event.occurredAt), '', '', '', '', event.action, event.actorLabel ?? event.actorKind, JSON.stringify(event.metadata)]),
+    [
+      'run',
+      iso(run.createdAt),
+      '',
+      run.outcome ?? run.status,
+      run.counts.examined ?? 0,
+      run.counts.changed ?? 0,
+      '',
+      run.initiatorLabel,
+      run.reason,
+    ],
+    ...items.map((item) => [
+      'item',
+      iso(item.completedAt ?? item.startedAt),
+      item.externalId,
+      item.status,
+      item.counts.examined ?? 0,
+      item.counts.changed ?? 0,
+      '',
+      '',
+      item.error ?? '',
+    ]),
+    ...audit.map((event) => [
+      'audit',
+      iso(event.occurredAt),
+      '',
+      '',
+      '',
+      '',
+      event.action,
+      event.actorLabel ?? event.actorKind,
+      JSON.stringify(event.metadata),
+    ]),
   ];
   return [CSV_COLUMNS, ...rows].map((row) => row.map(csvCell).join(',')).join('\r\n') + '\r\n';
 }

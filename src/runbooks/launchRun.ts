@@ -50,7 +50,12 @@ export async function launchRun(
   } catch (error) {
     const message = `Temporal at ${deps.config.temporal.address} did not start the workflow (${errorWithCause(error)}); run ${run.id} is recorded as failed. Check the server and start again.`;
     await completeRun(deps.pool, run.id, { outcome: 'failed', error: message, actor: by.actor });
-    await recordAudit(deps.pool, { ...by.actor, ...target, action: 'runbook.start_failed', metadata: { runbook: run.runbook, error: message } });
+    await recordAudit(deps.pool, {
+      ...by.actor,
+      ...target,
+      action: 'runbook.start_failed',
+      metadata: { runbook: run.runbook, error: message },
+    });
     throw new UnavailableError(message);
   }
   if (!started) return;
@@ -58,6 +63,12 @@ export async function launchRun(
     ...by.actor,
     ...target,
     action: 'runbook.started',
-    metadata: { runbook: run.runbook, scope: run.scope, source: by.source, reason: run.reason, preflightId: preflight.id },
+    metadata: {
+      runbook: run.runbook,
+      scope: run.scope,
+      source: by.source,
+      reason: run.reason,
+      preflightId: preflight.id,
+    },
   });
 }

@@ -55,7 +55,10 @@ export async function listNotifications(
     .from(notifications)
     .leftJoin(operationRuns, eq(operationRuns.id, runIdOf))
     .where(
-      and(eq(notifications.platformUserId, platformUserId), page.before === undefined ? undefined : lt(notifications.id, page.before)),
+      and(
+        eq(notifications.platformUserId, platformUserId),
+        page.before === undefined ? undefined : lt(notifications.id, page.before),
+      ),
     )
     .orderBy(desc(notifications.id))
     .limit(page.limit);

@@ -12,7 +12,11 @@ import { refreshRunCounts } from './runItems.js';
  * in one `OperationRunPaused` notification for its initiator. Idempotent: a retried activity
  * finds the same reason recorded and adds nothing.
  */
-export async function pauseRunItself(pool: pg.Pool, runId: string, { by, reason }: { by: string; reason: string }): Promise<void> {
+export async function pauseRunItself(
+  pool: pg.Pool,
+  runId: string,
+  { by, reason }: { by: string; reason: string },
+): Promise<void> {
   await inTransaction(pool, async (client) => {
     const db = orm(client);
     const [run] = await db.select().from(operationRuns).where(eq(operationRuns.id, runId)).for('update');
@@ -30,12 +34,28 @@ export async function pauseRunItself(pool: pg.Pool, runId: string, { by, reason 
       const [already] = await db
         .select({ id: notifications.id })
         .from(notifications)
-        .where(and(eq(notifications.type, 'OperationRunPaused'), sql`${notifications.data} ->> 'runId' = ${runId}`, sql`${notifications.data} ->> 'reason' = ${reason}`));
-      if (!already) await db.insert(notifications).values({ platformUserId: run.initiatorPlatformUserId, type: 'OperationRunPaused', data });
+        .where(
+          and(
+            eq(notifications.type, 'OperationRunPaused'),
+            sql`${notifications.data} ->> 'runId' = ${runId}`,
+            sql`${notifications.data} ->> 'reason' = ${reason}`,
+          ),
+        );
+      if (!already)
+        await db
+          .insert(notifications)
+          .values({ platformUserId: run.initiatorPlatformUserId, type: 'OperationRunPaused', data });
     }
     await recordAudit(
       client,
-      { actorKind: 'system', actorLabel: by, action: 'runbook.paused', targetKind: 'operation_run', targetId: runId, metadata: { runbook: run.runbook, reason } },
+      {
+        actorKind: 'system',
+        actorLabel: by,
+        action: 'runbook.paused',
+        targetKind: 'operation_run',
+        targetId: runId,
+        metadata: { runbook: run.runbook, reason },
+      },
       { inTransaction: true },
     );
   });

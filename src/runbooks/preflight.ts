@@ -10,7 +10,14 @@ import { inTransaction } from '../db/transaction.js';
 import type { PreflightBody, RunbookDefinition, TenantFingerprint } from './definition.js';
 import { RunbookRefusal } from './refusal.js';
 import { auditActor, initiatorLabel, type Initiator, type RequestContext } from './initiator.js';
-import { describeScope, resolveScope, type ResolvedScope, type ScopeInput, type ScopeKind, type StoredScope } from './scope.js';
+import {
+  describeScope,
+  resolveScope,
+  type ResolvedScope,
+  type ScopeInput,
+  type ScopeKind,
+  type StoredScope,
+} from './scope.js';
 
 const TOP_TENANTS = 10;
 
@@ -63,7 +70,11 @@ function reportOf(runbook: RunbookDefinition, scope: ResolvedScope, body: Prefli
       .filter((tenant) => tenant.toChange > 0)
       .sort((a, b) => b.toChange - a.toChange || a.tenantId - b.tenantId)
       .slice(0, TOP_TENANTS)
-      .map((tenant) => ({ externalId: externalIds.get(tenant.tenantId) ?? String(tenant.tenantId), inScope: tenant.inScope, toChange: tenant.toChange })),
+      .map((tenant) => ({
+        externalId: externalIds.get(tenant.tenantId) ?? String(tenant.tenantId),
+        inScope: tenant.inScope,
+        toChange: tenant.toChange,
+      })),
     sample: body.sample,
   };
 }
@@ -89,7 +100,12 @@ async function measurePreflight(
   runbook: RunbookDefinition,
   scope: ResolvedScope,
 ): Promise<{ report: PreflightReport; tenants: PreflightTenant[] }> {
-  const fingerprinted = alongsideInSnapshot(pool, client, (q) => runbook.fingerprint(q, scope.tenants.map((tenant) => tenant.id)));
+  const fingerprinted = alongsideInSnapshot(pool, client, (q) =>
+    runbook.fingerprint(
+      q,
+      scope.tenants.map((tenant) => tenant.id),
+    ),
+  );
   const [body, fingerprints] = await Promise.all([runbook.preflight(client, scope.tenants), fingerprinted]);
   const toChange = new Map(body.perTenant.map((tenant) => [tenant.tenantId, tenant.toChange]));
   const tenants = scope.tenants.map(({ id }) => {
@@ -143,10 +159,17 @@ export async function runPreflight(
   };
   const saved: SavedPreflight = await inTransaction(pool, async (client) => {
     const tx = orm(client);
-    const [row] = await tx.insert(preflights).values(values).returning({ id: preflights.id, createdAt: preflights.createdAt });
+    const [row] = await tx
+      .insert(preflights)
+      .values(values)
+      .returning({ id: preflights.id, createdAt: preflights.createdAt });
     // One statement however many tenants (ten thousand for all tenants): a VALUES list would
     // need four parameters a row and PostgreSQL takes 65,535. Columns in the table's order.
-    const rows = tenants.map((tenant) => ({ tenant_id: tenant.tenantId, to_change: tenant.toChange, fingerprint: tenant.fingerprint }));
+    const rows = tenants.map((tenant) => ({
+      tenant_id: tenant.tenantId,
+      to_change: tenant.toChange,
+      fingerprint: tenant.fingerprint,
+    }));
     await tx.insert(preflightTenants).select(
       sql`SELECT ${row!.id}::uuid, t.tenant_id, t.to_change, t.fingerprint
             FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS t (tenant_id bigint, to_change int, fingerprint jsonb)`,
@@ -159,7 +182,12 @@ export async function runPreflight(
     action: 'runbook.preflighted',
     targetKind: 'preflight',
     targetId: saved.id,
-    metadata: { runbook: runbook.id, scope: scope.stored, tenantsInScope: report.tenantsInScope, toChange: report.toChange },
+    metadata: {
+      runbook: runbook.id,
+      scope: scope.stored,
+      tenantsInScope: report.tenantsInScope,
+      toChange: report.toChange,
+    },
   });
   return saved;
 }
@@ -186,7 +214,11 @@ export async function loadPreflight(q: Connection, id: string): Promise<SavedPre
  */
 export async function loadPreflightTenants(q: Connection, preflightId: string): Promise<PreflightTenant[]> {
   return orm(q)
-    .select({ tenantId: preflightTenants.tenantId, toChange: preflightTenants.toChange, fingerprint: preflightTenants.fingerprint })
+    .select({
+      tenantId: preflightTenants.tenantId,
+      toChange: preflightTenants.toChange,
+      fingerprint: preflightTenants.fingerprint,
+    })
     .from(preflightTenants)
     .where(eq(preflightTenants.preflightId, preflightId));
 }

@@ -1,13 +1,13 @@
 import { count as n, counted } from '../format.js';
 import type { RunRecord } from './runs.js';
 
-
 /** Share of tenants settled, 0–1; a pure function of the run row. */
 export function runFraction(run: Pick<RunRecord, 'status' | 'counts'>): number {
   if (run.status === 'completed') return 1;
   const total = run.counts.tenants ?? 0;
   if (total === 0) return 0;
-  const settled = (run.counts.tenantsSucceeded ?? 0) + (run.counts.tenantsFailed ?? 0) + (run.counts.tenantsCancelled ?? 0);
+  const settled =
+    (run.counts.tenantsSucceeded ?? 0) + (run.counts.tenantsFailed ?? 0) + (run.counts.tenantsCancelled ?? 0);
   return Math.min(1, settled / total);
 }
 

@@ -17,7 +17,9 @@ export async function failedTenantsOf(pool: pg.Pool, runId: string): Promise<{ r
       `Run ${run.id} is ${run.status === 'completed' ? `completed (${run.outcome})` : run.status}; only a run that ended partially succeeded or failed has failed tenants to retry.`,
     );
   }
-  const failed = (await getRunItems(pool, run.id)).filter((item) => item.status === 'failed').map((item) => item.externalId);
+  const failed = (await getRunItems(pool, run.id))
+    .filter((item) => item.status === 'failed')
+    .map((item) => item.externalId);
   if (failed.length === 0) throw new RunbookRefusal('nothing_to_retry', `Run ${run.id} has no failed tenant to retry.`);
   return { run, scope: { kind: 'tenants', externalIds: failed } };
 }

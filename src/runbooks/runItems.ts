@@ -31,7 +31,10 @@ export async function materializeRunItems(q: Queryable, runId: string): Promise<
      ON CONFLICT (run_id, tenant_id) DO NOTHING`,
     [runId, PLATFORM_TENANT_EXTERNAL_ID, JSON.stringify(EMPTY_COUNTS)],
   );
-  const { rows } = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM operation_run_items WHERE run_id = $1', [runId]);
+  const { rows } = await q.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM operation_run_items WHERE run_id = $1',
+    [runId],
+  );
   return rows[0]?.n ?? 0;
 }
 
@@ -53,7 +56,11 @@ export async function nextItemTenants(
 }
 
 /** The run's tenants with these ids, in the order given. */
-export async function itemTenants(q: Queryable, runId: string, tenantIds: number[]): Promise<Array<{ tenantId: number; externalId: string }>> {
+export async function itemTenants(
+  q: Queryable,
+  runId: string,
+  tenantIds: number[],
+): Promise<Array<{ tenantId: number; externalId: string }>> {
   const { rows } = await q.query<{ tenantId: number; externalId: string }>(
     `SELECT i.tenant_id::int AS "tenantId", t.external_id AS "externalId"
        FROM unnest($2::bigint[]) WITH ORDINALITY AS wanted (tenant_id, position)
@@ -108,7 +115,12 @@ export async function lockItemCounts(
   return { status: rows[0].status, counts: { ...EMPTY_COUNTS, ...rows[0].counts }, runPaused: rows[0].runPaused };
 }
 
-export async function saveItemCounts(q: Queryable, runId: string, tenantId: number, counts: TenantCounts): Promise<void> {
+export async function saveItemCounts(
+  q: Queryable,
+  runId: string,
+  tenantId: number,
+  counts: TenantCounts,
+): Promise<void> {
   await q.query('UPDATE operation_run_items SET counts = $3 WHERE run_id = $1 AND tenant_id = $2', [
     runId,
     tenantId,
@@ -127,7 +139,12 @@ export async function itemProgress(q: Queryable, runId: string, tenantId: number
 }
 
 /** An item's progress from its status, counts and error. */
-export function progressOf(tenantId: number, status: ItemStatus, counts: Partial<TenantCounts>, error: string | null = null): TenantProgress {
+export function progressOf(
+  tenantId: number,
+  status: ItemStatus,
+  counts: Partial<TenantCounts>,
+  error: string | null = null,
+): TenantProgress {
   return {
     tenantId,
     status,
@@ -170,6 +187,9 @@ export async function refreshRunCounts(q: Queryable, runId: string): Promise<voi
  * commits, where the run row is refreshed only now and then (and a one-tenant run at its end).
  */
 export async function liveRunCounts(q: Queryable, runId: string): Promise<RunCounts> {
-  const { rows } = await q.query<{ counts: RunCounts }>(`SELECT (${COUNTS_OF_ITEMS}) AS counts FROM operation_runs r WHERE r.id = $1`, [runId]);
+  const { rows } = await q.query<{ counts: RunCounts }>(
+    `SELECT (${COUNTS_OF_ITEMS}) AS counts FROM operation_runs r WHERE r.id = $1`,
+    [runId],
+  );
   return rows[0]?.counts ?? {};
 }

@@ -40,7 +40,9 @@ export async function persistTransition(
   to: RunStatus,
   fields: { outcome?: RunOutcome; error?: string | null } = {},
 ): Promise<{ changed: boolean; from: RunStatus }> {
-  const { rows } = await q.query<{ status: RunStatus }>('SELECT status FROM operation_runs WHERE id = $1 FOR UPDATE', [runId]);
+  const { rows } = await q.query<{ status: RunStatus }>('SELECT status FROM operation_runs WHERE id = $1 FOR UPDATE', [
+    runId,
+  ]);
   const from = rows[0]?.status;
   if (!from) throw new Error(`operation run ${runId} does not exist`);
   if (from === to) return { changed: false, from };

@@ -35,7 +35,10 @@ export type RunRecord = typeof operationRuns.$inferSelect;
 export type NewRun = Omit<typeof operationRuns.$inferInsert, 'id' | 'workflowId' | 'status'>;
 
 /** Runs started to retry this run's failed tenants. */
-export async function findRetriesOf(q: Connection, runId: string): Promise<Array<Pick<RunRecord, 'id' | 'status' | 'outcome'>>> {
+export async function findRetriesOf(
+  q: Connection,
+  runId: string,
+): Promise<Array<Pick<RunRecord, 'id' | 'status' | 'outcome'>>> {
   return orm(q)
     .select({ id: operationRuns.id, status: operationRuns.status, outcome: operationRuns.outcome })
     .from(operationRuns)
@@ -43,11 +46,17 @@ export async function findRetriesOf(q: Connection, runId: string): Promise<Array
     .orderBy(asc(operationRuns.createdAt));
 }
 
-export interface RunItemRecord extends Pick<typeof operationRunItems.$inferSelect, 'tenantId' | 'status' | 'counts' | 'error' | 'startedAt' | 'completedAt'> {
+export interface RunItemRecord extends Pick<
+  typeof operationRunItems.$inferSelect,
+  'tenantId' | 'status' | 'counts' | 'error' | 'startedAt' | 'completedAt'
+> {
   externalId: string;
 }
 
-export type AuditTrailEntry = Pick<typeof auditEvents.$inferSelect, 'occurredAt' | 'action' | 'actorKind' | 'actorLabel' | 'metadata'>;
+export type AuditTrailEntry = Pick<
+  typeof auditEvents.$inferSelect,
+  'occurredAt' | 'action' | 'actorKind' | 'actorLabel' | 'metadata'
+>;
 
 /** The reason an audited action was given (a pause, a tune, a cancel), if it was given one. */
 export function auditReason(entry: AuditTrailEntry): string | null {
@@ -77,7 +86,12 @@ const IN_SCOPE = sql<number | null>`(${preflights.report} ->> 'inScope')::float8
  * A run's columns with the size of the scope it was confirmed against, in one prepared query.
  * `Run` is what `columns` select (drizzle cannot infer it through a parameter).
  */
-async function readWithScopeSize<Run>(q: Connection, id: string, name: string, columns: SelectedFieldsFlat): Promise<{ run: Run; inScope: number | null } | null> {
+async function readWithScopeSize<Run>(
+  q: Connection,
+  id: string,
+  name: string,
+  columns: SelectedFieldsFlat,
+): Promise<{ run: Run; inScope: number | null } | null> {
   const runId = normalizeRunId(id);
   if (!runId) return null;
   const query = prepared(q, name, (db, statement) =>
@@ -93,7 +107,10 @@ async function readWithScopeSize<Run>(q: Connection, id: string, name: string, c
 }
 
 /** A run (its page) with the size of the scope it was confirmed against, in one query. */
-export async function getRunProgress(q: Connection, id: string): Promise<{ run: RunRecord; inScope: number | null } | null> {
+export async function getRunProgress(
+  q: Connection,
+  id: string,
+): Promise<{ run: RunRecord; inScope: number | null } | null> {
   return readWithScopeSize<RunRecord>(q, id, 'run_progress', getTableColumns(operationRuns));
 }
 
@@ -177,7 +194,10 @@ const FILTERS = ['status', 'runbook', 'before'] as const;
  * the prepared plan: a plan made for any status reads every run backwards (the partial index
  * of active runs only applies when the planner can see the status is not `completed`).
  */
-const STATUS_SQL = Object.fromEntries(RUN_STATUSES.map((status) => [status, sql.raw(`'${status}'`)])) as Record<RunStatus, SQL>;
+const STATUS_SQL = Object.fromEntries(RUN_STATUSES.map((status) => [status, sql.raw(`'${status}'`)])) as Record<
+  RunStatus,
+  SQL
+>;
 
 function statusSql(status: RunStatus): SQL {
   const text = STATUS_SQL[status];
@@ -203,19 +223,33 @@ function runsPage(statement: string, filter: RunsFilter) {
       if (status) where.push(eq(operationRuns.status, status));
       if (used.includes('runbook')) where.push(eq(operationRuns.runbook, sql.placeholder('runbook')));
       if (used.includes('before')) {
-        where.push(sql`(${operationRuns.createdAt}, ${operationRuns.id}) < (SELECT created_at, id FROM operation_runs WHERE id = ${sql.placeholder('before')})`);
+        where.push(
+          sql`(${operationRuns.createdAt}, ${operationRuns.id}) < (SELECT created_at, id FROM operation_runs WHERE id = ${sql.placeholder('before')})`,
+        );
       }
       return and(...where);
     },
     order: () => [desc(operationRuns.createdAt), desc(operationRuns.id)],
-    values: { runbook: filter.runbook, before: filter.before && normalizeRunId(filter.before), limit: filter.limit ?? 50 },
+    values: {
+      runbook: filter.runbook,
+      before: filter.before && normalizeRunId(filter.before),
+      limit: filter.limit ?? 50,
+    },
   };
 }
 
 /** A page of whole runs (the CLI's `runs list`). */
 export async function listRuns(q: Connection, filter: RunsFilter = {}): Promise<RunRecord[]> {
   const page = runsPage('runs_page', filter);
-  const query = prepared(q, page.name, (db, name) => db.select().from(operationRuns).where(page.where()).orderBy(...page.order()).limit(sql.placeholder('limit')).prepare(name));
+  const query = prepared(q, page.name, (db, name) =>
+    db
+      .select()
+      .from(operationRuns)
+      .where(page.where())
+      .orderBy(...page.order())
+      .limit(sql.placeholder('limit'))
+      .prepare(name),
+  );
   return query.execute(page.values);
 }
 
@@ -223,13 +257,23 @@ export async function listRuns(q: Connection, filter: RunsFilter = {}): Promise<
 export async function listRunSummaries(q: Connection, filter: RunsFilter = {}): Promise<RunSummary[]> {
   const page = runsPage('run_summaries_page', filter);
   const query = prepared(q, page.name, (db, name) =>
-    db.select(RUN_SUMMARY_COLUMNS).from(operationRuns).where(page.where()).orderBy(...page.order()).limit(sql.placeholder('limit')).prepare(name),
+    db
+      .select(RUN_SUMMARY_COLUMNS)
+      .from(operationRuns)
+      .where(page.where())
+      .orderBy(...page.order())
+      .limit(sql.placeholder('limit'))
+      .prepare(name),
   );
   return query.execute(page.values);
 }
 
 /** Records who paused an active run and why (null: resumed). A completed run is left as it is. */
-export async function recordRunPause(q: Connection, runId: string, pause: { by: string; reason: string | null } | null): Promise<void> {
+export async function recordRunPause(
+  q: Connection,
+  runId: string,
+  pause: { by: string; reason: string | null } | null,
+): Promise<void> {
   await orm(q)
     .update(operationRuns)
     .set({ pausedBy: pause?.by ?? null, pausedAt: pause ? new Date() : null, pauseReason: pause?.reason ?? null })

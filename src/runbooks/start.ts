@@ -52,7 +52,10 @@ interface StartPlan {
 async function checkRetryOf(pool: pg.Pool, runId: string): Promise<string> {
   const retried = await getRun(pool, runId);
   if (!retried || retried.status !== 'completed') {
-    throw new RunbookRefusal('nothing_to_retry', `Run ${runId} is not a completed run; only a completed run's failed tenants can be retried.`);
+    throw new RunbookRefusal(
+      'nothing_to_retry',
+      `Run ${runId} is not a completed run; only a completed run's failed tenants can be retried.`,
+    );
   }
   return retried.id;
 }
@@ -83,7 +86,10 @@ async function platformWorkspaceId(q: pg.PoolClient): Promise<number> {
     .from(tenants)
     .where(eq(tenants.externalId, PLATFORM_TENANT_EXTERNAL_ID));
   if (!platform) {
-    throw new RunbookRefusal('empty_scope', 'The platform tenant is missing, so a multi-tenant run has no workspace to live in; create it (the seed does).');
+    throw new RunbookRefusal(
+      'empty_scope',
+      'The platform tenant is missing, so a multi-tenant run has no workspace to live in; create it (the seed does).',
+    );
   }
   return platform.workspaceId;
 }
@@ -178,7 +184,11 @@ async function planStart(pool: pg.Pool, request: StartRequest): Promise<StartPla
  * idempotency key already names (a replay) if any: callers that preflight before starting (the
  * CLI, the deploy hook) refuse a bad request, or skip a replay, before spending a preflight.
  */
-export async function precheckStart(pool: pg.Pool, request: StartRequest, options: { overlap?: boolean } = {}): Promise<RunRecord | null> {
+export async function precheckStart(
+  pool: pg.Pool,
+  request: StartRequest,
+  options: { overlap?: boolean } = {},
+): Promise<RunRecord | null> {
   try {
     const plan = await planStart(pool, request);
     const existing = plan.key ? await findRunByIdempotencyKey(pool, plan.key) : null;
@@ -226,7 +236,10 @@ export async function startRunbook(deps: StartDeps, request: StartRequest): Prom
     // A queued run has no workflow yet, or its starter is launching it right now (Temporal
     // refuses the second): either way, launching is safe and makes sure it runs.
     if (result.run.status === 'queued') {
-      await launchRun(deps, result.run, preflight, { actor: auditActor(request.initiator, request.context), source: request.source });
+      await launchRun(deps, result.run, preflight, {
+        actor: auditActor(request.initiator, request.context),
+        source: request.source,
+      });
     }
     return result;
   } catch (error) {

@@ -50,7 +50,10 @@ export function validReason(reason: string): string {
     );
   }
   if (CONTROL.test(trimmed)) {
-    throw new RunbookRefusal('reason_characters', 'The reason contains control characters (other than newline and tab); write it as plain text.');
+    throw new RunbookRefusal(
+      'reason_characters',
+      'The reason contains control characters (other than newline and tab); write it as plain text.',
+    );
   }
   return trimmed;
 }
@@ -67,14 +70,21 @@ function validIdempotencyKey(key: string | null | undefined): string | null {
 }
 
 /** The checks that need no data: runbook, capabilities, reason, idempotency key, typed confirmation. */
-export function validateStartRequest(request: StartRequest): { runbook: RunbookDefinition; reason: string; idempotencyKey: string | null } {
+export function validateStartRequest(request: StartRequest): {
+  runbook: RunbookDefinition;
+  reason: string;
+  idempotencyKey: string | null;
+} {
   const runbook = getRunbook(request.runbook);
   requireStartAllowed(request.initiator, request);
   const reason = validReason(request.reason);
   const idempotencyKey = validIdempotencyKey(request.idempotencyKey);
   if (request.scope.kind === 'all_tenants') {
     if (request.confirmation !== ALL_TENANTS_PHRASE) {
-      throw new RunbookRefusal('confirmation', `An all-tenants run needs the typed confirmation "${ALL_TENANTS_PHRASE}" exactly.`);
+      throw new RunbookRefusal(
+        'confirmation',
+        `An all-tenants run needs the typed confirmation "${ALL_TENANTS_PHRASE}" exactly.`,
+      );
     }
   }
   return { runbook, reason, idempotencyKey };

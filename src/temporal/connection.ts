@@ -12,7 +12,9 @@ export function tlsOption(config: TemporalConfig): ConnectionOptions['tls'] {
     serverNameOverride: serverName,
     serverRootCACertificate: caPath ? readFileSync(caPath) : undefined,
     clientCertPair:
-      clientCertPath && clientKeyPath ? { crt: readFileSync(clientCertPath), key: readFileSync(clientKeyPath) } : undefined,
+      clientCertPath && clientKeyPath
+        ? { crt: readFileSync(clientCertPath), key: readFileSync(clientKeyPath) }
+        : undefined,
   };
 }
 

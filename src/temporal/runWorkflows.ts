@@ -1,8 +1,21 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { RunSettings } from '../config.js';
 import type { RunGuards } from '../runbooks/runs.js';
-import { deployHookWorkflow, releaseSignal, releasesQuery, type DeployHookInput, type ReleaseRecord, type ReleaseSignal } from '../workflows/deployHook.js';
+import {
+  deployHookWorkflow,
+  releaseSignal,
+  releasesQuery,
+  type DeployHookInput,
+  type ReleaseRecord,
+  type ReleaseSignal,
+} from '../workflows/deployHook.js';
 import type { FanOutInput, PreflightSummary, TenantInput } from '../workflows/inputs.js';
 import { pauseSignal, resumeSignal, tuneUpdate, type TuneRequest, type TuneResult } from '../workflows/queries.js';
 import { runbookFanOutWorkflow, runProgressQuery } from '../workflows/runbookFanOut.js';
@@ -34,13 +47,21 @@ async function startRoot(target: LaunchTarget, run: RunToLaunch, searchAttribute
     workflowId: workflowIdFor(run.runId),
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
   };
-  const base = { runId: run.runId, runbook: run.runbook, settings: target.settings, preflight: run.preflight, searchAttributes };
+  const base = {
+    runId: run.runId,
+    runbook: run.runbook,
+    settings: target.settings,
+    preflight: run.preflight,
+    searchAttributes,
+  };
   if (run.singleTenant) {
     const input: TenantInput = { ...base, tenantId: run.singleTenant.id, isRoot: true };
     await target.client.workflow.start(runbookTenantWorkflow, {
       ...common,
       args: [input],
-      typedSearchAttributes: searchAttributes ? runSearchAttributes(run.runId, run.runbook, run.singleTenant.externalId) : [],
+      typedSearchAttributes: searchAttributes
+        ? runSearchAttributes(run.runId, run.runbook, run.singleTenant.externalId)
+        : [],
     });
   } else {
     const input: FanOutInput = { ...base, guards: run.guards };
@@ -79,7 +100,11 @@ export type ControlOutcome = 'sent' | 'no_workflow';
  * starter died in between), or it closed without completing its run (terminated from the
  * Temporal UI, say), or retention removed it: nobody is there to tell.
  */
-async function toRunningWorkflow(client: Client, runId: string, send: (handle: WorkflowHandle) => Promise<unknown>): Promise<ControlOutcome> {
+async function toRunningWorkflow(
+  client: Client,
+  runId: string,
+  send: (handle: WorkflowHandle) => Promise<unknown>,
+): Promise<ControlOutcome> {
   const handle = client.workflow.getHandle(workflowIdFor(runId));
   try {
     if ((await handle.describe()).status.name !== 'RUNNING') return 'no_workflow';
@@ -144,7 +169,11 @@ export async function tuneRunWorkflow(
 ): Promise<{ tuned: TuneResult } | { refused: string } | 'no_workflow' | 'no_answer'> {
   try {
     const handle = client.workflow.getHandle(workflowIdFor(runId));
-    return { tuned: await client.withDeadline(Date.now() + answerWithinMs, () => handle.executeUpdate(tuneUpdate, { args: [request] })) };
+    return {
+      tuned: await client.withDeadline(Date.now() + answerWithinMs, () =>
+        handle.executeUpdate(tuneUpdate, { args: [request] }),
+      ),
+    };
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return 'no_workflow';
     if (error instanceof WorkflowUpdateFailedError) return { refused: error.cause?.message ?? error.message };

@@ -8,8 +8,7 @@ export const SEARCH_ATTRIBUTE_NAMES = [OperationRunIdKey.name, RunbookKey.name, 
 type OperatorService = proto.temporal.api.operatorservice.v1.OperatorService;
 
 export type SearchAttributeSetup =
-  | { ok: true; registered: string[] }
-  | { ok: false; missing: string[]; error: string; command: string };
+  { ok: true; registered: string[] } | { ok: false; missing: string[]; error: string; command: string };
 
 /** The `temporal` command an operator with the permission runs to add what is missing. */
 export function createCommand(namespace: string, names: string[]): string {
@@ -22,14 +21,20 @@ export function createCommand(namespace: string, names: string[]): string {
  * Where that is refused (Temporal Cloud without the permission, an older server), runs are
  * started without them; the result says what is missing and how to add it.
  */
-export async function ensureSearchAttributes(operator: OperatorService, namespace: string): Promise<SearchAttributeSetup> {
+export async function ensureSearchAttributes(
+  operator: OperatorService,
+  namespace: string,
+): Promise<SearchAttributeSetup> {
   let missing = SEARCH_ATTRIBUTE_NAMES;
   try {
     const existing = await operator.listSearchAttributes({ namespace });
     missing = SEARCH_ATTRIBUTE_NAMES.filter((name) => !(name in (existing.customAttributes ?? {})));
     if (missing.length === 0) return { ok: true, registered: [] };
     const keyword = proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
-    await operator.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map((name) => [name, keyword])) });
+    await operator.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map((name) => [name, keyword])),
+    });
     return { ok: true, registered: missing };
   } catch (error) {
     return { ok: false, missing, error: firstLine(error), command: createCommand(namespace, missing) };
@@ -39,7 +44,10 @@ export async function ensureSearchAttributes(operator: OperatorService, namespac
 /** Whether Temporal refused a start because the namespace lacks a search attribute. */
 export function isMissingSearchAttribute(error: unknown): boolean {
   for (let current: unknown = error; current instanceof Error; current = current.cause) {
-    if (/search attribute/i.test(current.message) || /search attribute/i.test(String((current as { details?: unknown }).details ?? ''))) {
+    if (
+      /search attribute/i.test(current.message) ||
+      /search attribute/i.test(String((current as { details?: unknown }).details ?? ''))
+    ) {
       return true;
     }
   }

@@ -32,7 +32,11 @@ export async function createWorker(options: {
     namespace: config.temporal.namespace,
     taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ pool: options.pool, outageWindowMs: config.outageWindowMs, starter: { pool: options.pool, temporal, config } }),
+    activities: createActivities({
+      pool: options.pool,
+      outageWindowMs: config.outageWindowMs,
+      starter: { pool: options.pool, temporal, config },
+    }),
     // Heartbeats carry cancellation back to a batch activity: a short throttle lets it stop
     // at the next batch boundary rather than up to 80% of the heartbeat timeout later.
     maxHeartbeatThrottleInterval: '1 second',

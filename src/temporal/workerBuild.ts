@@ -58,7 +58,10 @@ async function writeCli(file: string): Promise<void> {
 
 /** Webpack's progress lines are left out; its warnings and errors are printed. */
 export async function buildWorker(): Promise<WorkerBuild> {
-  await Promise.all([writeCli(WORKER_BUILD.cli), writeWorkflowBundle(WORKER_BUILD.workflowBundle, new DefaultLogger('WARN'))]);
+  await Promise.all([
+    writeCli(WORKER_BUILD.cli),
+    writeWorkflowBundle(WORKER_BUILD.workflowBundle, new DefaultLogger('WARN')),
+  ]);
   return WORKER_BUILD;
 }
 
@@ -69,7 +72,10 @@ export async function buildWorker(): Promise<WorkerBuild> {
  * workflow thread: at 4 MiB a semi-space its GC time grows by well under a second per run. glibc
  * gives the threads of the SDK's core malloc arenas of their own: two arenas keep about 30 MiB less resident.
  */
-export function workerCommand(built: WorkerBuild, args: readonly string[] = []): { command: string; args: string[]; env: Record<string, string> } {
+export function workerCommand(
+  built: WorkerBuild,
+  args: readonly string[] = [],
+): { command: string; args: string[]; env: Record<string, string> } {
   return {
     command: process.execPath,
     args: ['--max-semi-space-size=4', built.cli, 'worker', '--workflow-bundle', built.workflowBundle, ...args],

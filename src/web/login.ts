@@ -99,7 +99,11 @@ export function planeLoginRoutes(login: PlaneLogin): FastifyPluginAsync {
       });
     };
 
-    const renderForm = (reply: FastifyReply, form: { email: string; next: string; error: string | null }, status = 200) => {
+    const renderForm = (
+      reply: FastifyReply,
+      form: { email: string; next: string; error: string | null },
+      status = 200,
+    ) => {
       reply.ensureLoginCsrfSecret();
       const model = { ...form, action: loginPath, audience: login.audience, csrfToken: reply.generateCsrf() };
       return reply.page('system/login', model, { title: 'Sign in', status });
@@ -108,7 +112,8 @@ export function planeLoginRoutes(login: PlaneLogin): FastifyPluginAsync {
     app.get<{ Querystring: { next?: string } }>(
       loginPath,
       { schema: { querystring: loginQuery }, config: { capability: PUBLIC } },
-      async (request, reply) => renderForm(reply, { email: '', next: safeNext(request.query.next, plane), error: null }),
+      async (request, reply) =>
+        renderForm(reply, { email: '', next: safeNext(request.query.next, plane), error: null }),
     );
 
     // Keyed on the address and the email together: one attacker cannot lock a user out from
@@ -117,7 +122,8 @@ export function planeLoginRoutes(login: PlaneLogin): FastifyPluginAsync {
     const throttle = app.rateLimit({
       max: LOGIN_ATTEMPTS_PER_MINUTE,
       timeWindow: 60_000,
-      keyGenerator: (request) => `login:${plane}:${request.ip}:${normalizeEmail(String((request.body as LoginBody).email))}`,
+      keyGenerator: (request) =>
+        `login:${plane}:${request.ip}:${normalizeEmail(String((request.body as LoginBody).email))}`,
     });
 
     app.post<{ Body: LoginBody }>(
@@ -127,7 +133,8 @@ export function planeLoginRoutes(login: PlaneLogin): FastifyPluginAsync {
         preHandler: throttle,
         config: {
           capability: PUBLIC,
-          onRefused: (request, refusal: Refusal) => auditFailure(request as FastifyRequest<{ Body: LoginBody }>, refusal),
+          onRefused: (request, refusal: Refusal) =>
+            auditFailure(request as FastifyRequest<{ Body: LoginBody }>, refusal),
         },
       },
       async (request, reply) => {
@@ -138,7 +145,11 @@ export function planeLoginRoutes(login: PlaneLogin): FastifyPluginAsync {
         const passwordOk = await verifyPassword(account?.passwordHash ?? null, password);
         if (!account || !account.isActive || !passwordOk) {
           await auditFailure(request, !account ? 'unknown_email' : !account.isActive ? 'inactive' : 'wrong_password');
-          return renderForm(reply, { email: email.slice(0, MAX_EMAIL), next, error: 'The email or password is not right.' }, 401);
+          return renderForm(
+            reply,
+            { email: email.slice(0, MAX_EMAIL), next, error: 'The email or password is not right.' },
+            401,
+          );
         }
         await reply.signIn(account.id);
         await recordAudit(pool, {

@@ -52,7 +52,11 @@ export async function deployHookWorkflow(input: DeployHookInput): Promise<void> 
   const { bookkeeping } = runbookActivities(input.settings);
   setHandler(releaseSignal, ({ release, runbooks }) => {
     if (releases.some((record) => record.release === release)) return;
-    releases.push({ release, receivedAt: Date.now(), runbooks: runbooks.map((runbook) => ({ runbook, state: 'pending' })) });
+    releases.push({
+      release,
+      receivedAt: Date.now(),
+      runbooks: runbooks.map((runbook) => ({ runbook, state: 'pending' })),
+    });
   });
   setHandler(releasesQuery, () => releases);
 
@@ -63,7 +67,8 @@ export async function deployHookWorkflow(input: DeployHookInput): Promise<void> 
     for (const entry of record.runbooks.filter((candidate) => !settled(candidate))) {
       try {
         const result = await bookkeeping.startDeployRun(record.release, entry.runbook);
-        if (result.state === 'started') Object.assign(entry, { state: 'started', runId: result.runId, reason: undefined });
+        if (result.state === 'started')
+          Object.assign(entry, { state: 'started', runId: result.runId, reason: undefined });
         else Object.assign(entry, { state: result.state === 'waiting' ? 'waiting' : 'failed', reason: result.reason });
       } catch (error) {
         Object.assign(entry, { state: 'failed', reason: failureMessage(error) });

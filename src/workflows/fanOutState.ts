@@ -48,7 +48,10 @@ export class FanOutState {
   overBudget(guards: RunGuards): boolean {
     const { tenantsFailed, tenantsTotal } = this.carried;
     const overCount = guards.maxFailedTenants !== undefined && tenantsFailed > guards.maxFailedTenants;
-    const overShare = guards.maxFailedPercent !== undefined && tenantsTotal > 0 && (100 * tenantsFailed) / tenantsTotal > guards.maxFailedPercent;
+    const overShare =
+      guards.maxFailedPercent !== undefined &&
+      tenantsTotal > 0 &&
+      (100 * tenantsFailed) / tenantsTotal > guards.maxFailedPercent;
     return !this.carried.budgetTripped && (overCount || overShare);
   }
 

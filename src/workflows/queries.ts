@@ -34,7 +34,10 @@ export const batchSizeSignal = defineSignal<[number]>('batchSize');
 function inRange(name: string, value: number | undefined, limits: { min: number; max: number }): void {
   if (value === undefined) return;
   if (!Number.isInteger(value) || value < limits.min || value > limits.max) {
-    throw ApplicationFailure.nonRetryable(`${name} must be a whole number from ${limits.min.toLocaleString('en-US')} to ${limits.max.toLocaleString('en-US')}; got ${value}.`, 'InvalidTuning');
+    throw ApplicationFailure.nonRetryable(
+      `${name} must be a whole number from ${limits.min.toLocaleString('en-US')} to ${limits.max.toLocaleString('en-US')}; got ${value}.`,
+      'InvalidTuning',
+    );
   }
 }
 
@@ -44,7 +47,10 @@ export function validateTuning(request: TuneRequest, options: { parallelismAllow
     throw ApplicationFailure.nonRetryable('Give a parallelism, a batch size, or both.', 'InvalidTuning');
   }
   if (request.parallelism !== undefined && !options.parallelismAllowed) {
-    throw ApplicationFailure.nonRetryable('A one-tenant run has no parallelism to tune; change its batch size.', 'InvalidTuning');
+    throw ApplicationFailure.nonRetryable(
+      'A one-tenant run has no parallelism to tune; change its batch size.',
+      'InvalidTuning',
+    );
   }
   inRange('The parallelism', request.parallelism, TUNING_LIMITS.parallelism);
   inRange('The batch size', request.batchSize, TUNING_LIMITS.batchSize);

@@ -37,11 +37,17 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
   const { bookkeeping, localBookkeeping } = runbookActivities(settings);
   const state = new FanOutState(input.carried);
   const childId = (tenantId: number) => `${workflowInfo().workflowId}/tenant-${tenantId}`;
-  setHandler(runProgressQuery, () => ({ ...state.progress(), parallelism: settings.childParallelism, batchSize: settings.batchSize }));
+  setHandler(runProgressQuery, () => ({
+    ...state.progress(),
+    parallelism: settings.childParallelism,
+    batchSize: settings.batchSize,
+  }));
   setHandler(preflightQuery, () => input.preflight);
   // Running children stop after their current batch while the run is paused, and go on after.
   const tellChildren = (signal: typeof pauseSignal, by: string) =>
-    Promise.allSettled([...state.running].map((tenantId) => getExternalWorkflowHandle(childId(tenantId)).signal(signal, { by })));
+    Promise.allSettled(
+      [...state.running].map((tenantId) => getExternalWorkflowHandle(childId(tenantId)).signal(signal, { by })),
+    );
   setHandler(pauseSignal, async ({ by }) => {
     state.pause(by);
     await tellChildren(pauseSignal, by);
@@ -59,7 +65,11 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
       if (request.batchSize !== undefined) {
         // Running children take the new size from their next batch on.
         // A child that has just finished cannot be told, and needs not be.
-        await Promise.allSettled([...state.running].map((tenantId) => getExternalWorkflowHandle(childId(tenantId)).signal(batchSizeSignal, settings.batchSize)));
+        await Promise.allSettled(
+          [...state.running].map((tenantId) =>
+            getExternalWorkflowHandle(childId(tenantId)).signal(batchSizeSignal, settings.batchSize),
+          ),
+        );
       }
       return { from, to: { parallelism: settings.childParallelism, batchSize: settings.batchSize } };
     },
@@ -77,8 +87,20 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
     try {
       const result = await executeChild(runbookTenantWorkflow, {
         workflowId: childId(tenant.tenantId),
-        args: [{ runId, runbook: input.runbook, settings: { ...settings }, preflight: null, searchAttributes: input.searchAttributes, tenantId: tenant.tenantId, isRoot: false }],
-        typedSearchAttributes: input.searchAttributes ? runSearchAttributes(runId, input.runbook, tenant.externalId) : [],
+        args: [
+          {
+            runId,
+            runbook: input.runbook,
+            settings: { ...settings },
+            preflight: null,
+            searchAttributes: input.searchAttributes,
+            tenantId: tenant.tenantId,
+            isRoot: false,
+          },
+        ],
+        typedSearchAttributes: input.searchAttributes
+          ? runSearchAttributes(runId, input.runbook, tenant.externalId)
+          : [],
       });
       state.recordTenant(result.status === 'succeeded');
     } catch (error) {
@@ -92,7 +114,10 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
     await refreshCounts();
     if (state.overBudget(guards)) {
       state.carried.budgetTripped = true;
-      const budget = guards.maxFailedTenants !== undefined ? `${guards.maxFailedTenants} tenants` : `${guards.maxFailedPercent}% of tenants`;
+      const budget =
+        guards.maxFailedTenants !== undefined
+          ? `${guards.maxFailedTenants} tenants`
+          : `${guards.maxFailedPercent}% of tenants`;
       await pauseItself(`error budget exceeded: ${state.carried.tenantsFailed} tenants failed (budget: ${budget})`);
     }
   }

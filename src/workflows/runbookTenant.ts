@@ -52,7 +52,9 @@ export async function runbookTenantWorkflow(input: TenantInput): Promise<TenantP
 
   async function rebuildTenant(): Promise<TenantProgress> {
     try {
-      let step = track(await attempt((number) => (number === 1 ? firstStretch() : stretch(work, settings.activityTimeBudgetMs))));
+      let step = track(
+        await attempt((number) => (number === 1 ? firstStretch() : stretch(work, settings.activityTimeBudgetMs))),
+      );
       while (!step.settled) {
         // The activity saw the run paused before its parent's word reached this workflow.
         if (step.paused) await condition(() => paused, PAUSE_NOTICE_WAIT);
@@ -64,7 +66,9 @@ export async function runbookTenantWorkflow(input: TenantInput): Promise<TenantP
       // counts are final when it is settled.
       const cancelled = isCancellation(error);
       const reason = cancelled ? 'Cancelled before this tenant finished.' : failureMessage(error);
-      await CancellationScope.nonCancellable(() => bookkeeping.settleRunItem(runId, tenantId, cancelled ? 'cancelled' : 'failed', reason));
+      await CancellationScope.nonCancellable(() =>
+        bookkeeping.settleRunItem(runId, tenantId, cancelled ? 'cancelled' : 'failed', reason),
+      );
       if (cancelled) throw error;
       progress = { ...progress, status: 'failed', error: reason };
     }

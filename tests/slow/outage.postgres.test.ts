@@ -35,7 +35,11 @@ describe('PostgreSQL stopped in the middle of an all-tenants run (owned server, 
   }
 
   it('a 60 s outage: the run rides it out and succeeds with exact counts and correct data', async () => {
-    const world = await startRunbookWorld({ databaseUrl: server().url('outage_ride_out'), seed: { ...SEED, seed: 31 }, settings: SETTINGS });
+    const world = await startRunbookWorld({
+      databaseUrl: server().url('outage_ride_out'),
+      seed: { ...SEED, seed: 31 },
+      settings: SETTINGS,
+    });
     try {
       const customers = await tenantIds(world.pool);
       const before = await loadFindingStates(world.pool, customers);
@@ -51,9 +55,15 @@ describe('PostgreSQL stopped in the middle of an all-tenants run (owned server, 
       });
       // The outage caught those tenants mid-work: their batch activity failed and is being retried.
       const retried = pending.filter(
-        (activity) => activity.activity === 'rebuildTenant' && activity.attempt >= 2 && /ECONNREFUSED/.test(activity.lastFailure ?? ''),
+        (activity) =>
+          activity.activity === 'rebuildTenant' &&
+          activity.attempt >= 2 &&
+          /ECONNREFUSED/.test(activity.lastFailure ?? ''),
       );
-      expect(retried.map((activity) => activity.workflowId), JSON.stringify(pending)).toEqual(midWork.map((t) => `${run.workflowId}/tenant-${t}`));
+      expect(
+        retried.map((activity) => activity.workflowId),
+        JSON.stringify(pending),
+      ).toEqual(midWork.map((t) => `${run.workflowId}/tenant-${t}`));
 
       const done = await waitForRun(world.pool, run.id, 240_000);
       const rowsChecked = await expectEveryTenantRebuilt(world.pool, done, before);
@@ -75,14 +85,26 @@ describe('PostgreSQL stopped in the middle of an all-tenants run (owned server, 
   it("the CLI's --wait rides out a 20 s outage: one line when it starts, one when it ends, exit 0, no stack", async () => {
     const databaseUrl = server().url('outage_cli');
     const world = await startRunbookWorld({ databaseUrl, seed: { ...SEED, seed: 32 }, settings: SETTINGS });
-    const cli = spawnCli(['start-runbook', 'findings-lifecycle', '--all-tenants', '--confirm', 'ALL TENANTS', '--reason', REASON, '--wait'], {
-      DATABASE_URL: databaseUrl,
-      TEMPORAL_ADDRESS: world.config.temporal.address,
-      TEMPORAL_TASK_QUEUE: world.config.temporal.taskQueue,
-      REBUILD_BATCH_SIZE: String(SETTINGS.batchSize),
-      REBUILD_CHILD_PARALLELISM: String(SETTINGS.childParallelism),
-      REBUILD_HEARTBEAT_TIMEOUT_SECONDS: String(SETTINGS.heartbeatTimeoutMs / 1000),
-    });
+    const cli = spawnCli(
+      [
+        'start-runbook',
+        'findings-lifecycle',
+        '--all-tenants',
+        '--confirm',
+        'ALL TENANTS',
+        '--reason',
+        REASON,
+        '--wait',
+      ],
+      {
+        DATABASE_URL: databaseUrl,
+        TEMPORAL_ADDRESS: world.config.temporal.address,
+        TEMPORAL_TASK_QUEUE: world.config.temporal.taskQueue,
+        REBUILD_BATCH_SIZE: String(SETTINGS.batchSize),
+        REBUILD_CHILD_PARALLELISM: String(SETTINGS.childParallelism),
+        REBUILD_HEARTBEAT_TIMEOUT_SECONDS: String(SETTINGS.heartbeatTimeoutMs / 1000),
+      },
+    );
     try {
       const customers = await tenantIds(world.pool);
       const before = await loadFindingStates(world.pool, customers);
@@ -142,17 +164,29 @@ describe('PostgreSQL stopped in the middle of an all-tenants run (owned server, 
       expect(midWork.filter((tenantId) => !failed.some((item) => item.tenantId === tenantId))).toEqual([]);
       expect(succeeded.length).toBe(customers.length - failed.length);
       for (const item of failed) {
-        expect(item.error, item.externalId).toMatch(/^Infrastructure unavailable for more than 5 seconds, the outage window \(last error: .+\)\.$/);
+        expect(item.error, item.externalId).toMatch(
+          /^Infrastructure unavailable for more than 5 seconds, the outage window \(last error: .+\)\.$/,
+        );
       }
       expect(done).toMatchObject({ status: 'completed', outcome: 'partially_succeeded' });
-      expect(done.counts).toMatchObject({ tenants: customers.length, tenantsFailed: failed.length, tenantsSucceeded: succeeded.length });
+      expect(done.counts).toMatchObject({
+        tenants: customers.length,
+        tenantsFailed: failed.length,
+        tenantsSucceeded: succeeded.length,
+      });
       expect(items.reduce((sum, item) => sum + item.counts.changed, 0)).toBe(done.counts.changed);
 
       // Succeeded tenants are rebuilt; a failed tenant kept exactly the batches it counted.
       const after = await loadFindingStates(world.pool, customers);
       const failedIds = new Set(failed.map((item) => item.tenantId));
-      const ofTenants = (keep: (tenantId: number) => boolean) => new Map([...after].filter(([, state]) => keep(state.tenantId)));
-      expect(mismatches(ofTenants((t) => !failedIds.has(t)), (id) => before.get(id)!.expected.rebuilt)).toEqual([]);
+      const ofTenants = (keep: (tenantId: number) => boolean) =>
+        new Map([...after].filter(([, state]) => keep(state.tenantId)));
+      expect(
+        mismatches(
+          ofTenants((t) => !failedIds.has(t)),
+          (id) => before.get(id)!.expected.rebuilt,
+        ),
+      ).toEqual([]);
       for (const item of failed) {
         const findings = [...ofTenants((t) => t === item.tenantId)];
         const touched = findings.filter(([id, state]) => !isDeepStrictEqual(state.current, before.get(id)!.current));
@@ -165,7 +199,9 @@ describe('PostgreSQL stopped in the middle of an all-tenants run (owned server, 
       const again = await world.start({ kind: 'all_tenants' });
       const second = await waitForRun(world.pool, again.run.id, 240_000);
       const rowsChecked = await expectEveryTenantRebuilt(world.pool, second, beforeAgain);
-      expect(mismatches(await loadFindingStates(world.pool, customers), (id) => before.get(id)!.expected.rebuilt)).toEqual([]);
+      expect(
+        mismatches(await loadFindingStates(world.pool, customers), (id) => before.get(id)!.expected.rebuilt),
+      ).toEqual([]);
       console.log(
         `[outage.postgres] outage window 5 s: PostgreSQL down ${down} s after ${settledAtStop}/${customers.length} tenants settled; ` +
           `outcome ${done.outcome}; ${failed.length} failed (${failed.map((i) => `${i.externalId}: ${i.counts.batches} batches, ${i.counts.changed} changed`).join('; ')}), ${succeeded.length} succeeded; ` +

@@ -37,7 +37,9 @@ async function assertChromium(): Promise<void> {
   try {
     await access(CHROMIUM_PATH, constants.X_OK);
   } catch {
-    throw new Error(`The browser test drives Chromium at ${CHROMIUM_PATH}, which is missing: install it with \`apt-get install -y chromium\` (as root), then run the tests again.`);
+    throw new Error(
+      `The browser test drives Chromium at ${CHROMIUM_PATH}, which is missing: install it with \`apt-get install -y chromium\` (as root), then run the tests again.`,
+    );
   }
 }
 
@@ -46,7 +48,10 @@ async function assertChromium(): Promise<void> {
  * test `goto('/system/...')`. Each call is a separate browser, so one session (JavaScript off,
  * another user) shares no cookies or cache with another.
  */
-export async function launchChromium({ javaScriptEnabled = true, baseURL }: { javaScriptEnabled?: boolean; baseURL?: string } = {}): Promise<ChromiumSession> {
+export async function launchChromium({
+  javaScriptEnabled = true,
+  baseURL,
+}: { javaScriptEnabled?: boolean; baseURL?: string } = {}): Promise<ChromiumSession> {
   await assertChromium();
   const userDataDir = await mkdtemp(join(tmpdir(), 'platform-ops-chromium-'));
   let context: BrowserContext;
@@ -78,7 +83,8 @@ export async function launchChromium({ javaScriptEnabled = true, baseURL }: { ja
 
 /** Saves a full-page PNG as `test-artifacts/<name>.png` and returns its path. */
 export async function screenshot(page: Page, name: string): Promise<string> {
-  if (!/^[a-z0-9][a-z0-9.-]*$/.test(name)) throw new Error(`screenshot name ${JSON.stringify(name)}: use lower-case letters, digits, dots and dashes`);
+  if (!/^[a-z0-9][a-z0-9.-]*$/.test(name))
+    throw new Error(`screenshot name ${JSON.stringify(name)}: use lower-case letters, digits, dots and dashes`);
   await mkdir(ARTIFACTS_DIR, { recursive: true });
   const path = join(ARTIFACTS_DIR, `${name}.png`);
   await page.screenshot({ path, fullPage: true });

@@ -69,7 +69,9 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): Spaw
         const match = stderr.match(pattern);
         if (match) return match;
         if (done || Date.now() > deadline) {
-          throw new Error(`stderr never matched ${pattern} (${done ? 'the CLI exited' : 'timed out'}):\n${stderr}\nstdout:\n${stdout}`);
+          throw new Error(
+            `stderr never matched ${pattern} (${done ? 'the CLI exited' : 'timed out'}):\n${stderr}\nstdout:\n${stdout}`,
+          );
         }
         await sleep(100);
       }

@@ -87,7 +87,11 @@ export async function postForm(
 }
 
 /** Posts the sign-in form. */
-export async function postLogin(app: FastifyInstance, fields: Record<string, string>, options: Parameters<typeof postForm>[3] = {}) {
+export async function postLogin(
+  app: FastifyInstance,
+  fields: Record<string, string>,
+  options: Parameters<typeof postForm>[3] = {},
+) {
   return postForm(app, '/system/login', fields, options);
 }
 
@@ -96,7 +100,8 @@ async function signInTo(app: FastifyInstance, plane: Plane, account: { email: st
   const form = await loginForm(app, {}, plane);
   const fields = { email: account.email, password: account.password, _csrf: form.csrf };
   const response = await postForm(app, loginPathOf(plane), fields, { cookies: form.cookies });
-  if (response.statusCode !== 303) throw new Error(`sign-in failed with ${response.statusCode}: ${response.body.slice(0, 500)}`);
+  if (response.statusCode !== 303)
+    throw new Error(`sign-in failed with ${response.statusCode}: ${response.body.slice(0, 500)}`);
   const cookie = PLANE_COOKIES[plane].name;
   const token = cookiesOf(response)[cookie];
   if (!token) throw new Error(`sign-in set no ${cookie} cookie`);
@@ -120,7 +125,10 @@ export async function signInCustomer(app: FastifyInstance, customer: { email: st
 let customers = 0;
 
 /** A customer tenant of its own, in a workspace of its own. */
-export async function createCustomerTenant(database: TestDatabase, name = 'Customer'): Promise<{ id: number; externalId: string }> {
+export async function createCustomerTenant(
+  database: TestDatabase,
+  name = 'Customer',
+): Promise<{ id: number; externalId: string }> {
   const externalId = `customer-${++customers}-${Date.now()}`;
   const { rows } = await database.pool.query<{ id: number }>(
     `WITH w AS (INSERT INTO workspaces (slug, name) VALUES ($1, $2) RETURNING id)

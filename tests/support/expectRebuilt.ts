@@ -24,12 +24,17 @@ export function mismatches(
  * pure rules say, with exact counts: per item, summed over items, and on the run. Returns the
  * number of findings it compared.
  */
-export async function expectEveryTenantRebuilt(pool: pg.Pool, run: RunRecord, before: Map<number, FindingState>): Promise<number> {
+export async function expectEveryTenantRebuilt(
+  pool: pg.Pool,
+  run: RunRecord,
+  before: Map<number, FindingState>,
+): Promise<number> {
   const tenants = [...new Set([...before.values()].map((state) => state.tenantId))];
   const expectedByTenant = expectedChangesByTenant(before);
   const expectedTotal = [...expectedByTenant.values()].reduce((a, b) => a + b, 0);
   const findingsByTenant = new Map<number, number>();
-  for (const state of before.values()) findingsByTenant.set(state.tenantId, (findingsByTenant.get(state.tenantId) ?? 0) + 1);
+  for (const state of before.values())
+    findingsByTenant.set(state.tenantId, (findingsByTenant.get(state.tenantId) ?? 0) + 1);
 
   expect(run).toMatchObject({ status: 'completed', outcome: 'succeeded', error: null });
   expect(run.counts).toMatchObject({
@@ -42,7 +47,12 @@ export async function expectEveryTenantRebuilt(pool: pg.Pool, run: RunRecord, be
   const items = await getRunItems(pool, run.id);
   expect(items.map((item) => item.tenantId).sort((a, b) => a - b)).toEqual([...tenants].sort((a, b) => a - b));
   for (const item of items) {
-    expect({ tenant: item.externalId, status: item.status, changed: item.counts.changed, examined: item.counts.examined }).toEqual({
+    expect({
+      tenant: item.externalId,
+      status: item.status,
+      changed: item.counts.changed,
+      examined: item.counts.examined,
+    }).toEqual({
       tenant: item.externalId,
       status: 'succeeded',
       changed: expectedByTenant.get(item.tenantId) ?? 0,
@@ -59,6 +69,9 @@ export async function expectEveryTenantRebuilt(pool: pg.Pool, run: RunRecord, be
 
 /** Notifications written for a run (the initiator gets exactly one when it completes). */
 export async function notificationsOf(pool: pg.Pool, runId: string): Promise<number> {
-  const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM notifications WHERE data ->> 'runId' = $1`, [runId]);
+  const { rows } = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM notifications WHERE data ->> 'runId' = $1`,
+    [runId],
+  );
   return rows[0]!.n;
 }

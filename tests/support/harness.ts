@@ -88,6 +88,10 @@ export function useRunbookHarness(setup: {
   });
 
   harness.start = (scope, options) =>
-    startTestRun({ pool: harness.database.pool, client: harness.client, config: harness.config, operator: harness.operator }, scope, options);
+    startTestRun(
+      { pool: harness.database.pool, client: harness.client, config: harness.config, operator: harness.operator },
+      scope,
+      options,
+    );
   return harness;
 }

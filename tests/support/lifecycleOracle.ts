@@ -1,6 +1,11 @@
 import type pg from 'pg';
 import type { FieldCounts, TenantChangeSummary } from '../../src/runbooks/findings-lifecycle/rebuildSql.js';
-import { LIFECYCLE_FIELDS, rebuildLifecycle, type Lifecycle, type LifecycleRebuild } from '../../src/runbooks/findings-lifecycle/rules.js';
+import {
+  LIFECYCLE_FIELDS,
+  rebuildLifecycle,
+  type Lifecycle,
+  type LifecycleRebuild,
+} from '../../src/runbooks/findings-lifecycle/rules.js';
 
 const micros = (column: string) => `(extract(epoch FROM ${column}) * 1000000)::bigint`;
 const toNumber = (value: unknown) => (value === null ? null : Number(value));
@@ -72,7 +77,9 @@ export function expectedChangesByTenant(states: Map<number, FindingState>): Map<
  */
 export function expectedSummaries(states: Map<number, FindingState>, tenantIds: number[]): TenantChangeSummary[] {
   const zeros = () => Object.fromEntries(LIFECYCLE_FIELDS.map((field) => [field, 0])) as FieldCounts;
-  const byTenant = new Map([...new Set(tenantIds)].map((tenantId) => [tenantId, { tenantId, findings: 0, changed: 0, fields: zeros() }]));
+  const byTenant = new Map(
+    [...new Set(tenantIds)].map((tenantId) => [tenantId, { tenantId, findings: 0, changed: 0, fields: zeros() }]),
+  );
   for (const state of states.values()) {
     const summary = byTenant.get(state.tenantId);
     if (!summary) continue;

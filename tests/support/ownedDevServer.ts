@@ -25,7 +25,11 @@ export interface OwnedDevServer {
 
 export async function startOwnedDevServer(): Promise<OwnedDevServer> {
   const dir = await mkdtemp(join(tmpdir(), 'owned-temporal-'));
-  const config = { ...loadDevServerConfig(join(PROJECT_ROOT, 'temporal-dev.yaml')), dbFilename: join(dir, 'temporal.sqlite'), logLevel: 'error' as const };
+  const config = {
+    ...loadDevServerConfig(join(PROJECT_ROOT, 'temporal-dev.yaml')),
+    dbFilename: join(dir, 'temporal.sqlite'),
+    logLevel: 'error' as const,
+  };
   const logFile = join(dir, 'server.log');
   let port = 0;
   let running: RunningDevServer | null = null;

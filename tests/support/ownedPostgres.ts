@@ -53,7 +53,8 @@ function run(program: string, args: string[], cwd: string): Promise<string> {
   const [file, argv] = command(program, args);
   return new Promise((resolve, reject) => {
     execFile(file, argv, { cwd, env, timeout: 120_000 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${program} ${args.join(' ')} failed: ${stderr.trim() || stdout.trim() || error.message}`));
+      if (error)
+        reject(new Error(`${program} ${args.join(' ')} failed: ${stderr.trim() || stdout.trim() || error.message}`));
       else resolve(stdout);
     });
   });
@@ -150,7 +151,8 @@ export async function startOwnedPostgres(): Promise<OwnedPostgres> {
     running = true;
     const deadline = Date.now() + 30_000;
     while (!(await canConnect(url()))) {
-      if (Date.now() > deadline) throw new Error(`owned PostgreSQL on port ${port} does not accept connections:\n${await logTail()}`);
+      if (Date.now() > deadline)
+        throw new Error(`owned PostgreSQL on port ${port} does not accept connections:\n${await logTail()}`);
       await sleep(100);
     }
   }

@@ -12,7 +12,11 @@ export interface PendingActivity {
  * workflow ids are `<run workflow id>/tenant-<tenant id>`); children that do not exist are skipped.
  * Shows whether an outage made running work fail and retry.
  */
-export async function pendingTenantActivities(client: Client, runWorkflowId: string, tenantIds: number[]): Promise<PendingActivity[]> {
+export async function pendingTenantActivities(
+  client: Client,
+  runWorkflowId: string,
+  tenantIds: number[],
+): Promise<PendingActivity[]> {
   const pending: PendingActivity[] = [];
   for (const tenantId of tenantIds) {
     const workflowId = `${runWorkflowId}/tenant-${tenantId}`;

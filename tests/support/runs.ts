@@ -10,13 +10,17 @@ export async function waitForRun(pool: pg.Pool, runId: string, timeoutMs = 90_00
   for (;;) {
     const run = await getRun(pool, runId);
     if (run?.status === 'completed') return run;
-    if (Date.now() > deadline) throw new Error(`run ${runId} still ${run?.status} after ${timeoutMs} ms: ${JSON.stringify(run?.counts)}`);
+    if (Date.now() > deadline)
+      throw new Error(`run ${runId} still ${run?.status} after ${timeoutMs} ms: ${JSON.stringify(run?.counts)}`);
     await sleep(200);
   }
 }
 
 /** A signed-in operator with every capability, as the console would pass it. */
-export async function createOperator(pool: pg.Pool, email = `op-${Date.now()}-${Math.random()}@example.com`): Promise<Initiator> {
+export async function createOperator(
+  pool: pg.Pool,
+  email = `op-${Date.now()}-${Math.random()}@example.com`,
+): Promise<Initiator> {
   const { rows } = await pool.query<{ id: number }>(
     `INSERT INTO platform_users (email, password_hash, capabilities) VALUES ($1, 'x', $2) RETURNING id::int`,
     [email, ALL_CAPABILITIES],
@@ -64,7 +68,8 @@ export async function waitForTenantMidWork(
     );
     const row = rows[0]!;
     if (row.settled >= settled && row.midWork?.length) return { settled: row.settled, midWork: row.midWork };
-    if (Date.now() > deadline) throw new Error(`run ${runId}: no tenant mid-work after ${settled} settled items within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`run ${runId}: no tenant mid-work after ${settled} settled items within ${timeoutMs} ms`);
     await sleep(25);
   }
 }

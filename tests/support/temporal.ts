@@ -15,7 +15,10 @@ let runtimeInstalled = false;
 function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
+  Runtime.install({
+    logger: new DefaultLogger('ERROR'),
+    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
+  });
 }
 
 /** Settings that make failures and retries quick in tests. */
@@ -44,7 +47,10 @@ export async function testClient(config: Config): Promise<Client> {
 }
 
 /** A real worker on the config's task queue, using the workflow bundle built once per run. */
-export async function testWorker(config: Config, pool: pg.Pool): Promise<{ worker: Worker; connection: NativeConnection }> {
+export async function testWorker(
+  config: Config,
+  pool: pg.Pool,
+): Promise<{ worker: Worker; connection: NativeConnection }> {
   quietRuntime();
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await createWorker({

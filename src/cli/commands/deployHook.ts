@@ -17,7 +17,9 @@ const POLL_MS = 500;
 
 function release(raw: string): string {
   if (!RELEASE.test(raw)) {
-    throw new UsageError(`--release takes 1 to 100 characters: letters, digits and . _ : / + - (got "${printable(raw, 80)}").`);
+    throw new UsageError(
+      `--release takes 1 to 100 characters: letters, digits and . _ : / + - (got "${printable(raw, 80)}").`,
+    );
   }
   return raw;
 }
@@ -29,7 +31,8 @@ async function releaseRecord(deps: CliDeps, name: string, untilStarted: boolean)
   for (;;) {
     const record = await queryRelease(client, deps.config.temporal.taskQueue, name);
     const waiting = record?.runbooks.filter((entry) => entry.state === 'pending' || entry.state === 'waiting') ?? [];
-    if (record && (waiting.length === 0 || (!untilStarted && waiting.every((entry) => entry.state === 'waiting')))) return record;
+    if (record && (waiting.length === 0 || (!untilStarted && waiting.every((entry) => entry.state === 'waiting'))))
+      return record;
     if (record && untilStarted && !announcedWaiting && waiting.some((entry) => entry.state === 'waiting')) {
       announcedWaiting = true;
       progress(`release ${name} waits: ${waiting.map((entry) => printable(entry.reason ?? entry.state)).join('; ')}`);
@@ -51,23 +54,36 @@ function describe(record: ReleaseRecord): string {
 export function registerDeployHookCommand(program: Command): void {
   program
     .command('deploy-hook')
-    .description('Tell the deploy workflow about a release: each deploy-triggered runbook runs once for it, on all tenants')
+    .description(
+      'Tell the deploy workflow about a release: each deploy-triggered runbook runs once for it, on all tenants',
+    )
     .requiredOption('--release <id>', 'the release (the same release twice starts nothing new)', release)
     .option('--wait', 'follow the runs to their end; exit 0 only when all of them succeeded')
     .option('--json', 'print machine-readable JSON')
-    .addHelpText('after', '\nDEPLOY_RUNBOOKS (a comma list, empty for none) overrides which runbooks run; by default the deploy-triggered ones.')
+    .addHelpText(
+      'after',
+      '\nDEPLOY_RUNBOOKS (a comma list, empty for none) overrides which runbooks run; by default the deploy-triggered ones.',
+    )
     .action(async (options: { release: string; wait?: boolean; json?: boolean }) => {
       await withDeps(async (deps) => {
         const runbooks = deployRunbooks(deps.config.deployRunbooks).map((runbook) => runbook.id);
         if (runbooks.length === 0) {
-          return printResult(Boolean(options.json), { release: options.release, runs: [] }, () => 'No runbook is deploy-triggered (DEPLOY_RUNBOOKS is empty); nothing to run.');
+          return printResult(
+            Boolean(options.json),
+            { release: options.release, runs: [] },
+            () => 'No runbook is deploy-triggered (DEPLOY_RUNBOOKS is empty); nothing to run.',
+          );
         }
         const client = await deps.temporal();
         await signalDeployRelease(
           client,
           {
             taskQueue: deps.config.temporal.taskQueue,
-            input: { settings: deps.config.rebuild, retryMs: deps.config.deployRetryMs, continueAsNewAfter: CONTINUE_AS_NEW_AFTER },
+            input: {
+              settings: deps.config.rebuild,
+              retryMs: deps.config.deployRetryMs,
+              continueAsNewAfter: CONTINUE_AS_NEW_AFTER,
+            },
           },
           { release: options.release, runbooks },
         );

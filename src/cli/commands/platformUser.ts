@@ -20,13 +20,17 @@ function capability(raw: string, previous: Capability[] | undefined): Capability
 
 function email(raw: string): string {
   const value = normalizeEmail(raw);
-  if (value.length > 254 || !/^[^\s@]+@[^\s@]+$/.test(value)) throw new InvalidArgumentError('expected an email address (name@domain, at most 254 characters).');
+  if (value.length > 254 || !/^[^\s@]+@[^\s@]+$/.test(value))
+    throw new InvalidArgumentError('expected an email address (name@domain, at most 254 characters).');
   return value;
 }
 
 /** The password piped in (`printf %s "$PW" | ...`): one line, its newline dropped. */
 async function readPasswordFromStdin(): Promise<string> {
-  if (process.stdin.isTTY) throw new UsageError('--password-stdin reads the password from a pipe, e.g. printf %s "$PASSWORD" | tsx src/cli platform-user create ...');
+  if (process.stdin.isTTY)
+    throw new UsageError(
+      '--password-stdin reads the password from a pipe, e.g. printf %s "$PASSWORD" | tsx src/cli platform-user create ...',
+    );
   let input = '';
   for await (const chunk of process.stdin) {
     input += String(chunk);
@@ -55,7 +59,8 @@ async function createAccount<User>(
     try {
       user = await create(database.pool, password);
     } catch (error) {
-      if (error instanceof DuplicateEmailError || error instanceof UnknownTenantError) throw new UserError(printable(error.message, 300), 2);
+      if (error instanceof DuplicateEmailError || error instanceof UnknownTenantError)
+        throw new UserError(printable(error.message, 300), 2);
       throw error;
     }
     const { result, line } = describe(user);
@@ -69,15 +74,22 @@ export function registerPlatformUserCommands(program: Command): void {
   const platformUser = program.command('platform-user').description('Operators of the /system console');
   platformUser
     .command('create')
-    .description('Create an operator who signs in to the console; prints a generated password once unless --password-stdin')
+    .description(
+      'Create an operator who signs in to the console; prints a generated password once unless --password-stdin',
+    )
     .requiredOption('--email <email>', 'the email the operator signs in with', email)
-    .requiredOption('--capability <capability>', `a capability to grant (repeat for more): ${ALL_CAPABILITIES.join(', ')}`, capability)
+    .requiredOption(
+      '--capability <capability>',
+      `a capability to grant (repeat for more): ${ALL_CAPABILITIES.join(', ')}`,
+      capability,
+    )
     .option('--password-stdin', 'read the password from standard input instead of generating one')
     .option('--json', 'print the result as JSON')
     .action(async (options: { email: string; capability: Capability[]; passwordStdin?: boolean; json?: boolean }) =>
       createAccount(
         options,
-        (pool, password) => createPlatformUser(pool, { email: options.email, password, capabilities: options.capability }),
+        (pool, password) =>
+          createPlatformUser(pool, { email: options.email, password, capabilities: options.capability }),
         (user) => ({
           result: { id: user.id, email: user.email, capabilities: user.capabilities },
           line: `Created platform user ${printable(user.email, 300)} (id ${user.id}) with ${user.capabilities.join(', ')}.`,
@@ -90,7 +102,9 @@ export function registerCustomerUserCommands(program: Command): void {
   const customerUser = program.command('customer-user').description('Customer users of the /admin plane');
   customerUser
     .command('create')
-    .description("Create a customer user who signs in to /admin and sees their tenant's findings; prints a generated password once unless --password-stdin")
+    .description(
+      "Create a customer user who signs in to /admin and sees their tenant's findings; prints a generated password once unless --password-stdin",
+    )
     .requiredOption('--email <email>', 'the email the customer signs in with', email)
     .requiredOption('--tenant <external_id>', 'the customer tenant the user belongs to, by external id')
     .option('--password-stdin', 'read the password from standard input instead of generating one')
@@ -98,7 +112,8 @@ export function registerCustomerUserCommands(program: Command): void {
     .action(async (options: { email: string; tenant: string; passwordStdin?: boolean; json?: boolean }) =>
       createAccount(
         options,
-        (pool, password) => createCustomerUser(pool, { email: options.email, password, tenantExternalId: options.tenant }),
+        (pool, password) =>
+          createCustomerUser(pool, { email: options.email, password, tenantExternalId: options.tenant }),
         (user) => ({
           result: { id: user.id, email: user.email, tenant: user.tenantExternalId },
           line: `Created customer user ${printable(user.email, 300)} (id ${user.id}) of tenant ${printable(user.tenantExternalId, 200)}.`,

@@ -6,7 +6,17 @@ import { progressText } from '../../runbooks/progressText.js';
 import { RunbookRefusal } from '../../runbooks/refusal.js';
 import { getRunbook } from '../../runbooks/registry.js';
 import { RUN_STATUSES, type RunStatus } from '../../runbooks/runStatus.js';
-import { auditReason, findRetriesOf, getRun, getRunAuditTrail, getRunItems, listRuns, type RunGuards, type RunItemRecord, type RunRecord } from '../../runbooks/runs.js';
+import {
+  auditReason,
+  findRetriesOf,
+  getRun,
+  getRunAuditTrail,
+  getRunItems,
+  listRuns,
+  type RunGuards,
+  type RunItemRecord,
+  type RunRecord,
+} from '../../runbooks/runs.js';
 import { failedTenantsOf } from '../../runbooks/retryFailed.js';
 import type { StartRequest } from '../../runbooks/validateStart.js';
 import { startFromCli } from './startRunbook.js';
@@ -25,7 +35,13 @@ const SHOWN_ITEMS = 50;
 
 /** The tenants that need a look first: failed, then cancelled, running, pending, succeeded. */
 function failedFirst(items: RunItemRecord[]): RunItemRecord[] {
-  const rank: Record<RunItemRecord['status'], number> = { failed: 0, cancelled: 1, running: 2, pending: 3, succeeded: 4 };
+  const rank: Record<RunItemRecord['status'], number> = {
+    failed: 0,
+    cancelled: 1,
+    running: 2,
+    pending: 3,
+    succeeded: 4,
+  };
   return [...items].sort((a, b) => rank[a.status] - rank[b.status] || a.tenantId - b.tenantId);
 }
 
@@ -39,12 +55,14 @@ function guardsLine(guards: RunGuards): string | null {
 }
 
 function exportFormat(raw: string): ExportFormat {
-  if (!EXPORT_FORMATS.includes(raw as ExportFormat)) throw new InvalidArgumentError(`expected one of ${EXPORT_FORMATS.join(', ')}.`);
+  if (!EXPORT_FORMATS.includes(raw as ExportFormat))
+    throw new InvalidArgumentError(`expected one of ${EXPORT_FORMATS.join(', ')}.`);
   return raw as ExportFormat;
 }
 
 function runStatus(raw: string): RunStatus {
-  if (!RUN_STATUSES.includes(raw as RunStatus)) throw new InvalidArgumentError(`expected one of ${RUN_STATUSES.join(', ')}.`);
+  if (!RUN_STATUSES.includes(raw as RunStatus))
+    throw new InvalidArgumentError(`expected one of ${RUN_STATUSES.join(', ')}.`);
   return raw as RunStatus;
 }
 
@@ -52,7 +70,14 @@ const iso = (date: Date | null) => (date ? new Date(date).toISOString() : '-');
 
 function runLine(run: RunRecord): string {
   const status = run.pausedAt ? 'paused' : run.status;
-  return [run.id, iso(run.createdAt), status.padEnd(9), (run.outcome ?? '-').padEnd(19), run.runbook, printable(describeScope(run.scope), 200)].join('  ');
+  return [
+    run.id,
+    iso(run.createdAt),
+    status.padEnd(9),
+    (run.outcome ?? '-').padEnd(19),
+    run.runbook,
+    printable(describeScope(run.scope), 200),
+  ].join('  ');
 }
 
 export function registerRunsCommands(program: Command): void {
@@ -98,7 +123,9 @@ export function registerRunsCommands(program: Command): void {
               : null,
             guardsLine(run.guards),
             run.retryOf ? `  retries the failed tenants of run ${run.retryOf}` : null,
-            ...retries.map((retry) => `  retried by run ${retry.id} (${retry.status}${retry.outcome ? `, ${retry.outcome}` : ''})`),
+            ...retries.map(
+              (retry) => `  retried by run ${retry.id} (${retry.status}${retry.outcome ? `, ${retry.outcome}` : ''})`,
+            ),
             run.error ? `  error: ${printable(run.error)}` : null,
             `Tenants (${items.length}${items.length > SHOWN_ITEMS ? `, failed first; the first ${SHOWN_ITEMS} shown` : ''}):`,
             ...failedFirst(items)
@@ -108,7 +135,9 @@ export function registerRunsCommands(program: Command): void {
                   `  ${printable(item.externalId, 80).padEnd(16)} ${item.status.padEnd(9)} changed ${item.counts.changed ?? 0} of ${item.counts.examined ?? 0}` +
                   (item.error ? `  error: ${printable(item.error)}` : ''),
               ),
-            items.length > SHOWN_ITEMS ? `  … and ${items.length - SHOWN_ITEMS} more: ${CLI} runs export ${run.id} (or runs show --json) lists them all` : null,
+            items.length > SHOWN_ITEMS
+              ? `  … and ${items.length - SHOWN_ITEMS} more: ${CLI} runs export ${run.id} (or runs show --json) lists them all`
+              : null,
             'Audit trail:',
             ...audit.map((event) => {
               const reason = auditReason(event);
@@ -130,27 +159,37 @@ export function registerRunsCommands(program: Command): void {
       await withDeps(async (deps) => {
         const run = await getRun(deps.database.pool, id);
         if (!run) throw withCliHint(new RunbookRefusal('run_not_found', `No run with id ${printable(id, 80)}.`));
-        printFollowed(Boolean(options.json), await followRun(deps, run.id, getRunbook(run.runbook).unit), getRunbook(run.runbook).unit);
+        printFollowed(
+          Boolean(options.json),
+          await followRun(deps, run.id, getRunbook(run.runbook).unit),
+          getRunbook(run.runbook).unit,
+        );
       });
     });
 
   runs
     .command('export')
-    .description("Write a run, its per-tenant items and its audit timeline as CSV or JSON")
+    .description('Write a run, its per-tenant items and its audit timeline as CSV or JSON')
     .argument('<id>', 'the run id')
     .option('--format <format>', `one of ${EXPORT_FORMATS.join(', ')}`, exportFormat, 'csv')
     .option('--output <file>', 'write to this file instead of standard output')
     .action(async (id: string, options: { format: ExportFormat; output?: string }) => {
       await withDeps(async ({ database }) => {
-        const exported = await exportRun(database.pool, { runId: id, initiator: cliInitiator() }).catch((error: unknown) => {
-          throw withCliHint(error);
-        });
+        const exported = await exportRun(database.pool, { runId: id, initiator: cliInitiator() }).catch(
+          (error: unknown) => {
+            throw withCliHint(error);
+          },
+        );
         const text = options.format === 'csv' ? exportCsv(exported) : `${JSON.stringify(exported, null, 2)}\n`;
         if (!options.output) return void process.stdout.write(text);
         await writeFile(options.output, text).catch((error: NodeJS.ErrnoException) => {
-          throw new UsageError(`Cannot write ${printable(options.output!, 200)} (${error.code ?? error.message}); choose a writable path.`);
+          throw new UsageError(
+            `Cannot write ${printable(options.output!, 200)} (${error.code ?? error.message}); choose a writable path.`,
+          );
         });
-        process.stderr.write(`Wrote run ${exported.run.id} (${exported.items.length} items, ${exported.audit.length} audit events) to ${printable(options.output, 200)}.\n`);
+        process.stderr.write(
+          `Wrote run ${exported.run.id} (${exported.items.length} items, ${exported.audit.length} audit events) to ${printable(options.output, 200)}.\n`,
+        );
       });
     });
 
@@ -162,45 +201,61 @@ export function registerRunsCommands(program: Command): void {
     .option('--idempotency-key <key>', 'the same key and parameters return the existing run')
     .option('--wait', 'follow the new run to its end; exit 0 only when it succeeded')
     .option('--json', 'print machine-readable JSON')
-    .action(async (id: string, options: { reason: string; idempotencyKey?: string; wait?: boolean; json?: boolean }) => {
-      await withDeps(async (deps) => {
-        const { run, scope } = await failedTenantsOf(deps.database.pool, id).catch((error: unknown) => {
-          throw withCliHint(error);
+    .action(
+      async (id: string, options: { reason: string; idempotencyKey?: string; wait?: boolean; json?: boolean }) => {
+        await withDeps(async (deps) => {
+          const { run, scope } = await failedTenantsOf(deps.database.pool, id).catch((error: unknown) => {
+            throw withCliHint(error);
+          });
+          const request: StartRequest = {
+            runbook: run.runbook,
+            scope,
+            initiator: cliInitiator(),
+            reason: options.reason,
+            source: 'cli',
+            idempotencyKey: options.idempotencyKey ?? null,
+            retryOf: run.id,
+          };
+          await startFromCli(deps, request, options);
         });
-        const request: StartRequest = {
-          runbook: run.runbook,
-          scope,
-          initiator: cliInitiator(),
-          reason: options.reason,
-          source: 'cli',
-          idempotencyKey: options.idempotencyKey ?? null,
-          retryOf: run.id,
-        };
-        await startFromCli(deps, request, options);
-      });
-    });
+      },
+    );
 
   runs
     .command('tune')
-    .description('Change a running run\'s child parallelism (1–64) and batch size (50–50,000); new children and batches use them')
+    .description(
+      "Change a running run's child parallelism (1–64) and batch size (50–50,000); new children and batches use them",
+    )
     .argument('<id>', 'the run id')
     .option('--parallelism <n>', 'tenant workflows at once', wholeNumber(0))
     .option('--batch-size <n>', 'findings per batch statement', wholeNumber(0))
     .requiredOption('--reason <text>', 'why (10–500 characters)')
     .option('--json', 'print machine-readable JSON')
-    .action(async (id: string, options: { parallelism?: number; batchSize?: number; reason: string; json?: boolean }) => {
-      await withDeps(async ({ database, temporal }) => {
-        const tuned = await tuneRun(
-          { pool: database.pool, temporal },
-          { runId: id, initiator: cliInitiator(), source: 'cli', parallelism: options.parallelism, batchSize: options.batchSize, reason: options.reason },
-        ).catch((error: unknown) => {
-          throw withCliHint(error);
+    .action(
+      async (id: string, options: { parallelism?: number; batchSize?: number; reason: string; json?: boolean }) => {
+        await withDeps(async ({ database, temporal }) => {
+          const tuned = await tuneRun(
+            { pool: database.pool, temporal },
+            {
+              runId: id,
+              initiator: cliInitiator(),
+              source: 'cli',
+              parallelism: options.parallelism,
+              batchSize: options.batchSize,
+              reason: options.reason,
+            },
+          ).catch((error: unknown) => {
+            throw withCliHint(error);
+          });
+          printResult(
+            Boolean(options.json),
+            tuned,
+            () =>
+              `Run ${id}: parallelism ${tuned.from.parallelism} → ${tuned.to.parallelism}, batch size ${tuned.from.batchSize} → ${tuned.to.batchSize}.`,
+          );
         });
-        printResult(Boolean(options.json), tuned, () =>
-          `Run ${id}: parallelism ${tuned.from.parallelism} → ${tuned.to.parallelism}, batch size ${tuned.from.batchSize} → ${tuned.to.batchSize}.`,
-        );
-      });
-    });
+      },
+    );
 
   const actions: Array<[RunAction, string]> = [
     ['cancel', 'Cancel a queued or running run (its tenants stop; the run completes as cancelled)'],
@@ -223,7 +278,11 @@ export function registerRunsCommands(program: Command): void {
           ).catch((error: unknown) => {
             throw withCliHint(error);
           });
-          printResult(Boolean(options.json), { runId: run.id, action }, () => `Asked run ${run.id} to ${action}. Follow it with: ${CLI} runs follow ${run.id}`);
+          printResult(
+            Boolean(options.json),
+            { runId: run.id, action },
+            () => `Asked run ${run.id} to ${action}. Follow it with: ${CLI} runs follow ${run.id}`,
+          );
         });
       });
   }

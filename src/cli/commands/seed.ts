@@ -17,7 +17,6 @@ interface SeedCommandOptions {
   json?: boolean;
 }
 
-
 function progressLine(p: SeedProgress): string {
   return `seed: ${count(p.tenantsDone)}/${count(p.tenantsTotal)} tenants, ${count(p.findingsDone)}/${count(p.findingsTotal)} findings`;
 }
@@ -77,6 +76,8 @@ export function registerSeedCommand(program: Command): void {
 async function assertSchema(pool: pg.Pool, url: string): Promise<void> {
   const { rows } = await pool.query<{ ok: boolean }>(`SELECT to_regclass('public.findings') IS NOT NULL AS ok`);
   if (!rows[0]?.ok) {
-    throw new UserError(`Database ${describeDatabaseUrl(url)} has no schema yet. Run "npm run cli -- db migrate" first.`);
+    throw new UserError(
+      `Database ${describeDatabaseUrl(url)} has no schema yet. Run "npm run cli -- db migrate" first.`,
+    );
   }
 }

@@ -31,7 +31,10 @@ interface StartOptions {
 }
 
 function guardsOf(options: StartOptions): GuardsInput | undefined {
-  const tenants = options.canaryTenants?.split(',').map((id) => id.trim()).filter(Boolean);
+  const tenants = options.canaryTenants
+    ?.split(',')
+    .map((id) => id.trim())
+    .filter(Boolean);
   const canary = options.canary !== undefined || tenants?.length ? { count: options.canary, tenants } : undefined;
   if (options.maxFailedTenants === undefined && options.maxFailedPercent === undefined && !canary) return undefined;
   return { maxFailedTenants: options.maxFailedTenants, maxFailedPercent: options.maxFailedPercent, canary };
@@ -39,14 +42,22 @@ function guardsOf(options: StartOptions): GuardsInput | undefined {
 
 /** `--tenant a --tenant b` and `--tenant a,b`: one value per flag, so nothing swallows the runbook name. */
 function collectTenants(value: string, previous: string[]): string[] {
-  return [...previous, ...value.split(',').map((id) => id.trim()).filter(Boolean)];
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((id) => id.trim())
+      .filter(Boolean),
+  ];
 }
 
 function scopeOf(options: StartOptions): ScopeInput {
   const tenants = options.tenant ?? [];
-  if (options.allTenants && tenants.length > 0) throw new UsageError('Give either --tenant or --all-tenants, not both.');
+  if (options.allTenants && tenants.length > 0)
+    throw new UsageError('Give either --tenant or --all-tenants, not both.');
   if (options.allTenants) return { kind: 'all_tenants' };
-  if (tenants.length === 0) throw new UsageError('Choose a scope: --tenant <external_id> (repeatable, or comma-separated) or --all-tenants.');
+  if (tenants.length === 0)
+    throw new UsageError('Choose a scope: --tenant <external_id> (repeatable, or comma-separated) or --all-tenants.');
   return { kind: 'tenants', externalIds: tenants };
 }
 
@@ -59,9 +70,15 @@ export function formatPreflight(preflight: SavedPreflight): string {
     `  ${report.unit} to change: ${report.toChange.toLocaleString('en-US')}`,
   ];
   const fields = Object.entries(report.breakdown).filter(([, count]) => count > 0);
-  if (fields.length) lines.push(`  by field: ${fields.map(([field, count]) => `${field} ${count.toLocaleString('en-US')}`).join(', ')}`);
+  if (fields.length)
+    lines.push(`  by field: ${fields.map(([field, count]) => `${field} ${count.toLocaleString('en-US')}`).join(', ')}`);
   if (report.topTenants.length) {
-    lines.push(`  most changes: ${report.topTenants.slice(0, 5).map((t) => `${printable(t.externalId, 80)} (${t.toChange})`).join(', ')}`);
+    lines.push(
+      `  most changes: ${report.topTenants
+        .slice(0, 5)
+        .map((t) => `${printable(t.externalId, 80)} (${t.toChange})`)
+        .join(', ')}`,
+    );
   }
   return lines.join('\n');
 }
@@ -71,15 +88,28 @@ export function registerStartRunbookCommand(program: Command): void {
     .command('start-runbook')
     .description('Preflight and start a runbook (findings-lifecycle) for tenants or all tenants')
     .argument('<runbook>', 'the runbook: findings-lifecycle')
-    .option('--tenant <external_id>', 'a tenant by external id; repeat the flag or separate ids with commas', collectTenants, [])
+    .option(
+      '--tenant <external_id>',
+      'a tenant by external id; repeat the flag or separate ids with commas',
+      collectTenants,
+      [],
+    )
     .option('--all-tenants', 'every customer tenant (needs --confirm "ALL TENANTS")')
     .option('--reason <text>', 'why this run is needed (10–500 characters)')
     .option('--confirm <phrase>', `typed confirmation for --all-tenants: "${ALL_TENANTS_PHRASE}"`)
     .option('--idempotency-key <key>', 'the same key and parameters return the existing run')
     .option('--preflight <id>', 'start against this saved preflight (default: run a fresh one)')
     .option('--preflight-only', 'print the preflight and stop')
-    .option('--max-failed-tenants <n>', 'error budget: pause the run when more tenants than this have failed', wholeNumber(0))
-    .option('--max-failed-percent <p>', 'error budget: pause the run when more than this share of tenants has failed', wholeNumber(0, 100))
+    .option(
+      '--max-failed-tenants <n>',
+      'error budget: pause the run when more tenants than this have failed',
+      wholeNumber(0),
+    )
+    .option(
+      '--max-failed-percent <p>',
+      'error budget: pause the run when more than this share of tenants has failed',
+      wholeNumber(0, 100),
+    )
     .option('--canary <n>', 'run n tenants first (the first by id), then pause for a go-ahead (resume)', wholeNumber(1))
     .option('--canary-tenants <external_ids>', 'the canary tenants, comma-separated (instead of the first by id)')
     .option('--wait', 'follow the run to its end; exit 0 only when it succeeded')
@@ -89,7 +119,8 @@ export function registerStartRunbookCommand(program: Command): void {
       if (options.preflight !== undefined && options.preflight.trim() === '') {
         throw new UsageError('--preflight needs the id of a saved preflight; leave it out to run a fresh one.');
       }
-      if (!options.preflightOnly && !options.reason) throw new UsageError('--reason "<why>" is required to start a run.');
+      if (!options.preflightOnly && !options.reason)
+        throw new UsageError('--reason "<why>" is required to start a run.');
       const initiator = cliInitiator();
       await withDeps(async (deps) => {
         const { pool } = deps.database;
@@ -118,12 +149,20 @@ export function registerStartRunbookCommand(program: Command): void {
  * bad request and find a replay before spending a preflight on either (`precheckStart`), print
  * the preflight, start, and print or follow the run.
  */
-export async function startFromCli(deps: CliDeps, request: StartRequest, options: { json?: boolean; wait?: boolean; preflight?: string }): Promise<void> {
+export async function startFromCli(
+  deps: CliDeps,
+  request: StartRequest,
+  options: { json?: boolean; wait?: boolean; preflight?: string },
+): Promise<void> {
   const { pool } = deps.database;
   const replay = await precheckStart(pool, request);
   let preflight: SavedPreflight | null = null;
   if (!replay && !options.preflight) {
-    preflight = await runPreflight(pool, { runbook: getRunbook(request.runbook), scope: request.scope, initiator: request.initiator });
+    preflight = await runPreflight(pool, {
+      runbook: getRunbook(request.runbook),
+      scope: request.scope,
+      initiator: request.initiator,
+    });
     if (!options.json) progress(formatPreflight(preflight));
   }
   const { run, created } = await startRunbook(
@@ -132,10 +171,17 @@ export async function startFromCli(deps: CliDeps, request: StartRequest, options
   );
   const unit = getRunbook(run.runbook).unit;
   if (!options.json) {
-    progress(`${created ? 'Started' : 'Already started (same idempotency key)'}: run ${run.id} (workflow ${run.workflowId}).`);
+    progress(
+      `${created ? 'Started' : 'Already started (same idempotency key)'}: run ${run.id} (workflow ${run.workflowId}).`,
+    );
     if (!options.wait) progress(`Follow it with: ${CLI} runs follow ${run.id}`);
   }
-  if (!options.wait) return printResult(Boolean(options.json), { run, created, preflight }, () => `${run.id} ${printable(progressText(run, unit))}`);
+  if (!options.wait)
+    return printResult(
+      Boolean(options.json),
+      { run, created, preflight },
+      () => `${run.id} ${printable(progressText(run, unit))}`,
+    );
   const followed = await followRun(deps, run.id, unit);
   printFollowed(Boolean(options.json), followed, unit, { created, preflight });
 }

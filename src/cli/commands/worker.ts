@@ -29,7 +29,10 @@ export function registerWorkerCommand(program: Command): void {
         'prints the command line that starts the worker with the least memory, as npm start and the bench do.',
     )
     .option('--json', 'log as JSON lines on stdout')
-    .option('--workflow-bundle <file>', 'run the workflow code of this prebuilt bundle (npm run build writes dist/workflow-bundle.js)')
+    .option(
+      '--workflow-bundle <file>',
+      'run the workflow code of this prebuilt bundle (npm run build writes dist/workflow-bundle.js)',
+    )
     .action(async (options: { json?: boolean; workflowBundle?: string }) => {
       const config = loadConfig();
       if (options.workflowBundle !== undefined && !existsSync(options.workflowBundle)) {
@@ -47,7 +50,9 @@ export function registerWorkerCommand(program: Command): void {
         throw asConnectionError(error, config.databaseUrl);
       }
       const log = (level: 'INFO' | 'WARN', message: string) =>
-        options.json ? jsonLine({ level, message: `worker ${message}`, timestampNanos: BigInt(Date.now()) * 1_000_000n }) : progress(`worker: ${message}`);
+        options.json
+          ? jsonLine({ level, message: `worker ${message}`, timestampNanos: BigInt(Date.now()) * 1_000_000n })
+          : progress(`worker: ${message}`);
       try {
         const setup = await ensureSearchAttributes(connection.operatorService, config.temporal.namespace);
         if (!setup.ok) {
@@ -57,7 +62,10 @@ export function registerWorkerCommand(program: Command): void {
               `runs start without them. Add them with: ${setup.command}`,
           );
         } else if (setup.registered.length > 0) {
-          log('INFO', `registered the search attributes ${setup.registered.join(', ')} on namespace ${config.temporal.namespace}`);
+          log(
+            'INFO',
+            `registered the search attributes ${setup.registered.join(', ')} on namespace ${config.temporal.namespace}`,
+          );
         }
         const worker = await createWorker({
           connection,

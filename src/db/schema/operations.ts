@@ -1,5 +1,15 @@
 import { sql } from 'drizzle-orm';
-import { bigint, index, jsonb, pgTable, primaryKey, text, uniqueIndex, uuid, type AnyPgColumn } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  index,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  uniqueIndex,
+  uuid,
+  type AnyPgColumn,
+} from 'drizzle-orm/pg-core';
 import { platformUsers } from './auth.js';
 import { createdAt, tstz } from './columns.js';
 import { tenants, workspaces } from './tenancy.js';
@@ -29,7 +39,9 @@ export const operationRuns = pgTable(
     runbook: text('runbook').notNull(),
     scopeKind: text('scope_kind', { enum: ['tenant', 'tenants', 'all_tenants'] }).notNull(),
     scope: jsonb('scope').$type<StoredScope>().notNull(),
-    status: text('status', { enum: ['queued', 'running', 'completed'] }).notNull().default('queued'),
+    status: text('status', { enum: ['queued', 'running', 'completed'] })
+      .notNull()
+      .default('queued'),
     outcome: text('outcome', { enum: ['succeeded', 'partially_succeeded', 'failed', 'cancelled'] }),
     source: text('source', { enum: ['system_ui', 'cli', 'deploy_hook', 'admin_trigger'] }).notNull(),
     initiatorPlatformUserId: bigint('initiator_platform_user_id', { mode: 'number' }).references(
@@ -79,7 +91,10 @@ export const operationRunItems = pgTable(
       .notNull()
       .references(() => tenants.id),
     status: text('status').$type<ItemStatus>().notNull(),
-    counts: jsonb('counts').$type<TenantCounts>().notNull().default({} as TenantCounts),
+    counts: jsonb('counts')
+      .$type<TenantCounts>()
+      .notNull()
+      .default({} as TenantCounts),
     error: text('error'),
     startedAt: tstz('started_at'),
     completedAt: tstz('completed_at'),

@@ -62,10 +62,20 @@ export const findingsLifecycleRebuild: RunbookDefinition = {
   },
 
   async processBatch(q, { tenantId, cursor, batchSize }) {
-    const span = await idSpan(q, 'SELECT id FROM findings WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3', [tenantId, cursor, batchSize]);
+    const span = await idSpan(q, 'SELECT id FROM findings WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3', [
+      tenantId,
+      cursor,
+      batchSize,
+    ]);
     if (!span) return null;
     const result = await rebuildFindingsBatch(q, { tenantId, fromId: cursor + 1, toId: span.toId }, rangePlanFor(span));
-    return { cursor: span.toId, examined: result.examined, changed: result.changed, breakdown: result.fields, last: span.ids < batchSize };
+    return {
+      cursor: span.toId,
+      examined: result.examined,
+      changed: result.changed,
+      breakdown: result.fields,
+      last: span.ids < batchSize,
+    };
   },
 
   async remainingToChange(q, tenantId) {

@@ -67,7 +67,10 @@ interface FingerprintRow {
 }
 
 /** Read-only: the fingerprint of each requested tenant (zeros and nulls for one without data). */
-export async function fingerprintFindings(q: Queryable, tenantIds: number[]): Promise<Map<number, FindingsFingerprint>> {
+export async function fingerprintFindings(
+  q: Queryable,
+  tenantIds: number[],
+): Promise<Map<number, FindingsFingerprint>> {
   const fingerprints = new Map<number, FindingsFingerprint>();
   if (tenantIds.length === 0) return fingerprints;
   const { rows } = await q.query<FingerprintRow>(FINGERPRINT_SQL, [tenantIds]);

@@ -214,7 +214,9 @@ compared AS (
 
 /** `count(*) FILTER (WHERE <field>_changed)::int AS <field>` for every field. */
 function fieldCountColumns(alias: string): string {
-  return LIFECYCLE_FIELDS.map((field) => `count(*) FILTER (WHERE ${alias}${field}_changed)::int AS ${field}`).join(', ');
+  return LIFECYCLE_FIELDS.map((field) => `count(*) FILTER (WHERE ${alias}${field}_changed)::int AS ${field}`).join(
+    ', ',
+  );
 }
 
 function fieldCounts(row: Record<string, unknown>): FieldCounts {

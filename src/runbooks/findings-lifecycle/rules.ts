@@ -23,7 +23,13 @@ export const LIFECYCLE_FIELDS = [
 ] as const;
 export type LifecycleField = (typeof LIFECYCLE_FIELDS)[number];
 
-export const LIFECYCLE_INSTANT_FIELDS = ['first_seen_at', 'last_seen_at', 'due_at', 'resolved_at', 'reopened_at'] as const;
+export const LIFECYCLE_INSTANT_FIELDS = [
+  'first_seen_at',
+  'last_seen_at',
+  'due_at',
+  'resolved_at',
+  'reopened_at',
+] as const;
 
 export type LifecycleStatus = 'new' | 'triaged' | 'resolved' | 'reopened' | 'risk_accepted';
 
@@ -146,7 +152,10 @@ function statusFromLatestEvent(
 }
 
 /** Converts the instants of a lifecycle, e.g. to ISO strings with formatInstant. */
-export function mapLifecycleInstants<From, To>(lifecycle: Lifecycle<From>, convert: (instant: From) => To): Lifecycle<To> {
+export function mapLifecycleInstants<From, To>(
+  lifecycle: Lifecycle<From>,
+  convert: (instant: From) => To,
+): Lifecycle<To> {
   const map = (instant: From | null) => (instant === null ? null : convert(instant));
   return {
     ...lifecycle,

@@ -1,4 +1,10 @@
-import type { FastifyReply, FastifyRequest, RouteOptions, preHandlerHookHandler, preValidationHookHandler } from 'fastify';
+import type {
+  FastifyReply,
+  FastifyRequest,
+  RouteOptions,
+  preHandlerHookHandler,
+  preValidationHookHandler,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import type { Customer, Plane } from '../../../auth/sessions.js';
 import type { Capability } from '../../../runbooks/capabilities.js';
@@ -51,10 +57,21 @@ export function initiatorOf(request: FastifyRequest): { initiator: Initiator; co
   const { operator, customer } = request.session;
   const context = { ip: request.ip, userAgent: request.headers['user-agent']?.slice(0, 500) ?? null };
   if (operator) {
-    return { initiator: { kind: 'platform_user', id: operator.id, email: operator.email, capabilities: operator.capabilities }, context };
+    return {
+      initiator: { kind: 'platform_user', id: operator.id, email: operator.email, capabilities: operator.capabilities },
+      context,
+    };
   }
   if (customer) {
-    return { initiator: { kind: 'customer', id: customer.id, email: customer.email, tenantExternalId: customer.tenantExternalId }, context };
+    return {
+      initiator: {
+        kind: 'customer',
+        id: customer.id,
+        email: customer.email,
+        tenantExternalId: customer.tenantExternalId,
+      },
+      context,
+    };
   }
   throw new Error(`${request.method} ${request.url} has no signed-in user; is its access rule PUBLIC?`);
 }
@@ -62,7 +79,8 @@ export function initiatorOf(request: FastifyRequest): { initiator: Initiator; co
 /** The signed-in customer of an `/admin` route whose access rule is CUSTOMER. */
 export function customerOf(request: FastifyRequest): Customer {
   const { customer } = request.session;
-  if (!customer) throw new Error(`${request.method} ${request.url} has no signed-in customer; is its access rule CUSTOMER?`);
+  if (!customer)
+    throw new Error(`${request.method} ${request.url} has no signed-in customer; is its access rule CUSTOMER?`);
   return customer;
 }
 
@@ -103,16 +121,23 @@ export default fp(
       if (!plane) return;
       const access = route.config?.capability;
       const { allows, choices } = PLANE_ACCESS[plane];
-      if (!access) throw new Error(`${String(route.method)} ${route.url} declares no access: set config.capability to ${choices}`);
-      if (!allows(access)) throw new Error(`${String(route.method)} ${route.url} declares ${access}; a /${plane} route takes ${choices}`);
+      if (!access)
+        throw new Error(`${String(route.method)} ${route.url} declares no access: set config.capability to ${choices}`);
+      if (!allows(access))
+        throw new Error(`${String(route.method)} ${route.url} declares ${access}; a /${plane} route takes ${choices}`);
       const methods = [route.method].flat();
       for (const method of methods) app.consoleRoutes.push({ method, url: route.url, access });
       // Access is decided before the schema looks at the request, so that a visitor who may
       // not use the route learns nothing from how it validates (a malformed id is a 404 or a
       // sign-in for them too, never a 400).
-      route.preValidation = [requireAccess(plane, access), ...[route.preValidation ?? []].flat()] as preValidationHookHandler[];
+      route.preValidation = [
+        requireAccess(plane, access),
+        ...[route.preValidation ?? []].flat(),
+      ] as preValidationHookHandler[];
       const own = [route.preHandler ?? []].flat() as preHandlerHookHandler[];
-      const csrf = methods.some((method) => !SAFE_METHODS.has(method)) ? [app.csrfProtection as preHandlerHookHandler] : [];
+      const csrf = methods.some((method) => !SAFE_METHODS.has(method))
+        ? [app.csrfProtection as preHandlerHookHandler]
+        : [];
       route.preHandler = [...own, ...csrf];
     });
   },

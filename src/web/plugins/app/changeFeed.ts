@@ -24,7 +24,9 @@ export default fp(
     // feed's one connection: a flood of them would stall it.
     app.addHook('onSend', async (request, reply, payload) => {
       if (!SAFE_METHODS.has(request.method) && reply.statusCode < 400 && feed.live) {
-        await feed.caughtUp(CAUGHT_UP_TIMEOUT_MS).catch((error: unknown) => request.log.warn({ err: error }, 'console change feed did not catch up'));
+        await feed
+          .caughtUp(CAUGHT_UP_TIMEOUT_MS)
+          .catch((error: unknown) => request.log.warn({ err: error }, 'console change feed did not catch up'));
       }
       return payload;
     });

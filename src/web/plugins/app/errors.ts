@@ -49,15 +49,24 @@ function describeProblem(issue: FastifySchemaValidationError): { name: string; p
     case 'required':
       return { name, problem: 'is required.' };
     case 'minLength':
-      return { name, problem: params.limit === 1 ? 'must not be empty.' : `must be at least ${String(params.limit)} characters.` };
+      return {
+        name,
+        problem: params.limit === 1 ? 'must not be empty.' : `must be at least ${String(params.limit)} characters.`,
+      };
     case 'maxLength':
       return { name, problem: `must be at most ${String(params.limit)} characters.` };
     case 'type':
-      return { name, problem: params.type === 'string' ? 'must be given once, as text.' : `must be a ${String(params.type)}.` };
+      return {
+        name,
+        problem: params.type === 'string' ? 'must be given once, as text.' : `must be a ${String(params.type)}.`,
+      };
     case 'enum':
       return { name, problem: `must be one of: ${(params.allowedValues as unknown[]).join(', ')}.` };
     case 'format':
-      return { name, problem: params.format === 'uuid' ? 'must be a run id (a UUID).' : `must be a valid ${String(params.format)}.` };
+      return {
+        name,
+        problem: params.format === 'uuid' ? 'must be a run id (a UUID).' : `must be a valid ${String(params.format)}.`,
+      };
     case 'pattern':
       return { name, problem: 'has characters that are not allowed here.' };
     default:
@@ -76,23 +85,46 @@ function pageFor(error: FastifyError, databaseUrl: string): ErrorPage {
   });
   if (error instanceof NotFoundError) return page(404, 'Page not found', error.message);
   if (error instanceof TooManyRequestsError) {
-    return page(429, 'Too many attempts', 'There were too many attempts in a short time.', { retryAfterSeconds: error.retryAfterSeconds });
+    return page(429, 'Too many attempts', 'There were too many attempts in a short time.', {
+      retryAfterSeconds: error.retryAfterSeconds,
+    });
   }
-  if (error instanceof HttpError) return page(error.statusCode, error.statusCode === 403 ? 'Not allowed' : 'Request refused', error.message);
+  if (error instanceof HttpError)
+    return page(error.statusCode, error.statusCode === 403 ? 'Not allowed' : 'Request refused', error.message);
   if (error.validation) {
-    return page(400, 'Check what was sent', 'Some of what was sent cannot be used:', { fields: error.validation.map(describeProblem) });
+    return page(400, 'Check what was sent', 'Some of what was sent cannot be used:', {
+      fields: error.validation.map(describeProblem),
+    });
   }
   if (CSRF_CODES.has(error.code)) {
-    return page(403, 'Form expired', 'This form has expired or did not come from this console. Go back, reload the page and try again.');
+    return page(
+      403,
+      'Form expired',
+      'This form has expired or did not come from this console. Go back, reload the page and try again.',
+    );
   }
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-    return page(400, 'Check what was sent', 'This address takes a submitted form (application/x-www-form-urlencoded) only.');
+    return page(
+      400,
+      'Check what was sent',
+      'This address takes a submitted form (application/x-www-form-urlencoded) only.',
+    );
   }
-  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return page(413, 'Too large', 'What was sent is too large for this form.');
-  if (error instanceof UnavailableError || isTransientError(error) || asConnectionError(error, databaseUrl) instanceof UnavailableError) {
-    return page(503, 'Temporarily unavailable', 'The console cannot reach a service it depends on right now. Try again in a minute.', {
-      retryAfterSeconds: 30,
-    });
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return page(413, 'Too large', 'What was sent is too large for this form.');
+  if (
+    error instanceof UnavailableError ||
+    isTransientError(error) ||
+    asConnectionError(error, databaseUrl) instanceof UnavailableError
+  ) {
+    return page(
+      503,
+      'Temporarily unavailable',
+      'The console cannot reach a service it depends on right now. Try again in a minute.',
+      {
+        retryAfterSeconds: 30,
+      },
+    );
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) return page(status, 'Request refused', 'The request could not be understood.');
@@ -110,7 +142,10 @@ export default fp(
     const model = (page: ErrorPage, url: string) => ({
       ...page,
       home: PLANE_HOMES[planeOf(url) ?? 'system'],
-      retryAt: page.retryAfterSeconds === null ? null : new Date(Date.now() + page.retryAfterSeconds * 1000).toISOString().slice(11, 19),
+      retryAt:
+        page.retryAfterSeconds === null
+          ? null
+          : new Date(Date.now() + page.retryAfterSeconds * 1000).toISOString().slice(11, 19),
     });
     const render = (reply: FastifyReply, page: ErrorPage) => {
       if (page.retryAfterSeconds !== null) reply.header('retry-after', page.retryAfterSeconds);
@@ -119,7 +154,10 @@ export default fp(
 
     app.decorate('routerErrorPage', (error: Error, url: string) => {
       const page = pageFor(error as FastifyError, app.deps.config.databaseUrl);
-      return { status: page.status, html: app.renderDocument('error', model(page, url), { title: page.title }, signedOutChrome(url)) };
+      return {
+        status: page.status,
+        html: app.renderDocument('error', model(page, url), { title: page.title }, signedOutChrome(url)),
+      };
     });
 
     app.setErrorHandler(async (error: FastifyError, request, reply) => {

@@ -90,13 +90,19 @@ async function signedInWith(pool: Queryable, plane: Plane, token: string): Promi
 
 function planeOfSession(request: FastifyRequest): Plane {
   const { plane } = request.session;
-  if (!plane) throw new Error(`${request.method} ${request.url} is on no plane; only /system and /admin routes have sessions`);
+  if (!plane)
+    throw new Error(`${request.method} ${request.url} is on no plane; only /system and /admin routes have sessions`);
   return plane;
 }
 
 export default fp<{ secureCookies: boolean }>(
   async (app, options) => {
-    const cookieOptions = (path: string) => ({ path, httpOnly: true, sameSite: 'strict' as const, secure: options.secureCookies });
+    const cookieOptions = (path: string) => ({
+      path,
+      httpOnly: true,
+      sameSite: 'strict' as const,
+      secure: options.secureCookies,
+    });
 
     app.decorateRequest('session', null as unknown as WebSession);
     // Every request reads its session, so the lookups are kept while nothing they read changed.
@@ -119,12 +125,21 @@ export default fp<{ secureCookies: boolean }>(
       if (!plane) return;
       const pool = app.deps.database.pool;
       const token = request.cookies[PLANE_COOKIES[plane].name];
-      const found = token ? await signedIn.read(`${plane}:${hashSessionToken(token)}`, () => signedInWith(pool, plane, token)) : null;
+      const found = token
+        ? await signedIn.read(`${plane}:${hashSessionToken(token)}`, () => signedInWith(pool, plane, token))
+        : null;
       if (found) {
         // A poll the page makes on its own is no use of the session: an open tab still times out.
         if (request.routeOptions.config?.background !== true) await touchSession(pool, found.session);
         const { session, operator, customer } = found;
-        request.session = { plane, otherPlaneOnly: false, id: session.id, csrfSecret: session.csrfSecret, operator, customer };
+        request.session = {
+          plane,
+          otherPlaneOnly: false,
+          id: session.id,
+          csrfSecret: session.csrfSecret,
+          operator,
+          customer,
+        };
         return;
       }
       if (plane === 'system') {

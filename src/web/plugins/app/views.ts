@@ -47,7 +47,14 @@ const BRANDS: Record<Plane, string> = { system: 'Platform Ops', admin: 'Your acc
 /** The chrome of a page nobody is signed in to, on the plane of its URL (the operators' outside both). */
 export function signedOutChrome(url: string): Chrome {
   const plane = planeOf(url) ?? 'system';
-  return { brand: BRANDS[plane], home: PLANE_HOMES[plane], account: null, csrfToken: null, nav: [], notifications: null };
+  return {
+    brand: BRANDS[plane],
+    home: PLANE_HOMES[plane],
+    account: null,
+    csrfToken: null,
+    nav: [],
+    notifications: null,
+  };
 }
 
 declare module 'fastify' {
@@ -98,15 +105,25 @@ export default fp(
       const operator = request.session.operator;
       if (!operator || isHtmx(request)) return;
       try {
-        request.unreadNotifications = await unread.read(String(operator.id), () => countUnread(app.deps.database.pool, operator.id));
+        request.unreadNotifications = await unread.read(String(operator.id), () =>
+          countUnread(app.deps.database.pool, operator.id),
+        );
       } catch (error) {
         request.log.warn({ err: error }, 'unread notifications not counted');
       }
     });
 
     const documentOf = (body: string, options: PageOptions, chrome: Chrome) =>
-      views.view('layout', { title: options.title, refreshSeconds: options.refreshSeconds ?? null, body, assets: ASSETS, ...chrome } satisfies LayoutModel);
-    app.decorate('renderDocument', (view: string, model: object, options: PageOptions, chrome: Chrome) => documentOf(views.view(view, model), options, chrome));
+      views.view('layout', {
+        title: options.title,
+        refreshSeconds: options.refreshSeconds ?? null,
+        body,
+        assets: ASSETS,
+        ...chrome,
+      } satisfies LayoutModel);
+    app.decorate('renderDocument', (view: string, model: object, options: PageOptions, chrome: Chrome) =>
+      documentOf(views.view(view, model), options, chrome),
+    );
     app.decorate('renderView', (view: string, model: object) => views.view(view, model));
     app.decorateReply('page', function page(this: FastifyReply, view: string, model: object, options: PageOptions) {
       return this.renderedPage(views.view(view, model), options);

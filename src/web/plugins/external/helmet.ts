@@ -29,7 +29,9 @@ export default fp<{ secure: boolean }>(
       // HSTS only where cookies are Secure too: plain-http development must not be pinned to https.
       strictTransportSecurity: options.secure,
     });
-    app.addHook('onRequest', (request, reply, done) => setSecurityHeaders(request.raw, reply.raw, (error) => done(error as Error | undefined)));
+    app.addHook('onRequest', (request, reply, done) =>
+      setSecurityHeaders(request.raw, reply.raw, (error) => done(error as Error | undefined)),
+    );
   },
   { name: 'helmet' },
 );

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { CUSTOMER, customerOf } from '../../../plugins/app/auth.js';
 import { listTenantFindings } from './listFindings.js';
-import { FINDING_STATUSES, FINDINGS_PATH, findingsPageView, MAINTENANCE_TRIGGER_PATH, type FindingStatus } from './views.js';
+import {
+  FINDING_STATUSES,
+  FINDINGS_PATH,
+  findingsPageView,
+  MAINTENANCE_TRIGGER_PATH,
+  type FindingStatus,
+} from './views.js';
 import { NO_QUERY } from '../../../schemas.js';
 
 const PAGE_SIZE = 50;
@@ -34,7 +40,13 @@ export async function renderFindingsPage(
   app: FastifyInstance,
   request: FastifyRequest,
   reply: FastifyReply,
-  options: { status?: FindingStatus; before?: number; queued?: boolean; triggerProblem?: string | null; httpStatus?: number } = {},
+  options: {
+    status?: FindingStatus;
+    before?: number;
+    queued?: boolean;
+    triggerProblem?: string | null;
+    httpStatus?: number;
+  } = {},
 ): Promise<FastifyReply> {
   const customer = customerOf(request);
   const page = await listTenantFindings(app.deps.database.pool, {

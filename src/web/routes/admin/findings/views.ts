@@ -5,7 +5,13 @@ import type { FindingRow, FindingsPage } from './listFindings.js';
 /** The plain view models of the customer's findings page; views never see database rows. */
 
 /** The statuses a finding has under the lifecycle rules (legacy rows may still hold others). */
-export const FINDING_STATUSES = ['new', 'triaged', 'resolved', 'reopened', 'risk_accepted'] as const satisfies readonly LifecycleStatus[];
+export const FINDING_STATUSES = [
+  'new',
+  'triaged',
+  'resolved',
+  'reopened',
+  'risk_accepted',
+] as const satisfies readonly LifecycleStatus[];
 export type FindingStatus = (typeof FINDING_STATUSES)[number];
 
 export const FINDINGS_PATH = '/admin/findings';
@@ -60,7 +66,8 @@ export function findingsPageView(input: {
     findings: input.page.findings.map(findingView),
     // Keyset pages only go forward; "newest" goes back to the start.
     newerHref: input.before === undefined ? null : findingsHref({ status: input.status }),
-    olderHref: input.page.nextBefore === null ? null : findingsHref({ status: input.status, before: input.page.nextBefore }),
+    olderHref:
+      input.page.nextBefore === null ? null : findingsHref({ status: input.status, before: input.page.nextBefore }),
     trigger: input.trigger,
     // Intent only: the customer learns that the rebuild is queued, nothing of the run itself.
     toast: input.queued ? 'Rebuild queued' : null,

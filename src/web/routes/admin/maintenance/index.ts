@@ -63,8 +63,13 @@ export const maintenanceRoutes: FastifyPluginAsync = async (app) => {
       try {
         // A double submit replays its start without spending a second preflight.
         const replay = await precheckStart(pool, start);
-        const preflight = replay ? null : await runPreflight(pool, { runbook: findingsLifecycleRebuild, scope: start.scope, initiator, context });
-        await startRunbook({ pool, temporal: app.deps.temporal, config: app.deps.config }, { ...start, preflightId: preflight?.id ?? null });
+        const preflight = replay
+          ? null
+          : await runPreflight(pool, { runbook: findingsLifecycleRebuild, scope: start.scope, initiator, context });
+        await startRunbook(
+          { pool, temporal: app.deps.temporal, config: app.deps.config },
+          { ...start, preflightId: preflight?.id ?? null },
+        );
         return reply.seeOther(`${FINDINGS_PATH}?rebuild=queued`);
       } catch (error) {
         if (!(error instanceof RunbookRefusal)) throw error;

@@ -18,7 +18,12 @@ const pageQuery = {
   additionalProperties: false,
 } as const;
 // Any id's shape: one that cannot be a notification is a 404 after the access rules, like another operator's.
-const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 100 } }, additionalProperties: false } as const;
+const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', maxLength: 100 } },
+  additionalProperties: false,
+} as const;
 
 interface PageQuery {
   before?: string;
@@ -29,7 +34,8 @@ const beforeOf = (query: PageQuery) => (query.before === undefined ? undefined :
 /** Every route here is SIGNED_IN: the access rule has admitted an operator before the handler runs. */
 function operatorIdOf(request: FastifyRequest): number {
   const { operator } = request.session;
-  if (!operator) throw new Error(`${request.method} ${request.url} has no signed-in operator; is its access rule SIGNED_IN?`);
+  if (!operator)
+    throw new Error(`${request.method} ${request.url} has no signed-in operator; is its access rule SIGNED_IN?`);
   return operator.id;
 }
 
@@ -43,7 +49,12 @@ export const notificationsRoutes: FastifyPluginAsync = async (app) => {
   const { pool } = app.deps.database;
 
   /** The list at `before`; `unread` when already counted (the header's count), else counted here. */
-  const list = async (request: FastifyRequest, reply: FastifyReply, before: number | undefined, unread: number | null) => {
+  const list = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    before: number | undefined,
+    unread: number | null,
+  ) => {
     const me = operatorIdOf(request);
     const [rows, counted] = await Promise.all([
       listNotifications(pool, me, { before, limit: PAGE_SIZE + 1 }),
@@ -59,14 +70,19 @@ export const notificationsRoutes: FastifyPluginAsync = async (app) => {
   };
 
   const render = (reply: FastifyReply, model: Awaited<ReturnType<typeof list>>) =>
-    reply.pageOrPartial({ view: 'partials/notifications/list', model }, () => ({ view: 'system/notifications', model }), {
-      title: 'Notifications',
-    });
+    reply.pageOrPartial(
+      { view: 'partials/notifications/list', model },
+      () => ({ view: 'system/notifications', model }),
+      {
+        title: 'Notifications',
+      },
+    );
 
   /** After marking read: a plain form goes back to the page it came from; htmx swaps the list in place. */
   const afterRead = async (request: FastifyRequest<{ Querystring: PageQuery }>, reply: FastifyReply) => {
     const before = beforeOf(request.query);
-    if (!isHtmx(request)) return reply.seeOther(`/system/notifications${before === undefined ? '' : `?before=${before}`}`);
+    if (!isHtmx(request))
+      return reply.seeOther(`/system/notifications${before === undefined ? '' : `?before=${before}`}`);
     reply.header('hx-trigger', 'notificationsRead');
     return render(reply, await list(request, reply, before, null));
   };
@@ -86,9 +102,13 @@ export const notificationsRoutes: FastifyPluginAsync = async (app) => {
       // A browser's own request was counted for its header already; htmx's (the poll) was not.
       const unread = request.unreadNotifications ?? (await countUnread(pool, operatorIdOf(request)));
       const model = { unread };
-      return reply.pageOrPartial({ view: 'partials/notifications/nav', model }, () => ({ view: 'system/notifications-count', model }), {
-        title: 'Notifications',
-      });
+      return reply.pageOrPartial(
+        { view: 'partials/notifications/nav', model },
+        () => ({ view: 'system/notifications-count', model }),
+        {
+          title: 'Notifications',
+        },
+      );
     },
   );
 

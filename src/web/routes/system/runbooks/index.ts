@@ -23,7 +23,12 @@ const scopeFields = {
   scope: { type: 'string', enum: ['tenant', 'all_tenants'] },
   tenant: { type: 'string', maxLength: 200, pattern: PLAIN_TEXT },
   // A retry of a run's failed tenants: the scope is those tenants, whatever else is sent.
-  retryOf: { anyOf: [{ type: 'string', format: 'uuid' }, { type: 'string', maxLength: 0 }] },
+  retryOf: {
+    anyOf: [
+      { type: 'string', format: 'uuid' },
+      { type: 'string', maxLength: 0 },
+    ],
+  },
 } as const;
 
 // Guard numbers arrive as form text; the core refuses values out of range in its words.
@@ -81,7 +86,13 @@ function scopeFieldsOf(body: ScopeBody): ScopeFields {
   return { scope: body.scope ?? 'tenant', tenant: body.tenant ?? '', retryOf: body.retryOf ?? '' };
 }
 
-const NO_GUARDS: GuardFields = { maxFailedTenants: '', maxFailedPercent: '', canary: '', canaryCount: '1', canaryTenants: '' };
+const NO_GUARDS: GuardFields = {
+  maxFailedTenants: '',
+  maxFailedPercent: '',
+  canary: '',
+  canaryCount: '1',
+  canaryTenants: '',
+};
 
 function guardFieldsOf(body: Partial<GuardFields>): GuardFields {
   const trimmed = (value: string | undefined, fallback: string) => value?.trim() ?? fallback;
@@ -97,11 +108,15 @@ function guardFieldsOf(body: Partial<GuardFields>): GuardFields {
 /** The guards as the core takes them; empty fields mean none. */
 function guardsInputOf(fields: GuardFields): GuardsInput {
   const whole = (text: string) => (text === '' ? undefined : Number(text));
-  const named = fields.canaryTenants.split(',').map((id) => id.trim()).filter(Boolean);
+  const named = fields.canaryTenants
+    .split(',')
+    .map((id) => id.trim())
+    .filter(Boolean);
   return {
     maxFailedTenants: whole(fields.maxFailedTenants),
     maxFailedPercent: whole(fields.maxFailedPercent),
-    canary: fields.canary === 'on' ? (named.length ? { tenants: named } : { count: whole(fields.canaryCount) }) : undefined,
+    canary:
+      fields.canary === 'on' ? (named.length ? { tenants: named } : { count: whole(fields.canaryCount) }) : undefined,
   };
 }
 
@@ -118,14 +133,22 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
   const scopeInputOf = async (runbook: RunbookDefinition, fields: ScopeFields): Promise<ScopeInput> => {
     if (fields.retryOf) {
       const { run, scope } = await failedTenantsOf(pool, fields.retryOf);
-      if (run.runbook !== runbook.id) throw new RunbookRefusal('nothing_to_retry', `Run ${run.id} is a run of another runbook; retry it from its own runbook.`);
+      if (run.runbook !== runbook.id)
+        throw new RunbookRefusal(
+          'nothing_to_retry',
+          `Run ${run.id} is a run of another runbook; retry it from its own runbook.`,
+        );
       return scope;
     }
     return fields.scope === 'all_tenants' ? { kind: 'all_tenants' } : { kind: 'tenants', externalIds: [fields.tenant] };
   };
 
   /** The page, with one runbook's result (and the scope it was asked for) filled in. */
-  const page = (request: FastifyRequest, reply: FastifyReply, active?: { runbookId: string; scope: ScopeFields; result: ResultView }) => ({
+  const page = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    active?: { runbookId: string; scope: ScopeFields; result: ResultView },
+  ) => ({
     view: 'system/runbooks',
     model: {
       canRun: request.can(CAPABILITIES.runbooksRun),
@@ -166,7 +189,10 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
 
   app.post<{ Params: { runbook: string }; Body: ScopeBody }>(
     '/system/ops/runbooks/:runbook/preflight',
-    { schema: { params: runbookParams, querystring: NO_QUERY, body: preflightBody }, config: { capability: CAPABILITIES.runbooksRun } },
+    {
+      schema: { params: runbookParams, querystring: NO_QUERY, body: preflightBody },
+      config: { capability: CAPABILITIES.runbooksRun },
+    },
     async (request, reply) => {
       const runbook = runbookOf(request.params.runbook);
       const scope = scopeFieldsOf(request.body ?? {});
@@ -174,10 +200,22 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
       try {
         // The starter refuses an all-tenants start without this capability; refused here too,
         // before a preflight of every tenant is spent on a start that cannot happen.
-        if (scope.scope === 'all_tenants' && !scope.retryOf) requireCapability(initiator, CAPABILITIES.runbooksRunAllTenants, 'start an all-tenants run');
-        const preflight = await runPreflight(pool, { runbook, scope: await scopeInputOf(runbook, scope), initiator, context });
+        if (scope.scope === 'all_tenants' && !scope.retryOf)
+          requireCapability(initiator, CAPABILITIES.runbooksRunAllTenants, 'start an all-tenants run');
+        const preflight = await runPreflight(pool, {
+          runbook,
+          scope: await scopeInputOf(runbook, scope),
+          initiator,
+          context,
+        });
         // Minted with the form: a double submit of this confirmation replays one start.
-        const confirm: ConfirmFields = { preflightId: preflight.id, idempotencyKey: randomUUID(), reason: '', confirmation: '', guards: NO_GUARDS };
+        const confirm: ConfirmFields = {
+          preflightId: preflight.id,
+          idempotencyKey: randomUUID(),
+          reason: '',
+          confirmation: '',
+          guards: NO_GUARDS,
+        };
         return renderResult(request, reply, { scope, report: preflight.report, confirm, refusal: null }, 200);
       } catch (error) {
         if (!(error instanceof RunbookRefusal)) throw error;
@@ -188,7 +226,10 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
 
   app.post<{ Params: { runbook: string }; Body: StartBody }>(
     '/system/ops/runbooks/:runbook/start',
-    { schema: { params: runbookParams, querystring: NO_QUERY, body: startBody }, config: { capability: CAPABILITIES.runbooksRun } },
+    {
+      schema: { params: runbookParams, querystring: NO_QUERY, body: startBody },
+      config: { capability: CAPABILITIES.runbooksRun },
+    },
     async (request, reply) => {
       const runbook = runbookOf(request.params.runbook);
       const body = request.body ?? {};

@@ -43,7 +43,14 @@ interface Problems {
   newPreflight: boolean;
 }
 
-const NO_PROBLEMS: Problems = { top: null, reason: null, confirmation: null, guards: null, holder: null, newPreflight: false };
+const NO_PROBLEMS: Problems = {
+  top: null,
+  reason: null,
+  confirmation: null,
+  guards: null,
+  holder: null,
+  newPreflight: false,
+};
 const PREFLIGHT_CODES = new Set(['preflight_missing', 'preflight_mismatch', 'preflight_stale', 'preflight_drift']);
 const HOLDER = /\bRun ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/i;
 
@@ -72,7 +79,13 @@ const text = (value: unknown) => (value === null || value === undefined || value
 
 /** A sample entry's changed fields, before and after; entries of another shape show as they are. */
 function sampleRow(entry: unknown) {
-  const sample = (entry ?? {}) as { findingId?: unknown; id?: unknown; changedFields?: unknown; before?: unknown; after?: unknown };
+  const sample = (entry ?? {}) as {
+    findingId?: unknown;
+    id?: unknown;
+    changedFields?: unknown;
+    before?: unknown;
+    after?: unknown;
+  };
   const before = (sample.before ?? {}) as Record<string, unknown>;
   const after = (sample.after ?? {}) as Record<string, unknown>;
   const fields = Array.isArray(sample.changedFields)
@@ -124,7 +137,9 @@ export function resultView(input: {
   const problems = input.refusal ? problemsOf(input.refusal) : NO_PROBLEMS;
   // Without the confirmation step on the page, a field's message has nowhere else to go.
   const showConfirm = Boolean(input.report && input.confirm) && !problems.newPreflight;
-  const top = showConfirm ? problems.top : (problems.top ?? problems.reason ?? problems.confirmation ?? problems.guards);
+  const top = showConfirm
+    ? problems.top
+    : (problems.top ?? problems.reason ?? problems.confirmation ?? problems.guards);
   return {
     runbookId: input.runbookId,
     csrfToken: input.csrfToken,

@@ -57,7 +57,11 @@ const runsQuery = {
 } as const;
 
 const runParams = { type: 'object', required: ['id'], properties: { id: uuid } } as const;
-const actionParams = { type: 'object', required: ['id', 'action'], properties: { id: uuid, action: { type: 'string', enum: ACTIONS } } } as const;
+const actionParams = {
+  type: 'object',
+  required: ['id', 'action'],
+  properties: { id: uuid, action: { type: 'string', enum: ACTIONS } },
+} as const;
 
 // `started=1`: the console's own redirect after a start; `done`: after an action.
 const runQuery = {
@@ -105,7 +109,8 @@ interface PolledRun {
   items: RunItemRecord[] | null;
 }
 
-const numberOrUndefined = (text: string | undefined) => (text === undefined || text.trim() === '' ? undefined : Number(text.trim()));
+const numberOrUndefined = (text: string | undefined) =>
+  text === undefined || text.trim() === '' ? undefined : Number(text.trim());
 
 /**
  * The runs list (newest first, filtered, keyset pages), a run's page with its live part
@@ -119,8 +124,15 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
   // they read have not changed (a run's poll by its id, and on any tenant's change, whose
   // external ids its items show; the list pages on any run's change). A list page is kept
   // rendered, for a second at most: its ages ("3 min ago") are as of then.
-  const polledRuns = new ReadCache<PolledRun>({ feed: app.changeFeed, dependsOn: { operation_runs: 'key', operation_run_items: 'key', tenants: 'all' } });
-  const listBodies = new ReadCache<string>({ feed: app.changeFeed, dependsOn: { operation_runs: 'all' }, ttlMs: 1_000 });
+  const polledRuns = new ReadCache<PolledRun>({
+    feed: app.changeFeed,
+    dependsOn: { operation_runs: 'key', operation_run_items: 'key', tenants: 'all' },
+  });
+  const listBodies = new ReadCache<string>({
+    feed: app.changeFeed,
+    dependsOn: { operation_runs: 'all' },
+    ttlMs: 1_000,
+  });
 
   const readPolledRun = async (runId: string): Promise<PolledRun | null> => {
     const found = await getRunLive(pool, runId);
@@ -164,9 +176,18 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
       const found = await getRunProgress(pool, request.params.id);
       if (!found) throw new NotFoundError();
       const { run, inScope } = found;
-      const [items, audit, retries] = await Promise.all([getRunItems(pool, run.id), getRunAuditTrail(pool, run.id), findRetriesOf(pool, run.id)]);
+      const [items, audit, retries] = await Promise.all([
+        getRunItems(pool, run.id),
+        getRunAuditTrail(pool, run.id),
+        findRetriesOf(pool, run.id),
+      ]);
       const { config } = app.deps;
-      const toast = request.query.started === '1' ? `${runbookTitle(run.runbook)} queued` : request.query.done ? DONE[request.query.done] : null;
+      const toast =
+        request.query.started === '1'
+          ? `${runbookTitle(run.runbook)} queued`
+          : request.query.done
+            ? DONE[request.query.done]
+            : null;
       const model = runDetailView(run, items, audit, {
         inScope,
         now: new Date(),
@@ -179,13 +200,19 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
         toast,
       });
       // Without JavaScript nothing polls: an active run's page reloads itself instead.
-      return reply.page('system/run', model, { title: 'Run', refreshSeconds: run.status === 'completed' ? undefined : 5 });
+      return reply.page('system/run', model, {
+        title: 'Run',
+        refreshSeconds: run.status === 'completed' ? undefined : 5,
+      });
     },
   );
 
   app.get<{ Params: { id: string } }>(
     '/system/ops/runs/:id/progress',
-    { schema: { params: runParams, querystring: NO_QUERY }, config: { capability: CAPABILITIES.runsView, background: true } },
+    {
+      schema: { params: runParams, querystring: NO_QUERY },
+      config: { capability: CAPABILITIES.runsView, background: true },
+    },
     async (request, reply) => {
       // The cache's key is the run id as the triggers spell it (lower case).
       const runId = normalizeRunId(request.params.id)!;
@@ -213,9 +240,11 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
     async (request, reply) => {
       const format = request.query.format ?? 'csv';
       const { initiator, context } = initiatorOf(request);
-      const exported = await exportRun(pool, { runId: request.params.id, initiator, context }).catch((error: unknown) => {
-        throw error instanceof RunbookRefusal && error.code === 'run_not_found' ? new NotFoundError() : error;
-      });
+      const exported = await exportRun(pool, { runId: request.params.id, initiator, context }).catch(
+        (error: unknown) => {
+          throw error instanceof RunbookRefusal && error.code === 'run_not_found' ? new NotFoundError() : error;
+        },
+      );
       return reply
         .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8')
         .header('content-disposition', `attachment; filename="run-${exported.run.id}.${format}"`)
@@ -232,7 +261,10 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
     status: number,
   ) => {
     const model = actionView(run, request.params.action, fields, problems, reply.generateCsrf());
-    return reply.pageOrPartial({ view: 'partials/runs/action', model }, () => ({ view: 'system/runAction', model }), { title: model.title, status });
+    return reply.pageOrPartial({ view: 'partials/runs/action', model }, () => ({ view: 'system/runAction', model }), {
+      title: model.title,
+      status,
+    });
   };
 
   app.get<{ Params: { id: string; action: Action } }>(
@@ -240,24 +272,42 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
     { schema: { params: actionParams, querystring: NO_QUERY }, config: { capability: CAPABILITIES.runsManage } },
     async (request, reply) => {
       const run = await runOr404(pool, request.params.id);
-      return renderAction(request as ActionRequest, reply, run, { reason: '', parallelism: '', batchSize: '' }, { top: null, reason: null, tuning: null }, 200);
+      return renderAction(
+        request as ActionRequest,
+        reply,
+        run,
+        { reason: '', parallelism: '', batchSize: '' },
+        { top: null, reason: null, tuning: null },
+        200,
+      );
     },
   );
 
   app.post<{ Params: { id: string; action: Action }; Body: ActionBody }>(
     '/system/ops/runs/:id/actions/:action',
-    { schema: { params: actionParams, querystring: NO_QUERY, body: actionBody }, config: { capability: CAPABILITIES.runsManage } },
+    {
+      schema: { params: actionParams, querystring: NO_QUERY, body: actionBody },
+      config: { capability: CAPABILITIES.runsManage },
+    },
     async (request, reply) => {
       // The schema admits only a UUID; the core reads the run itself (one read on success).
       const runId = normalizeRunId(request.params.id)!;
       const body = request.body ?? {};
-      const fields = { reason: body.reason ?? '', parallelism: body.parallelism?.trim() ?? '', batchSize: body.batchSize?.trim() ?? '' };
+      const fields = {
+        reason: body.reason ?? '',
+        parallelism: body.parallelism?.trim() ?? '',
+        batchSize: body.batchSize?.trim() ?? '',
+      };
       const { initiator, context } = initiatorOf(request);
       const { action } = request.params;
       const asked = { runId, initiator, context, source: 'system_ui' as const, reason: fields.reason };
       try {
         if (action === 'tune') {
-          await tuneRun(controlDeps, { ...asked, parallelism: numberOrUndefined(fields.parallelism), batchSize: numberOrUndefined(fields.batchSize) });
+          await tuneRun(controlDeps, {
+            ...asked,
+            parallelism: numberOrUndefined(fields.parallelism),
+            batchSize: numberOrUndefined(fields.batchSize),
+          });
         } else {
           await controlRun(controlDeps, asked, action satisfies RunAction);
         }

@@ -2,7 +2,15 @@ import type { RunAction } from '../../../../runbooks/control.js';
 import { count, counted, utcTime } from '../../../../format.js';
 import { progressText, runFraction } from '../../../../runbooks/progressText.js';
 import { RUNBOOKS, runbookTitle } from '../../../../runbooks/registry.js';
-import { auditReason, type AuditTrailEntry, type RunCounts, type RunItemRecord, type RunLive, type RunRecord, type RunSummary } from '../../../../runbooks/runs.js';
+import {
+  auditReason,
+  type AuditTrailEntry,
+  type RunCounts,
+  type RunItemRecord,
+  type RunLive,
+  type RunRecord,
+  type RunSummary,
+} from '../../../../runbooks/runs.js';
 import { describeScope, type StoredScope } from '../../../../runbooks/scope.js';
 import { REASON_LENGTH } from '../../../../runbooks/validateStart.js';
 import { TUNING_LIMITS } from '../../../../workflows/queries.js';
@@ -70,7 +78,10 @@ const COUNT_LABELS: Array<[keyof RunCounts, string]> = [
 ];
 
 /** What an operator may do to the run in its present state, each a link to its confirmation. */
-function actionsOf(run: RunLive, canManage: boolean): Array<{ action: RunAction | 'tune'; label: string; href: string }> {
+function actionsOf(
+  run: RunLive,
+  canManage: boolean,
+): Array<{ action: RunAction | 'tune'; label: string; href: string }> {
   if (!canManage || run.status === 'completed') return [];
   const multiTenant = run.scopeKind !== 'tenant';
   const actions: Array<[RunAction | 'tune', string, boolean]> = [
@@ -79,7 +90,9 @@ function actionsOf(run: RunLive, canManage: boolean): Array<{ action: RunAction 
     ['tune', 'Tune', run.status === 'running'],
     ['cancel', 'Cancel', true],
   ];
-  return actions.filter(([, , shown]) => shown).map(([action, label]) => ({ action, label, href: `${runHref(run.id)}/actions/${action}` }));
+  return actions
+    .filter(([, , shown]) => shown)
+    .map(([action, label]) => ({ action, label, href: `${runHref(run.id)}/actions/${action}` }));
 }
 
 /** Rate, and what is left (ETA) or what it took: from the run's own clock and counts. */
@@ -160,7 +173,12 @@ export interface RunPageContext {
   toast: string | null;
 }
 
-export function runDetailView(run: RunRecord, items: RunItemRecord[], audit: AuditTrailEntry[], context: RunPageContext) {
+export function runDetailView(
+  run: RunRecord,
+  items: RunItemRecord[],
+  audit: AuditTrailEntry[],
+  context: RunPageContext,
+) {
   const failed = items.filter((item) => item.status === 'failed').length;
   return {
     id: run.id,
@@ -173,10 +191,16 @@ export function runDetailView(run: RunRecord, items: RunItemRecord[], audit: Aud
     source: run.source,
     createdAt: run.createdAt.toISOString(),
     createdAtText: when(run.createdAt),
-    preflight: run.preflightId ? { id: run.preflightId, inScope: context.inScope === null ? null : counted(context.inScope, unitOf(run)) } : null,
+    preflight: run.preflightId
+      ? { id: run.preflightId, inScope: context.inScope === null ? null : counted(context.inScope, unitOf(run)) }
+      : null,
     guards: guardsText(run),
     retryOf: run.retryOf ? { id: run.retryOf, href: runHref(run.retryOf) } : null,
-    retries: context.retries.map((retry) => ({ id: retry.id, href: runHref(retry.id), status: retry.outcome ?? retry.status })),
+    retries: context.retries.map((retry) => ({
+      id: retry.id,
+      href: runHref(retry.id),
+      status: retry.outcome ?? retry.status,
+    })),
     temporalHref: run.workflowId
       ? `${context.temporalUiUrl}/namespaces/${encodeURIComponent(context.temporalNamespace)}/workflows/${encodeURIComponent(run.workflowId)}`
       : null,
@@ -184,8 +208,15 @@ export function runDetailView(run: RunRecord, items: RunItemRecord[], audit: Aud
     exports: ['csv', 'json'].map((format) => ({ format, href: `${runHref(run.id)}/export?format=${format}` })),
     // A retry starts through the preflight of the runbooks page, scoped to the failed tenants.
     retry:
-      context.canRetry && run.status === 'completed' && failed > 0 && (run.outcome === 'partially_succeeded' || run.outcome === 'failed')
-        ? { action: `/system/ops/runbooks/${run.runbook}/preflight`, failed: counted(failed, 'tenants'), csrfToken: context.csrfToken }
+      context.canRetry &&
+      run.status === 'completed' &&
+      failed > 0 &&
+      (run.outcome === 'partially_succeeded' || run.outcome === 'failed')
+        ? {
+            action: `/system/ops/runbooks/${run.runbook}/preflight`,
+            failed: counted(failed, 'tenants'),
+            csrfToken: context.csrfToken,
+          }
         : null,
     live: liveView(run, context),
     tenants: tenantsView(run.id, items),
@@ -196,7 +227,9 @@ export function runDetailView(run: RunRecord, items: RunItemRecord[], audit: Aud
 function guardsText(run: RunRecord): string[] {
   const { guards } = run;
   return [
-    guards.maxFailedTenants !== undefined ? `pause when more than ${counted(guards.maxFailedTenants, 'tenants')} fail` : null,
+    guards.maxFailedTenants !== undefined
+      ? `pause when more than ${counted(guards.maxFailedTenants, 'tenants')} fail`
+      : null,
     guards.maxFailedPercent !== undefined ? `pause when more than ${guards.maxFailedPercent}% of tenants fail` : null,
     guards.canary ? `canary wave of ${counted(guards.canary.count, 'tenants')}, then pause for a go-ahead` : null,
   ].filter((line): line is string => line !== null);
@@ -210,14 +243,21 @@ export function actionView(
   problems: { top: string | null; reason: string | null; tuning: string | null },
   csrfToken: string,
 ) {
-  const settled = (run.counts.tenantsSucceeded ?? 0) + (run.counts.tenantsFailed ?? 0) + (run.counts.tenantsCancelled ?? 0);
+  const settled =
+    (run.counts.tenantsSucceeded ?? 0) + (run.counts.tenantsFailed ?? 0) + (run.counts.tenantsCancelled ?? 0);
   const explain: Record<RunAction | 'tune', string> = {
     cancel: `Cancelling stops the run after the batches in flight: the ${counted(settled, 'tenants')} already settled stay as they are, the rest are recorded as cancelled, and the run completes as cancelled.`,
-    pause: 'Pausing lets running tenants finish their current batch; no new batch or tenant starts until someone resumes the run.',
+    pause:
+      'Pausing lets running tenants finish their current batch; no new batch or tenant starts until someone resumes the run.',
     resume: 'Resuming lets the run start new tenants and batches again.',
     tune: `New tenants and batches use the new values: parallelism ${TUNING_LIMITS.parallelism.min}–${TUNING_LIMITS.parallelism.max} tenants at once, batch size ${count(TUNING_LIMITS.batchSize.min)}–${count(TUNING_LIMITS.batchSize.max)} rows. Leave a field empty to keep it.`,
   };
-  const label: Record<RunAction | 'tune', string> = { cancel: 'Cancel the run', pause: 'Pause the run', resume: 'Resume the run', tune: 'Tune the run' };
+  const label: Record<RunAction | 'tune', string> = {
+    cancel: 'Cancel the run',
+    pause: 'Pause the run',
+    resume: 'Resume the run',
+    tune: 'Tune the run',
+  };
   return {
     id: run.id,
     href: runHref(run.id),

@@ -22,7 +22,11 @@ export const tenantsRoutes: FastifyPluginAsync = async (app) => {
       const q = request.query.q ?? '';
       const tenants = await searchTenants(app.deps.database.pool, q);
       const model = { q, tenants, limit: TENANT_SEARCH_LIMIT };
-      return reply.pageOrPartial({ view: 'partials/tenants/options', model }, () => ({ view: 'system/tenants', model }), { title: 'Tenants' });
+      return reply.pageOrPartial(
+        { view: 'partials/tenants/options', model },
+        () => ({ view: 'system/tenants', model }),
+        { title: 'Tenants' },
+      );
     },
   );
 };
