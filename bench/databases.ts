@@ -162,11 +162,11 @@ export class BenchDatabases {
   private async countRows(name: string): Promise<Pick<Template, 'findings' | 'detections' | 'events'>> {
     const database = openDatabase(this.urlOf(name), { max: 1 });
     try {
-      const { rows } = await database.pool.query(
+      const { rows } = await database.pool.query<Pick<Template, 'findings' | 'detections' | 'events'>>(
         `SELECT (SELECT count(*) FROM findings)::int AS findings, (SELECT count(*) FROM finding_detections)::int AS detections,
                 (SELECT count(*) FROM finding_events)::int AS events`,
       );
-      return rows[0];
+      return rows[0]!;
     } finally {
       await database.close();
     }

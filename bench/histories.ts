@@ -6,7 +6,7 @@ import { round } from './profile.js';
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 /** One task a worker took: from scheduled to started (waiting for a poller) and to closed. */
-export interface TaskRecord {
+interface TaskRecord {
   /** The activity type, or `workflow task`. */
   type: string;
   identity: string;
@@ -94,7 +94,7 @@ async function readRun(client: Client, workflowId: string, runId?: string): Prom
 }
 
 /** Every run of a workflow id's continue-as-new chain, the first one first. */
-export async function readChain(client: Client, workflowId: string): Promise<RunHistory[]> {
+async function readChain(client: Client, workflowId: string): Promise<RunHistory[]> {
   const chain = [await readRun(client, workflowId)];
   for (let from = chain[0]!.continuedFrom; from; from = chain[0]!.continuedFrom)
     chain.unshift(await readRun(client, workflowId, from));

@@ -33,6 +33,9 @@ const UPDATE = `UPDATE findings SET ${LIFECYCLE_FIELDS.map((f, i) => `${f} = $${
 
 const toMicros = (value: unknown) => (value === null ? null : Number(value));
 
+/** A finding as READ_FINDING returns it: instants as microseconds (bigint text), the other fields as stored. */
+type FindingRow = { severity: string; created_at: string } & Record<string, unknown>;
+
 /**
  * The way a rebuild looks without set-based SQL: per finding, read it and its history, apply
  * the rules in application code (rules.ts, the pure function) and update the one row if it
@@ -55,13 +58,17 @@ export async function measureNaivePeer(
     const { result: seconds, profile } = await profiled(profileTarget, async () => {
       const started = performance.now();
       for (const { id } of ids) {
-        const finding = (await client.query(READ_FINDING, [id])).rows[0];
-        const detections = (await client.query(READ_DETECTIONS, [id])).rows.map((row) => Number(row.at));
-        const events = (await client.query(READ_EVENTS, [id])).rows.map((row) => ({
-          id: Number(row.id),
-          type: row.type as string,
-          occurred_at: Number(row.at),
-        }));
+        const finding = (await client.query<FindingRow>(READ_FINDING, [id])).rows[0]!;
+        const detections = (await client.query<{ at: string }>(READ_DETECTIONS, [id])).rows.map((row) =>
+          Number(row.at),
+        );
+        const events = (await client.query<{ id: string; type: string; at: string }>(READ_EVENTS, [id])).rows.map(
+          (row) => ({
+            id: Number(row.id),
+            type: row.type,
+            occurred_at: Number(row.at),
+          }),
+        );
         roundTrips += 3;
         const current = Object.fromEntries(
           LIFECYCLE_FIELDS.map((f) => [f, INSTANTS.has(f) ? toMicros(finding[f]) : finding[f]]),

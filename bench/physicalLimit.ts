@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { openDatabase } from '../src/db/client.js';
 import { PLATFORM_TENANT_EXTERNAL_ID } from '../src/db/schema/tenancy.js';
 import { SEED_BASE_DATE } from '../src/seed/seedDemoData.js';

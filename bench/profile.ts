@@ -1,5 +1,4 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import pg from 'pg';
 
 /**
@@ -156,10 +155,6 @@ export async function startProfile(target: ProfileTarget): Promise<{ stop(): Pro
 export function round(value: number, digits = 2): number {
   const scale = 10 ** digits;
   return Math.round(value * scale) / scale;
-}
-
-export function machineCores(): number {
-  return cpus().length;
 }
 
 /** Runs `work` under a profile. */

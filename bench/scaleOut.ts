@@ -3,7 +3,7 @@ import type { WorkerProcess } from './processes.js';
 import type { TinyRunFigures } from './orchestration.js';
 
 /** Temporal warns about a workflow whose history passes this many events. */
-export const HISTORY_WARNING_EVENTS = 10_240;
+const HISTORY_WARNING_EVENTS = 10_240;
 
 export interface ScaleOutFigures {
   continueAsNewAfter: number;

@@ -243,7 +243,7 @@ async function seedRuns(database: TestDatabase, runs: number): Promise<string> {
  * Returns the stop, which resolves to the writes made.
  */
 function writeProgress(pool: pg.Pool, runId: string, perSecond: number): () => Promise<number> {
-  if (perSecond === 0) return async () => 0;
+  if (perSecond === 0) return () => Promise.resolve(0);
   let writes = 0;
   let writing: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
@@ -350,7 +350,9 @@ async function measure(
       `${target.path} answered ${status} before the load began; expected 200 for a signed-in operator.`,
     );
   say(`measuring ${target.path} for ${options.durationSeconds} s with ${options.connections} connections...`);
-  const stopWriting = progress ? writeProgress(progress.pool, progress.runId, options.writesPerSecond) : async () => 0;
+  const stopWriting = progress
+    ? writeProgress(progress.pool, progress.runId, options.writesPerSecond)
+    : () => Promise.resolve(0);
   // A worker thread fires the requests, so the load generator does not share the console's
   // event loop and its work does not show up as console latency.
   const cpuBefore = await eventLoopCpuMs();

@@ -56,7 +56,7 @@ export interface RunSettings {
 
 export class ConfigError extends Error {}
 
-export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/platform_ops';
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/platform_ops';
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, max: number): number {
   const raw = env[name];

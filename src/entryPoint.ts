@@ -12,7 +12,7 @@ function isTemporalError(error: unknown): boolean {
 }
 
 /** The one line (and exit code) a process prints for an error that ends it. */
-export function describeFatal(error: unknown): { line: string; exitCode: number } {
+function describeFatal(error: unknown): { line: string; exitCode: number } {
   if (error instanceof UserError) return { line: error.message, exitCode: error.exitCode };
   if (error instanceof ConfigError) return { line: error.message, exitCode: 2 };
   if (isTransientError(error)) {

@@ -34,7 +34,7 @@ export class UnavailableError extends UserError {
  * The driver's error behind drizzle's wrapper: "Failed query: <SQL> params: <values>" says
  * nothing a person can act on and may carry the data, the driver's error says what went wrong.
  */
-export function unwrapQueryError(error: unknown): unknown {
+function unwrapQueryError(error: unknown): unknown {
   let current = error;
   while (current instanceof DrizzleQueryError && current.cause) current = current.cause;
   return current;

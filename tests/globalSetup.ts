@@ -35,7 +35,7 @@ async function dropAbandonedTestDatabases(url: string): Promise<void> {
   await client.connect();
   try {
     const { rows } = await client.query<{ datname: string }>(
-      `SELECT datname FROM pg_database WHERE datname LIKE 'platform\_ops\_test\_%'`,
+      `SELECT datname FROM pg_database WHERE datname LIKE 'platform\\_ops\\_test\\_%'`,
     );
     for (const { datname } of rows) {
       const pid = Number(datname.split('_')[3]);

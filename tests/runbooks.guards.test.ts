@@ -133,7 +133,7 @@ describe('runs that pause themselves: error budget and canary wave', () => {
       counts: { tenantsSucceeded: 8 },
     });
     expect((await runCli(['runs', 'show', run.id], env)).stdout).toMatch(
-      /runbook\.resumed  cli:\S+: "The canary tenants look right"/,
+      /runbook\.resumed {2}cli:\S+: "The canary tenants look right"/,
     );
   });
 

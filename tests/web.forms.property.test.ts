@@ -102,7 +102,7 @@ describe('every form, posted with random values', () => {
       });
       sessions[plane] = { cookies, csrf: csrfTokenOf(page.body) };
     }
-    return sessions[plane]!;
+    return sessions[plane];
   };
 
   /** What a refused form must leave as it was: every table a form can write, and the run's state. */

@@ -264,7 +264,7 @@ describe('sign-in at /system/login', () => {
             { requiredKeys: [] },
           ),
           async (fields) => {
-            const response = await postLogin(app, fields as Record<string, string>, {
+            const response = await postLogin(app, fields, {
               cookies: form.cookies,
               remoteAddress: '127.9.9.9',
             });

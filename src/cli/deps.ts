@@ -8,7 +8,7 @@ export interface CliDeps {
   config: Config;
   database: Database;
   /** Connects on first use: commands that only read the database never need Temporal up. */
-  temporal(): Promise<Client>;
+  temporal: () => Promise<Client>;
 }
 
 /** Opens the database (checked) for one command, and Temporal when it asks; closes both after. */

@@ -13,7 +13,7 @@ import { liveProgress, progress } from './output.js';
 /** What following ended with: the completed run, or the run as last seen when Ctrl-C stopped it. */
 export type Followed = { run: RunRecord; interrupted: false } | { run: RunRecord | null; interrupted: true };
 
-export function followAgainHint(runId: string): string {
+function followAgainHint(runId: string): string {
   return `Follow it again with: ${CLI} runs follow ${runId}`;
 }
 

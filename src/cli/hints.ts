@@ -4,7 +4,7 @@ import { RunbookRefusal, type RefusalCode } from '../runbooks/refusal.js';
 /** How a person runs this CLI from a checkout: `npm run cli -- <command>` (tsx need not be on PATH). */
 export const CLI = 'npm run cli --';
 
-export const LIST_HINT = `List runs with: ${CLI} runs list`;
+const LIST_HINT = `List runs with: ${CLI} runs list`;
 
 /** What to type next, for the refusals where the CLI can say it; the core stays surface-free. */
 const HINTS: Partial<Record<RefusalCode, string>> = {

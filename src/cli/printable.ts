@@ -3,6 +3,7 @@
  * to a terminal: control characters are shown escaped, so a stored `\e[2K\r` cannot rewrite
  * the screen or fake a line, and a newline cannot break a layout; very long text is cut.
  */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this escapes
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g;
 
 function escapeControl(char: string): string {
@@ -12,7 +13,7 @@ function escapeControl(char: string): string {
 }
 
 /** At most `max` characters (code points), saying how many more there were. */
-export function clip(text: string, max: number): string {
+function clip(text: string, max: number): string {
   const chars = [...text];
   return chars.length <= max ? text : `${chars.slice(0, max).join('')}… (${chars.length - max} more characters)`;
 }

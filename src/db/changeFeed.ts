@@ -13,7 +13,7 @@ const RECONNECT_FIRST_MS = 100;
 const RECONNECT_CAP_MS = 5_000;
 
 /** A committed write that may change what a reader keeps: the table, and the key of its rows (null: any row). */
-export interface Change {
+interface Change {
   table: string;
   key: string | null;
 }
@@ -68,23 +68,26 @@ export function openChangeFeed(databaseUrl: string, log: Log): ChangeFeed {
     for (const listener of listeners) listener(event);
   };
 
+  // The end of the connection lost last, so that close() can wait for it.
+  let ending: Promise<unknown> = Promise.resolve();
   const lose = (current: pg.Client, error: unknown) => {
     if (client !== current) return;
     client = null;
     current.removeAllListeners('notification');
     // A later error from the broken client must not crash the process.
     current.on('error', () => {});
-    void current.end().catch(() => {});
+    ending = current.end().catch(() => {});
     const wasLive = live;
     live = false;
     emit('lost');
     if (closed) return;
     if (wasLive) log.warn({ err: error }, 'console change feed lost; serving from the database alone until it is back');
     // Never what keeps a process alive: close() is what ends the feed.
-    retry = setTimeout(connect, retryMs).unref();
+    retry = setTimeout(() => void connect(), retryMs).unref();
     retryMs = Math.min(retryMs * 2, RECONNECT_CAP_MS);
   };
 
+  // Never rejects: every failure is lost() and retried.
   async function connect(): Promise<void> {
     retry = null;
     const current = new pg.Client({
@@ -172,6 +175,7 @@ export function openChangeFeed(databaseUrl: string, log: Log): ChangeFeed {
       if (retry) clearTimeout(retry);
       const current = client;
       if (current) lose(current, null);
+      await ending;
     },
   };
 }

@@ -28,7 +28,7 @@ function maintenanceUrl(databaseUrl: string): string {
 }
 
 /** Creates the database named in the URL when it does not exist. Returns whether it did. */
-export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+async function ensureDatabase(databaseUrl: string): Promise<boolean> {
   const name = databaseName(databaseUrl);
   return withClient(maintenanceUrl(databaseUrl), async (client) => {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -51,7 +51,9 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
 }
 
 async function appliedMigrations(client: pg.Client): Promise<number> {
-  const { rows } = await client.query(`SELECT to_regclass('drizzle.__drizzle_migrations') IS NOT NULL AS present`);
+  const { rows } = await client.query<{ present: boolean }>(
+    `SELECT to_regclass('drizzle.__drizzle_migrations') IS NOT NULL AS present`,
+  );
   if (!rows[0]?.present) return 0;
   const counted = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations');
   return counted.rows[0]?.n ?? 0;

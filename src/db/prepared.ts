@@ -16,7 +16,7 @@ export function prepared<Statement>(
   build: (db: Db, name: string) => Statement,
 ): Statement {
   let built = statements.get(q);
-  if (!built) statements.set(q, (built = new Map()));
+  if (!built) statements.set(q, (built = new Map<string, unknown>()));
   let statement = built.get(name) as Statement | undefined;
   if (statement === undefined) built.set(name, (statement = build(orm(q), name)));
   return statement;

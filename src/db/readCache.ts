@@ -1,7 +1,7 @@
 import type { ChangeFeed, FeedEvent } from './changeFeed.js';
 
 /** What a change to a table does to a cache: drop every entry, or only the one with the change's key. */
-export type Dependency = 'all' | 'key';
+type Dependency = 'all' | 'key';
 
 export interface ReadCacheOptions<V> {
   feed: ChangeFeed;

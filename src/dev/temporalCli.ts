@@ -5,8 +5,8 @@ import { UserError } from '../errors.js';
 import { PROJECT_ROOT } from './projectRoot.js';
 
 /** The newest release that `go install` accepts (later ones carry `replace` directives). */
-export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
-export const TOOLS_BIN = join(PROJECT_ROOT, '.tools', 'bin');
+const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
+const TOOLS_BIN = join(PROJECT_ROOT, '.tools', 'bin');
 
 function isExecutable(path: string): boolean {
   try {

@@ -5,6 +5,7 @@ import { notifications } from '../db/schema/index.js';
 import { inTransaction } from '../db/transaction.js';
 import type { AuditActor } from './initiator.js';
 import { refreshRunCounts } from './runItems.js';
+import type { RunCounts } from './runs.js';
 import { persistTransition, type RunOutcome } from './runStatus.js';
 
 const AUDIT_ACTION: Record<RunOutcome, string> = {
@@ -51,7 +52,14 @@ export async function completeRun(
       );
     }
     await refreshRunCounts(client, runId);
-    const { rows } = await client.query(
+    const { rows } = await client.query<{
+      runbook: string;
+      // refreshRunCounts has just written every tally.
+      counts: RunCounts & Parameters<typeof outcomeOf>[0];
+      outcome: RunOutcome | null;
+      initiatorId: number | null;
+      initiatorLabel: string;
+    }>(
       `SELECT runbook, counts, outcome, initiator_platform_user_id AS "initiatorId", initiator_label AS "initiatorLabel", scope
          FROM operation_runs WHERE id = $1`,
       [runId],

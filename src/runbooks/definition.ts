@@ -2,7 +2,7 @@ import type { Queryable } from '../db/queryable.js';
 import type { TenantRef } from './scope.js';
 
 /** What a preflight counts, per tenant and in total, in the runbook's unit (e.g. findings). */
-export interface TenantPreflight {
+interface TenantPreflight {
   tenantId: number;
   inScope: number;
   toChange: number;
@@ -41,8 +41,9 @@ export interface TenantCounts {
 
 /**
  * A runbook: what to do, separate from the run record (what happened) and from the starter
- * (creates and enqueues, never executes). The shared workflows drive any definition through
- * these functions, so adding a runbook touches neither the starter nor the workflows.
+ * (creates and enqueues, never executes). The shared workflows drive a definition through
+ * these functions; the batch activity and the CLI's start command still name the first
+ * runbook, so a new one touches those too until the engine stands apart from the catalog.
  */
 export interface RunbookDefinition {
   id: string;

@@ -13,12 +13,12 @@ export type DeployStart =
   | { state: 'waiting'; reason: string }
   | { state: 'refused'; reason: string };
 
-export function deployInitiator(release: string): Initiator {
+function deployInitiator(release: string): Initiator {
   return { kind: 'deploy_hook', label: `deploy:${release}` };
 }
 
 /** One run per release and runbook, however often the hook fires. */
-export function deployIdempotencyKey(release: string, runbook: string): string {
+function deployIdempotencyKey(release: string, runbook: string): string {
   return `deploy:${release}:${runbook}`;
 }
 

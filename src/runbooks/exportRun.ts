@@ -40,24 +40,21 @@ export async function exportRun(
   return { run, items, audit };
 }
 
-export const CSV_COLUMNS = [
-  'record',
-  'at',
-  'tenant',
-  'status',
-  'examined',
-  'changed',
-  'action',
-  'actor',
-  'detail',
-] as const;
+const CSV_COLUMNS = ['record', 'at', 'tenant', 'status', 'examined', 'changed', 'action', 'actor', 'detail'] as const;
 
 /**
  * A cell as a spreadsheet may safely open it: a leading = + - @ (or tab, carriage return)
  * would make it a formula, so such cells get a leading apostrophe; quoting per RFC 4180.
  */
 export function csvCell(value: unknown): string {
-  let text = value === null || value === undefined ? '' : value instanceof Date ? value.toISOString() : String(value);
+  let text =
+    value === null || value === undefined
+      ? ''
+      : value instanceof Date
+        ? value.toISOString()
+        : typeof value === 'string'
+          ? value
+          : JSON.stringify(value);
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

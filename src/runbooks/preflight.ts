@@ -116,7 +116,7 @@ async function measurePreflight(
   return { report: reportOf(runbook, scope, body), tenants };
 }
 
-export function contentHash(report: PreflightReport): string {
+function contentHash(report: PreflightReport): string {
   return createHash('sha256').update(JSON.stringify(report)).digest('hex');
 }
 

@@ -16,7 +16,7 @@ export interface TenantProgress {
   error?: string;
 }
 
-export const EMPTY_COUNTS: TenantCounts = { examined: 0, changed: 0, batches: 0, breakdown: {}, cursor: 0 };
+const EMPTY_COUNTS: TenantCounts = { examined: 0, changed: 0, batches: 0, breakdown: {}, cursor: 0 };
 
 /** One `operation_run_items` row per tenant in scope, pending; repeated calls add nothing. */
 export async function materializeRunItems(q: Queryable, runId: string): Promise<number> {

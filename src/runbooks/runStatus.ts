@@ -8,8 +8,7 @@ export const RUN_STATUSES = [
 ] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
-export const RUN_OUTCOMES = ['succeeded', 'partially_succeeded', 'failed', 'cancelled'] as const;
-export type RunOutcome = (typeof RUN_OUTCOMES)[number];
+export type RunOutcome = 'succeeded' | 'partially_succeeded' | 'failed' | 'cancelled';
 
 const TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
   // the workflow picked the run up; or it never could start (Temporal refused, cancelled while queued)

@@ -36,6 +36,7 @@ export interface GuardsInput {
 export const IDEMPOTENCY_KEY_MAX = 200;
 
 /** Control characters other than newline and tab: they would rewrite an operator's terminal. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/u;
 
 /** A reason as every action takes it: 10–500 characters of plain text, trimmed. */

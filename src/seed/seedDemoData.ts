@@ -15,10 +15,10 @@ import { rebuildFindingsBatch } from '../runbooks/findings-lifecycle/rebuildSql.
 export const SEED_BASE_DATE = '2026-01-01T00:00:00.000Z';
 
 /** Findings the platform's own tenant gets, so tests can prove runbooks never touch them. */
-export const PLATFORM_FINDINGS = 20;
+const PLATFORM_FINDINGS = 20;
 
 /** Share of each customer tenant's findings (its lowest ids) that is already rebuilt. */
-export const ALREADY_REBUILT_SHARE = 0.1;
+const ALREADY_REBUILT_SHARE = 0.1;
 
 export const SEED_LIMITS = {
   maxTenants: 100_000,
@@ -524,7 +524,7 @@ async function rebuildFirstShare(client: pg.PoolClient, tenantIds: number[], per
 
 const ANALYZE = 'ANALYZE workspaces, tenants, findings, finding_detections, finding_events';
 
-export function assertSeedOptions(options: Pick<SeedOptions, 'tenants' | 'findingsPerTenant' | 'seed'>): void {
+function assertSeedOptions(options: Pick<SeedOptions, 'tenants' | 'findingsPerTenant' | 'seed'>): void {
   const { tenants, findingsPerTenant, seed } = options;
   if (!Number.isSafeInteger(tenants) || tenants < 1 || tenants > SEED_LIMITS.maxTenants) {
     throw new RangeError(`tenants must be a whole number from 1 to ${SEED_LIMITS.maxTenants}, got ${tenants}`);

@@ -11,7 +11,7 @@ export type SearchAttributeSetup =
   { ok: true; registered: string[] } | { ok: false; missing: string[]; error: string; command: string };
 
 /** The `temporal` command an operator with the permission runs to add what is missing. */
-export function createCommand(namespace: string, names: string[]): string {
+function createCommand(namespace: string, names: string[]): string {
   return `temporal operator search-attribute create --namespace ${namespace} ${names.map((name) => `--name ${name} --type Keyword`).join(' ')}`;
 }
 
@@ -46,7 +46,7 @@ export function isMissingSearchAttribute(error: unknown): boolean {
   for (let current: unknown = error; current instanceof Error; current = current.cause) {
     if (
       /search attribute/i.test(current.message) ||
-      /search attribute/i.test(String((current as { details?: unknown }).details ?? ''))
+      /search attribute/i.test(String((current as { details?: string }).details ?? ''))
     ) {
       return true;
     }

@@ -17,7 +17,7 @@ export interface WorkerBuild {
 
 // dist/cli/index.js lies two folders deep like src/cli/index.ts, so the paths that modules
 // resolve from import.meta.url to the root (migrations, the workflow sources) stay right.
-export const WORKER_BUILD: WorkerBuild = {
+const WORKER_BUILD: WorkerBuild = {
   cli: join(PROJECT_ROOT, 'dist', 'cli', 'index.js'),
   workflowBundle: join(PROJECT_ROOT, 'dist', 'workflow-bundle.js'),
 };

@@ -18,7 +18,7 @@ const MAX_NEXT = 2048;
 const LOGIN_ATTEMPTS_PER_MINUTE = 10;
 
 /** An account that signs in to a plane, as its table holds it. */
-export interface LoginAccount {
+interface LoginAccount {
   id: number;
   email: string;
   passwordHash: string;

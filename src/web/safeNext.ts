@@ -12,6 +12,7 @@ export function safeNext(next: string | undefined, plane: Plane): string {
   if (!next || next.length > 512) return home;
   if (!next.startsWith(`${PLANE_COOKIES[plane].path}/`)) return home;
   // Browsers read a backslash as a slash and drop tabs and newlines from URLs.
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
   if (next.includes('//') || /[\\\s\u0000-\u001f\u007f]/.test(next)) return home;
   if (next.startsWith(loginPathOf(plane))) return home;
   return next;

@@ -17,7 +17,7 @@ export interface ReleaseSignal {
   runbooks: string[];
 }
 
-export type DeployEntryState = 'pending' | 'waiting' | 'started' | 'failed';
+type DeployEntryState = 'pending' | 'waiting' | 'started' | 'failed';
 
 export interface ReleaseRecord {
   release: string;

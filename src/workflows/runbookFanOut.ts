@@ -12,7 +12,15 @@ import {
 import { failureMessage, ownRun, runbookActivities } from './activities.js';
 import { FanOutState, type RunProgress } from './fanOutState.js';
 import type { FanOutInput } from './inputs.js';
-import { batchSizeSignal, pauseSignal, preflightQuery, resumeSignal, tuneUpdate, validateTuning } from './queries.js';
+import {
+  batchSizeSignal,
+  pauseSignal,
+  preflightQuery,
+  resumeSignal,
+  tuneUpdate,
+  validateTuning,
+  type TuneRequest,
+} from './queries.js';
 import { runbookTenantWorkflow } from './runbookTenant.js';
 import { runSearchAttributes } from './searchAttributes.js';
 
@@ -73,7 +81,7 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
       }
       return { from, to: { parallelism: settings.childParallelism, batchSize: settings.batchSize } };
     },
-    { validator: (request) => validateTuning(request, { parallelismAllowed: true }) },
+    { validator: (request: TuneRequest) => validateTuning(request, { parallelismAllowed: true }) },
   );
 
   let lastRefresh = 0;

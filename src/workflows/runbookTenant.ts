@@ -3,7 +3,15 @@ import type { TenantStep } from '../activities/index.js';
 import type { TenantProgress } from '../runbooks/runItems.js';
 import { failureMessage, isBusinessFailure, ownRun, runbookActivities, withBusinessRetries } from './activities.js';
 import type { TenantInput } from './inputs.js';
-import { batchSizeSignal, pauseSignal, preflightQuery, resumeSignal, tuneUpdate, validateTuning } from './queries.js';
+import {
+  batchSizeSignal,
+  pauseSignal,
+  preflightQuery,
+  resumeSignal,
+  tuneUpdate,
+  validateTuning,
+  type TuneRequest,
+} from './queries.js';
 
 export const tenantProgressQuery = defineQuery<TenantProgress>('progress');
 
@@ -38,7 +46,7 @@ export async function runbookTenantWorkflow(input: TenantInput): Promise<TenantP
       settings.batchSize = request.batchSize ?? settings.batchSize;
       return { from, to: { parallelism: 1, batchSize: settings.batchSize } };
     },
-    { validator: (request) => validateTuning(request, { parallelismAllowed: false }) },
+    { validator: (request: TuneRequest) => validateTuning(request, { parallelismAllowed: false }) },
   );
   const attempt = <T>(step: (number: number) => Promise<T>) => withBusinessRetries(settings.maxAttempts, step);
 

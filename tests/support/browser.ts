@@ -6,10 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 /** Debian's Chromium: `npx playwright install` cannot download a browser here. */
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+const CHROMIUM_PATH = '/usr/bin/chromium';
 
 /** Where screenshots go, at the repo root (git-ignored), so a person can look at what a test saw. */
-export const ARTIFACTS_DIR = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+const ARTIFACTS_DIR = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 
 // Headless, and nothing that reaches past loopback (updates, sync, component downloads).
 const FLAGS = [
@@ -22,7 +22,7 @@ const FLAGS = [
   '--no-first-run',
 ];
 
-export const DESKTOP = { width: 1280, height: 800 } as const;
+const DESKTOP = { width: 1280, height: 800 } as const;
 export const PHONE = { width: 390, height: 844 } as const;
 
 export interface ChromiumSession {

@@ -146,7 +146,7 @@ export async function startOwnedPostgres(): Promise<OwnedPostgres> {
     try {
       await run(pgCtl, ['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60'], dir);
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n${await logTail()}`);
+      throw new Error(`${(error as Error).message}\n${await logTail()}`, { cause: error });
     }
     running = true;
     const deadline = Date.now() + 30_000;

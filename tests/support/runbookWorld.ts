@@ -1,4 +1,3 @@
-import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import type { Config, RunSettings } from '../../src/config.js';
 import { openDatabase } from '../../src/db/client.js';

@@ -33,11 +33,6 @@ export async function tenantIds(pool: pg.Pool, where = "external_id <> 'platform
   return rows.map((row) => row.id);
 }
 
-export async function auditActions(pool: pg.Pool): Promise<string[]> {
-  const { rows } = await pool.query<{ action: string }>('SELECT action FROM audit_events ORDER BY id');
-  return rows.map((row) => row.action);
-}
-
 /** Items of a run that are settled (succeeded or failed). */
 export async function settledItems(pool: pg.Pool, runId: string): Promise<number> {
   const { rows } = await pool.query<{ n: number }>(

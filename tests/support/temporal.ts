@@ -22,7 +22,7 @@ function quietRuntime(): void {
 }
 
 /** Settings that make failures and retries quick in tests. */
-export const FAST_SETTINGS: RunSettings = {
+const FAST_SETTINGS: RunSettings = {
   batchSize: 250,
   childParallelism: 4,
   continueAsNewAfter: 500,

@@ -7,7 +7,7 @@ import { dropDatabase } from '../../src/db/migrate.js';
 export interface TestDatabase extends Database {
   url: string;
   /** Closes the pool and drops the database. */
-  destroy(): Promise<void>;
+  destroy: () => Promise<void>;
 }
 
 function withDatabaseName(url: string, name: string): string {

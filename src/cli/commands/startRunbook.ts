@@ -61,7 +61,7 @@ function scopeOf(options: StartOptions): ScopeInput {
   return { kind: 'tenants', externalIds: tenants };
 }
 
-export function formatPreflight(preflight: SavedPreflight): string {
+function formatPreflight(preflight: SavedPreflight): string {
   const { report } = preflight;
   const lines = [
     `Preflight ${preflight.id} — ${report.title} on ${printable(report.scope.description)}`,

@@ -148,6 +148,3 @@ export const notifications = pgTable(
       .where(sql`${t.type} = 'OperationRunCompleted'`),
   ],
 );
-
-export type OperationRun = typeof operationRuns.$inferSelect;
-export type OperationRunItem = typeof operationRunItems.$inferSelect;

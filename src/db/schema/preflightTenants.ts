@@ -20,5 +20,3 @@ export const preflightTenants = pgTable(
   },
   (t) => [primaryKey({ columns: [t.preflightId, t.tenantId] })],
 );
-
-export type PreflightTenantRow = typeof preflightTenants.$inferSelect;

@@ -21,5 +21,4 @@ export const tenants = pgTable('tenants', {
 
 export const PLATFORM_TENANT_EXTERNAL_ID = 'platform';
 
-export type Workspace = typeof workspaces.$inferSelect;
 export type Tenant = typeof tenants.$inferSelect;

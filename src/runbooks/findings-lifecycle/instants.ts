@@ -4,7 +4,7 @@
  * the database sees. A JS number holds these integers exactly up to 2^53 microseconds either side
  * of 1970, i.e. from the year 1684 to 2255; instants outside that span are rejected.
  */
-export const MICROS_PER_SECOND = 1_000_000;
+const MICROS_PER_SECOND = 1_000_000;
 export const MICROS_PER_DAY = 24 * 60 * 60 * MICROS_PER_SECOND;
 
 const INSTANT = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?(?:Z|\+00:00)$/;

@@ -8,7 +8,7 @@ import { MICROS_PER_DAY } from './instants.js';
  * Field names are the column names, so the changed-field lists here, the SQL change flags and
  * the preflight counts share one vocabulary.
  */
-export const RULES_VERSION = 1;
+const RULES_VERSION = 1;
 
 /** In the order changed fields are reported. */
 export const LIFECYCLE_FIELDS = [
@@ -57,13 +57,13 @@ export interface Lifecycle<Instant = number> {
   lifecycle_version: number;
 }
 
-export interface RebuiltLifecycle extends Lifecycle {
+interface RebuiltLifecycle extends Lifecycle {
   status: LifecycleStatus;
   first_seen_at: number;
   last_seen_at: number;
 }
 
-export interface FindingEvent {
+interface FindingEvent {
   id: number;
   /** Any type is accepted; only the status event types count. */
   type: string;

@@ -3,6 +3,7 @@ import type {
   FastifyRequest,
   RouteOptions,
   preHandlerHookHandler,
+  preValidationAsyncHookHandler,
   preValidationHookHandler,
 } from 'fastify';
 import fp from 'fastify-plugin';
@@ -26,7 +27,7 @@ export type RouteAccess = Capability | typeof PUBLIC | typeof SIGNED_IN | typeof
  * What a plane's routes may declare: `/system` admits operators (signed in, or by
  * capability), `/admin` only customers, so no operator capability ever admits anyone there.
  */
-const PLANE_ACCESS: Record<Plane, { allows(access: RouteAccess): boolean; choices: string }> = {
+const PLANE_ACCESS: Record<Plane, { allows: (access: RouteAccess) => boolean; choices: string }> = {
   system: { allows: (access) => access !== CUSTOMER, choices: 'a capability, PUBLIC or SIGNED_IN' },
   admin: { allows: (access) => access === PUBLIC || access === CUSTOMER, choices: 'PUBLIC or CUSTOMER' },
 };
@@ -90,7 +91,7 @@ export function customerOf(request: FastifyRequest): Customer {
  * not signed in to the route's plane is sent to its sign-in; an operator needs the route's
  * capability.
  */
-function requireAccess(plane: Plane, access: RouteAccess): preValidationHookHandler {
+function requireAccess(plane: Plane, access: RouteAccess): preValidationAsyncHookHandler {
   const login = loginPathOf(plane);
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const { operator, customer, otherPlaneOnly } = request.session;
@@ -136,7 +137,7 @@ export default fp(
       ] as preValidationHookHandler[];
       const own = [route.preHandler ?? []].flat() as preHandlerHookHandler[];
       const csrf = methods.some((method) => !SAFE_METHODS.has(method))
-        ? [app.csrfProtection as preHandlerHookHandler]
+        ? [app.csrfProtection.bind(app) as preHandlerHookHandler]
         : [];
       route.preHandler = [...own, ...csrf];
     });

@@ -36,7 +36,7 @@ const CSRF_CODES = new Set(['FST_CSRF_INVALID_TOKEN', 'FST_CSRF_MISSING_SECRET']
 
 /** One validation failure in an operator's words, naming the field. */
 function describeProblem(issue: FastifySchemaValidationError): { name: string; problem: string } {
-  const params = issue.params as Record<string, unknown>;
+  const params = issue.params;
   const name =
     issue.keyword === 'required'
       ? String(params.missingProperty)

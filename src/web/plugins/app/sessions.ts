@@ -31,7 +31,7 @@ const SECRET_SHAPE = /^[A-Za-z0-9_-]{32}$/;
 const SESSION_TABLES = { sessions: 'all', platform_users: 'all', users: 'all', tenants: 'all' } as const;
 
 /** The visitor's session as every later hook and route sees it. */
-export interface WebSession {
+interface WebSession {
   /** The plane of the URL, decided before any cookie was read; null outside both planes. */
   plane: Plane | null;
   /** The `sessions` row id, when signed in. */

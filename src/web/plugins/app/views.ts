@@ -32,7 +32,7 @@ interface LayoutModel {
 }
 
 /** How a page is rendered: its title, status and, for a live page, how often a browser without JavaScript reloads it. */
-export interface PageOptions {
+interface PageOptions {
   title: string;
   status?: number;
   refreshSeconds?: number;

@@ -27,7 +27,7 @@ function tenantsText(counts: unknown): string {
  * "… paused itself: canary done: 2 succeeded, 0 failed". The run row gives the scope; a notice
  * whose run is gone still reads from its own data.
  */
-export function notificationText(entry: NotificationEntry): string {
+function notificationText(entry: NotificationEntry): string {
   const runbook = entry.run?.runbook ?? textOf(entry.data.runbook);
   const subject = `${runbook ? runbookTitle(runbook) : 'A run'}${entry.run ? ` on ${describeScope(entry.run.scope)}` : ''}`;
   switch (entry.type) {

@@ -1,3 +1,4 @@
+import { count, counted, plural } from '../../../../format.js';
 import type { PreflightReport } from '../../../../runbooks/preflight.js';
 import type { RunbookRefusal } from '../../../../runbooks/refusal.js';
 import { ALL_TENANTS_PHRASE, REASON_LENGTH } from '../../../../runbooks/validateStart.js';
@@ -54,7 +55,7 @@ const NO_PROBLEMS: Problems = {
 const PREFLIGHT_CODES = new Set(['preflight_missing', 'preflight_mismatch', 'preflight_stale', 'preflight_drift']);
 const HOLDER = /\bRun ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/i;
 
-export function problemsOf(refusal: RunbookRefusal): Problems {
+function problemsOf(refusal: RunbookRefusal): Problems {
   switch (refusal.code) {
     case 'reason_length':
     case 'reason_characters':
@@ -72,10 +73,12 @@ export function problemsOf(refusal: RunbookRefusal): Problems {
   }
 }
 
-const number = (n: number) => n.toLocaleString('en-US');
-const plural = (n: number, one: string, many: string) => `${number(n)} ${n === 1 ? one : many}`;
-
-const text = (value: unknown) => (value === null || value === undefined || value === '' ? '—' : String(value));
+const text = (value: unknown) =>
+  value === null || value === undefined || value === ''
+    ? '—'
+    : typeof value === 'string'
+      ? value
+      : JSON.stringify(value);
 
 /** A sample entry's changed fields, before and after; entries of another shape show as they are. */
 function sampleRow(entry: unknown) {
@@ -97,26 +100,24 @@ function sampleRow(entry: unknown) {
   };
 }
 
-export function reportView(report: PreflightReport) {
+function reportView(report: PreflightReport) {
   return {
     scope: report.scope.description,
     unit: report.unit,
     /** "Findings", for the table's row headers. */
     unitTitle: report.unit.charAt(0).toUpperCase() + report.unit.slice(1),
-    tenantsInScope: number(report.tenantsInScope),
-    inScope: number(report.inScope),
-    toChange: number(report.toChange),
+    tenantsInScope: count(report.tenantsInScope),
+    inScope: count(report.inScope),
+    toChange: count(report.toChange),
     // "18,000 findings in 20 tenants will change": what Start will do, in one sentence.
-    summary:
-      `${plural(report.toChange, report.unit.replace(/s$/, ''), report.unit)} ` +
-      `in ${plural(report.tenantsInScope, 'tenant', 'tenants')} will change.`,
+    summary: `${counted(report.toChange, report.unit)} ` + `in ${plural(report.tenantsInScope, 'tenant')} will change.`,
     breakdown: Object.entries(report.breakdown)
       .filter(([, count]) => count > 0)
-      .map(([field, count]) => ({ field, count: number(count) })),
+      .map(([field, n]) => ({ field, count: count(n) })),
     topTenants: report.topTenants.map((tenant) => ({
       externalId: tenant.externalId,
-      inScope: number(tenant.inScope),
-      toChange: number(tenant.toChange),
+      inScope: count(tenant.inScope),
+      toChange: count(tenant.toChange),
     })),
     sample: report.sample.map(sampleRow),
   };

@@ -155,7 +155,7 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
         const now = new Date();
         const runs = rows.slice(0, PAGE_SIZE).map((run) => runListView(run, now));
         const query = (extra: Record<string, string>) =>
-          `/system/ops/runs?${new URLSearchParams({ ...(filter.status ? { status: filter.status } : {}), ...(filter.runbook ? { runbook: filter.runbook } : {}), ...extra })}`;
+          `/system/ops/runs?${new URLSearchParams({ ...(filter.status ? { status: filter.status } : {}), ...(filter.runbook ? { runbook: filter.runbook } : {}), ...extra }).toString()}`;
         return app.renderView('system/runs', {
           runs,
           filter,

@@ -11,7 +11,7 @@ import {
   type RunRecord,
   type RunSummary,
 } from '../../../../runbooks/runs.js';
-import { describeScope, type StoredScope } from '../../../../runbooks/scope.js';
+import { describeScope } from '../../../../runbooks/scope.js';
 import { REASON_LENGTH } from '../../../../runbooks/validateStart.js';
 import { TUNING_LIMITS } from '../../../../workflows/queries.js';
 
@@ -23,11 +23,11 @@ export const SHOWN_ITEMS = 100;
 const runbookOf = (id: string) => RUNBOOKS.find((runbook) => runbook.id === id);
 const unitOf = (run: Pick<RunRecord, 'runbook'>) => runbookOf(run.runbook)?.unit ?? 'findings';
 const when = (date: Date | null) => (date ? utcTime(date) : '');
-const scopeText = (run: Pick<RunRecord, 'scope'>) => describeScope(run.scope as StoredScope);
+const scopeText = (run: Pick<RunRecord, 'scope'>) => describeScope(run.scope);
 const runHref = (id: string) => `/system/ops/runs/${id}`;
 
 /** "45 s", "3 min 5 s", "2 h 4 min": a span as people read it. */
-export function duration(seconds: number): string {
+function duration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;
@@ -130,8 +130,6 @@ export function liveView(run: RunLive, options: { inScope: number | null; now: D
     actions: actionsOf(run, options.canManage),
   };
 }
-
-export type LiveView = ReturnType<typeof liveView>;
 
 /** The run's tenants, failed first (what an operator opens the page for), the first SHOWN_ITEMS of them. */
 export function tenantsView(runId: string, items: RunItemRecord[]) {

@@ -1,0 +1,53 @@
+import { ESLint } from 'eslint';
+import tseslint from 'typescript-eslint';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../src/dev/projectRoot.js';
+
+// `npm run lint` holds workflow code to the rules of temporalio/samples-typescript; this proves
+// the rules fire, so that a config change that silently drops one fails here.
+const eslint = new ESLint({
+  cwd: PROJECT_ROOT,
+  // Snippets are not part of the TypeScript project; the import rules need no types.
+  overrideConfig: tseslint.configs.disableTypeChecked,
+});
+
+async function rulesBroken(source: string, file = 'src/workflows/probe.ts'): Promise<string[]> {
+  const [result] = await eslint.lintText(source, { filePath: `${PROJECT_ROOT}/${file}` });
+  return result!.messages.map((message) => message.ruleId ?? message.message);
+}
+
+describe('workflow code stays deterministic (ESLint)', () => {
+  it.each([
+    ["import { readFile } from 'node:fs';\nvoid readFile;", '@typescript-eslint/no-restricted-imports'],
+    ["import { proxyActivities } from '@temporalio/client';\nvoid proxyActivities;", '@typescript-eslint/no-restricted-imports'],
+    ["import { rebuildTenant } from '../activities/index.js';\nvoid rebuildTenant;", '@typescript-eslint/no-restricted-imports'],
+    ["import pg from 'pg';\nvoid pg;", '@typescript-eslint/no-restricted-imports'],
+    ['export const at = () => new Date();', 'no-restricted-syntax'],
+    ['export const env = () => process.env.HOME;', 'no-restricted-properties'],
+    ['export const later = () => setTimeout(() => {}, 10);', 'no-restricted-globals'],
+    ["export const load = () => require('node:fs');", 'no-restricted-globals'],
+  ])('refuses %j', async (source, rule) => {
+    expect(await rulesBroken(source)).toContain(rule);
+  });
+
+  it('allows the workflow SDK, other workflow files, and anything as a type', async () => {
+    const source = [
+      "import { condition, proxyActivities } from '@temporalio/workflow';",
+      "import { defineSearchAttributeKey } from '@temporalio/common';",
+      "import { pauseSignal } from './queries.js';",
+      "import type { RunbookActivities } from '../activities/index.js';",
+      "import type pg from 'pg';",
+      'export type Pool = pg.Pool;',
+      'export const parts = [condition, proxyActivities, defineSearchAttributeKey, pauseSignal];',
+      'export const at = (ms: number) => new Date(ms);',
+      'export type A = RunbookActivities;',
+    ].join('\n');
+    expect(await rulesBroken(source)).toEqual([]);
+  });
+
+  it('holds only workflow code to them', async () => {
+    expect(await rulesBroken("import { readFile } from 'node:fs';\nvoid readFile;", 'src/activities/probe.ts')).toEqual(
+      [],
+    );
+  });
+});
