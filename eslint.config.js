@@ -1,6 +1,8 @@
 // ESLint with typescript-eslint's type-aware rules (`npm run lint`; zero warnings is the bar).
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import { importX } from 'eslint-plugin-import-x';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
@@ -61,6 +63,36 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
+    },
+  },
+  {
+    // No import cycles anywhere in the product: each layer stands on the ones below it.
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: import.meta.dirname })],
+    },
+    rules: { 'import-x/no-cycle': 'error' },
+  },
+  {
+    // The engine knows runs, not how they are executed or asked for: it reaches the workflows
+    // through the RunLauncher the composition roots hand it.
+    files: ['src/runbooks/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(@temporalio/|(\\.\\./)+(temporal|web|cli|workflows|activities)/)',
+              message:
+                'The engine imports nothing of Temporal, the console, the CLI, the workflows or the activities; use its ports (RunLauncher).',
+            },
+          ],
+        },
+      ],
     },
   },
   {

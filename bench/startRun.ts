@@ -10,6 +10,7 @@ import { getRun, type RunRecord } from '../src/runbooks/runs.js';
 import { precheckStart, startRunbook } from '../src/runbooks/start.js';
 import { ALL_TENANTS_PHRASE, type StartRequest } from '../src/runbooks/validateStart.js';
 import { round } from './profile.js';
+import { temporalLauncher } from '../src/temporal/launcher.js';
 
 export const RUNBOOK = 'findings-lifecycle';
 
@@ -70,7 +71,8 @@ export interface FinishedRun {
 export async function startAndWait(deps: BenchDeps, preflight: SavedPreflight, reason: string): Promise<FinishedRun> {
   const startedAt = Date.now();
   const started = performance.now();
-  const { run } = await startRunbook(deps, request(reason, preflight.id));
+  const launcher = temporalLauncher(deps.config, () => Promise.resolve(deps.temporal));
+  const { run } = await startRunbook({ pool: deps.pool, launcher }, request(reason, preflight.id));
   const startSeconds = (performance.now() - started) / 1000;
   let done: RunRecord = run;
   while (done.status !== 'completed') {

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { ChangeFeed, FeedEvent } from '../src/db/changeFeed.js';
 import { ReadCache } from '../src/db/readCache.js';
@@ -140,11 +139,13 @@ describe('ReadCache', () => {
 
   it('serves an entry no longer than the TTL, nor than the lifetime of its value', async () => {
     const { feed } = handFeed();
+    let now = 0;
     const cache = new ReadCache<{ lifetimeMs: number }>({
       feed,
       dependsOn: {},
       ttlMs: 200,
       lifetimeOf: (value) => value.lifetimeMs,
+      clock: () => now,
     });
     const loads = {
       long: counted({ lifetimeMs: 10_000 }),
@@ -158,10 +159,18 @@ describe('ReadCache', () => {
     await readAll('long', 'short', 'over');
     await readAll('long', 'short', 'over');
     expect(calls()).toEqual([1, 1, 2]);
-    await sleep(100);
+    now = 49;
+    await readAll('long', 'short');
+    expect(calls()).toEqual([1, 1, 2]);
+    // The short value's lifetime is over, the TTL is not.
+    now = 50;
     await readAll('long', 'short');
     expect(calls()).toEqual([1, 2, 2]);
-    await sleep(150);
+    now = 199;
+    await readAll('long');
+    expect(calls()[0]).toBe(1);
+    // The TTL is over for the long value, whose own lifetime is not.
+    now = 200;
     await readAll('long');
     expect(calls()[0]).toBe(2);
   });

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlRun, type RunAction } from '../src/runbooks/control.js';
 import type { Initiator } from '../src/runbooks/initiator.js';
@@ -10,7 +9,8 @@ import { getRun, getRunItems, insertRun, type RunRecord } from '../src/runbooks/
 import { queryRunProgress } from '../src/temporal/runWorkflows.js';
 import { workflowIdFor } from '../src/temporal/workflowIds.js';
 import { RUNBOOK, useRunbookHarness } from './support/harness.js';
-import { waitForRun } from './support/runs.js';
+import { pendingRunWork } from './support/pendingActivities.js';
+import { tenantIds, waitForRun } from './support/runs.js';
 import { slowBatches, undoRebuilds } from './support/slowBatches.js';
 import { until } from './support/until.js';
 
@@ -34,10 +34,20 @@ describe('pausing, resuming and cancelling a run', () => {
 
   const control = (run: Pick<RunRecord, 'id'>, action: RunAction, initiator: Initiator = h.operator) =>
     controlRun(
-      { pool: h.database.pool, temporal: async () => h.client },
+      { pool: h.database.pool, launcher: h.launcher },
       { runId: run.id, initiator, source: 'system_ui' },
       action,
     );
+
+  /** Waits until Temporal holds nothing of the run to do: from then on, nothing of it runs until a signal. */
+  const untilIdle = async (run: RunRecord) => {
+    const tenants = await tenantIds(h.database.pool);
+    await until(
+      () => pendingRunWork(h.client, run.workflowId!, tenants),
+      (pending) => pending.length === 0,
+      'the run to be idle',
+    );
+  };
 
   /** Batches the run's tenants have committed so far. */
   const batchesSoFar = async (runId: string) =>
@@ -63,11 +73,10 @@ describe('pausing, resuming and cancelling a run', () => {
     });
     expect(paused.pausedAt).toBeInstanceOf(Date);
 
-    // The children stay, mid-tenant, and take no new batch.
-    await sleep(1_500);
+    // The children stay, mid-tenant: each finishes at most the batch it was in, then takes no new one.
     const atPause = await batchesSoFar(run.id);
-    await sleep(2_000);
-    expect(await batchesSoFar(run.id)).toBe(atPause);
+    await untilIdle(run);
+    expect(await batchesSoFar(run.id)).toBeLessThanOrEqual(atPause + 2);
     expect(await queryRunProgress(h.client, run.id)).toMatchObject({ paused: true, running: 2 });
     expect(await refusalCode(control(run, 'pause'))).toBe('already_paused');
 
@@ -100,8 +109,11 @@ describe('pausing, resuming and cancelling a run', () => {
       'the paused run to continue as new',
     );
     expect(continued).toMatchObject({ paused: true, pausedBy: 'the run itself', running: 0, tenantsDone: 2 });
-    await sleep(1_500);
+    // Once idle it is still paused, and no tenant past the canary has begun.
+    await untilIdle(run);
     expect(await queryRunProgress(h.client, run.id)).toMatchObject({ paused: true, running: 0, tenantsDone: 2 });
+    const begun = (await getRunItems(h.database.pool, run.id)).filter((item) => item.status !== 'pending');
+    expect(begun).toHaveLength(2);
     await control(run, 'resume');
     expect(await waitForRun(h.database.pool, run.id)).toMatchObject({
       outcome: 'succeeded',
@@ -151,7 +163,7 @@ describe('pausing, resuming and cancelling a run', () => {
       capabilities: ['platform.ops.runs.view'],
     };
     const asCli = controlRun(
-      { pool: h.database.pool, temporal: async () => h.client },
+      { pool: h.database.pool, launcher: h.launcher },
       { runId: single.id, initiator: viewer, source: 'cli' },
       'cancel',
     );
@@ -224,7 +236,7 @@ describe('pausing, resuming and cancelling a run', () => {
     expect(await getRun(h.database.pool, run.id)).toMatchObject({ status: 'completed', outcome: 'cancelled' });
 
     // The starter that wrote the row goes on and launches it: the workflow sees a completed run and ends.
-    await launchRun({ pool: h.database.pool, temporal: h.client, config: h.config }, run, preflight, {
+    await launchRun({ pool: h.database.pool, launcher: h.launcher }, run, preflight, {
       actor: { actorKind: 'cli', actorLabel: 'test' },
       source: 'cli',
     });

@@ -6,15 +6,10 @@ import { rebuildFindingsBatch } from '../src/runbooks/findings-lifecycle/rebuild
 import { buildPreflightReport, loadPreflight, runPreflight, type SavedPreflight } from '../src/runbooks/preflight.js';
 import { RunbookRefusal } from '../src/runbooks/refusal.js';
 import { getRunbook } from '../src/runbooks/registry.js';
-import {
-  resolveScope,
-  sameScope,
-  type ResolvedScope,
-  type ScopeInput,
-  type StoredScope,
-} from '../src/runbooks/scope.js';
+import { resolveScope, sameScope, type ResolvedScope, type ScopeInput } from '../src/runbooks/scope.js';
 import { seedDemoData } from '../src/seed/seedDemoData.js';
 import { RUNBOOK, useRunbookHarness } from './support/harness.js';
+import type { StoredScope } from '../src/runbooks/model.js';
 
 const ALL: ScopeInput = { kind: 'all_tenants' };
 const tenants = (...externalIds: string[]): ScopeInput => ({ kind: 'tenants', externalIds });

@@ -26,7 +26,7 @@ describe('runs that pause themselves: error budget and canary wave', () => {
     h.start(scope, { guards });
   const resume = (run: Pick<RunRecord, 'id'>) =>
     controlRun(
-      { pool: h.database.pool, temporal: async () => h.client },
+      { pool: h.database.pool, launcher: h.launcher },
       { runId: run.id, initiator: h.operator, source: 'system_ui' },
       'resume',
     );

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { outcomeOf } from '../src/runbooks/completeRun.js';
-import type { RunOutcome } from '../src/runbooks/runStatus.js';
+import type { RunOutcome } from '../src/runbooks/model.js';
 
 const counts = (tenantsSucceeded: number, tenantsFailed: number, tenantsCancelled: number) => ({
   tenantsSucceeded,

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { progressBar, progressText, runFraction } from '../src/runbooks/progressText.js';
-import type { RunCounts, RunRecord } from '../src/runbooks/runs.js';
-import type { RunOutcome, RunStatus } from '../src/runbooks/runStatus.js';
+import type { RunRecord } from '../src/runbooks/runs.js';
+import type { RunCounts, RunOutcome, RunStatus } from '../src/runbooks/model.js';
 
 /** The part of a run row the progress functions read; not paused unless a test says so. */
 function run(

@@ -1,12 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  assertTransition,
-  InvalidTransitionError,
-  persistTransition,
-  RUN_STATUSES,
-  type RunStatus,
-} from '../src/runbooks/runStatus.js';
+import { assertTransition, InvalidTransitionError, persistTransition } from '../src/runbooks/runStatus.js';
 import { createTestDatabase, type TestDatabase } from './support/testDatabase.js';
+import { RUN_STATUSES, type RunStatus } from '../src/runbooks/model.js';
 
 /**
  * The transition map written out by hand: a change to `TRANSITIONS` (or a new status) must be

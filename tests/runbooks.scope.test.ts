@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { describeScope, scopesOverlap, type StoredScope } from '../src/runbooks/scope.js';
+import { describeScope, scopesOverlap } from '../src/runbooks/scope.js';
+import type { StoredScope } from '../src/runbooks/model.js';
 
 const ALL: StoredScope = { allTenants: true };
 const tenants = (...ids: number[]): StoredScope => ({

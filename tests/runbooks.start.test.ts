@@ -14,6 +14,8 @@ import { startRunbook } from '../src/runbooks/start.js';
 import { ALL_TENANTS_PHRASE, type StartRequest } from '../src/runbooks/validateStart.js';
 import { seedDemoData } from '../src/seed/seedDemoData.js';
 import { RUNBOOK, useRunbookHarness } from './support/harness.js';
+import { until } from './support/until.js';
+import { testLauncher } from './support/temporal.js';
 
 const REASON = 'Repair lifecycle fields for the audit';
 const tenants = (...externalIds: string[]): ScopeInput => ({ kind: 'tenants', externalIds });
@@ -28,7 +30,7 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
   async function start(request: Partial<StartRequest> & { scope: ScopeInput }, now?: Date) {
     const preflightId = request.preflightId === undefined ? (await preflight(request.scope)).id : request.preflightId;
     return startRunbook(
-      { pool: h.database.pool, temporal: h.client, config: h.config, ...(now ? { now: () => now } : {}) },
+      { pool: h.database.pool, launcher: h.launcher, ...(now ? { now: () => now } : {}) },
       {
         runbook: RUNBOOK,
         initiator: h.operator,
@@ -227,7 +229,7 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
     // A namespace the server does not have: Temporal refuses the start at once.
     const elsewhere = new Client({ connection: h.client.connection, namespace: 'no-such-namespace' });
     const error = await startRunbook(
-      { pool: h.database.pool, temporal: elsewhere, config: h.config },
+      { pool: h.database.pool, launcher: testLauncher({ config: h.config, client: elsewhere }) },
       { runbook: RUNBOOK, scope, initiator: h.operator, reason: REASON, source: 'cli', preflightId: confirmed.id },
     ).catch((e: unknown) => e as Error);
     expect(error).toBeInstanceOf(UnavailableError);
@@ -300,7 +302,19 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
       const attempt = start({ scope, preflightId: confirmed.id, idempotencyKey: 'shared-key' }).catch(
         (e: unknown) => e,
       );
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Commit only once the starter waits on the key's row, so the key reaches it as a unique violation
+      // (committing earlier would let it find the run before its INSERT and refuse by the ordinary replay path).
+      await until(
+        async () =>
+          (
+            await h.database.pool.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE 'insert into "operation_runs"%'`,
+            )
+          ).rows[0]!.n,
+        (blocked) => blocked === 1,
+        "the starter's INSERT waiting on the uncommitted key",
+      );
       await other.query('COMMIT');
       const error = await attempt;
       expect(error).toBeInstanceOf(RunbookRefusal);

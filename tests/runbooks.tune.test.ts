@@ -29,7 +29,7 @@ describe('tuning a live run', () => {
     initiator: Initiator = h.operator,
   ) =>
     tuneRun(
-      { pool: h.database.pool, temporal: async () => h.client },
+      { pool: h.database.pool, launcher: h.launcher },
       { runId, initiator, source: 'system_ui', reason: REASON, ...change },
     );
   const refusal = (attempt: Promise<unknown>) =>

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
 import type pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Config } from '../src/config.js';
 import { PROJECT_ROOT } from '../src/dev/projectRoot.js';
-import { getRunItems } from '../src/runbooks/runs.js';
+import { getRun, getRunItems } from '../src/runbooks/runs.js';
 import { useRunbookHarness } from './support/harness.js';
 import { expectedChangesByTenant, loadFindingStates } from './support/lifecycleOracle.js';
 import { settledItems, tenantIds, waitForRun } from './support/runs.js';
@@ -34,12 +34,33 @@ async function batchesInFlight(pool: pg.Pool): Promise<number> {
   return rows[0].n;
 }
 
+/** Items of the run that are running, with their committed cursor and batch count. */
+async function runningItems(
+  pool: pg.Pool,
+  runId: string,
+): Promise<{ tenantId: number; cursor: number; batches: number }[]> {
+  return (await getRunItems(pool, runId))
+    .filter((item) => item.status === 'running')
+    .map((item) => ({ tenantId: item.tenantId, cursor: item.counts.cursor ?? 0, batches: item.counts.batches ?? 0 }));
+}
+
+/** Sessions of this test's database, other than the one asking, inside a transaction. */
+async function openTransactions(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL`,
+  );
+  return rows[0]!.n;
+}
+
+const BATCH_SIZE = 10;
+
 describe('a worker killed in the middle of an all-tenants run, inside a batch transaction', () => {
   // No in-process worker: the workers are real processes. Small batches make the run long
   // enough to be killed mid-way; short heartbeats make the retry quick.
   const h = useRunbookHarness({
     seed: { tenants: 30, findingsPerTenant: 300, seed: 21 },
-    settings: { batchSize: 10, childParallelism: 3, heartbeatTimeoutMs: 3_000, maxAttempts: 10 },
+    settings: { batchSize: BATCH_SIZE, childParallelism: 3, heartbeatTimeoutMs: 3_000, maxAttempts: 10 },
     worker: false,
   });
   const workers: ChildProcess[] = [];
@@ -55,25 +76,55 @@ describe('a worker killed in the middle of an all-tenants run, inside a batch tr
 
     const first = startWorkerProcess(h.config);
     workers.push(first);
-    const deadline = Date.now() + 120_000;
-    while ((await settledItems(pool, run.id)) < 3) {
-      if (Date.now() > deadline) throw new Error('the run made no progress before the kill');
-      await sleep(100);
-    }
-    // Kill it while a batch statement is in flight: its transaction holds rows and the item's
-    // counts, and must leave nothing behind.
+    await until(
+      () => settledItems(pool, run.id),
+      (n) => n >= 3,
+      'the run to make progress before the kill',
+      120_000,
+    );
+    // Kill it while every running tenant's batch statement is in flight (its transaction holds
+    // rows and the item's counts, and must leave nothing behind), one of them mid-way (batches
+    // committed that the restart must resume after) with findings to change in the batch it is
+    // in, so that a kept part of that batch would show.
+    const toChange = new Set([...before.values()].filter((s) => s.expected.changedFields.length > 0).map((s) => s.id));
+    const nextBatchChanges = ({ tenantId, cursor }: { tenantId: number; cursor: number }) =>
+      [...before.values()]
+        .filter((s) => s.tenantId === tenantId && s.id > cursor)
+        .slice(0, BATCH_SIZE)
+        .some((s) => toChange.has(s.id));
     const restore = await slowBatches(pool, 300);
     await until(
-      () => batchesInFlight(pool),
-      (n) => n > 0,
-      'a batch statement to be in flight',
+      async () => ({ inFlight: await batchesInFlight(pool), running: await runningItems(pool, run.id) }),
+      ({ inFlight, running }) =>
+        inFlight > 0 &&
+        inFlight === running.length &&
+        running.some((item) => item.batches > 0 && nextBatchChanges(item)),
+      'every running tenant mid-batch, one mid-way with findings to change in that batch',
     );
     first.kill('SIGKILL');
+    // Its batch statement runs to its end, then the server finds the client gone and rolls back.
+    await until(
+      () => openTransactions(pool),
+      (n) => n === 0,
+      "the killed worker's transactions to end",
+    );
     await restore();
+
+    // What the crash left, with no worker running: an unfinished run with a tenant mid-way, and
+    // every finding as its item's committed cursor says (rebuilt up to it, untouched after it).
+    expect((await getRun(pool, run.id))?.status).toBe('running');
     expect(await settledItems(pool, run.id)).toBeLessThan(customers.length);
-    await sleep(1_000);
-    const { rows: stalled } = await pool.query('SELECT status FROM operation_runs WHERE id = $1', [run.id]);
-    expect(stalled[0].status).toBe('running');
+    expect((await runningItems(pool, run.id)).filter((item) => item.batches > 0)).not.toEqual([]);
+    const items = new Map((await getRunItems(pool, run.id)).map((item) => [item.tenantId, item]));
+    const disagreeing: number[] = [];
+    for (const [id, state] of await loadFindingStates(pool, customers)) {
+      const item = items.get(state.tenantId);
+      const done = item && (item.status === 'succeeded' || item.status === 'failed');
+      const cursor = done ? Infinity : (item?.counts.cursor ?? 0);
+      const was = before.get(id)!;
+      if (!isDeepStrictEqual(state.current, id <= cursor ? was.expected.rebuilt : was.current)) disagreeing.push(id);
+    }
+    expect(disagreeing, 'findings whose state disagrees with their item after the kill').toEqual([]);
 
     workers.push(startWorkerProcess(h.config));
     const done = await waitForRun(pool, run.id, 180_000);

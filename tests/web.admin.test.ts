@@ -590,7 +590,7 @@ describe('the legacy maintenance trigger, switched on', () => {
       email: customer.email,
       tenantExternalId: customer.tenantExternalId,
     };
-    const deps = { pool: h.database.pool, temporal: h.client, config: h.config };
+    const deps = { pool: h.database.pool, launcher: h.launcher };
     const before = (await runs()).length;
     for (const scope of [
       { kind: 'tenants' as const, externalIds: [tenants[1]!.externalId] },

@@ -252,7 +252,7 @@ describe('every form, posted with random values', () => {
 
   it('tuning a queued run is refused at once, not left waiting for a worker to answer', async () => {
     const refusal = await tuneRun(
-      { pool: h.database.pool, temporal: async () => h.client },
+      { pool: h.database.pool, launcher: h.launcher },
       {
         runId: ids.run,
         initiator: h.operator,
@@ -275,7 +275,7 @@ describe('every form, posted with random values', () => {
       [ids.run],
     );
     const error = await tuneRun(
-      { pool: h.database.pool, temporal: async () => h.client, answerWithinMs: 1_000 },
+      { pool: h.database.pool, launcher: h.launcher, answerWithinMs: 1_000 },
       {
         runId: ids.run,
         initiator: h.operator,

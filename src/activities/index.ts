@@ -19,9 +19,10 @@ import {
   settleItem,
 } from '../runbooks/runItems.js';
 import type { TenantProgress } from '../runbooks/runItems.js';
-import { persistTransition, type RunOutcome } from '../runbooks/runStatus.js';
+import { persistTransition } from '../runbooks/runStatus.js';
 import type { StartDeps } from '../runbooks/start.js';
 import { classifyFailures } from './failures.js';
+import type { RunOutcome } from '../runbooks/model.js';
 
 export interface ActivityDeps {
   pool: pg.Pool;

@@ -2,13 +2,17 @@ import type { Client } from '@temporalio/client';
 import { loadConfig, type Config } from '../config.js';
 import { openDatabase, type Database } from '../db/client.js';
 import { asConnectionError } from '../db/connectionError.js';
+import type { RunLauncher } from '../runbooks/launcher.js';
 import { connectTemporal } from '../temporal/connection.js';
+import { temporalLauncher } from '../temporal/launcher.js';
 
 export interface CliDeps {
   config: Config;
   database: Database;
   /** Connects on first use: commands that only read the database never need Temporal up. */
   temporal: () => Promise<Client>;
+  /** The starter's and the run controls' way to the workflows, on the same connection. */
+  launcher: RunLauncher;
 }
 
 /** Opens the database (checked) for one command, and Temporal when it asks; closes both after. */
@@ -22,7 +26,8 @@ export async function withDeps<T>(work: (deps: CliDeps) => Promise<T>): Promise<
     } catch (error) {
       throw asConnectionError(error, config.databaseUrl);
     }
-    return await work({ config, database, temporal: () => (temporal ??= connectTemporal(config.temporal)) });
+    const connect = () => (temporal ??= connectTemporal(config.temporal));
+    return await work({ config, database, temporal: connect, launcher: temporalLauncher(config, connect) });
   } finally {
     if (temporal) await (await temporal.catch(() => null))?.connection.close();
     await database.close();

@@ -16,6 +16,8 @@ export interface ReadCacheOptions<V> {
   maxEntries?: number;
   /** How much longer a value may be served at most (a session's remaining life, say), in ms. */
   lifetimeOf?: (value: V) => number;
+  /** The monotonic clock that entries age by, in ms. Default `performance.now()`; a test passes its own. */
+  clock?: () => number;
 }
 
 const DEFAULT_TTL_MS = 5_000;
@@ -36,7 +38,12 @@ export class ReadCache<V> {
   #generation = 0;
 
   constructor(options: ReadCacheOptions<V>) {
-    this.#options = { ttlMs: DEFAULT_TTL_MS, maxEntries: DEFAULT_MAX_ENTRIES, ...options };
+    this.#options = {
+      ttlMs: DEFAULT_TTL_MS,
+      maxEntries: DEFAULT_MAX_ENTRIES,
+      ...options,
+      clock: options.clock ?? (() => performance.now()),
+    };
     options.feed.subscribe((event) => this.#heard(event));
   }
 
@@ -45,7 +52,7 @@ export class ReadCache<V> {
     // No entry outlives a lost feed (see #heard), so a hit needs only to be young enough.
     const hit = this.#entries.get(key);
     if (hit) {
-      if (hit.until > performance.now()) return hit.value;
+      if (hit.until > this.#options.clock()) return hit.value;
       this.#entries.delete(key);
     }
     const shared = this.#loading.get(key);
@@ -76,7 +83,7 @@ export class ReadCache<V> {
     if (!(lifetime > 0)) return;
     this.#entries.delete(key);
     if (this.#entries.size >= this.#options.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(key, { value, until: performance.now() + lifetime });
+    this.#entries.set(key, { value, until: this.#options.clock() + lifetime });
   }
 
   #heard(event: FeedEvent): void {

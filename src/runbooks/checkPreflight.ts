@@ -1,9 +1,10 @@
 import type pg from 'pg';
 import { inTransaction } from '../db/transaction.js';
-import type { RunbookDefinition, TenantFingerprint } from './definition.js';
+import type { RunbookDefinition } from './definition.js';
 import { loadPreflight, loadPreflightTenants, type SavedPreflight } from './preflight.js';
 import { RunbookRefusal } from './refusal.js';
-import { sameScope, type ResolvedScope, type TenantRef } from './scope.js';
+import { sameScope, type ResolvedScope } from './scope.js';
+import type { TenantFingerprint, TenantRef } from './model.js';
 
 export interface PreflightPolicy {
   maxAgeMs: number;

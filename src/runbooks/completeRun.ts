@@ -5,8 +5,8 @@ import { notifications } from '../db/schema/index.js';
 import { inTransaction } from '../db/transaction.js';
 import type { AuditActor } from './initiator.js';
 import { refreshRunCounts } from './runItems.js';
-import type { RunCounts } from './runs.js';
-import { persistTransition, type RunOutcome } from './runStatus.js';
+import { persistTransition } from './runStatus.js';
+import type { RunCounts, RunOutcome } from './model.js';
 
 const AUDIT_ACTION: Record<RunOutcome, string> = {
   succeeded: 'runbook.completed',

@@ -1,27 +1,23 @@
-import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { recordAudit } from '../audit/recordAudit.js';
-import {
-  cancelRunWorkflow,
-  pauseRunWorkflow,
-  resumeRunWorkflow,
-  tuneRunWorkflow,
-  type ControlOutcome,
-} from '../temporal/runWorkflows.js';
-import type { TuneResult } from '../workflows/queries.js';
 import { CAPABILITIES, requireCapability } from './capabilities.js';
 import { completeRun } from './completeRun.js';
 import { refreshRunCounts } from './runItems.js';
 import { auditActor, initiatorLabel, type Initiator, type RequestContext } from './initiator.js';
 import { UnavailableError } from '../errors.js';
+import type { ControlOutcome, RunLauncher } from './launcher.js';
 import { RunbookRefusal } from './refusal.js';
-import { getRun, recordRunPause, type RunRecord, type RunSource } from './runs.js';
+import { getRun, recordRunPause, type RunRecord } from './runs.js';
 import { validReason } from './validateStart.js';
+import type { RunSource, TuneResult } from './model.js';
+
+/** How long a tune waits for a worker to answer by default. */
+const TUNE_ANSWER_MS = 15_000;
 
 export interface ControlDeps {
   pool: pg.Pool;
-  /** Connected only once the request is valid: a refusal needs no Temporal. */
-  temporal: () => Promise<Client>;
+  /** Reached only once the request is valid: a refusal needs no workflow service. */
+  launcher: RunLauncher;
   /** How long a tune waits for a worker to answer (default 15 s). */
   answerWithinMs?: number;
 }
@@ -68,10 +64,9 @@ async function controllableRun(deps: ControlDeps, request: ControlRequest, actio
   return run;
 }
 
-async function sendControl(deps: ControlDeps, run: RunRecord, action: RunAction, by: string): Promise<ControlOutcome> {
-  const client = await deps.temporal();
-  if (action === 'cancel') return cancelRunWorkflow(client, run.id);
-  return action === 'pause' ? pauseRunWorkflow(client, run.id, by) : resumeRunWorkflow(client, run.id, by);
+function sendControl(deps: ControlDeps, run: RunRecord, action: RunAction, by: string): Promise<ControlOutcome> {
+  if (action === 'cancel') return deps.launcher.cancel(run.id);
+  return action === 'pause' ? deps.launcher.pause(run.id, by) : deps.launcher.resume(run.id, by);
 }
 
 /**
@@ -130,17 +125,16 @@ export async function tuneRun(deps: ControlDeps, request: TuneRunRequest): Promi
   if (run.status === 'queued')
     throw new RunbookRefusal('not_started', `Run ${run.id} is still queued; tune it once a worker has started it.`);
   const by = initiatorLabel(request.initiator);
-  const outcome = await tuneRunWorkflow(
-    await deps.temporal(),
+  const outcome = await deps.launcher.tune(
     run.id,
     { by, parallelism: request.parallelism, batchSize: request.batchSize },
-    deps.answerWithinMs,
+    deps.answerWithinMs ?? TUNE_ANSWER_MS,
   );
   if (outcome === 'no_workflow')
     throw new RunbookRefusal('not_started', `Run ${run.id} has no workflow to tune (it is ${run.status}).`);
   if (outcome === 'no_answer') {
     throw new UnavailableError(
-      `No worker answered the tune of run ${run.id} within ${Math.round((deps.answerWithinMs ?? 15_000) / 1000)} s; is a worker running? ` +
+      `No worker answered the tune of run ${run.id} within ${Math.round((deps.answerWithinMs ?? TUNE_ANSWER_MS) / 1000)} s; is a worker running? ` +
         'The change may still apply when one picks the run up: check the run before tuning again.',
     );
   }

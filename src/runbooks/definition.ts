@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/queryable.js';
-import type { TenantRef } from './scope.js';
+import type { TenantFingerprint, TenantRef } from './model.js';
 
 /** What a preflight counts, per tenant and in total, in the runbook's unit (e.g. findings). */
 interface TenantPreflight {
@@ -15,28 +15,6 @@ export interface PreflightBody {
   breakdown: Record<string, number>;
   /** A few before/after examples (empty when asked for the numbers only). */
   sample: unknown[];
-}
-
-/**
- * A cheap summary of one tenant's data that moves whenever the tenant's count to change may
- * have moved: a start re-counts only the tenants whose fingerprint differs from the preflight's.
- * Flat JSON (stored as jsonb), compared value by value.
- */
-export type TenantFingerprint = Readonly<Record<string, string | number | null>>;
-
-/** Progress of one tenant, written together with the batch it describes. */
-export interface TenantCounts {
-  examined: number;
-  changed: number;
-  batches: number;
-  breakdown: Record<string, number>;
-  /** Highest id processed; a retried activity resumes after it. */
-  cursor: number;
-  /** Set by the read-only recount after the last batch. */
-  verified?: boolean;
-  remaining?: number;
-  /** Where the tenant's time went: its batches' statements and the verification, in milliseconds. */
-  spentMs?: { batches?: number; verification?: number };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { RunbookRefusal } from './refusal.js';
-import type { RunGuards } from './runs.js';
 import type { ResolvedScope } from './scope.js';
 import type { GuardsInput } from './validateStart.js';
+import type { RunGuards } from './model.js';
 
 const wholeNumber = (value: number | undefined, min: number, max: number) =>
   value === undefined || (Number.isInteger(value) && value >= min && value <= max);

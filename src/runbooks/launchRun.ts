@@ -1,18 +1,16 @@
-import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { recordAudit } from '../audit/recordAudit.js';
-import type { Config } from '../config.js';
 import { errorWithCause, UnavailableError } from '../errors.js';
-import { startRunWorkflow } from '../temporal/runWorkflows.js';
 import { completeRun } from './completeRun.js';
 import type { AuditActor } from './initiator.js';
+import type { RunLauncher } from './launcher.js';
 import type { SavedPreflight } from './preflight.js';
-import type { RunRecord, RunSource } from './runs.js';
+import type { RunRecord } from './runs.js';
+import type { RunSource } from './model.js';
 
 export interface LaunchDeps {
   pool: pg.Pool;
-  temporal: Client;
-  config: Config;
+  launcher: RunLauncher;
 }
 
 /**
@@ -31,24 +29,21 @@ export async function launchRun(
   const tenants = 'tenants' in run.scope ? run.scope.tenants : [];
   let started: boolean;
   try {
-    started = await startRunWorkflow(
-      { client: deps.temporal, taskQueue: deps.config.temporal.taskQueue, settings: deps.config.rebuild },
-      {
-        runId: run.id,
-        runbook: run.runbook,
-        singleTenant: run.scopeKind === 'tenant' ? tenants[0]! : null,
-        guards: run.guards,
-        preflight: {
-          id: preflight.id,
-          contentHash: preflight.contentHash,
-          tenantsInScope: preflight.report.tenantsInScope,
-          inScope: preflight.report.inScope,
-          toChange: preflight.report.toChange,
-        },
+    started = await deps.launcher.start({
+      runId: run.id,
+      runbook: run.runbook,
+      singleTenant: run.scopeKind === 'tenant' ? tenants[0]! : null,
+      guards: run.guards,
+      preflight: {
+        id: preflight.id,
+        contentHash: preflight.contentHash,
+        tenantsInScope: preflight.report.tenantsInScope,
+        inScope: preflight.report.inScope,
+        toChange: preflight.report.toChange,
       },
-    );
+    });
   } catch (error) {
-    const message = `Temporal at ${deps.config.temporal.address} did not start the workflow (${errorWithCause(error)}); run ${run.id} is recorded as failed. Check the server and start again.`;
+    const message = `${deps.launcher.name} did not start the workflow (${errorWithCause(error)}); run ${run.id} is recorded as failed. Check the server and start again.`;
     await completeRun(deps.pool, run.id, { outcome: 'failed', error: message, actor: by.actor });
     await recordAudit(deps.pool, {
       ...by.actor,

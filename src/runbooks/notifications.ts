@@ -2,7 +2,7 @@ import { and, count, desc, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import { orm, type Connection } from '../db/orm.js';
 import { prepared } from '../db/prepared.js';
 import { notifications, operationRuns } from '../db/schema/index.js';
-import type { StoredScope } from './scope.js';
+import type { StoredScope } from './model.js';
 
 /**
  * An operator's notices about their runs (`OperationRunCompleted`, `OperationRunPaused`, written

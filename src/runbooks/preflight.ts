@@ -7,17 +7,11 @@ import { alongsideInSnapshot } from '../db/sharedSnapshot.js';
 import type { Queryable } from '../db/queryable.js';
 import { preflights, preflightTenants } from '../db/schema/index.js';
 import { inTransaction } from '../db/transaction.js';
-import type { PreflightBody, RunbookDefinition, TenantFingerprint } from './definition.js';
+import type { PreflightBody, RunbookDefinition } from './definition.js';
 import { RunbookRefusal } from './refusal.js';
 import { auditActor, initiatorLabel, type Initiator, type RequestContext } from './initiator.js';
-import {
-  describeScope,
-  resolveScope,
-  type ResolvedScope,
-  type ScopeInput,
-  type ScopeKind,
-  type StoredScope,
-} from './scope.js';
+import { describeScope, resolveScope, type ResolvedScope, type ScopeInput } from './scope.js';
+import type { ScopeKind, StoredScope, TenantFingerprint } from './model.js';
 
 const TOP_TENANTS = 10;
 

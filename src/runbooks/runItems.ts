@@ -1,10 +1,6 @@
 import type { Queryable } from '../db/queryable.js';
 import { PLATFORM_TENANT_EXTERNAL_ID } from '../db/schema/tenancy.js';
-import type { TenantCounts } from './definition.js';
-import type { RunCounts } from './runs.js';
-
-/** The life of one tenant in a run (`operation_run_items.status`). */
-export type ItemStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+import type { ItemStatus, RunCounts, TenantCounts } from './model.js';
 
 /** One tenant's progress, as its workflow reports it. */
 export interface TenantProgress {

@@ -1,14 +1,5 @@
 import type { Queryable } from '../db/queryable.js';
-
-/** The lifecycle of an `operation_runs` row. */
-export const RUN_STATUSES = [
-  'queued', // row written by the starter; the workflow has not begun work yet
-  'running', // the workflow has materialized its items and is working through them
-  'completed', // terminal; `outcome` says how it ended
-] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-
-export type RunOutcome = 'succeeded' | 'partially_succeeded' | 'failed' | 'cancelled';
+import type { RunOutcome, RunStatus } from './model.js';
 
 const TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
   // the workflow picked the run up; or it never could start (Temporal refused, cancelled while queued)

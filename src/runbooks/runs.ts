@@ -3,33 +3,7 @@ import type { SelectedFields, SelectedFieldsFlat } from 'drizzle-orm/pg-core';
 import { orm, type Connection } from '../db/orm.js';
 import { prepared } from '../db/prepared.js';
 import { auditEvents, operationRunItems, operationRuns, preflights, tenants } from '../db/schema/index.js';
-import { RUN_STATUSES, type RunStatus } from './runStatus.js';
-
-export type RunSource = 'system_ui' | 'cli' | 'deploy_hook' | 'admin_trigger';
-
-/** Run totals, always derived from the run's items (`refreshRunCounts`). */
-export interface RunCounts {
-  tenants?: number;
-  tenantsPending?: number;
-  tenantsRunning?: number;
-  tenantsSucceeded?: number;
-  tenantsFailed?: number;
-  tenantsCancelled?: number;
-  examined?: number;
-  changed?: number;
-  batches?: number;
-  breakdown?: Record<string, number>;
-}
-
-/** What stops a run on its own to let an operator look: too many failed tenants, or a canary wave. */
-export interface RunGuards {
-  /** Pause when more tenants than this have failed. */
-  maxFailedTenants?: number;
-  /** Pause when more than this share (0–100) of the run's tenants have failed. */
-  maxFailedPercent?: number;
-  /** Run this many tenants first (the named ones, or the first by id), then pause for a go-ahead. */
-  canary?: { count: number; tenantIds?: number[] };
-}
+import { RUN_STATUSES, type RunStatus } from './model.js';
 
 export type RunRecord = typeof operationRuns.$inferSelect;
 export type NewRun = Omit<typeof operationRuns.$inferInsert, 'id' | 'workflowId' | 'status'>;

@@ -1,20 +1,10 @@
 import type { Queryable } from '../db/queryable.js';
 import { PLATFORM_TENANT_EXTERNAL_ID } from '../db/schema/tenancy.js';
 import { RunbookRefusal } from './refusal.js';
+import type { ScopeKind, StoredScope, TenantRef } from './model.js';
 
 /** What a caller asks for: named tenants (one or more), or every customer tenant. */
 export type ScopeInput = { kind: 'tenants'; externalIds: string[] } | { kind: 'all_tenants' };
-
-export type ScopeKind = 'tenant' | 'tenants' | 'all_tenants';
-
-export interface TenantRef {
-  id: number;
-  externalId: string;
-  workspaceId: number;
-}
-
-/** The scope as stored in `operation_runs.scope` and `preflights.scope`. */
-export type StoredScope = { tenants: Array<{ id: number; externalId: string }> } | { allTenants: true };
 
 export interface ResolvedScope {
   kind: ScopeKind;

@@ -1,30 +1,28 @@
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import type pg from 'pg';
 import { recordAudit } from '../audit/recordAudit.js';
-import type { Config } from '../config.js';
 import { orm } from '../db/orm.js';
 import { sqlState } from '../errors.js';
 import { tenants } from '../db/schema/index.js';
 import { PLATFORM_TENANT_EXTERNAL_ID } from '../db/schema/tenancy.js';
 import { inTransaction } from '../db/transaction.js';
-import { workflowIdFor } from '../temporal/workflowIds.js';
 import { checkPreflight, DEFAULT_PREFLIGHT_POLICY, type PreflightPolicy } from './checkPreflight.js';
 import type { RunbookDefinition } from './definition.js';
 import { auditActor, initiatorLabel } from './initiator.js';
 import { launchRun } from './launchRun.js';
+import type { RunLauncher } from './launcher.js';
 import { loadPreflight, type SavedPreflight } from './preflight.js';
 import { RunbookRefusal } from './refusal.js';
-import { findActiveRuns, findRunByIdempotencyKey, getRun, insertRun, type RunGuards, type RunRecord } from './runs.js';
+import { findActiveRuns, findRunByIdempotencyKey, getRun, insertRun, type RunRecord } from './runs.js';
 import { resolveGuards } from './guards.js';
 import { describeScope, resolveScope, sameScope, scopesOverlap, type ResolvedScope } from './scope.js';
 import { validateStartRequest, type StartRequest } from './validateStart.js';
+import type { RunGuards } from './model.js';
 
 export interface StartDeps {
   pool: pg.Pool;
-  temporal: Client;
-  config: Config;
+  launcher: RunLauncher;
   now?: () => Date;
   preflightPolicy?: PreflightPolicy;
 }
@@ -111,7 +109,12 @@ async function refuseOverlap(q: pg.Pool | pg.PoolClient, plan: StartPlan): Promi
  * runbook (and uses of one key, across runbooks) queue on advisory locks, so the overlap and
  * key checks see every committed run.
  */
-async function insertOrReplayRun(client: pg.PoolClient, plan: StartPlan, preflightId: string): Promise<StartResult> {
+async function insertOrReplayRun(
+  client: pg.PoolClient,
+  plan: StartPlan,
+  preflightId: string,
+  launcher: RunLauncher,
+): Promise<StartResult> {
   const { request, runbook, scope, key } = plan;
   if (key) await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`operation_runs.idempotency_key:${key}`]);
   await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`operation_runs:${runbook.id}`]);
@@ -123,7 +126,7 @@ async function insertOrReplayRun(client: pg.PoolClient, plan: StartPlan, preflig
   const id = randomUUID();
   const run = await insertRun(client, {
     id,
-    workflowId: workflowIdFor(id),
+    workflowId: launcher.workflowIdOf(id),
     workspaceId: scope.kind === 'tenant' ? scope.tenants[0]!.workspaceId : await platformWorkspaceId(client),
     runbook: runbook.id,
     scopeKind: scope.kind,
@@ -144,7 +147,7 @@ async function insertOrReplayRun(client: pg.PoolClient, plan: StartPlan, preflig
 /** The same, where a key written outside the locks (or by a newer starter) wins the race. */
 async function writeRun(deps: StartDeps, plan: StartPlan, preflightId: string): Promise<StartResult> {
   try {
-    return await inTransaction(deps.pool, (client) => insertOrReplayRun(client, plan, preflightId));
+    return await inTransaction(deps.pool, (client) => insertOrReplayRun(client, plan, preflightId, deps.launcher));
   } catch (error) {
     if (!plan.key || sqlState(error) !== UNIQUE_VIOLATION) throw error;
     const existing = await findRunByIdempotencyKey(deps.pool, plan.key);

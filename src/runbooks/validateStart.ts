@@ -3,8 +3,8 @@ import type { RunbookDefinition } from './definition.js';
 import type { Initiator, RequestContext } from './initiator.js';
 import { RunbookRefusal } from './refusal.js';
 import { getRunbook } from './registry.js';
-import type { RunSource } from './runs.js';
 import type { ScopeInput } from './scope.js';
+import type { RunSource } from './model.js';
 
 /** The phrase an operator types to confirm an all-tenants run. */
 export const ALL_TENANTS_PHRASE = 'ALL TENANTS';

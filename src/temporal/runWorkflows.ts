@@ -7,7 +7,6 @@ import {
 } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { RunSettings } from '../config.js';
-import type { RunGuards } from '../runbooks/runs.js';
 import {
   deployHookWorkflow,
   releaseSignal,
@@ -16,24 +15,16 @@ import {
   type ReleaseRecord,
   type ReleaseSignal,
 } from '../workflows/deployHook.js';
-import type { FanOutInput, PreflightSummary, TenantInput } from '../workflows/inputs.js';
-import { pauseSignal, resumeSignal, tuneUpdate, type TuneRequest, type TuneResult } from '../workflows/queries.js';
+import type { FanOutInput, TenantInput } from '../workflows/inputs.js';
+import { pauseSignal, resumeSignal, tuneUpdate } from '../workflows/queries.js';
 import { runbookFanOutWorkflow, runProgressQuery } from '../workflows/runbookFanOut.js';
 import type { RunProgress } from '../workflows/fanOutState.js';
 import { runbookTenantWorkflow } from '../workflows/runbookTenant.js';
 import { runSearchAttributes } from '../workflows/searchAttributes.js';
 import { isMissingSearchAttribute } from './searchAttributes.js';
 import { deployHookWorkflowId, workflowIdFor } from './workflowIds.js';
-
-/** What a run's root workflow needs to know; the runbook core hands it over. */
-export interface RunToLaunch {
-  runId: string;
-  runbook: string;
-  /** One tenant: the tenant workflow alone; otherwise a fan-out over the run's items. */
-  singleTenant: { id: number; externalId: string } | null;
-  preflight: PreflightSummary;
-  guards: RunGuards;
-}
+import type { ControlOutcome, RunToLaunch, TuneOutcome } from '../runbooks/launcher.js';
+import type { TuneRequest } from '../runbooks/model.js';
 
 export interface LaunchTarget {
   client: Client;
@@ -93,13 +84,7 @@ export async function startRunWorkflow(target: LaunchTarget, run: RunToLaunch): 
   }
 }
 
-export type ControlOutcome = 'sent' | 'no_workflow';
-
-/**
- * Sends a control to a run's workflow when it is running. `no_workflow`: it never started (the
- * starter died in between), or it closed without completing its run (terminated from the
- * Temporal UI, say), or retention removed it: nobody is there to tell.
- */
+/** Sends a control to a run's workflow when it is running. */
 async function toRunningWorkflow(
   client: Client,
   runId: string,
@@ -165,8 +150,8 @@ export async function tuneRunWorkflow(
   client: Client,
   runId: string,
   request: TuneRequest,
-  answerWithinMs = 15_000,
-): Promise<{ tuned: TuneResult } | { refused: string } | 'no_workflow' | 'no_answer'> {
+  answerWithinMs: number,
+): Promise<TuneOutcome> {
   try {
     const handle = client.workflow.getHandle(workflowIdFor(runId));
     return {

@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { createActivities } from '../activities/index.js';
 import type { Config } from '../config.js';
 import { temporalUnavailable, tlsOption } from './connection.js';
+import { temporalLauncher } from './launcher.js';
 
 // From the root rather than from this folder, so that the compiled CLI (dist/cli/index.js, two
 // folders deep like this file) resolves the same sources.
@@ -35,7 +36,7 @@ export async function createWorker(options: {
     activities: createActivities({
       pool: options.pool,
       outageWindowMs: config.outageWindowMs,
-      starter: { pool: options.pool, temporal, config },
+      starter: { pool: options.pool, launcher: temporalLauncher(config, () => Promise.resolve(temporal)) },
     }),
     // Heartbeats carry cancellation back to a batch activity: a short throttle lets it stop
     // at the next batch boundary rather than up to 80% of the heartbeat timeout later.

@@ -21,6 +21,8 @@ import { notificationsRoutes } from './routes/system/notifications/index.js';
 import { runbooksRoutes } from './routes/system/runbooks/index.js';
 import { runsRoutes } from './routes/system/runs/index.js';
 import { tenantsRoutes } from './routes/system/tenants/index.js';
+import type { RunLauncher } from '../runbooks/launcher.js';
+import { temporalLauncher } from '../temporal/launcher.js';
 
 export interface AppDeps {
   config: Config;
@@ -31,6 +33,8 @@ export interface AppDeps {
 declare module 'fastify' {
   interface FastifyInstance {
     deps: AppDeps;
+    /** How the starter and the run controls reach the runs' workflows. */
+    launcher: RunLauncher;
   }
 }
 
@@ -52,6 +56,10 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
     ...options,
   });
   app.decorate('deps', deps);
+  app.decorate(
+    'launcher',
+    temporalLauncher(deps.config, () => Promise.resolve(deps.temporal)),
+  );
 
   await app.register(helmetPlugin, { secure: deps.config.cookieSecure });
   await app.register(cookiesPlugin);

@@ -1,5 +1,5 @@
-import type { RunGuards } from '../runbooks/runs.js';
 import type { CarriedFanOut } from './inputs.js';
+import type { RunGuards } from '../runbooks/model.js';
 
 export interface RunProgress extends CarriedFanOut {
   running: number;

@@ -1,16 +1,7 @@
 // Types shared by the workflows and the code that starts them. No runtime imports: workflow
 // code must stay deterministic.
 import type { RunSettings } from '../config.js';
-import type { RunGuards } from '../runbooks/runs.js';
-
-/** What the workflow tells about the preflight the run was confirmed against. */
-export interface PreflightSummary {
-  id: string;
-  contentHash: string;
-  tenantsInScope: number;
-  inScope: number;
-  toChange: number;
-}
+import type { PreflightSummary, RunGuards } from '../runbooks/model.js';
 
 interface RunInput {
   runId: string;

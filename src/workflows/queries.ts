@@ -1,5 +1,5 @@
 import { ApplicationFailure, defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { PreflightSummary } from './inputs.js';
+import type { PreflightSummary, TuneRequest, TuneResult } from '../runbooks/model.js';
 
 /** The preflight the run was confirmed against. */
 export const preflightQuery = defineQuery<PreflightSummary | null>('preflight');
@@ -14,17 +14,6 @@ export const resumeSignal = defineSignal<[ControlSignal]>('resume');
 
 /** Limits of live tuning: wide enough for any real run, narrow enough to stay safe. */
 export const TUNING_LIMITS = { parallelism: { min: 1, max: 64 }, batchSize: { min: 50, max: 50_000 } } as const;
-
-export interface TuneRequest extends ControlSignal {
-  parallelism?: number;
-  batchSize?: number;
-}
-
-/** The settings a run goes on with: before and after the change. */
-export interface TuneResult {
-  from: { parallelism: number; batchSize: number };
-  to: { parallelism: number; batchSize: number };
-}
 
 /** Changes a running run's parallelism and batch size; new children and batches use them. */
 export const tuneUpdate = defineUpdate<TuneResult, [TuneRequest]>('tune');

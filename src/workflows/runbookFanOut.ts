@@ -12,15 +12,8 @@ import {
 import { failureMessage, ownRun, runbookActivities } from './activities.js';
 import { FanOutState, type RunProgress } from './fanOutState.js';
 import type { FanOutInput } from './inputs.js';
-import {
-  batchSizeSignal,
-  pauseSignal,
-  preflightQuery,
-  resumeSignal,
-  tuneUpdate,
-  validateTuning,
-  type TuneRequest,
-} from './queries.js';
+import { batchSizeSignal, pauseSignal, preflightQuery, resumeSignal, tuneUpdate, validateTuning } from './queries.js';
+import type { TuneRequest } from '../runbooks/model.js';
 import { runbookTenantWorkflow } from './runbookTenant.js';
 import { runSearchAttributes } from './searchAttributes.js';
 

@@ -3,15 +3,8 @@ import type { TenantStep } from '../activities/index.js';
 import type { TenantProgress } from '../runbooks/runItems.js';
 import { failureMessage, isBusinessFailure, ownRun, runbookActivities, withBusinessRetries } from './activities.js';
 import type { TenantInput } from './inputs.js';
-import {
-  batchSizeSignal,
-  pauseSignal,
-  preflightQuery,
-  resumeSignal,
-  tuneUpdate,
-  validateTuning,
-  type TuneRequest,
-} from './queries.js';
+import { batchSizeSignal, pauseSignal, preflightQuery, resumeSignal, tuneUpdate, validateTuning } from './queries.js';
+import type { TuneRequest } from '../runbooks/model.js';
 
 export const tenantProgressQuery = defineQuery<TenantProgress>('progress');
 

@@ -6,14 +6,16 @@ import type { Config, RunSettings } from '../../src/config.js';
 import type { Initiator } from '../../src/runbooks/initiator.js';
 import { runPreflight, type SavedPreflight } from '../../src/runbooks/preflight.js';
 import { getRunbook } from '../../src/runbooks/registry.js';
-import type { RunRecord, RunSource } from '../../src/runbooks/runs.js';
+import type { RunRecord } from '../../src/runbooks/runs.js';
 import type { ScopeInput } from '../../src/runbooks/scope.js';
 import { startRunbook } from '../../src/runbooks/start.js';
 import { ALL_TENANTS_PHRASE, type GuardsInput } from '../../src/runbooks/validateStart.js';
 import { seedDemoData, type SeedOptions } from '../../src/seed/seedDemoData.js';
 import { createOperator } from './runs.js';
-import { testClient, testConfig, testWorker } from './temporal.js';
+import { testClient, testConfig, testLauncher, testWorker } from './temporal.js';
 import { createTestDatabase, type TestDatabase } from './testDatabase.js';
+import type { RunLauncher } from '../../src/runbooks/launcher.js';
+import type { RunSource } from '../../src/runbooks/model.js';
 
 export const RUNBOOK = 'findings.lifecycle.rebuild';
 
@@ -28,7 +30,7 @@ export async function startTestRun(
   const initiator = options.initiator ?? world.operator;
   const preflight = await runPreflight(world.pool, { runbook: getRunbook(RUNBOOK), scope, initiator });
   const { run } = await startRunbook(
-    { pool: world.pool, temporal: world.client, config: world.config },
+    { pool: world.pool, launcher: testLauncher(world) },
     {
       runbook: RUNBOOK,
       scope,
@@ -47,6 +49,8 @@ export interface RunbookHarness {
   database: TestDatabase;
   config: Config;
   client: Client;
+  /** The engine's way to this file's workflows (its task queue, its settings). */
+  launcher: RunLauncher;
   /** An operator with every capability. */
   operator: Initiator;
   /** Preflights the scope and starts against it through the one starter, as the console does. */
@@ -72,6 +76,7 @@ export function useRunbookHarness(setup: {
     await seedDemoData(harness.database.pool, setup.seed);
     harness.config = testConfig(harness.database.url, setup.settings);
     harness.client = await testClient(harness.config);
+    harness.launcher = testLauncher(harness);
     harness.operator = await createOperator(harness.database.pool);
     if (setup.worker !== false) {
       ({ worker, connection } = await testWorker(harness.config, harness.database.pool));

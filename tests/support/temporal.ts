@@ -4,6 +4,8 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import type pg from 'pg';
 import { inject } from 'vitest';
 import { loadConfig, type Config, type RunSettings } from '../../src/config.js';
+import type { RunLauncher } from '../../src/runbooks/launcher.js';
+import { temporalLauncher } from '../../src/temporal/launcher.js';
 import { createWorker } from '../../src/temporal/worker.js';
 
 let runtimeInstalled = false;
@@ -39,6 +41,11 @@ export function testConfig(databaseUrl: string, settings: Partial<RunSettings> =
     temporal: { ...config.temporal, taskQueue: `test-${randomBytes(4).toString('hex')}` },
     rebuild: { ...FAST_SETTINGS, ...settings },
   };
+}
+
+/** The engine's launcher on a test's client: its task queue and settings, as the console and the CLI make theirs. */
+export function testLauncher(world: { config: Config; client: Client }): RunLauncher {
+  return temporalLauncher(world.config, () => Promise.resolve(world.client));
 }
 
 export async function testClient(config: Config): Promise<Client> {

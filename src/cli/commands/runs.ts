@@ -5,7 +5,6 @@ import { EXPORT_FORMATS, exportCsv, exportRun, type ExportFormat } from '../../r
 import { progressText } from '../../runbooks/progressText.js';
 import { RunbookRefusal } from '../../runbooks/refusal.js';
 import { getRunbook } from '../../runbooks/registry.js';
-import { RUN_STATUSES, type RunStatus } from '../../runbooks/runStatus.js';
 import {
   auditReason,
   findRetriesOf,
@@ -13,7 +12,6 @@ import {
   getRunAuditTrail,
   getRunItems,
   listRuns,
-  type RunGuards,
   type RunItemRecord,
   type RunRecord,
 } from '../../runbooks/runs.js';
@@ -29,6 +27,7 @@ import { UsageError } from '../../errors.js';
 import { cliInitiator } from '../initiator.js';
 import { wholeNumber } from '../options.js';
 import { printResult } from '../output.js';
+import { RUN_STATUSES, type RunGuards, type RunStatus } from '../../runbooks/model.js';
 
 /** `runs show` lists this many tenants; a 10,000-tenant run's full list is for export. */
 const SHOWN_ITEMS = 50;
@@ -233,9 +232,9 @@ export function registerRunsCommands(program: Command): void {
     .option('--json', 'print machine-readable JSON')
     .action(
       async (id: string, options: { parallelism?: number; batchSize?: number; reason: string; json?: boolean }) => {
-        await withDeps(async ({ database, temporal }) => {
+        await withDeps(async ({ database, launcher }) => {
           const tuned = await tuneRun(
-            { pool: database.pool, temporal },
+            { pool: database.pool, launcher },
             {
               runId: id,
               initiator: cliInitiator(),
@@ -270,9 +269,9 @@ export function registerRunsCommands(program: Command): void {
       .option('--reason <text>', 'why (10–500 characters); audited, and shown on a paused run')
       .option('--json', 'print machine-readable JSON')
       .action(async (id: string, options: { reason?: string; json?: boolean }) => {
-        await withDeps(async ({ database, temporal }) => {
+        await withDeps(async ({ database, launcher }) => {
           const run = await controlRun(
-            { pool: database.pool, temporal },
+            { pool: database.pool, launcher },
             { runId: id, initiator: cliInitiator(), source: 'cli', reason: options.reason },
             action,
           ).catch((error: unknown) => {

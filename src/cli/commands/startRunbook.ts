@@ -165,8 +165,10 @@ export async function startFromCli(
     });
     if (!options.json) progress(formatPreflight(preflight));
   }
+  // Reach Temporal before anything is written: an unreachable server is exit 3 with no run recorded.
+  await deps.temporal();
   const { run, created } = await startRunbook(
-    { pool, temporal: await deps.temporal(), config: deps.config },
+    { pool, launcher: deps.launcher },
     { ...request, preflightId: options.preflight ?? preflight?.id ?? null },
   );
   const unit = getRunbook(run.runbook).unit;

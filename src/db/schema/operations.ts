@@ -13,10 +13,7 @@ import {
 import { platformUsers } from './auth.js';
 import { createdAt, tstz } from './columns.js';
 import { tenants, workspaces } from './tenancy.js';
-import type { TenantCounts } from '../../runbooks/definition.js';
-import type { ItemStatus } from '../../runbooks/runItems.js';
-import type { RunCounts, RunGuards } from '../../runbooks/runs.js';
-import type { StoredScope } from '../../runbooks/scope.js';
+import type { ItemStatus, RunCounts, RunGuards, StoredScope, TenantCounts } from '../../runbooks/model.js';
 
 export const preflights = pgTable('preflights', {
   id: uuid('id').primaryKey().defaultRandom(),

@@ -1,6 +1,6 @@
 import { bigint, integer, jsonb, pgTable, primaryKey, uuid } from 'drizzle-orm/pg-core';
-import type { TenantFingerprint } from '../../runbooks/definition.js';
 import { preflights } from './operations.js';
+import type { TenantFingerprint } from '../../runbooks/model.js';
 
 /**
  * Per tenant of a saved preflight: its own count to change and a fingerprint of its data, both

@@ -66,10 +66,7 @@ export const maintenanceRoutes: FastifyPluginAsync = async (app) => {
         const preflight = replay
           ? null
           : await runPreflight(pool, { runbook: findingsLifecycleRebuild, scope: start.scope, initiator, context });
-        await startRunbook(
-          { pool, temporal: app.deps.temporal, config: app.deps.config },
-          { ...start, preflightId: preflight?.id ?? null },
-        );
+        await startRunbook({ pool, launcher: app.launcher }, { ...start, preflightId: preflight?.id ?? null });
         return reply.seeOther(`${FINDINGS_PATH}?rebuild=queued`);
       } catch (error) {
         if (!(error instanceof RunbookRefusal)) throw error;

@@ -1,8 +1,8 @@
 import { plural, utcTime } from '../../../../format.js';
 import type { NotificationEntry } from '../../../../runbooks/notifications.js';
 import { runbookTitle } from '../../../../runbooks/registry.js';
-import type { RunCounts } from '../../../../runbooks/runs.js';
 import { describeScope } from '../../../../runbooks/scope.js';
+import type { RunCounts } from '../../../../runbooks/model.js';
 
 /** The plain view models of the notifications page; views never see database rows. */
 

@@ -244,7 +244,7 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
       const { initiator, context } = initiatorOf(request);
       try {
         const { run } = await startRunbook(
-          { pool, temporal: app.deps.temporal, config: app.deps.config },
+          { pool, launcher: app.launcher },
           {
             runbook: runbook.id,
             scope: await scopeInputOf(runbook, scope),

@@ -5,7 +5,6 @@ import { controlRun, tuneRun, type RunAction } from '../../../../runbooks/contro
 import { EXPORT_FORMATS, exportCsv, exportRun, type ExportFormat } from '../../../../runbooks/exportRun.js';
 import { RunbookRefusal } from '../../../../runbooks/refusal.js';
 import { RUNBOOKS, runbookTitle } from '../../../../runbooks/registry.js';
-import { RUN_STATUSES, type RunStatus } from '../../../../runbooks/runStatus.js';
 import {
   findRetriesOf,
   getRun,
@@ -23,6 +22,7 @@ import { NotFoundError } from '../../../httpErrors.js';
 import { initiatorOf } from '../../../plugins/app/auth.js';
 import { actionView, auditView, liveView, runDetailView, runListView, SHOWN_ITEMS, tenantsView } from './views.js';
 import { CSRF_FIELD, NO_QUERY } from '../../../schemas.js';
+import { RUN_STATUSES, type RunStatus } from '../../../../runbooks/model.js';
 
 const RUNBOOK_IDS = RUNBOOKS.map((runbook) => runbook.id);
 const PAGE_SIZE = 50;
@@ -119,7 +119,7 @@ const numberOrUndefined = (text: string | undefined) =>
  */
 export const runsRoutes: FastifyPluginAsync = async (app) => {
   const pool = app.deps.database.pool;
-  const controlDeps = { pool, temporal: async () => app.deps.temporal };
+  const controlDeps = { pool, launcher: app.launcher };
   // Every open run page polls, and every operator opens the list: both are kept while the runs
   // they read have not changed (a run's poll by its id, and on any tenant's change, whose
   // external ids its items show; the list pages on any run's change). A list page is kept

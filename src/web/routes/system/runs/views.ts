@@ -5,7 +5,6 @@ import { RUNBOOKS, runbookTitle } from '../../../../runbooks/registry.js';
 import {
   auditReason,
   type AuditTrailEntry,
-  type RunCounts,
   type RunItemRecord,
   type RunLive,
   type RunRecord,
@@ -14,6 +13,7 @@ import {
 import { describeScope } from '../../../../runbooks/scope.js';
 import { REASON_LENGTH } from '../../../../runbooks/validateStart.js';
 import { TUNING_LIMITS } from '../../../../workflows/queries.js';
+import type { RunCounts } from '../../../../runbooks/model.js';
 
 /** The plain view models the runs pages render; views never see database rows. */
 

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ESLint } from 'eslint';
 import tseslint from 'typescript-eslint';
 import { describe, expect, it } from 'vitest';
@@ -11,16 +13,22 @@ const eslint = new ESLint({
   overrideConfig: tseslint.configs.disableTypeChecked,
 });
 
-async function rulesBroken(source: string, file = 'src/workflows/probe.ts'): Promise<string[]> {
-  const [result] = await eslint.lintText(source, { filePath: `${PROJECT_ROOT}/${file}` });
+async function rulesBroken(source: string, file = 'src/workflows/probe.ts', lint = eslint): Promise<string[]> {
+  const [result] = await lint.lintText(source, { filePath: `${PROJECT_ROOT}/${file}` });
   return result!.messages.map((message) => message.ruleId ?? message.message);
 }
 
 describe('workflow code stays deterministic (ESLint)', () => {
   it.each([
     ["import { readFile } from 'node:fs';\nvoid readFile;", '@typescript-eslint/no-restricted-imports'],
-    ["import { proxyActivities } from '@temporalio/client';\nvoid proxyActivities;", '@typescript-eslint/no-restricted-imports'],
-    ["import { rebuildTenant } from '../activities/index.js';\nvoid rebuildTenant;", '@typescript-eslint/no-restricted-imports'],
+    [
+      "import { proxyActivities } from '@temporalio/client';\nvoid proxyActivities;",
+      '@typescript-eslint/no-restricted-imports',
+    ],
+    [
+      "import { rebuildTenant } from '../activities/index.js';\nvoid rebuildTenant;",
+      '@typescript-eslint/no-restricted-imports',
+    ],
     ["import pg from 'pg';\nvoid pg;", '@typescript-eslint/no-restricted-imports'],
     ['export const at = () => new Date();', 'no-restricted-syntax'],
     ['export const env = () => process.env.HOME;', 'no-restricted-properties'],
@@ -49,5 +57,26 @@ describe('workflow code stays deterministic (ESLint)', () => {
     expect(await rulesBroken("import { readFile } from 'node:fs';\nvoid readFile;", 'src/activities/probe.ts')).toEqual(
       [],
     );
+  });
+});
+
+describe('the layers stay apart (ESLint)', () => {
+  it.each([
+    "import { temporalLauncher } from '../temporal/launcher.js';\nvoid temporalLauncher;",
+    "import { buildApp } from '../web/app.js';\nvoid buildApp;",
+    "import { withDeps } from '../cli/deps.js';\nvoid withDeps;",
+    "import { pauseSignal } from '../workflows/queries.js';\nvoid pauseSignal;",
+    "import { Client } from '@temporalio/client';\nvoid Client;",
+  ])('the engine refuses %j', async (source) => {
+    expect(await rulesBroken(source, 'src/runbooks/probe.ts')).toContain('no-restricted-imports');
+  });
+
+  it('refuses an import cycle', async () => {
+    // The drizzle schema naming a repository that reads the schema: the cycle the model module broke.
+    const schema = readFileSync(join(PROJECT_ROOT, 'src/db/schema/operations.ts'), 'utf8');
+    const withCycle = `import { getRun } from '../../runbooks/runs.js';\nexport const probe = getRun;\n${schema}`;
+    const typed = new ESLint({ cwd: PROJECT_ROOT });
+    expect(await rulesBroken(withCycle, 'src/db/schema/operations.ts', typed)).toContain('import-x/no-cycle');
+    expect(await rulesBroken(schema, 'src/db/schema/operations.ts', typed)).toEqual([]);
   });
 });

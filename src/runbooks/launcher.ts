@@ -1,0 +1,39 @@
+import type { PreflightSummary, RunGuards, TuneRequest, TuneResult } from './model.js';
+
+/** What a run's root workflow needs to know; the starter hands it over. */
+export interface RunToLaunch {
+  runId: string;
+  runbook: string;
+  /** One tenant: the tenant workflow alone; otherwise a fan-out over the run's items. */
+  singleTenant: { id: number; externalId: string } | null;
+  preflight: PreflightSummary;
+  guards: RunGuards;
+}
+
+/**
+ * `no_workflow`: it never started (the starter died in between), or it closed without
+ * completing its run (terminated from outside, say), or retention removed it: nobody is there to tell.
+ */
+export type ControlOutcome = 'sent' | 'no_workflow';
+
+/** A tune's answer; `no_answer`: no worker answered in time. */
+export type TuneOutcome = { tuned: TuneResult } | { refused: string } | 'no_workflow' | 'no_answer';
+
+/**
+ * How the engine reaches the workflows that execute runs. The engine knows runs, not the
+ * workflow service: the composition roots (console, CLI, worker, tests) hand it a launcher
+ * (`src/temporal/launcher.ts`), so nothing here depends on how runs are executed.
+ */
+export interface RunLauncher {
+  /** Where runs are launched, for messages: "Temporal at 127.0.0.1:7233". */
+  readonly name: string;
+  /** The id of a run's root workflow: derived from the run id, so a run can never have two. */
+  workflowIdOf(runId: string): string;
+  /** Starts a run's root workflow; false when it exists already (a replayed start). */
+  start(run: RunToLaunch): Promise<boolean>;
+  cancel(runId: string): Promise<ControlOutcome>;
+  pause(runId: string, by: string): Promise<ControlOutcome>;
+  resume(runId: string, by: string): Promise<ControlOutcome>;
+  /** Waits at most `answerWithinMs` for a worker to answer. */
+  tune(runId: string, request: TuneRequest, answerWithinMs: number): Promise<TuneOutcome>;
+}

@@ -1,0 +1,99 @@
+/**
+ * The engine's shared vocabulary: plain types (and the list of run statuses) that the run
+ * records, the drizzle schema, the workflows and every surface speak. It imports nothing, so
+ * that the schema can name them without importing the repositories that use the schema.
+ */
+
+/** The lifecycle of an `operation_runs` row. */
+export const RUN_STATUSES = [
+  'queued', // row written by the starter; the workflow has not begun work yet
+  'running', // the workflow has materialized its items and is working through them
+  'completed', // terminal; `outcome` says how it ended
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export type RunOutcome = 'succeeded' | 'partially_succeeded' | 'failed' | 'cancelled';
+
+export type RunSource = 'system_ui' | 'cli' | 'deploy_hook' | 'admin_trigger';
+
+/** Run totals, always derived from the run's items (`refreshRunCounts`). */
+export interface RunCounts {
+  tenants?: number;
+  tenantsPending?: number;
+  tenantsRunning?: number;
+  tenantsSucceeded?: number;
+  tenantsFailed?: number;
+  tenantsCancelled?: number;
+  examined?: number;
+  changed?: number;
+  batches?: number;
+  breakdown?: Record<string, number>;
+}
+
+/** What stops a run on its own to let an operator look: too many failed tenants, or a canary wave. */
+export interface RunGuards {
+  /** Pause when more tenants than this have failed. */
+  maxFailedTenants?: number;
+  /** Pause when more than this share (0–100) of the run's tenants have failed. */
+  maxFailedPercent?: number;
+  /** Run this many tenants first (the named ones, or the first by id), then pause for a go-ahead. */
+  canary?: { count: number; tenantIds?: number[] };
+}
+
+/** The life of one tenant in a run (`operation_run_items.status`). */
+export type ItemStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/**
+ * A cheap summary of one tenant's data that moves whenever the tenant's count to change may
+ * have moved: a start re-counts only the tenants whose fingerprint differs from the preflight's.
+ * Flat JSON (stored as jsonb), compared value by value.
+ */
+export type TenantFingerprint = Readonly<Record<string, string | number | null>>;
+
+/** Progress of one tenant, written together with the batch it describes. */
+export interface TenantCounts {
+  examined: number;
+  changed: number;
+  batches: number;
+  breakdown: Record<string, number>;
+  /** Highest id processed; a retried activity resumes after it. */
+  cursor: number;
+  /** Set by the read-only recount after the last batch. */
+  verified?: boolean;
+  remaining?: number;
+  /** Where the tenant's time went: its batches' statements and the verification, in milliseconds. */
+  spentMs?: { batches?: number; verification?: number };
+}
+
+export type ScopeKind = 'tenant' | 'tenants' | 'all_tenants';
+
+export interface TenantRef {
+  id: number;
+  externalId: string;
+  workspaceId: number;
+}
+
+/** The scope as stored in `operation_runs.scope` and `preflights.scope`. */
+export type StoredScope = { tenants: Array<{ id: number; externalId: string }> } | { allTenants: true };
+
+/** What the workflow tells about the preflight the run was confirmed against. */
+export interface PreflightSummary {
+  id: string;
+  contentHash: string;
+  tenantsInScope: number;
+  inScope: number;
+  toChange: number;
+}
+
+/** A live change of a running run's settings, and who asks for it. */
+export interface TuneRequest {
+  by: string;
+  parallelism?: number;
+  batchSize?: number;
+}
+
+/** The settings a run goes on with: before and after the change. */
+export interface TuneResult {
+  from: { parallelism: number; batchSize: number };
+  to: { parallelism: number; batchSize: number };
+}
