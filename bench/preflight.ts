@@ -54,7 +54,10 @@ export async function measurePreflight(
   const runbook = getRunbook(RUNBOOK);
   const scope = await resolveScope(pool, { kind: 'all_tenants' });
   const check = () =>
-    checkPreflight(pool, runbook, scope, preflight.id, { now: new Date(), policy: DEFAULT_PREFLIGHT_POLICY });
+    checkPreflight(pool, runbook, scope, preflight.parameters, preflight.id, {
+      now: new Date(),
+      policy: DEFAULT_PREFLIGHT_POLICY,
+    });
   const driftCheckSeconds = await timed(check);
   // The tenant's fingerprint reads as saved again once the finding is gone (same count, max id
   // and latest updated_at), so the run starts against the data the preflight counted.
@@ -72,8 +75,9 @@ export async function measurePreflight(
   const ids = scope.tenants.map((tenant) => tenant.id);
   const readOnly = (work: (client: pg.PoolClient) => Promise<unknown>) =>
     timed(() => inTransaction(pool, work, { readOnly: true }));
-  const counts = await readOnly((client) => runbook.preflight(client, scope.tenants, { sample: false }));
-  const fingerprints = await readOnly((client) => runbook.fingerprint(client, ids));
+  const context = { parameters: preflight.parameters, asOf: preflight.asOf };
+  const counts = await readOnly((client) => runbook.preflight(client, scope.tenants, context, { sample: false }));
+  const fingerprints = await readOnly((client) => runbook.fingerprint(client, ids, context));
   return {
     preflight,
     figures: {

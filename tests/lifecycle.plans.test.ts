@@ -67,9 +67,10 @@ describe('the lifecycle rules in SQL, by either plan', () => {
 
   it('reports the same preflight for all tenants (grouped) as tenant by tenant (probes)', async () => {
     const refs = customers.map((id) => ({ id, externalId: String(id), workspaceId: 0 }));
-    const whole = await findingsLifecycleRebuild.preflight(database.pool, refs);
+    const context = { parameters: {}, asOf: new Date() };
+    const whole = await findingsLifecycleRebuild.preflight(database.pool, refs, context);
     const oneByOne = await Promise.all(
-      refs.map((tenant) => findingsLifecycleRebuild.preflight(database.pool, [tenant])),
+      refs.map((tenant) => findingsLifecycleRebuild.preflight(database.pool, [tenant], context)),
     );
     expect(whole.perTenant).toEqual(oneByOne.flatMap((body) => body.perTenant));
     const summed: Record<string, number> = {};

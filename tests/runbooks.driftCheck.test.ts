@@ -40,6 +40,9 @@ describe('sameScope', () => {
   });
 });
 
+/** The lifecycle rebuild takes no parameters and reads no clock. */
+const NO_PARAMETERS_NOW = () => ({ parameters: {}, asOf: new Date() });
+
 // No worker: nothing here starts a run; checkPreflight is the start's drift check alone.
 describe('checkPreflight: the drift check recounts only the tenants whose data moved', () => {
   const h = useRunbookHarness({ seed: { tenants: 6, findingsPerTenant: 40, seed: 5 }, worker: false });
@@ -50,13 +53,13 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
     const calls = { preflight: [] as Array<{ tenantIds: number[]; sample: boolean | undefined }>, fingerprint: 0 };
     const runbook: RunbookDefinition = {
       ...base,
-      preflight(q, scopeTenants, options) {
+      preflight(q, scopeTenants, context, options) {
         calls.preflight.push({ tenantIds: scopeTenants.map((tenant) => tenant.id), sample: options?.sample });
-        return base.preflight(q, scopeTenants, options);
+        return base.preflight(q, scopeTenants, context, options);
       },
-      fingerprint(q, tenantIds) {
+      fingerprint(q, tenantIds, context) {
         calls.fingerprint += 1;
-        return base.fingerprint(q, tenantIds);
+        return base.fingerprint(q, tenantIds, context);
       },
     };
     return { runbook, calls };
@@ -66,16 +69,20 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
     runPreflight(h.database.pool, { runbook: base, scope, initiator: h.operator });
   const resolve = (scope: ScopeInput) => resolveScope(h.database.pool, scope);
   const check = (runbook: RunbookDefinition, scope: ResolvedScope, saved: SavedPreflight | string, policy = EXACT) =>
-    checkPreflight(h.database.pool, runbook, scope, typeof saved === 'string' ? saved : saved.id, {
+    checkPreflight(h.database.pool, runbook, scope, {}, typeof saved === 'string' ? saved : saved.id, {
       now: new Date(),
       policy,
     });
 
   /** The count the old check took: the whole report, recomputed in one snapshot. */
   const fullCount = (scope: ResolvedScope) =>
-    inTransaction(h.database.pool, async (client) => (await buildPreflightReport(client, base, scope)).toChange, {
-      readOnly: true,
-    });
+    inTransaction(
+      h.database.pool,
+      async (client) => (await buildPreflightReport(client, base, scope, NO_PARAMETERS_NOW())).toChange,
+      {
+        readOnly: true,
+      },
+    );
 
   async function tenantId(externalId: string): Promise<number> {
     const { rows } = await h.database.pool.query('SELECT id FROM tenants WHERE external_id = $1', [externalId]);
@@ -121,6 +128,7 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
     const now = await base.fingerprint(
       h.database.pool,
       scope.tenants.map((tenant) => tenant.id),
+      NO_PARAMETERS_NOW(),
     );
     for (const row of rows) expect(row.fingerprint).toEqual(now.get(row.tenant_id));
   });
@@ -217,10 +225,10 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
     const scope = await resolve(ALL);
     const ids = scope.tenants.map((tenant) => tenant.id);
     const changed = await tenantId('tenant-00003');
-    const before = await base.fingerprint(h.database.pool, ids);
+    const before = await base.fingerprint(h.database.pool, ids, NO_PARAMETERS_NOW());
     await apply(changed);
 
-    const after = await base.fingerprint(h.database.pool, ids);
+    const after = await base.fingerprint(h.database.pool, ids, NO_PARAMETERS_NOW());
     const moved = ids.filter((id) => JSON.stringify(before.get(id)) !== JSON.stringify(after.get(id)));
     expect(moved).toEqual([changed]);
 

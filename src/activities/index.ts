@@ -138,7 +138,7 @@ interface TenantBatchInput {
  */
 async function takeTenantBatch(client: pg.PoolClient, input: TenantBatchInput): Promise<TenantStep> {
   const { runId, tenantId } = input;
-  const { status, counts, runPaused } = await lockItemCounts(client, runId, tenantId);
+  const { status, counts, runPaused, context } = await lockItemCounts(client, runId, tenantId);
   // Once a run says a tenant is done, its data stays put.
   if (isSettled(status)) return { ...(await itemProgress(client, runId, tenantId)), settled: true, paused: false };
   if (status === 'pending') await settleItem(client, runId, tenantId, 'running');
@@ -150,7 +150,11 @@ async function takeTenantBatch(client: pg.PoolClient, input: TenantBatchInput): 
   }
   const runbook = getRunbook(input.runbook);
   const began = Date.now();
-  const batch = await runbook.processBatch(client, { tenantId, cursor: counts.cursor, batchSize: input.batchSize });
+  const batch = await runbook.processBatch(
+    client,
+    { runId, tenantId, cursor: counts.cursor, batchSize: input.batchSize },
+    context,
+  );
   let next = counts;
   if (batch) {
     next = {
@@ -168,7 +172,7 @@ async function takeTenantBatch(client: pg.PoolClient, input: TenantBatchInput): 
     return { ...progressOf(tenantId, 'running', next), settled: false, paused: false };
   }
   const verifying = Date.now();
-  const remaining = await runbook.remainingToChange(client, tenantId);
+  const remaining = await runbook.remainingToChange(client, tenantId, context);
   next = {
     ...next,
     verified: remaining === 0,

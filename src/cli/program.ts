@@ -8,13 +8,14 @@ import { registerSeedCommand } from './commands/seed.js';
 import { registerStartRunbookCommand } from './commands/startRunbook.js';
 import { registerWorkerCommand } from './commands/worker.js';
 
-export function buildProgram(): Command {
+/** The CLI; `argv` decides which runbook's parameters `start-runbook` takes as flags. */
+export function buildProgram(argv: readonly string[] = process.argv): Command {
   const program = new Command('tsx src/cli')
     .description('Platform Ops Runbooks: safe, audited, durable backfills across every tenant.')
     .exitOverride()
     // Commander echoes the arguments it rejects: a 100 KB argument is not printed back whole.
     .configureOutput({ outputError: (text, write) => write(printableLines(text, 300)) });
-  registerStartRunbookCommand(program);
+  registerStartRunbookCommand(program, argv);
   registerRunsCommands(program);
   registerDeployHookCommand(program);
   registerWorkerCommand(program);

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { inTransaction } from '../db/transaction.js';
-import type { RunbookDefinition } from './definition.js';
+import type { RunbookDefinition, RunContext } from './definition.js';
+import { inDeclaredOrder, parameterText, sameParameters } from './parameters.js';
 import { loadPreflight, loadPreflightTenants, type SavedPreflight } from './preflight.js';
 import { RunbookRefusal } from './refusal.js';
 import { sameScope, type ResolvedScope } from './scope.js';
@@ -39,9 +40,10 @@ async function liveCount(
   scope: ResolvedScope,
   saved: SavedPreflight,
 ): Promise<LiveCount> {
+  const context: RunContext = { parameters: saved.parameters, asOf: saved.asOf };
   const savedTenants = await loadPreflightTenants(client, saved.id);
   if (savedTenants.length === 0 && saved.report.tenantsInScope > 0) {
-    const body = await runbook.preflight(client, scope.tenants, { sample: false });
+    const body = await runbook.preflight(client, scope.tenants, context, { sample: false });
     return {
       sameTenants: scope.tenants.length === saved.report.tenantsInScope,
       toChange: body.perTenant.reduce((n, tenant) => n + tenant.toChange, 0),
@@ -50,7 +52,7 @@ async function liveCount(
   const before = new Map(savedTenants.map((tenant) => [tenant.tenantId, tenant]));
   const inScope = new Set(scope.tenants.map((tenant) => tenant.id));
   const gone = savedTenants.filter((tenant) => !inScope.has(tenant.tenantId));
-  const fingerprints = await runbook.fingerprint(client, [...inScope]);
+  const fingerprints = await runbook.fingerprint(client, [...inScope], context);
   const moved: TenantRef[] = scope.tenants.filter((tenant) => {
     const then = before.get(tenant.id);
     return !then || !sameFingerprint(then.fingerprint, fingerprints.get(tenant.id));
@@ -59,14 +61,19 @@ async function liveCount(
   for (const tenant of gone) toChange -= tenant.toChange;
   for (const tenant of moved) toChange -= before.get(tenant.id)?.toChange ?? 0;
   if (moved.length > 0) {
-    const recount = await runbook.preflight(client, moved, { sample: false });
+    const recount = await runbook.preflight(client, moved, context, { sample: false });
     for (const tenant of recount.perTenant) toChange += tenant.toChange;
   }
   return { sameTenants: gone.length === 0 && moved.every((tenant) => before.has(tenant.id)), toChange };
 }
 
+const parametersText = (runbook: RunbookDefinition, parameters: Record<string, unknown>) =>
+  inDeclaredOrder(runbook.parameters, parameters)
+    .map(([name, value]) => `${name} ${parameterText(value)}`)
+    .join(', ') || 'none';
+
 /**
- * The preflight a start names must be for the same runbook and scope, recent, and still true:
+ * The preflight a start names must be for the same runbook, scope and parameters, recent, and still true:
  * its numbers are brought up to date (recounting only the tenants whose data moved) and
  * compared with what the operator confirmed.
  */
@@ -74,6 +81,7 @@ export async function checkPreflight(
   pool: pg.Pool,
   runbook: RunbookDefinition,
   scope: ResolvedScope,
+  parameters: Record<string, unknown>,
   preflightId: string | null | undefined,
   options: { now: Date; policy: PreflightPolicy },
 ): Promise<SavedPreflight> {
@@ -91,6 +99,12 @@ export async function checkPreflight(
     throw new RunbookRefusal(
       'preflight_mismatch',
       `Preflight ${preflightId} was for ${saved.runbook} on ${saved.report.scope.description}, not this runbook and scope; run a preflight for this scope.`,
+    );
+  }
+  if (!sameParameters(saved.parameters, parameters)) {
+    throw new RunbookRefusal(
+      'preflight_mismatch',
+      `Preflight ${preflightId} was computed for other parameters (${parametersText(runbook, saved.parameters)}), not ${parametersText(runbook, parameters)}; run a preflight with these parameters.`,
     );
   }
   const ageMs = options.now.getTime() - new Date(saved.createdAt).getTime();

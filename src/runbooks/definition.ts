@@ -1,3 +1,4 @@
+import type { Static, TObject } from 'typebox';
 import type { Queryable } from '../db/queryable.js';
 import type { TenantFingerprint, TenantRef } from './model.js';
 
@@ -18,12 +19,21 @@ export interface PreflightBody {
 }
 
 /**
- * A runbook: what to do, separate from the run record (what happened) and from the starter
- * (creates and enqueues, never executes). The shared workflows drive a definition through
- * these functions; the batch activity and the CLI's start command still name the first
- * runbook, so a new one touches those too until the engine stands apart from the catalog.
+ * What a runbook's reads and writes are done against: the parameters as the preflight fixed them
+ * (canonical, defaults filled in), and the run's one "now", fixed by the preflight and used by
+ * the run's batches and its verification, so that the preflight's numbers are the run's.
  */
-export interface RunbookDefinition {
+export interface RunContext<P extends TObject = TObject> {
+  parameters: Static<P>;
+  asOf: Date;
+}
+
+/**
+ * A runbook: what to do, separate from the run record (what happened) and from the starter
+ * (creates and enqueues, never executes). The shared workflows, the starter and every surface
+ * drive a definition through these functions and its declared parameters.
+ */
+export interface RunbookDefinition<P extends TObject = TObject> {
   id: string;
   /** The name the CLI takes: `start-runbook <cliName>`. */
   cliName: string;
@@ -31,18 +41,25 @@ export interface RunbookDefinition {
   description: string;
   /** What the counts count, for people: "findings". */
   unit: string;
-  /** Run once per release by the deploy hook. */
+  /** Run once per release by the deploy hook, with its parameters' defaults. */
   deployTriggered: boolean;
+  /** Its typed parameters (`defineParameters`; `NO_PARAMETERS` for none). */
+  parameters: P;
   /**
    * Read-only report for the tenants in scope, with one `perTenant` entry per tenant.
    * `sample: false` leaves out the before/after examples, for a recount that needs the numbers only.
    */
-  preflight(q: Queryable, tenants: TenantRef[], options?: { sample?: boolean }): Promise<PreflightBody>;
+  preflight(
+    q: Queryable,
+    tenants: TenantRef[],
+    context: RunContext<P>,
+    options?: { sample?: boolean },
+  ): Promise<PreflightBody>;
   /**
    * Read-only fingerprint of each given tenant's data, taken in the caller's snapshot. It must be
    * far cheaper than `preflight`: per tenant a few index reads, none of the rules' per-row work.
    */
-  fingerprint(q: Queryable, tenantIds: number[]): Promise<Map<number, TenantFingerprint>>;
+  fingerprint(q: Queryable, tenantIds: number[], context: RunContext<P>): Promise<Map<number, TenantFingerprint>>;
   /**
    * Processes the next batch of one tenant after `cursor`, in the caller's transaction, and
    * returns what it did (`last`: nothing came after it), or null when the tenant has nothing
@@ -50,7 +67,8 @@ export interface RunbookDefinition {
    */
   processBatch(
     q: Queryable,
-    batch: { tenantId: number; cursor: number; batchSize: number },
+    batch: { runId: string; tenantId: number; cursor: number; batchSize: number },
+    context: RunContext<P>,
   ): Promise<{
     cursor: number;
     examined: number;
@@ -59,5 +77,13 @@ export interface RunbookDefinition {
     last: boolean;
   } | null>;
   /** Read-only recount after a tenant is done: how many rows still need a change (0 = verified). */
-  remainingToChange(q: Queryable, tenantId: number): Promise<number>;
+  remainingToChange(q: Queryable, tenantId: number, context: RunContext<P>): Promise<number>;
+}
+
+/**
+ * A catalog entry: the definition typed by its own parameters, registered as any runbook.
+ * (The engine hands every runbook only values its own declaration accepted.)
+ */
+export function defineRunbook<P extends TObject>(definition: RunbookDefinition<P>): RunbookDefinition {
+  return definition;
 }

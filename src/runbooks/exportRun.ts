@@ -61,7 +61,7 @@ export function csvCell(value: unknown): string {
 
 const iso = (date: Date | null) => (date ? new Date(date).toISOString() : '');
 
-/** One table for both: the run, one row per tenant item, then one row per audit event. */
+/** One table for both: the run and its parameters, one row per tenant item, then one row per audit event. */
 export function exportCsv({ run, items, audit }: RunExport): string {
   const rows: unknown[][] = [
     [
@@ -75,6 +75,8 @@ export function exportCsv({ run, items, audit }: RunExport): string {
       run.initiatorLabel,
       run.reason,
     ],
+    // What the run was asked for: its parameters, at its instant.
+    ['parameters', iso(run.asOf), '', '', '', '', '', '', JSON.stringify(run.parameters)],
     ...items.map((item) => [
       'item',
       iso(item.completedAt ?? item.startedAt),

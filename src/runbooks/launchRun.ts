@@ -61,6 +61,7 @@ export async function launchRun(
     metadata: {
       runbook: run.runbook,
       scope: run.scope,
+      parameters: run.parameters,
       source: by.source,
       reason: run.reason,
       preflightId: preflight.id,

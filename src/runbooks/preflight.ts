@@ -7,7 +7,8 @@ import { alongsideInSnapshot } from '../db/sharedSnapshot.js';
 import type { Queryable } from '../db/queryable.js';
 import { preflights, preflightTenants } from '../db/schema/index.js';
 import { inTransaction } from '../db/transaction.js';
-import type { PreflightBody, RunbookDefinition } from './definition.js';
+import type { PreflightBody, RunbookDefinition, RunContext } from './definition.js';
+import { parseParameters } from './parameters.js';
 import { RunbookRefusal } from './refusal.js';
 import { auditActor, initiatorLabel, type Initiator, type RequestContext } from './initiator.js';
 import { describeScope, resolveScope, type ResolvedScope, type ScopeInput } from './scope.js';
@@ -22,6 +23,10 @@ export interface PreflightReport {
   title: string;
   unit: string;
   scope: { kind: ScopeKind; description: string };
+  /** The parameters it was computed for, canonical with defaults filled in. */
+  parameters: Record<string, unknown>;
+  /** The run's one "now", fixed here (ISO 8601, UTC). */
+  asOf: string;
   tenantsInScope: number;
   inScope: number;
   toChange: number;
@@ -35,6 +40,8 @@ export interface SavedPreflight {
   runbook: string;
   scopeKind: ScopeKind;
   scope: StoredScope;
+  parameters: Record<string, unknown>;
+  asOf: Date;
   report: PreflightReport;
   contentHash: string;
   createdBy: string;
@@ -48,7 +55,12 @@ export interface PreflightTenant {
   fingerprint: TenantFingerprint;
 }
 
-function reportOf(runbook: RunbookDefinition, scope: ResolvedScope, body: PreflightBody): PreflightReport {
+function reportOf(
+  runbook: RunbookDefinition,
+  scope: ResolvedScope,
+  context: RunContext,
+  body: PreflightBody,
+): PreflightReport {
   const externalIds = new Map(scope.tenants.map((tenant) => [tenant.id, tenant.externalId]));
   const sum = (pick: (t: (typeof body.perTenant)[number]) => number) => body.perTenant.reduce((n, t) => n + pick(t), 0);
   return {
@@ -56,6 +68,8 @@ function reportOf(runbook: RunbookDefinition, scope: ResolvedScope, body: Prefli
     title: runbook.title,
     unit: runbook.unit,
     scope: { kind: scope.kind, description: describeScope(scope.stored) },
+    parameters: context.parameters,
+    asOf: context.asOf.toISOString(),
     tenantsInScope: scope.tenants.length,
     inScope: sum((t) => t.inScope),
     toChange: sum((t) => t.toChange),
@@ -78,8 +92,9 @@ export async function buildPreflightReport(
   q: Queryable,
   runbook: RunbookDefinition,
   scope: ResolvedScope,
+  context: RunContext,
 ): Promise<PreflightReport> {
-  return reportOf(runbook, scope, await runbook.preflight(q, scope.tenants));
+  return reportOf(runbook, scope, context, await runbook.preflight(q, scope.tenants, context));
 }
 
 /**
@@ -93,21 +108,29 @@ async function measurePreflight(
   client: pg.PoolClient,
   runbook: RunbookDefinition,
   scope: ResolvedScope,
+  context: RunContext,
 ): Promise<{ report: PreflightReport; tenants: PreflightTenant[] }> {
   const fingerprinted = alongsideInSnapshot(pool, client, (q) =>
     runbook.fingerprint(
       q,
       scope.tenants.map((tenant) => tenant.id),
+      context,
     ),
   );
-  const [body, fingerprints] = await Promise.all([runbook.preflight(client, scope.tenants), fingerprinted]);
+  const [body, fingerprints] = await Promise.all([runbook.preflight(client, scope.tenants, context), fingerprinted]);
   const toChange = new Map(body.perTenant.map((tenant) => [tenant.tenantId, tenant.toChange]));
   const tenants = scope.tenants.map(({ id }) => {
     const fingerprint = fingerprints.get(id);
     if (!fingerprint) throw new Error(`${runbook.id}: fingerprint() returned nothing for tenant ${id}`);
     return { tenantId: id, toChange: toChange.get(id) ?? 0, fingerprint };
   });
-  return { report: reportOf(runbook, scope, body), tenants };
+  return { report: reportOf(runbook, scope, context, body), tenants };
+}
+
+/** The snapshot's own clock (its transaction's start), to the millisecond a Date keeps. */
+async function snapshotTime(q: Queryable): Promise<Date> {
+  const { rows } = await q.query<{ now: Date }>(`SELECT date_trunc('milliseconds', now()) AS now`);
+  return rows[0]!.now;
 }
 
 function contentHash(report: PreflightReport): string {
@@ -120,14 +143,23 @@ function contentHash(report: PreflightReport): string {
  */
 export async function runPreflight(
   pool: pg.Pool,
-  request: { runbook: RunbookDefinition; scope: ScopeInput; initiator: Initiator; context?: RequestContext },
+  request: {
+    runbook: RunbookDefinition;
+    scope: ScopeInput;
+    /** As the surfaces give them; checked and made canonical here. */
+    parameters?: Record<string, unknown>;
+    initiator: Initiator;
+    context?: RequestContext;
+  },
 ): Promise<SavedPreflight> {
   const { runbook, initiator } = request;
-  const { scope, report, tenants } = await inTransaction(
+  const { scope, report, tenants, context } = await inTransaction(
     pool,
     async (client) => {
+      const parameters = parseParameters(runbook.parameters, request.parameters);
       const resolved = await resolveScope(client, request.scope);
-      return { scope: resolved, ...(await measurePreflight(pool, client, runbook, resolved)) };
+      const context: RunContext = { parameters, asOf: await snapshotTime(client) };
+      return { scope: resolved, context, ...(await measurePreflight(pool, client, runbook, resolved, context)) };
     },
     { readOnly: true },
   ).catch(async (error: unknown) => {
@@ -138,7 +170,12 @@ export async function runPreflight(
         action: 'runbook.preflight_rejected',
         targetKind: 'runbook',
         targetId: runbook.id,
-        metadata: { code: error.code, message: error.message, scope: request.scope },
+        metadata: {
+          code: error.code,
+          message: error.message,
+          scope: request.scope,
+          parameters: request.parameters ?? {},
+        },
       });
     }
     throw error;
@@ -147,6 +184,8 @@ export async function runPreflight(
     runbook: runbook.id,
     scopeKind: scope.kind,
     scope: scope.stored,
+    parameters: context.parameters,
+    asOf: context.asOf,
     report,
     contentHash: contentHash(report),
     createdBy: initiatorLabel(initiator),
@@ -179,6 +218,7 @@ export async function runPreflight(
     metadata: {
       runbook: runbook.id,
       scope: scope.stored,
+      parameters: context.parameters,
       tenantsInScope: report.tenantsInScope,
       toChange: report.toChange,
     },

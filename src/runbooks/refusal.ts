@@ -18,6 +18,7 @@ export type RefusalCode =
   | 'preflight_drift'
   | 'overlapping_run'
   | 'idempotency_conflict'
+  | 'invalid_parameters'
   // controls of a run (cancel, pause, resume)
   | 'run_not_found'
   | 'run_completed'

@@ -2,7 +2,20 @@ import { RunbookRefusal } from './refusal.js';
 import type { RunbookDefinition } from './definition.js';
 import { findingsLifecycleRebuild } from './findings-lifecycle/definition.js';
 
-export const RUNBOOKS: readonly RunbookDefinition[] = [findingsLifecycleRebuild];
+const catalog: RunbookDefinition[] = [findingsLifecycleRebuild];
+
+/** The catalog: every registered runbook, in the order the surfaces list them. */
+export const RUNBOOKS: readonly RunbookDefinition[] = catalog;
+
+/**
+ * Adds a runbook to the catalog of this process (a test's own runbook, say); its id and CLI
+ * name must be new.
+ */
+export function registerRunbook(runbook: RunbookDefinition): void {
+  if (catalog.some((known) => known.id === runbook.id || known.cliName === runbook.cliName))
+    throw new Error(`a runbook with id ${runbook.id} or CLI name ${runbook.cliName} is registered already`);
+  catalog.push(runbook);
+}
 
 /** The runbook with this id or CLI name; the error lists the ones that exist. */
 export function getRunbook(idOrCliName: string): RunbookDefinition {

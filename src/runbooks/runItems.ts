@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/queryable.js';
 import { PLATFORM_TENANT_EXTERNAL_ID } from '../db/schema/tenancy.js';
+import type { RunContext } from './definition.js';
 import type { ItemStatus, RunCounts, TenantCounts } from './model.js';
 
 /** One tenant's progress, as its workflow reports it. */
@@ -93,22 +94,30 @@ export async function settleItem(
 
 /**
  * Locks an item for the rest of the transaction (batches and settling a tenant take turns),
- * and says whether its run is paused right now (a paused run takes no new batch).
+ * says whether its run is paused right now (a paused run takes no new batch), and gives the
+ * run's parameters and instant, which its batches and verification work with.
  */
 export async function lockItemCounts(
   q: Queryable,
   runId: string,
   tenantId: number,
-): Promise<{ status: ItemStatus; counts: TenantCounts; runPaused: boolean }> {
-  const { rows } = await q.query<{ status: ItemStatus; counts: TenantCounts; runPaused: boolean }>(
-    `SELECT i.status, i.counts, r.paused_at IS NOT NULL AS "runPaused"
+): Promise<{ status: ItemStatus; counts: TenantCounts; runPaused: boolean; context: RunContext }> {
+  const { rows } = await q.query<{
+    status: ItemStatus;
+    counts: TenantCounts;
+    runPaused: boolean;
+    parameters: Record<string, unknown>;
+    asOf: Date;
+  }>(
+    `SELECT i.status, i.counts, r.paused_at IS NOT NULL AS "runPaused", r.parameters, r.as_of AS "asOf"
        FROM operation_run_items i JOIN operation_runs r ON r.id = i.run_id
       WHERE i.run_id = $1 AND i.tenant_id = $2
         FOR UPDATE OF i`,
     [runId, tenantId],
   );
   if (!rows[0]) throw new Error(`run ${runId} has no item for tenant ${tenantId}`);
-  return { status: rows[0].status, counts: { ...EMPTY_COUNTS, ...rows[0].counts }, runPaused: rows[0].runPaused };
+  const { status, counts, runPaused, parameters, asOf } = rows[0];
+  return { status, counts: { ...EMPTY_COUNTS, ...counts }, runPaused, context: { parameters, asOf } };
 }
 
 export async function saveItemCounts(

@@ -11,6 +11,7 @@ import { checkPreflight, DEFAULT_PREFLIGHT_POLICY, type PreflightPolicy } from '
 import type { RunbookDefinition } from './definition.js';
 import { auditActor, initiatorLabel } from './initiator.js';
 import { launchRun } from './launchRun.js';
+import { sameParameters } from './parameters.js';
 import type { RunLauncher } from './launcher.js';
 import { loadPreflight, type SavedPreflight } from './preflight.js';
 import { RunbookRefusal } from './refusal.js';
@@ -42,17 +43,28 @@ interface StartPlan {
   scope: ResolvedScope;
   reason: string;
   key: string | null;
+  /** Canonical, defaults filled in: what the preflight must have been computed for. */
+  parameters: Record<string, unknown>;
   guards: RunGuards;
   retryOf: string | null;
 }
 
-/** A retry names a completed run (the console and the CLI derive its scope from that run's failed tenants). */
-async function checkRetryOf(pool: pg.Pool, runId: string): Promise<string> {
+/**
+ * A retry names a completed run (the console and the CLI derive its scope from that run's failed
+ * tenants) and takes that run's parameters: with others it would be another start, not a retry.
+ */
+async function checkRetryOf(pool: pg.Pool, runId: string, parameters: Record<string, unknown>): Promise<string> {
   const retried = await getRun(pool, runId);
   if (!retried || retried.status !== 'completed') {
     throw new RunbookRefusal(
       'nothing_to_retry',
       `Run ${runId} is not a completed run; only a completed run's failed tenants can be retried.`,
+    );
+  }
+  if (!sameParameters(retried.parameters, parameters)) {
+    throw new RunbookRefusal(
+      'invalid_parameters',
+      `A retry of run ${retried.id} takes its parameters (${JSON.stringify(retried.parameters)}); leave them as they were.`,
     );
   }
   return retried.id;
@@ -63,7 +75,12 @@ async function checkRetryOf(pool: pg.Pool, runId: string): Promise<string> {
  * not, or when that start never reached a worker (replaying it would only repeat the failure).
  */
 function replayOf(run: RunRecord, plan: StartPlan, key: string): RunRecord {
-  if (run.runbook !== plan.runbook.id || !sameScope(run.scope, plan.scope.stored) || run.reason !== plan.reason) {
+  if (
+    run.runbook !== plan.runbook.id ||
+    !sameScope(run.scope, plan.scope.stored) ||
+    !sameParameters(run.parameters, plan.parameters) ||
+    run.reason !== plan.reason
+  ) {
     throw new RunbookRefusal(
       'idempotency_conflict',
       `Idempotency key "${key}" was already used for run ${run.id} with other parameters; use a new key for a different start.`,
@@ -112,7 +129,7 @@ async function refuseOverlap(q: pg.Pool | pg.PoolClient, plan: StartPlan): Promi
 async function insertOrReplayRun(
   client: pg.PoolClient,
   plan: StartPlan,
-  preflightId: string,
+  preflight: SavedPreflight,
   launcher: RunLauncher,
 ): Promise<StartResult> {
   const { request, runbook, scope, key } = plan;
@@ -137,7 +154,9 @@ async function insertOrReplayRun(
     reason: plan.reason,
     idempotencyKey: key,
     counts: {},
-    preflightId,
+    parameters: preflight.parameters,
+    asOf: preflight.asOf,
+    preflightId: preflight.id,
     guards: plan.guards,
     retryOf: plan.retryOf,
   });
@@ -145,9 +164,9 @@ async function insertOrReplayRun(
 }
 
 /** The same, where a key written outside the locks (or by a newer starter) wins the race. */
-async function writeRun(deps: StartDeps, plan: StartPlan, preflightId: string): Promise<StartResult> {
+async function writeRun(deps: StartDeps, plan: StartPlan, preflight: SavedPreflight): Promise<StartResult> {
   try {
-    return await inTransaction(deps.pool, (client) => insertOrReplayRun(client, plan, preflightId, deps.launcher));
+    return await inTransaction(deps.pool, (client) => insertOrReplayRun(client, plan, preflight, deps.launcher));
   } catch (error) {
     if (!plan.key || sqlState(error) !== UNIQUE_VIOLATION) throw error;
     const existing = await findRunByIdempotencyKey(deps.pool, plan.key);
@@ -163,13 +182,19 @@ async function auditRefusal(pool: pg.Pool, request: StartRequest, error: unknown
     action: 'runbook.start_rejected',
     targetKind: 'runbook',
     targetId: request.runbook,
-    metadata: { code: error.code, message: error.message, scope: request.scope, source: request.source },
+    metadata: {
+      code: error.code,
+      message: error.message,
+      scope: request.scope,
+      parameters: request.parameters ?? {},
+      source: request.source,
+    },
   });
 }
 
 /** Every check of a start that needs no preflight: the request, its scope, guards and retried run. */
 async function planStart(pool: pg.Pool, request: StartRequest): Promise<StartPlan> {
-  const { runbook, reason, idempotencyKey: key } = validateStartRequest(request);
+  const { runbook, reason, idempotencyKey: key, parameters } = validateStartRequest(request);
   const scope = await resolveScope(pool, request.scope);
   return {
     request,
@@ -177,8 +202,9 @@ async function planStart(pool: pg.Pool, request: StartRequest): Promise<StartPla
     scope,
     reason,
     key,
+    parameters,
     guards: resolveGuards(request.guards, scope),
-    retryOf: request.retryOf ? await checkRetryOf(pool, request.retryOf) : null,
+    retryOf: request.retryOf ? await checkRetryOf(pool, request.retryOf, parameters) : null,
   };
 }
 
@@ -229,11 +255,11 @@ export async function startRunbook(deps: StartDeps, request: StartRequest): Prom
       result = { run: replayOf(replayed, plan, key!), created: false };
       preflight = await preflightOf(deps.pool, result.run);
     } else {
-      preflight = await checkPreflight(deps.pool, runbook, plan.scope, request.preflightId, {
+      preflight = await checkPreflight(deps.pool, runbook, plan.scope, plan.parameters, request.preflightId, {
         now: deps.now?.() ?? new Date(),
         policy: deps.preflightPolicy ?? DEFAULT_PREFLIGHT_POLICY,
       });
-      result = await writeRun(deps, plan, preflight.id);
+      result = await writeRun(deps, plan, preflight);
       if (!result.created) preflight = await preflightOf(deps.pool, result.run);
     }
     // A queued run has no workflow yet, or its starter is launching it right now (Temporal

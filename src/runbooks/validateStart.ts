@@ -2,6 +2,7 @@ import { requireStartAllowed } from './capabilities.js';
 import type { RunbookDefinition } from './definition.js';
 import type { Initiator, RequestContext } from './initiator.js';
 import { RunbookRefusal } from './refusal.js';
+import { parseParameters } from './parameters.js';
 import { getRunbook } from './registry.js';
 import type { ScopeInput } from './scope.js';
 import type { RunSource } from './model.js';
@@ -14,6 +15,8 @@ export const REASON_LENGTH = { min: 10, max: 500 } as const;
 export interface StartRequest {
   runbook: string;
   scope: ScopeInput;
+  /** The runbook's parameters as the surface gives them (text or JSON); checked against its declaration. */
+  parameters?: Record<string, unknown>;
   initiator: Initiator;
   reason: string;
   source: RunSource;
@@ -70,14 +73,16 @@ function validIdempotencyKey(key: string | null | undefined): string | null {
   return key;
 }
 
-/** The checks that need no data: runbook, capabilities, reason, idempotency key, typed confirmation. */
+/** The checks that need no data: runbook, capabilities, parameters, reason, idempotency key, typed confirmation. */
 export function validateStartRequest(request: StartRequest): {
   runbook: RunbookDefinition;
   reason: string;
   idempotencyKey: string | null;
+  parameters: Record<string, unknown>;
 } {
   const runbook = getRunbook(request.runbook);
   requireStartAllowed(request.initiator, request);
+  const parameters = parseParameters(runbook.parameters, request.parameters);
   const reason = validReason(request.reason);
   const idempotencyKey = validIdempotencyKey(request.idempotencyKey);
   if (request.scope.kind === 'all_tenants') {
@@ -88,5 +93,5 @@ export function validateStartRequest(request: StartRequest): {
       );
     }
   }
-  return { runbook, reason, idempotencyKey };
+  return { runbook, reason, idempotencyKey, parameters };
 }

@@ -28,6 +28,7 @@ import { cliInitiator } from '../initiator.js';
 import { wholeNumber } from '../options.js';
 import { printResult } from '../output.js';
 import { RUN_STATUSES, type RunGuards, type RunStatus } from '../../runbooks/model.js';
+import { inDeclaredOrder, parameterText } from '../../runbooks/parameters.js';
 
 /** `runs show` lists this many tenants; a 10,000-tenant run's full list is for export. */
 const SHOWN_ITEMS = 50;
@@ -116,6 +117,10 @@ export function registerRunsCommands(program: Command): void {
             `Run ${run.id} — ${run.runbook} on ${printable(describeScope(run.scope))}`,
             `  ${printable(progressText(run, getRunbook(run.runbook).unit))}`,
             `  source ${run.source}, by ${printable(run.initiatorLabel, 200)}: "${printable(run.reason)}"`,
+            ...inDeclaredOrder(getRunbook(run.runbook).parameters, run.parameters).map(
+              ([name, value]) => `  parameter ${name}: ${printable(parameterText(value), 200)}`,
+            ),
+            `  as of ${iso(run.asOf)}`,
             `  created ${iso(run.createdAt)}, started ${iso(run.startedAt)}, completed ${iso(run.completedAt)}`,
             run.pausedAt
               ? `  paused since ${iso(run.pausedAt)} by ${printable(run.pausedBy ?? '', 200)}${run.pauseReason ? ` (${printable(run.pauseReason)})` : ''}; resume with: ${CLI} runs resume ${run.id}`
@@ -209,6 +214,7 @@ export function registerRunsCommands(program: Command): void {
           const request: StartRequest = {
             runbook: run.runbook,
             scope,
+            parameters: run.parameters,
             initiator: cliInitiator(),
             reason: options.reason,
             source: 'cli',

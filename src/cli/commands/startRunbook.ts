@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { runPreflight, type SavedPreflight } from '../../runbooks/preflight.js';
 import { progressText } from '../../runbooks/progressText.js';
-import { getRunbook } from '../../runbooks/registry.js';
+import type { RunbookDefinition } from '../../runbooks/definition.js';
+import { parameterFields, parameterText } from '../../runbooks/parameters.js';
+import { getRunbook, RUNBOOKS } from '../../runbooks/registry.js';
 import type { ScopeInput } from '../../runbooks/scope.js';
 import { precheckStart, startRunbook } from '../../runbooks/start.js';
 import { ALL_TENANTS_PHRASE, type GuardsInput, type StartRequest } from '../../runbooks/validateStart.js';
@@ -13,6 +15,7 @@ import { cliInitiator } from '../initiator.js';
 import { printResult, progress } from '../output.js';
 import { printable } from '../printable.js';
 import { wholeNumber } from '../options.js';
+import { addParameterFlags, flagOf, parametersFromFlags, withFlagNames } from '../parameterFlags.js';
 
 interface StartOptions {
   tenant?: string[];
@@ -65,6 +68,10 @@ function formatPreflight(preflight: SavedPreflight): string {
   const { report } = preflight;
   const lines = [
     `Preflight ${preflight.id} — ${report.title} on ${printable(report.scope.description)}`,
+    ...Object.entries(report.parameters).map(
+      ([name, value]) => `  ${(flagOf(name) + ':').padEnd(20)}${printable(parameterText(value), 200)}`,
+    ),
+    `  as of:              ${report.asOf}`,
     `  tenants in scope:   ${report.tenantsInScope.toLocaleString('en-US')}`,
     `  ${report.unit} in scope:  ${report.inScope.toLocaleString('en-US')}`,
     `  ${report.unit} to change: ${report.toChange.toLocaleString('en-US')}`,
@@ -83,11 +90,35 @@ function formatPreflight(preflight: SavedPreflight): string {
   return lines.join('\n');
 }
 
-export function registerStartRunbookCommand(program: Command): void {
-  program
+/**
+ * The runbook a command line starts, when it names a registered one (`start-runbook <name> …`):
+ * its parameters become flags of the command before commander parses it.
+ */
+function runbookNamedIn(argv: readonly string[]): RunbookDefinition | null {
+  const at = argv.indexOf('start-runbook');
+  const name = at < 0 ? undefined : argv.slice(at + 1).find((arg) => !arg.startsWith('-'));
+  return RUNBOOKS.find((runbook) => runbook.cliName === name || runbook.id === name) ?? null;
+}
+
+function catalogHelp(): string {
+  const lines = ['', 'Runbooks (give one to see its parameters: start-runbook <runbook> --help):'];
+  for (const runbook of RUNBOOKS) {
+    const flags = parameterFields(runbook.parameters).map((field) => flagOf(field.name));
+    lines.push(`  ${runbook.cliName.padEnd(24)} ${runbook.title}${flags.length ? `; ${flags.join(' ')}` : ''}`);
+  }
+  return lines.join('\n');
+}
+
+export function registerStartRunbookCommand(program: Command, argv: readonly string[]): void {
+  const named = runbookNamedIn(argv);
+  const command = program
     .command('start-runbook')
-    .description('Preflight and start a runbook (findings-lifecycle) for tenants or all tenants')
-    .argument('<runbook>', 'the runbook: findings-lifecycle')
+    .description(
+      named
+        ? `Preflight and start ${named.title} (${named.cliName}) for tenants or all tenants`
+        : 'Preflight and start a runbook for tenants or all tenants',
+    )
+    .argument('<runbook>', `the runbook: ${RUNBOOKS.map((runbook) => runbook.cliName).join(', ')}`)
     .option(
       '--tenant <external_id>',
       'a tenant by external id; repeat the flag or separate ids with commas',
@@ -113,35 +144,45 @@ export function registerStartRunbookCommand(program: Command): void {
     .option('--canary <n>', 'run n tenants first (the first by id), then pause for a go-ahead (resume)', wholeNumber(1))
     .option('--canary-tenants <external_ids>', 'the canary tenants, comma-separated (instead of the first by id)')
     .option('--wait', 'follow the run to its end; exit 0 only when it succeeded')
-    .option('--json', 'print machine-readable JSON')
-    .action(async (runbookName: string, options: StartOptions) => {
-      const scope = scopeOf(options);
-      if (options.preflight !== undefined && options.preflight.trim() === '') {
-        throw new UsageError('--preflight needs the id of a saved preflight; leave it out to run a fresh one.');
-      }
-      if (!options.preflightOnly && !options.reason)
-        throw new UsageError('--reason "<why>" is required to start a run.');
-      const initiator = cliInitiator();
-      await withDeps(async (deps) => {
-        const { pool } = deps.database;
-        if (options.preflightOnly) {
-          const preflight = await runPreflight(pool, { runbook: getRunbook(runbookName), scope, initiator });
-          return printResult(Boolean(options.json), preflight, () => formatPreflight(preflight));
-        }
-        const request: StartRequest = {
-          runbook: runbookName,
+    .option('--json', 'print machine-readable JSON');
+  if (named) addParameterFlags(command, named);
+  else command.addHelpText('after', catalogHelp());
+  command.action(async (runbookName: string, options: StartOptions) => {
+    const scope = scopeOf(options);
+    if (options.preflight !== undefined && options.preflight.trim() === '') {
+      throw new UsageError('--preflight needs the id of a saved preflight; leave it out to run a fresh one.');
+    }
+    if (!options.preflightOnly && !options.reason) throw new UsageError('--reason "<why>" is required to start a run.');
+    const initiator = cliInitiator();
+    await withDeps(async (deps) => {
+      const { pool } = deps.database;
+      const parameters = named ? parametersFromFlags(named, options) : {};
+      if (options.preflightOnly) {
+        const preflight = await runPreflight(pool, {
+          runbook: getRunbook(runbookName),
           scope,
+          parameters,
           initiator,
-          reason: options.reason ?? '',
-          source: 'cli',
-          idempotencyKey: options.idempotencyKey ?? null,
-          confirmation: options.confirm ?? null,
-          preflightId: options.preflight ?? null,
-          guards: guardsOf(options),
-        };
-        await startFromCli(deps, request, options);
-      });
+        }).catch((error: unknown) => {
+          throw withFlagNames(error);
+        });
+        return printResult(Boolean(options.json), preflight, () => formatPreflight(preflight));
+      }
+      const request: StartRequest = {
+        runbook: runbookName,
+        scope,
+        parameters,
+        initiator,
+        reason: options.reason ?? '',
+        source: 'cli',
+        idempotencyKey: options.idempotencyKey ?? null,
+        confirmation: options.confirm ?? null,
+        preflightId: options.preflight ?? null,
+        guards: guardsOf(options),
+      };
+      await startFromCli(deps, request, options);
     });
+  });
 }
 
 /**
@@ -155,12 +196,15 @@ export async function startFromCli(
   options: { json?: boolean; wait?: boolean; preflight?: string },
 ): Promise<void> {
   const { pool } = deps.database;
-  const replay = await precheckStart(pool, request);
+  const replay = await precheckStart(pool, request).catch((error: unknown) => {
+    throw withFlagNames(error);
+  });
   let preflight: SavedPreflight | null = null;
   if (!replay && !options.preflight) {
     preflight = await runPreflight(pool, {
       runbook: getRunbook(request.runbook),
       scope: request.scope,
+      parameters: request.parameters,
       initiator: request.initiator,
     });
     if (!options.json) progress(formatPreflight(preflight));

@@ -20,6 +20,10 @@ export const preflights = pgTable('preflights', {
   runbook: text('runbook').notNull(),
   scopeKind: text('scope_kind').notNull(),
   scope: jsonb('scope').notNull(),
+  /** The runbook's parameters it was computed for, canonical; `{}` for none. */
+  parameters: jsonb('parameters').$type<Record<string, unknown>>().notNull().default({}),
+  /** The one "now" its counts and the run's work are computed at. */
+  asOf: tstz('as_of').notNull().defaultNow(),
   report: jsonb('report').notNull(),
   contentHash: text('content_hash').notNull(),
   createdBy: text('created_by').notNull(),
@@ -36,6 +40,9 @@ export const operationRuns = pgTable(
     runbook: text('runbook').notNull(),
     scopeKind: text('scope_kind', { enum: ['tenant', 'tenants', 'all_tenants'] }).notNull(),
     scope: jsonb('scope').$type<StoredScope>().notNull(),
+    /** Its preflight's parameters and instant: what every batch and the verification use. */
+    parameters: jsonb('parameters').$type<Record<string, unknown>>().notNull().default({}),
+    asOf: tstz('as_of').notNull().defaultNow(),
     status: text('status', { enum: ['queued', 'running', 'completed'] })
       .notNull()
       .default('queued'),

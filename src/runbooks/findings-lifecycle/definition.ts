@@ -1,5 +1,6 @@
 import type { Queryable } from '../../db/queryable.js';
-import type { RunbookDefinition } from '../definition.js';
+import { defineRunbook } from '../definition.js';
+import { NO_PARAMETERS } from '../parameters.js';
 import { fingerprintFindings } from './fingerprintSql.js';
 import {
   countingPlanFor,
@@ -29,7 +30,7 @@ async function idSpan(q: Queryable, ids: string, values: unknown[]): Promise<IdS
 }
 
 /** Rebuild Findings Lifecycle: recompute every finding's lifecycle fields from its history. */
-export const findingsLifecycleRebuild: RunbookDefinition = {
+export const findingsLifecycleRebuild = defineRunbook({
   id: 'findings.lifecycle.rebuild',
   cliName: 'findings-lifecycle',
   title: 'Rebuild Findings Lifecycle',
@@ -38,8 +39,9 @@ export const findingsLifecycleRebuild: RunbookDefinition = {
     'detections and events (rules version 1). Idempotent: a second run changes nothing.',
   unit: 'findings',
   deployTriggered: true,
+  parameters: NO_PARAMETERS,
 
-  async preflight(q, tenants, options = {}) {
+  async preflight(q, tenants, _context, options = {}) {
     const ids = tenants.map((tenant) => tenant.id);
     const summaries = await summarizeFindingsToChange(q, ids, await countingPlanFor(q, ids));
     const breakdown: Record<string, number> = {};
@@ -84,4 +86,4 @@ export const findingsLifecycleRebuild: RunbookDefinition = {
     const span = await idSpan(q, 'SELECT id FROM findings WHERE tenant_id = $1', [tenantId]);
     return span ? countTenantToChange(q, tenantId, rangePlanFor(span)) : 0;
   },
-};
+});

@@ -13,6 +13,15 @@ import { NotFoundError } from '../../../httpErrors.js';
 import { initiatorOf } from '../../../plugins/app/auth.js';
 import { resultView, type ConfirmFields, type GuardFields, type ResultView, type ScopeFields } from './views.js';
 import { CSRF_FIELD, NO_QUERY, PLAIN_TEXT } from '../../../schemas.js';
+import {
+  hiddenParameters,
+  inputOfParameters,
+  PARAMETER_FIELDS_SCHEMA,
+  parameterFieldsView,
+  parameterInputOf,
+  type ParameterInput,
+} from './parameterFields.js';
+import { ParameterRefusal, parameterFields } from '../../../../runbooks/parameters.js';
 
 /**
  * Form fields are optional here: a missing one reaches the core, which refuses it in words
@@ -34,7 +43,12 @@ const scopeFields = {
 // Guard numbers arrive as form text; the core refuses values out of range in its words.
 const numberText = { type: 'string', maxLength: 12, pattern: '^\\s*[0-9]*\\s*$' } as const;
 
-const preflightBody = { type: 'object', properties: scopeFields, additionalProperties: false } as const;
+const preflightBody = {
+  type: 'object',
+  properties: scopeFields,
+  patternProperties: PARAMETER_FIELDS_SCHEMA,
+  additionalProperties: false,
+} as const;
 
 const startBody = {
   type: 'object',
@@ -51,6 +65,7 @@ const startBody = {
     canaryCount: numberText,
     canaryTenants: { type: 'string', maxLength: 2000, pattern: PLAIN_TEXT },
   },
+  patternProperties: PARAMETER_FIELDS_SCHEMA,
   additionalProperties: false,
 } as const;
 
@@ -80,6 +95,15 @@ function runbookOf(id: string): RunbookDefinition {
   const runbook = RUNBOOKS.find((candidate) => candidate.id === id);
   if (!runbook) throw new NotFoundError();
   return runbook;
+}
+
+/** A refusal of parameters in the form's words: by each field's label. */
+function labelledRefusal(runbook: RunbookDefinition, refusal: ParameterRefusal): RunbookRefusal {
+  const labels = new Map(parameterFields(runbook.parameters).map((field) => [field.name, field.label]));
+  const message = Object.entries(refusal.problems)
+    .map(([name, problem]) => `${labels.get(name) ?? name} ${problem}`)
+    .join('; ');
+  return new RunbookRefusal('invalid_parameters', `Check the parameters: ${message}.`);
 }
 
 function scopeFieldsOf(body: ScopeBody): ScopeFields {
@@ -143,23 +167,38 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
     return fields.scope === 'all_tenants' ? { kind: 'all_tenants' } : { kind: 'tenants', externalIds: [fields.tenant] };
   };
 
+  /** The parameters of a start: for a retry, those of the retried run; otherwise as the form sent them. */
+  const parametersOf = async (runbook: RunbookDefinition, fields: ScopeFields, input: ParameterInput) =>
+    fields.retryOf ? (await failedTenantsOf(pool, fields.retryOf)).run.parameters : input;
+
   /** The page, with one runbook's result (and the scope it was asked for) filled in. */
   const page = (
     request: FastifyRequest,
     reply: FastifyReply,
-    active?: { runbookId: string; scope: ScopeFields; result: ResultView },
+    active?: {
+      runbookId: string;
+      scope: ScopeFields;
+      parameters: ParameterInput;
+      problems: Record<string, string>;
+      result: ResultView;
+    },
   ) => ({
     view: 'system/runbooks',
     model: {
       canRun: request.can(CAPABILITIES.runbooksRun),
       csrfToken: reply.generateCsrf(),
-      runbooks: RUNBOOKS.map(({ id, title, description }, index) => ({
-        id,
+      runbooks: RUNBOOKS.map((runbook, index) => ({
+        id: runbook.id,
         index,
-        title,
-        description,
-        scope: active?.runbookId === id ? active.scope : { scope: 'tenant', tenant: '', retryOf: '' },
-        result: active?.runbookId === id ? active.result : null,
+        title: runbook.title,
+        description: runbook.description,
+        unit: runbook.unit,
+        parameters:
+          active?.runbookId === runbook.id
+            ? parameterFieldsView(runbook, active.parameters, active.problems)
+            : parameterFieldsView(runbook, {}),
+        scope: active?.runbookId === runbook.id ? active.scope : { scope: 'tenant', tenant: '', retryOf: '' },
+        result: active?.runbookId === runbook.id ? active.result : null,
       })),
     },
   });
@@ -167,13 +206,34 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
   const renderResult = (
     request: RunbookRequest<unknown>,
     reply: FastifyReply,
-    result: Omit<Parameters<typeof resultView>[0], 'runbookId' | 'csrfToken'>,
+    runbook: RunbookDefinition,
+    result: Omit<Parameters<typeof resultView>[0], 'runbookId' | 'csrfToken' | 'refusal' | 'parameters'> & {
+      parameters: ParameterInput;
+      refusal: RunbookRefusal | null;
+    },
     status: number,
   ) => {
-    const model = resultView({ ...result, runbookId: request.params.runbook, csrfToken: reply.generateCsrf() });
+    // Parameter problems by field: beside their inputs on a whole page, in words by label in the result.
+    const problems = result.refusal instanceof ParameterRefusal ? result.refusal.problems : {};
+    const refusal =
+      result.refusal instanceof ParameterRefusal ? labelledRefusal(runbook, result.refusal) : result.refusal;
+    const model = resultView({
+      ...result,
+      refusal,
+      parameters: hiddenParameters(result.parameters),
+      runbookId: request.params.runbook,
+      csrfToken: reply.generateCsrf(),
+    });
     return reply.pageOrPartial(
       { view: 'partials/runbooks/result', model },
-      () => page(request, reply, { runbookId: request.params.runbook, scope: result.scope, result: model }),
+      () =>
+        page(request, reply, {
+          runbookId: request.params.runbook,
+          scope: result.scope,
+          parameters: result.parameters,
+          problems,
+          result: model,
+        }),
       { title: 'Runbooks', status },
     );
   };
@@ -196,6 +256,7 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
     async (request, reply) => {
       const runbook = runbookOf(request.params.runbook);
       const scope = scopeFieldsOf(request.body ?? {});
+      let parameters = parameterInputOf(request.body ?? {});
       const { initiator, context } = initiatorOf(request);
       try {
         // The starter refuses an all-tenants start without this capability; refused here too,
@@ -205,9 +266,12 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
         const preflight = await runPreflight(pool, {
           runbook,
           scope: await scopeInputOf(runbook, scope),
+          parameters: await parametersOf(runbook, scope, parameters),
           initiator,
           context,
         });
+        // The confirmation carries what the preflight was computed for, canonical.
+        parameters = inputOfParameters(preflight.parameters);
         // Minted with the form: a double submit of this confirmation replays one start.
         const confirm: ConfirmFields = {
           preflightId: preflight.id,
@@ -216,10 +280,22 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
           confirmation: '',
           guards: NO_GUARDS,
         };
-        return renderResult(request, reply, { scope, report: preflight.report, confirm, refusal: null }, 200);
+        return renderResult(
+          request,
+          reply,
+          runbook,
+          { scope, parameters, report: preflight.report, confirm, refusal: null },
+          200,
+        );
       } catch (error) {
         if (!(error instanceof RunbookRefusal)) throw error;
-        return renderResult(request, reply, { scope, report: null, confirm: null, refusal: error }, 422);
+        return renderResult(
+          request,
+          reply,
+          runbook,
+          { scope, parameters, report: null, confirm: null, refusal: error },
+          422,
+        );
       }
     },
   );
@@ -234,6 +310,7 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
       const runbook = runbookOf(request.params.runbook);
       const body = request.body ?? {};
       const scope = scopeFieldsOf(body);
+      const parameters = parameterInputOf(body);
       const confirm: ConfirmFields = {
         preflightId: body.preflightId ?? '',
         idempotencyKey: body.idempotencyKey ?? '',
@@ -248,6 +325,7 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
           {
             runbook: runbook.id,
             scope: await scopeInputOf(runbook, scope),
+            parameters: await parametersOf(runbook, scope, parameters),
             initiator,
             context,
             reason: confirm.reason,
@@ -265,7 +343,7 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
         // The report the operator confirmed, shown again with what to fix.
         const preflight = confirm.preflightId ? await loadPreflight(pool, confirm.preflightId) : null;
         const report = preflight?.runbook === runbook.id ? preflight.report : null;
-        return renderResult(request, reply, { scope, report, confirm, refusal: error }, 422);
+        return renderResult(request, reply, runbook, { scope, parameters, report, confirm, refusal: error }, 422);
       }
     },
   );

@@ -1,4 +1,5 @@
-import { count, counted, plural } from '../../../../format.js';
+import { count, counted, plural, utcTime } from '../../../../format.js';
+import { parameterText } from '../../../../runbooks/parameters.js';
 import type { PreflightReport } from '../../../../runbooks/preflight.js';
 import type { RunbookRefusal } from '../../../../runbooks/refusal.js';
 import { ALL_TENANTS_PHRASE, REASON_LENGTH } from '../../../../runbooks/validateStart.js';
@@ -103,6 +104,8 @@ function sampleRow(entry: unknown) {
 function reportView(report: PreflightReport) {
   return {
     scope: report.scope.description,
+    parameters: Object.entries(report.parameters ?? {}).map(([name, value]) => ({ name, value: parameterText(value) })),
+    asOf: report.asOf ? utcTime(new Date(report.asOf)) : null,
     unit: report.unit,
     /** "Findings", for the table's row headers. */
     unitTitle: report.unit.charAt(0).toUpperCase() + report.unit.slice(1),
@@ -131,6 +134,8 @@ export function resultView(input: {
   runbookId: string;
   csrfToken: string;
   scope: ScopeFields;
+  /** The parameters the result was asked for, as hidden form fields for its next step. */
+  parameters: Array<{ name: string; value: string }>;
   report: PreflightReport | null;
   confirm: ConfirmFields | null;
   refusal: RunbookRefusal | null;
@@ -145,6 +150,7 @@ export function resultView(input: {
     runbookId: input.runbookId,
     csrfToken: input.csrfToken,
     scope: input.scope,
+    parameters: input.parameters,
     problems: { ...problems, top },
     report: input.report && !problems.newPreflight ? reportView(input.report) : null,
     confirm:

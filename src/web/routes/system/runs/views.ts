@@ -14,6 +14,7 @@ import { describeScope } from '../../../../runbooks/scope.js';
 import { REASON_LENGTH } from '../../../../runbooks/validateStart.js';
 import { TUNING_LIMITS } from '../../../../workflows/queries.js';
 import type { RunCounts } from '../../../../runbooks/model.js';
+import { inDeclaredOrder, NO_PARAMETERS, parameterText } from '../../../../runbooks/parameters.js';
 
 /** The plain view models the runs pages render; views never see database rows. */
 
@@ -184,6 +185,10 @@ export function runDetailView(
     runbookTitle: runbookTitle(run.runbook),
     runbookId: run.runbook,
     scope: scopeText(run),
+    parameters: inDeclaredOrder(runbookOf(run.runbook)?.parameters ?? NO_PARAMETERS, run.parameters).map(
+      ([name, value]) => ({ name, value: parameterText(value) }),
+    ),
+    asOf: when(run.asOf),
     reason: run.reason,
     initiator: run.initiatorLabel ?? run.source,
     source: run.source,
