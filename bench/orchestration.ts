@@ -52,7 +52,7 @@ export async function measureTinyRun(options: {
 }): Promise<TinyRunFigures> {
   const url = await options.databases.copy(options.template, options.role);
   const base = loadConfig({ ...process.env, DATABASE_URL: url, TEMPORAL_ADDRESS: options.server.address });
-  const config = { ...base, rebuild: { ...base.rebuild, ...options.settings } };
+  const config = { ...base, runs: { ...base.runs, ...options.settings } };
   const database = openDatabase(url);
   const temporal = await connectTemporal(config.temporal);
   try {
@@ -83,8 +83,8 @@ export async function measureTinyRun(options: {
       server: options.server.kind,
       workers: options.workers.length,
       tenants: finished.run.counts.tenants ?? 0,
-      continueAsNewAfter: config.rebuild.continueAsNewAfter,
-      childParallelism: config.rebuild.childParallelism,
+      continueAsNewAfter: config.runs.continueAsNewAfter,
+      childParallelism: config.runs.childParallelism,
       seconds: finished.runSeconds,
       tenantsPerSecond: round((finished.run.counts.tenants ?? 0) / finished.runSeconds, 1),
       perTenant: {

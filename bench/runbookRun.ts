@@ -75,7 +75,7 @@ export async function measureRunbookRun(options: {
   const { run, runSeconds, startSeconds } = finished;
   const tree = await readRunTree(deps.temporal, workflowIdFor(run.id));
   const children = summarizeTasks(tree.children);
-  const parallelism = deps.config.rebuild.childParallelism;
+  const parallelism = deps.config.runs.childParallelism;
   const spent = await secondsSpent(deps.pool, run.id);
   const batches = spent.batches / parallelism;
   const verification = spent.verification / parallelism;
@@ -90,9 +90,9 @@ export async function measureRunbookRun(options: {
     changed: run.counts.changed ?? 0,
     batches: run.counts.batches ?? 0,
     settings: {
-      batchSize: deps.config.rebuild.batchSize,
+      batchSize: deps.config.runs.batchSize,
       childParallelism: parallelism,
-      continueAsNewAfter: deps.config.rebuild.continueAsNewAfter,
+      continueAsNewAfter: deps.config.runs.continueAsNewAfter,
     },
     seconds: runSeconds,
     findingsPerSecond: Math.round(examined / runSeconds),

@@ -21,7 +21,8 @@ export interface Config {
   sessionSecret: string;
   /** Session cookies carry `Secure`; off only with NODE_ENV=development or COOKIE_SECURE=false. */
   cookieSecure: boolean;
-  rebuild: RunSettings;
+  /** How runs execute (`RUNBOOK_*`), for every runbook alike. */
+  runs: RunSettings;
   /** Runbook names the deploy hook runs per release (`DEPLOY_RUNBOOKS`); null: the registry's deploy-triggered ones. */
   deployRunbooks: string[] | null;
   /** How often a deploy-triggered start waits for the previous release's run before trying again. */
@@ -66,6 +67,18 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, max
     throw new ConfigError(`${name} must be a whole number from 1 to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+/**
+ * A `RUNBOOK_<suffix>` setting. For one more release it may still be given under its deprecated
+ * name, `REBUILD_<suffix>` (from when the engine ran one runbook), which counts only while the new
+ * name is unset or empty; a refusal names whichever variable the value came from.
+ */
+function runSetting(env: NodeJS.ProcessEnv, suffix: string, fallback: number, max: number): number {
+  const name = `RUNBOOK_${suffix}`;
+  const deprecated = `REBUILD_${suffix}`;
+  const given = env[name] === undefined || env[name] === '' ? deprecated : name;
+  return positiveInt(env, given, fallback, max);
 }
 
 /**
@@ -143,12 +156,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: env.HOST || '127.0.0.1',
     sessionSecret,
     cookieSecure: env.NODE_ENV !== 'development' && env.COOKIE_SECURE !== 'false',
-    rebuild: {
-      batchSize: positiveInt(env, 'REBUILD_BATCH_SIZE', 2000, 100_000),
-      childParallelism: positiveInt(env, 'REBUILD_CHILD_PARALLELISM', 8, 1000),
-      continueAsNewAfter: positiveInt(env, 'REBUILD_CONTINUE_AS_NEW_AFTER', 500, 100_000),
-      maxAttempts: positiveInt(env, 'REBUILD_MAX_ATTEMPTS', 5, 100),
-      heartbeatTimeoutMs: 1000 * positiveInt(env, 'REBUILD_HEARTBEAT_TIMEOUT_SECONDS', 30, 3600),
+    runs: {
+      batchSize: runSetting(env, 'BATCH_SIZE', 2000, 100_000),
+      childParallelism: runSetting(env, 'CHILD_PARALLELISM', 8, 1000),
+      continueAsNewAfter: runSetting(env, 'CONTINUE_AS_NEW_AFTER', 500, 100_000),
+      maxAttempts: runSetting(env, 'MAX_ATTEMPTS', 5, 100),
+      heartbeatTimeoutMs: 1000 * runSetting(env, 'HEARTBEAT_TIMEOUT_SECONDS', 30, 3600),
       activityTimeBudgetMs: 10_000,
     },
     deployRunbooks:
@@ -158,7 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             .map((name) => name.trim())
             .filter(Boolean),
     deployRetryMs: 1000 * positiveInt(env, 'DEPLOY_RETRY_SECONDS', 15, 3600),
-    outageWindowMs: 1000 * positiveInt(env, 'REBUILD_OUTAGE_WINDOW_SECONDS', 1800, 7 * 24 * 3600),
+    outageWindowMs: 1000 * runSetting(env, 'OUTAGE_WINDOW_SECONDS', 1800, 7 * 24 * 3600),
     adminMaintenanceTrigger: onOff(env, 'ADMIN_MAINTENANCE_TRIGGER'),
     isProduction,
   };

@@ -103,7 +103,7 @@ describe('tsx src/cli deploy-hook', () => {
     const { worker, connection } = await testWorker(config, h.database.pool);
     const running = worker.run();
     try {
-      const input = { settings: config.rebuild, retryMs: 200, continueAsNewAfter: 2 };
+      const input = { settings: config.runs, retryMs: 200, continueAsNewAfter: 2 };
       for (const release of ['c1', 'c2', 'c3']) {
         await signalDeployRelease(h.client, { taskQueue, input }, { release, runbooks: [RUNBOOK] });
         await until(

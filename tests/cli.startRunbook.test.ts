@@ -11,7 +11,7 @@ describe('tsx src/cli start-runbook / runs', () => {
     DATABASE_URL: h.database.url,
     TEMPORAL_ADDRESS: h.config.temporal.address,
     TEMPORAL_TASK_QUEUE: h.config.temporal.taskQueue,
-    REBUILD_MAX_ATTEMPTS: '1',
+    RUNBOOK_MAX_ATTEMPTS: '1',
   });
 
   const count = async (table: string) =>
@@ -141,7 +141,7 @@ describe('tsx src/cli start-runbook / runs', () => {
         ['start-runbook', 'findings-lifecycle', '--tenant', 'tenant-00001', '--reason', REASON, '--wait'],
         {
           ...env(),
-          REBUILD_BATCH_SIZE: '1',
+          RUNBOOK_BATCH_SIZE: '1',
         },
       );
       const [, runId] = await cli.waitForStderr(/Started: run ([0-9a-f-]{36})/);

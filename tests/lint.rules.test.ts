@@ -26,7 +26,7 @@ describe('workflow code stays deterministic (ESLint)', () => {
       '@typescript-eslint/no-restricted-imports',
     ],
     [
-      "import { rebuildTenant } from '../activities/index.js';\nvoid rebuildTenant;",
+      "import { processTenant } from '../activities/index.js';\nvoid processTenant;",
       '@typescript-eslint/no-restricted-imports',
     ],
     ["import pg from 'pg';\nvoid pg;", '@typescript-eslint/no-restricted-imports'],

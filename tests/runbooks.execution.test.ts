@@ -121,14 +121,17 @@ describe('runbook execution (real PostgreSQL, real Temporal)', () => {
     const [, , third, fourth] = await tenantIds(pool);
     const externalId = async (id: number) =>
       (await pool.query('SELECT external_id FROM tenants WHERE id = $1', [id])).rows[0].external_id;
-    const rebuildActivities = async (workflowId: string) => {
+    const batchActivities = async (workflowId: string) => {
       const events = (await h.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
       const scheduled = events.filter(
-        (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'rebuildTenant',
+        (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'processTenant',
       );
+      // A local activity is a marker in the history (as is the batch activity's rename patch).
+      const markers = events.map((event) => event.markerRecordedEventAttributes?.markerName).filter(Boolean);
       return {
         ordinary: scheduled.length,
-        local: events.filter((event) => event.markerRecordedEventAttributes).length,
+        local: markers.filter((name) => name === 'core_local_activity').length,
+        patches: markers.filter((name) => name === 'core_patch').length,
       };
     };
     await undoRebuilds(pool);
@@ -138,7 +141,7 @@ describe('runbook execution (real PostgreSQL, real Temporal)', () => {
       outcome: 'succeeded',
       counts: { examined: 40, batches: 3 },
     });
-    expect(await rebuildActivities(small.workflowId!)).toEqual({ ordinary: 0, local: 1 });
+    expect(await batchActivities(small.workflowId!)).toEqual({ ordinary: 0, local: 1, patches: 1 });
 
     // Three batches of 600 ms: the first stretch ends after two, the third runs as an ordinary activity.
     const undoSlow = await slowBatches(pool, 600);
@@ -148,7 +151,7 @@ describe('runbook execution (real PostgreSQL, real Temporal)', () => {
         outcome: 'succeeded',
         counts: { examined: 40, batches: 3 },
       });
-      expect(await rebuildActivities(slow.workflowId!)).toEqual({ ordinary: 1, local: 1 });
+      expect(await batchActivities(slow.workflowId!)).toEqual({ ordinary: 1, local: 1, patches: 1 });
       const [item] = await getRunItems(pool, slow.id);
       expect(item).toMatchObject({
         status: 'succeeded',

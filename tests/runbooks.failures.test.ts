@@ -27,7 +27,7 @@ describe('runbook failures (real PostgreSQL, real Temporal)', () => {
       expect(failed.status).toBe('failed');
       expect(failed.error).toContain(`tenant ${broken} is locked for maintenance`);
       expect(items.filter((item) => item.status === 'succeeded')).toHaveLength(5);
-      // A business failure is tried REBUILD_MAX_ATTEMPTS (here 2) times, not retried forever.
+      // A business failure is tried RUNBOOK_MAX_ATTEMPTS (here 2) times, not retried forever.
       const { rows: attempts } = await pool.query(`SELECT last_value::int AS n FROM refusals`);
       expect(attempts[0].n).toBe(2);
 

@@ -4,6 +4,9 @@ import { progressBar, progressText, runFraction } from '../src/runbooks/progress
 import type { RunRecord } from '../src/runbooks/runs.js';
 import type { RunCounts, RunOutcome, RunStatus } from '../src/runbooks/model.js';
 
+/** The progress of a runbook that counts findings. */
+const findingsText = (run: Parameters<typeof progressText>[0]) => progressText(run, 'findings');
+
 /** The part of a run row the progress functions read; not paused unless a test says so. */
 function run(
   status: RunStatus,
@@ -20,44 +23,44 @@ describe('progressText', () => {
       pausedAt: new Date(),
       pausedBy: 'op@example.com',
     };
-    expect(progressText(paused)).toBe(
+    expect(findingsText(paused)).toBe(
       'Paused by op@example.com: 4/10 tenants; 300 findings changed of 1,200 examined.',
     );
-    expect(progressText({ ...paused, status: 'completed', outcome: 'cancelled' })).toMatch(/^Completed \(cancelled\)/);
+    expect(findingsText({ ...paused, status: 'completed', outcome: 'cancelled' })).toMatch(/^Completed \(cancelled\)/);
   });
 
   it('says a queued run waits for a worker, whatever its counts', () => {
-    expect(progressText(run('queued', {}))).toBe('Queued: waiting for a worker to pick the run up.');
-    expect(progressText(run('queued', { tenants: 5, tenantsSucceeded: 2 }))).toBe(
+    expect(findingsText(run('queued', {}))).toBe('Queued: waiting for a worker to pick the run up.');
+    expect(findingsText(run('queued', { tenants: 5, tenantsSucceeded: 2 }))).toBe(
       'Queued: waiting for a worker to pick the run up.',
     );
   });
 
   it('counts settled tenants and changed findings while running', () => {
     expect(
-      progressText(
+      findingsText(
         run('running', { tenants: 10, tenantsSucceeded: 3, tenantsCancelled: 1, examined: 400, changed: 25 }),
       ),
     ).toBe('Running: 4/10 tenants; 25 findings changed of 400 examined.');
   });
 
   it('reads missing counts as zero', () => {
-    expect(progressText(run('running', {}))).toBe('Running: 0/0 tenants; 0 findings changed of 0 examined.');
+    expect(findingsText(run('running', {}))).toBe('Running: 0/0 tenants; 0 findings changed of 0 examined.');
   });
 
   it('adds the failed tenants, and counts them as settled', () => {
     expect(
-      progressText(run('running', { tenants: 10, tenantsSucceeded: 3, tenantsFailed: 2, examined: 9, changed: 1 })),
+      findingsText(run('running', { tenants: 10, tenantsSucceeded: 3, tenantsFailed: 2, examined: 9, changed: 1 })),
     ).toBe('Running: 5/10 tenants, 2 failed; 1 finding changed of 9 examined.');
   });
 
   it('leaves the failed suffix out when nothing failed', () => {
-    expect(progressText(run('running', { tenants: 2, tenantsFailed: 0 }))).not.toContain('failed');
+    expect(findingsText(run('running', { tenants: 2, tenantsFailed: 0 }))).not.toContain('failed');
   });
 
   it('writes thousands separators', () => {
     expect(
-      progressText(
+      findingsText(
         run('running', {
           tenants: 12_000,
           tenantsSucceeded: 10_500,
@@ -82,13 +85,13 @@ describe('progressText', () => {
     ['cancelled', 'cancelled'],
   ])('states the outcome of a completed run (%s)', (outcome, words) => {
     expect(
-      progressText(run('completed', { tenants: 3, tenantsSucceeded: 3, examined: 1_500, changed: 1_001 }, outcome)),
+      findingsText(run('completed', { tenants: 3, tenantsSucceeded: 3, examined: 1_500, changed: 1_001 }, outcome)),
     ).toBe(`Completed (${words}): 3/3 tenants; 1,001 findings changed of 1,500 examined.`);
   });
 
   it('keeps the failed suffix on a completed run', () => {
     expect(
-      progressText(
+      findingsText(
         run(
           'completed',
           { tenants: 4, tenantsSucceeded: 1, tenantsFailed: 3, examined: 10, changed: 2 },

@@ -94,7 +94,7 @@ describe('the /system console in Chromium', { timeout: 120_000 }, () => {
     await restoreSpeed?.();
     restoreSpeed = undefined;
     await until(
-      () => findActiveRuns(h.database.pool, RUNBOOK),
+      () => findActiveRuns(h.database.pool, [RUNBOOK]),
       (active) => active.length === 0,
       'no active run',
     );

@@ -2,6 +2,7 @@ import { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_CAPABILITIES, CAPABILITIES } from '../src/runbooks/capabilities.js';
+import type { SampleChange } from '../src/runbooks/definition.js';
 import type { Initiator } from '../src/runbooks/initiator.js';
 import { runPreflight } from '../src/runbooks/preflight.js';
 import { getRunbook } from '../src/runbooks/registry.js';
@@ -129,6 +130,16 @@ describe('runbooks page: preflight → confirm → start', () => {
       `<td>${tenant}</td><td>${number(report.inScope)}</td><td>${number(report.toChange)}</td>`,
     );
     expect(response.body).toContain('Sample: before and after');
+    // The sample's key column is headed by the runbook's sampleKey, each row keyed by the finding's id.
+    expect(report.sampleKey).toBe('Finding');
+    expect(response.body).toContain(
+      '<thead><tr><th>Finding</th><th>Field</th><th>Before</th><th>After</th></tr></thead>',
+    );
+    const [example] = report.sample;
+    expect(example!.key).toMatch(/^\d+$/);
+    expect(response.body).toContain(
+      `<tr><td>${example!.key}</td><td><code>${Object.keys(example!.after)[0]}</code></td>`,
+    );
     const fields = confirmFields(response.body);
     expect(fields).toMatchObject({ scope: 'tenant', tenant });
     expect(fields.preflightId).toMatch(/^[0-9a-f-]{36}$/);
@@ -208,6 +219,50 @@ describe('runbooks page: preflight → confirm → start', () => {
     expect(response.body).toMatch(/<textarea name="reason"[^>]*aria-invalid=true[^>]*>too short<\/textarea>/);
     expect(response.body).toContain('id="reason-problem">The reason must be 10 to 500 characters; it has 9.');
     expect(await runCount()).toBe(before);
+  });
+
+  it('a preflight saved before samples were typed still renders, showing what it can', async () => {
+    const form = confirmFields((await preflight({ scope: 'tenant', tenant: tenants[1]! })).body);
+    const { rows } = await h.database.pool.query<{ report: Record<string, unknown> & { sample: SampleChange[] } }>(
+      'SELECT report FROM preflights WHERE id = $1',
+      [form.preflightId],
+    );
+    const { sampleKey: _dropped, sample, ...rest } = rows[0]!.report;
+    const [example] = sample;
+    const [field] = Object.keys(example!.after);
+    // The shape reports had before SampleChange: no sampleKey, findingId and changedFields, whole records.
+    const old = {
+      ...rest,
+      sample: [
+        {
+          tenantId: 1,
+          findingId: Number(example!.key),
+          changedFields: [field],
+          before: { ...example!.before, untouched: 'same' },
+          after: { ...example!.after, untouched: 'same' },
+        },
+        {
+          findingId: 424242,
+          before: { status: 'new', severity: 'low' },
+          after: { status: 'resolved', severity: 'low' },
+        },
+        null,
+        'not a sample',
+      ],
+    };
+    await h.database.pool.query('UPDATE preflights SET report = $2 WHERE id = $1', [form.preflightId, old]);
+    // A refused start shows the saved report again.
+    const response = await start({ ...form, reason: 'too short' });
+    expect(response.statusCode).toBe(422);
+    expect(response.body).toContain(
+      '<thead><tr><th>Finding</th><th>Field</th><th>Before</th><th>After</th></tr></thead>',
+    );
+    expect(response.body).toContain(`<tr><td>${example!.key}</td><td><code>${field}</code></td>`);
+    expect(response.body).toContain(
+      '<tr><td>424242</td><td><code>status</code></td><td>new</td><td>resolved</td></tr>',
+    );
+    expect(response.body).not.toContain('<code>untouched</code>');
+    expect(response.body).not.toContain('<code>severity</code>');
   });
 
   it('all tenants asks for the typed phrase; a wrong one is refused by that field, escaped, with no run', async () => {

@@ -91,7 +91,7 @@ function bookkeepingActivities(pool: pg.Pool, starter: StartDeps) {
   };
 }
 
-/** What one call of `rebuildTenant` got to. */
+/** What one call of `processTenant` got to. */
 export interface TenantStep extends TenantProgress {
   /** The item has its verdict (succeeded, failed or cancelled): there is nothing more to do. */
   settled: boolean;
@@ -101,26 +101,34 @@ export interface TenantStep extends TenantProgress {
 
 /** One tenant's work: bounded by the outage window, and its business failures are counted. */
 function tenantWorkActivities(pool: pg.Pool) {
+  /**
+   * Takes one tenant as far as it gets within the time budget: starts its item, takes batches
+   * until none is left, then verifies and settles it. A small tenant is done in one call and
+   * one transaction. Each batch and the item's counts and cursor commit together, so a retry
+   * (worker killed, timeout) resumes after the last committed batch and never counts a row
+   * twice; a settled item is left as it is. A cancellation (learnt through the heartbeat
+   * after each batch) stops it at the next batch boundary, and a paused run at the next batch.
+   */
+  async function processTenant(input: TenantBatchInput & { timeBudgetMs: number }): Promise<TenantStep> {
+    const context = Context.current();
+    const deadline = Date.now() + input.timeBudgetMs;
+    for (;;) {
+      if (context.cancellationSignal.aborted) throw new CancelledFailure('tenant processing cancelled');
+      const step = await inTransaction(pool, (client) => takeTenantBatch(client, input));
+      // A local activity has no heartbeat: it is short, and the workflow task it runs in waits for it.
+      if (!context.info.isLocal) context.heartbeat(step);
+      if (step.settled || step.paused || Date.now() >= deadline) return step;
+    }
+  }
   return {
+    processTenant,
     /**
-     * Takes one tenant as far as it gets within the time budget: starts its item, takes batches
-     * until none is left, then verifies and settles it. A small tenant is done in one call and
-     * one transaction. Each batch and the item's counts and cursor commit together, so a retry
-     * (worker killed, timeout) resumes after the last committed batch and never counts a row
-     * twice; a settled item is left as it is. A cancellation (learnt through the heartbeat
-     * after each batch) stops it at the next batch boundary, and a paused run at the next batch.
+     * Deprecated: `processTenant`'s name before the engine ran more than one runbook. Tenant
+     * workflows started before the rename go on scheduling it (`BATCH_ACTIVITY_RENAMED` in
+     * src/workflows/runbookTenant.ts), and tasks already queued under it still need a worker.
+     * Remove both in the next release.
      */
-    async rebuildTenant(input: TenantBatchInput & { timeBudgetMs: number }): Promise<TenantStep> {
-      const context = Context.current();
-      const deadline = Date.now() + input.timeBudgetMs;
-      for (;;) {
-        if (context.cancellationSignal.aborted) throw new CancelledFailure('tenant processing cancelled');
-        const step = await inTransaction(pool, (client) => takeTenantBatch(client, input));
-        // A local activity has no heartbeat: it is short, and the workflow task it runs in waits for it.
-        if (!context.info.isLocal) context.heartbeat(step);
-        if (step.settled || step.paused || Date.now() >= deadline) return step;
-      }
-    },
+    rebuildTenant: processTenant,
   };
 }
 
@@ -180,7 +188,7 @@ async function takeTenantBatch(client: pg.PoolClient, input: TenantBatchInput): 
     spentMs: { ...next.spentMs, verification: Date.now() - verifying },
   };
   const verdict = remaining === 0 ? 'succeeded' : 'failed';
-  const error = remaining === 0 ? null : `Verification found ${remaining} row(s) still to change after the rebuild.`;
+  const error = remaining === 0 ? null : `Verification found ${remaining} row(s) still to change after its batches.`;
   await saveItemCounts(client, runId, tenantId, next);
   await settleItem(client, runId, tenantId, verdict, error);
   return { ...progressOf(tenantId, verdict, next, error), settled: true, paused: false };

@@ -3,6 +3,7 @@ import { printableLines } from './printable.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerDeployHookCommand } from './commands/deployHook.js';
 import { registerCustomerUserCommands, registerPlatformUserCommands } from './commands/platformUser.js';
+import { registerRunbooksCommands } from './commands/runbooks.js';
 import { registerRunsCommands } from './commands/runs.js';
 import { registerSeedCommand } from './commands/seed.js';
 import { registerStartRunbookCommand } from './commands/startRunbook.js';
@@ -16,6 +17,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
     // Commander echoes the arguments it rejects: a 100 KB argument is not printed back whole.
     .configureOutput({ outputError: (text, write) => write(printableLines(text, 300)) });
   registerStartRunbookCommand(program, argv);
+  registerRunbooksCommands(program);
   registerRunsCommands(program);
   registerDeployHookCommand(program);
   registerWorkerCommand(program);

@@ -1,3 +1,4 @@
+import type { RunbookDefinition } from './definition.js';
 import type { Initiator } from './initiator.js';
 import { RunbookRefusal } from './refusal.js';
 import type { ScopeInput } from './scope.js';
@@ -35,15 +36,24 @@ export function requireCapability(initiator: Initiator, capability: Capability, 
 }
 
 /**
- * Whether the initiator may start a run of this scope: an operator needs the run capability
- * (and the all-tenants one for all tenants); a customer may start exactly one kind of run, of
- * their own tenant alone, never a retry of another run.
+ * Whether the initiator may start a run of this runbook and scope: an operator needs the run
+ * capability (and the all-tenants one for all tenants); a customer may start only a runbook
+ * that opts in to the customer trigger, of their own tenant alone, never a retry of another run.
  */
-export function requireStartAllowed(initiator: Initiator, start: { scope: ScopeInput; retryOf?: string | null }): void {
+export function requireStartAllowed(
+  initiator: Initiator,
+  runbook: Pick<RunbookDefinition, 'title' | 'customerTrigger'>,
+  start: { scope: ScopeInput; retryOf?: string | null },
+): void {
   if (initiator.kind === 'customer') {
+    if (!runbook.customerTrigger)
+      throw new RunbookRefusal(
+        'capability',
+        `A customer account cannot start ${runbook.title}; that is for platform operators.`,
+      );
     const named = start.scope.kind === 'tenants' ? start.scope.externalIds.map((id) => id.trim()) : [];
     if (named.length !== 1 || named[0] !== initiator.tenantExternalId || start.retryOf) {
-      throw new RunbookRefusal('capability', "A customer account can only rebuild its own organization's findings.");
+      throw new RunbookRefusal('capability', 'A customer account can only start a run of its own organization.');
     }
     return;
   }

@@ -9,13 +9,25 @@ interface TenantPreflight {
   toChange: number;
 }
 
+/**
+ * One example of what a run would change: a row, named by `key`, and its fields before and
+ * after. `before` and `after` hold the fields that change (they may hold others too: the console
+ * shows a field only where its values differ); values are JSON, instants as ISO 8601 text.
+ */
+export interface SampleChange {
+  /** The row's id as text; the runbook's `sampleKey` says what it names. */
+  key: string;
+  before: Record<string, unknown>;
+  after: Record<string, unknown>;
+}
+
 /** The runbook-specific part of a preflight report. */
 export interface PreflightBody {
   perTenant: TenantPreflight[];
   /** How many rows would change per field or kind of change. */
   breakdown: Record<string, number>;
   /** A few before/after examples (empty when asked for the numbers only). */
-  sample: unknown[];
+  sample: SampleChange[];
 }
 
 /**
@@ -41,10 +53,19 @@ export interface RunbookDefinition<P extends TObject = TObject> {
   description: string;
   /** What the counts count, for people: "findings". */
   unit: string;
+  /** What a sample's `key` names, for people: "Finding" (the heading of the sample's key column). */
+  sampleKey: string;
   /** Run once per release by the deploy hook, with its parameters' defaults. */
   deployTriggered: boolean;
   /** Its typed parameters (`defineParameters`; `NO_PARAMETERS` for none). */
   parameters: P;
+  /**
+   * The data it writes, as a lock key ("findings"): an active run of any runbook that writes the
+   * same data over an overlapping scope refuses a start.
+   */
+  writes: string;
+  /** Whether a customer may start it on their own tenant from the /admin trigger; operators only otherwise. */
+  customerTrigger?: boolean;
   /**
    * Read-only report for the tenants in scope, with one `perTenant` entry per tenant.
    * `sample: false` leaves out the before/after examples, for a recount that needs the numbers only.

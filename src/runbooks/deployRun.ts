@@ -1,9 +1,8 @@
-import { runPreflight } from './preflight.js';
 import type { Initiator } from './initiator.js';
+import { preflightAndStart } from './preflightAndStart.js';
 import { RunbookRefusal } from './refusal.js';
 import { getRunbook } from './registry.js';
-import { findActiveRuns } from './runs.js';
-import { precheckStart, startRunbook, type StartDeps } from './start.js';
+import type { StartDeps } from './start.js';
 import { ALL_TENANTS_PHRASE, type StartRequest } from './validateStart.js';
 
 /** What became of one runbook of a release. */
@@ -41,14 +40,12 @@ export async function startDeployRun(deps: StartDeps, release: string, runbookNa
     confirmation: ALL_TENANTS_PHRASE,
   };
   try {
-    const replay = await precheckStart(deps.pool, request, { overlap: false });
-    if (replay) return { state: 'started', runId: replay.id };
-    const [holder] = await findActiveRuns(deps.pool, runbook.id);
-    if (holder)
+    const started = await preflightAndStart(deps, request, { whenHeld: 'report' });
+    if ('heldBy' in started) {
+      const holder = started.heldBy;
       return { state: 'waiting', reason: `run ${holder.id} (by ${holder.initiatorLabel}) is still ${holder.status}` };
-    const preflight = await runPreflight(deps.pool, { runbook, scope: request.scope, initiator });
-    const { run } = await startRunbook(deps, { ...request, preflightId: preflight.id });
-    return { state: 'started', runId: run.id };
+    }
+    return { state: 'started', runId: started.run.id };
   } catch (error) {
     if (!(error instanceof RunbookRefusal)) throw error;
     // Another start took the scope, or the data moved, between the check and the start.

@@ -7,7 +7,7 @@ import { alongsideInSnapshot } from '../db/sharedSnapshot.js';
 import type { Queryable } from '../db/queryable.js';
 import { preflights, preflightTenants } from '../db/schema/index.js';
 import { inTransaction } from '../db/transaction.js';
-import type { PreflightBody, RunbookDefinition, RunContext } from './definition.js';
+import type { PreflightBody, RunbookDefinition, RunContext, SampleChange } from './definition.js';
 import { parseParameters } from './parameters.js';
 import { RunbookRefusal } from './refusal.js';
 import { auditActor, initiatorLabel, type Initiator, type RequestContext } from './initiator.js';
@@ -32,7 +32,13 @@ export interface PreflightReport {
   toChange: number;
   breakdown: Record<string, number>;
   topTenants: Array<{ externalId: string; inScope: number; toChange: number }>;
-  sample: unknown[];
+  /** The runbook's `sampleKey`: what each sample's key names. */
+  sampleKey: string;
+  /**
+   * A few before/after examples. Reports saved before `SampleChange` and `sampleKey` existed
+   * have no `sampleKey` and entries of an older shape: whoever renders a saved report must cope.
+   */
+  sample: SampleChange[];
 }
 
 export interface SavedPreflight {
@@ -83,6 +89,7 @@ function reportOf(
         inScope: tenant.inScope,
         toChange: tenant.toChange,
       })),
+    sampleKey: runbook.sampleKey,
     sample: body.sample,
   };
 }

@@ -14,7 +14,7 @@ export function runFraction(run: Pick<RunRecord, 'status' | 'counts'>): number {
 /** One line of progress, a pure function of the run row, shared by the CLI and the console. */
 export function progressText(
   run: Pick<RunRecord, 'status' | 'outcome' | 'counts'> & Partial<Pick<RunRecord, 'pausedBy'>>,
-  unit = 'findings',
+  unit: string,
 ): string {
   const { counts } = run;
   const settled = (counts.tenantsSucceeded ?? 0) + (counts.tenantsFailed ?? 0) + (counts.tenantsCancelled ?? 0);

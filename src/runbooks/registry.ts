@@ -35,6 +35,11 @@ export function deployRunbooks(names: string[] | null): RunbookDefinition[] {
   return names === null ? RUNBOOKS.filter((runbook) => runbook.deployTriggered) : names.map(getRunbook);
 }
 
+/** The runbooks that write the same data as this one (itself among them): their runs exclude each other. */
+export function runbooksWriting(runbook: RunbookDefinition): string[] {
+  return RUNBOOKS.filter((other) => other.writes === runbook.writes).map((other) => other.id);
+}
+
 /** A runbook's title for people, or its id when it is no longer registered (old runs keep theirs). */
 export function runbookTitle(id: string): string {
   return RUNBOOKS.find((runbook) => runbook.id === id)?.title ?? id;

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, getTableColumns, ne, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, inArray, ne, sql, type SQL } from 'drizzle-orm';
 import type { SelectedFields, SelectedFieldsFlat } from 'drizzle-orm/pg-core';
 import { orm, type Connection } from '../db/orm.js';
 import { prepared } from '../db/prepared.js';
@@ -53,7 +53,7 @@ export async function getRun(q: Connection, id: string): Promise<RunRecord | nul
   return run ?? null;
 }
 
-/** The size of the scope a run was confirmed against: its preflight's findings in scope, null without one. */
+/** The size of the scope a run was confirmed against: its preflight's rows in scope, null without one. */
 const IN_SCOPE = sql<number | null>`(${preflights.report} ->> 'inScope')::float8`;
 
 /**
@@ -117,11 +117,12 @@ export async function findRunByIdempotencyKey(q: Connection, key: string): Promi
 }
 
 /** Runs of a runbook that still hold their scope (queued or running), oldest first. */
-export async function findActiveRuns(q: Connection, runbook: string): Promise<RunRecord[]> {
+/** The active runs of these runbooks, oldest first. */
+export async function findActiveRuns(q: Connection, runbooks: readonly string[]): Promise<RunRecord[]> {
   return orm(q)
     .select()
     .from(operationRuns)
-    .where(and(eq(operationRuns.runbook, runbook), ne(operationRuns.status, 'completed')))
+    .where(and(inArray(operationRuns.runbook, [...runbooks]), ne(operationRuns.status, 'completed')))
     .orderBy(asc(operationRuns.createdAt));
 }
 

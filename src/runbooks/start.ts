@@ -11,6 +11,7 @@ import { checkPreflight, DEFAULT_PREFLIGHT_POLICY, type PreflightPolicy } from '
 import type { RunbookDefinition } from './definition.js';
 import { auditActor, initiatorLabel } from './initiator.js';
 import { launchRun } from './launchRun.js';
+import { runbookTitle, runbooksWriting } from './registry.js';
 import { sameParameters } from './parameters.js';
 import type { RunLauncher } from './launcher.js';
 import { loadPreflight, type SavedPreflight } from './preflight.js';
@@ -109,22 +110,26 @@ async function platformWorkspaceId(q: pg.PoolClient): Promise<number> {
   return platform.workspaceId;
 }
 
-/** Refuses a start whose scope an active run of the same runbook already covers. */
+/** Refuses a start whose scope an active run writing the same data (of any runbook) already covers. */
 async function refuseOverlap(q: pg.Pool | pg.PoolClient, plan: StartPlan): Promise<void> {
-  const holder = (await findActiveRuns(q, plan.runbook.id)).find((run) => scopesOverlap(run.scope, plan.scope.stored));
+  const holder = (await findActiveRuns(q, runbooksWriting(plan.runbook))).find((run) =>
+    scopesOverlap(run.scope, plan.scope.stored),
+  );
   if (holder) {
+    const other = holder.runbook !== plan.runbook.id;
     throw new RunbookRefusal(
       'overlapping_run',
-      `Run ${holder.id} (${holder.status}, ${describeScope(holder.scope)}, by ${holder.initiatorLabel}) ` +
-        `already covers this scope; wait for it to finish or cancel it.`,
+      `Run ${holder.id}${other ? ` of ${runbookTitle(holder.runbook)}` : ''} ` +
+        `(${holder.status}, ${describeScope(holder.scope)}, by ${holder.initiatorLabel})` +
+        `${other ? `, which writes ${plan.runbook.writes} too,` : ''} already covers this scope; wait for it to finish or cancel it.`,
     );
   }
 }
 
 /**
- * Writes the queued run, or finds the one its idempotency key already names. Starts of one
- * runbook (and uses of one key, across runbooks) queue on advisory locks, so the overlap and
- * key checks see every committed run.
+ * Writes the queued run, or finds the one its idempotency key already names. Starts of runbooks
+ * that write the same data (and uses of one key, across runbooks) queue on advisory locks, so
+ * the overlap and key checks see every committed run.
  */
 async function insertOrReplayRun(
   client: pg.PoolClient,
@@ -134,7 +139,7 @@ async function insertOrReplayRun(
 ): Promise<StartResult> {
   const { request, runbook, scope, key } = plan;
   if (key) await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`operation_runs.idempotency_key:${key}`]);
-  await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`operation_runs:${runbook.id}`]);
+  await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`operation_runs.writes:${runbook.writes}`]);
   if (key) {
     const existing = await findRunByIdempotencyKey(client, key);
     if (existing) return { run: replayOf(existing, plan, key), created: false };

@@ -81,7 +81,7 @@ export function validateStartRequest(request: StartRequest): {
   parameters: Record<string, unknown>;
 } {
   const runbook = getRunbook(request.runbook);
-  requireStartAllowed(request.initiator, request);
+  requireStartAllowed(request.initiator, runbook, request);
   const parameters = parseParameters(runbook.parameters, request.parameters);
   const reason = validReason(request.reason);
   const idempotencyKey = validIdempotencyKey(request.idempotencyKey);

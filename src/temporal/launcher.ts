@@ -19,7 +19,7 @@ export function temporalLauncher(config: Config, connect: () => Promise<Client>)
   const target = async () => ({
     client: await connect(),
     taskQueue: config.temporal.taskQueue,
-    settings: config.rebuild,
+    settings: config.runs,
   });
   return {
     name: `Temporal at ${config.temporal.address}`,

@@ -1,4 +1,4 @@
-import { CancellationScope, condition, defineQuery, isCancellation, setHandler } from '@temporalio/workflow';
+import { CancellationScope, condition, defineQuery, isCancellation, patched, setHandler } from '@temporalio/workflow';
 import type { TenantStep } from '../activities/index.js';
 import type { TenantProgress } from '../runbooks/runItems.js';
 import { failureMessage, isBusinessFailure, ownRun, runbookActivities, withBusinessRetries } from './activities.js';
@@ -12,6 +12,13 @@ export const tenantProgressQuery = defineQuery<TenantProgress>('progress');
 const PAUSE_NOTICE_WAIT = '2 seconds';
 /** A local activity cannot heartbeat (nor be seen pending): its stretch stays this short. */
 const FIRST_STRETCH_MS = 1_000;
+/**
+ * The batch activity was called `rebuildTenant` before it became `processTenant`. A workflow
+ * whose history already has the old name must replay with it (an activity of another type is a
+ * nondeterminism error), so it keeps scheduling `rebuildTenant`; new workflows record this
+ * patch and use `processTenant`. Next release: `deprecatePatch`, then drop the old name.
+ */
+const BATCH_ACTIVITY_RENAMED = 'batch-activity-renamed-processTenant';
 
 /**
  * One tenant of a run: batches until done, then a read-only verification, recorded in the
@@ -43,15 +50,16 @@ export async function runbookTenantWorkflow(input: TenantInput): Promise<TenantP
   );
   const attempt = <T>(step: (number: number) => Promise<T>) => withBusinessRetries(settings.maxAttempts, step);
 
+  const batchActivity = patched(BATCH_ACTIVITY_RENAMED) ? 'processTenant' : 'rebuildTenant';
   const stretch = (activities: typeof work, timeBudgetMs: number) =>
-    activities.rebuildTenant({ runId, runbook: input.runbook, tenantId, batchSize: settings.batchSize, timeBudgetMs });
+    activities[batchActivity]({ runId, runbook: input.runbook, tenantId, batchSize: settings.batchSize, timeBudgetMs });
   /** Keeps the tenant's progress for the query; returns what decides the next step. */
   const track = ({ settled, paused: runPaused, ...tenant }: TenantStep) => {
     progress = tenant;
     return { settled, paused: runPaused };
   };
 
-  async function rebuildTenant(): Promise<TenantProgress> {
+  async function processTenant(): Promise<TenantProgress> {
     try {
       let step = track(
         await attempt((number) => (number === 1 ? firstStretch() : stretch(work, settings.activityTimeBudgetMs))),
@@ -91,11 +99,11 @@ export async function runbookTenantWorkflow(input: TenantInput): Promise<TenantP
     }
   }
 
-  if (!input.isRoot) return rebuildTenant();
+  if (!input.isRoot) return processTenant();
   return ownRun(runId, bookkeeping, async () => {
     // Null: the run was completed (cancelled) before this workflow began.
     if (!(await bookkeeping.beginRun(runId))) return progress;
-    const result = await rebuildTenant();
+    const result = await processTenant();
     await bookkeeping.completeRun(runId);
     return result;
   });

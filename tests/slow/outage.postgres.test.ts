@@ -56,7 +56,7 @@ describe('PostgreSQL stopped in the middle of an all-tenants run (owned server, 
       // The outage caught those tenants mid-work: their batch activity failed and is being retried.
       const retried = pending.filter(
         (activity) =>
-          activity.activity === 'rebuildTenant' &&
+          activity.activity === 'processTenant' &&
           activity.attempt >= 2 &&
           /ECONNREFUSED/.test(activity.lastFailure ?? ''),
       );
@@ -100,9 +100,9 @@ describe('PostgreSQL stopped in the middle of an all-tenants run (owned server, 
         DATABASE_URL: databaseUrl,
         TEMPORAL_ADDRESS: world.config.temporal.address,
         TEMPORAL_TASK_QUEUE: world.config.temporal.taskQueue,
-        REBUILD_BATCH_SIZE: String(SETTINGS.batchSize),
-        REBUILD_CHILD_PARALLELISM: String(SETTINGS.childParallelism),
-        REBUILD_HEARTBEAT_TIMEOUT_SECONDS: String(SETTINGS.heartbeatTimeoutMs / 1000),
+        RUNBOOK_BATCH_SIZE: String(SETTINGS.batchSize),
+        RUNBOOK_CHILD_PARALLELISM: String(SETTINGS.childParallelism),
+        RUNBOOK_HEARTBEAT_TIMEOUT_SECONDS: String(SETTINGS.heartbeatTimeoutMs / 1000),
       },
     );
     try {

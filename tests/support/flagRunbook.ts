@@ -34,8 +34,10 @@ export const flagRunbook = defineRunbook({
   title: 'Flag old findings (test)',
   description: 'Marks the titles of old findings of the chosen severities. For the engine tests only.',
   unit: 'findings',
+  sampleKey: 'Finding',
   deployTriggered: false,
   parameters,
+  writes: 'findings',
 
   async preflight(q, tenants, { parameters: p, asOf }) {
     const perTenant = [];

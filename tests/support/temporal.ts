@@ -39,7 +39,7 @@ export function testConfig(databaseUrl: string, settings: Partial<RunSettings> =
   return {
     ...config,
     temporal: { ...config.temporal, taskQueue: `test-${randomBytes(4).toString('hex')}` },
-    rebuild: { ...FAST_SETTINGS, ...settings },
+    runs: { ...FAST_SETTINGS, ...settings },
   };
 }
 

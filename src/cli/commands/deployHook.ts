@@ -80,7 +80,7 @@ export function registerDeployHookCommand(program: Command): void {
           {
             taskQueue: deps.config.temporal.taskQueue,
             input: {
-              settings: deps.config.rebuild,
+              settings: deps.config.runs,
               retryMs: deps.config.deployRetryMs,
               continueAsNewAfter: CONTINUE_AS_NEW_AFTER,
             },

@@ -233,7 +233,7 @@ export function registerRunsCommands(program: Command): void {
     )
     .argument('<id>', 'the run id')
     .option('--parallelism <n>', 'tenant workflows at once', wholeNumber(0))
-    .option('--batch-size <n>', 'findings per batch statement', wholeNumber(0))
+    .option('--batch-size <n>', 'rows per batch statement', wholeNumber(0))
     .requiredOption('--reason <text>', 'why (10–500 characters)')
     .option('--json', 'print machine-readable JSON')
     .action(

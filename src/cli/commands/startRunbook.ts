@@ -6,7 +6,7 @@ import type { RunbookDefinition } from '../../runbooks/definition.js';
 import { parameterFields, parameterText } from '../../runbooks/parameters.js';
 import { getRunbook, RUNBOOKS } from '../../runbooks/registry.js';
 import type { ScopeInput } from '../../runbooks/scope.js';
-import { precheckStart, startRunbook } from '../../runbooks/start.js';
+import { preflightAndStart } from '../../runbooks/preflightAndStart.js';
 import { ALL_TENANTS_PHRASE, type GuardsInput, type StartRequest } from '../../runbooks/validateStart.js';
 import { withDeps, type CliDeps } from '../deps.js';
 import { followRun, printFollowed } from '../followRun.js';
@@ -195,26 +195,19 @@ export async function startFromCli(
   request: StartRequest,
   options: { json?: boolean; wait?: boolean; preflight?: string },
 ): Promise<void> {
-  const { pool } = deps.database;
-  const replay = await precheckStart(pool, request).catch((error: unknown) => {
+  const { run, created, preflight } = await preflightAndStart(
+    { pool: deps.database.pool, launcher: deps.launcher },
+    { ...request, preflightId: options.preflight ?? null },
+    {
+      onPreflight: (fresh) => {
+        if (!options.json) progress(formatPreflight(fresh));
+      },
+      // Reach Temporal before anything is written: an unreachable server is exit 3 with no run recorded.
+      beforeStart: () => deps.temporal(),
+    },
+  ).catch((error: unknown) => {
     throw withFlagNames(error);
   });
-  let preflight: SavedPreflight | null = null;
-  if (!replay && !options.preflight) {
-    preflight = await runPreflight(pool, {
-      runbook: getRunbook(request.runbook),
-      scope: request.scope,
-      parameters: request.parameters,
-      initiator: request.initiator,
-    });
-    if (!options.json) progress(formatPreflight(preflight));
-  }
-  // Reach Temporal before anything is written: an unreachable server is exit 3 with no run recorded.
-  await deps.temporal();
-  const { run, created } = await startRunbook(
-    { pool, launcher: deps.launcher },
-    { ...request, preflightId: options.preflight ?? preflight?.id ?? null },
-  );
   const unit = getRunbook(run.runbook).unit;
   if (!options.json) {
     progress(

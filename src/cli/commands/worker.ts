@@ -21,9 +21,9 @@ export function registerWorkerCommand(program: Command): void {
     .description('Run the Temporal worker for the runbook workflows and activities (until SIGINT/SIGTERM)')
     .addHelpText(
       'after',
-      '\nA run carries the settings of the process that started it (REBUILD_BATCH_SIZE, REBUILD_CHILD_PARALLELISM,\n' +
-        'REBUILD_CONTINUE_AS_NEW_AFTER, REBUILD_MAX_ATTEMPTS, REBUILD_HEARTBEAT_TIMEOUT_SECONDS); they have no effect here.\n' +
-        "The worker's own settings: DATABASE_URL, TEMPORAL_*, REBUILD_OUTAGE_WINDOW_SECONDS.\n" +
+      '\nA run carries the settings of the process that started it (RUNBOOK_BATCH_SIZE, RUNBOOK_CHILD_PARALLELISM,\n' +
+        'RUNBOOK_CONTINUE_AS_NEW_AFTER, RUNBOOK_MAX_ATTEMPTS, RUNBOOK_HEARTBEAT_TIMEOUT_SECONDS); they have no effect here.\n' +
+        "The worker's own settings: DATABASE_URL, TEMPORAL_*, RUNBOOK_OUTAGE_WINDOW_SECONDS.\n" +
         'Without --workflow-bundle the worker bundles src/workflows itself at start-up: seconds longer, and over\n' +
         '100 MiB more memory for as long as it runs. `npm run build` compiles the CLI and the bundle into dist/ and\n' +
         'prints the command line that starts the worker with the least memory, as npm start and the bench do.',

@@ -38,8 +38,12 @@ export const findingsLifecycleRebuild = defineRunbook({
     'Recomputes status, seen statistics, SLA due date and resolution times of every finding from its ' +
     'detections and events (rules version 1). Idempotent: a second run changes nothing.',
   unit: 'findings',
+  sampleKey: 'Finding',
   deployTriggered: true,
   parameters: NO_PARAMETERS,
+  writes: 'findings',
+  // The legacy /admin maintenance trigger starts it for the customer's own tenant.
+  customerTrigger: true,
 
   async preflight(q, tenants, _context, options = {}) {
     const ids = tenants.map((tenant) => tenant.id);

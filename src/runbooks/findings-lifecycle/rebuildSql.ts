@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/queryable.js';
+import type { SampleChange } from '../definition.js';
 import { LIFECYCLE_FIELDS, LIFECYCLE_INSTANT_FIELDS, type Lifecycle, type LifecycleField } from './rules.js';
 
 /**
@@ -23,15 +24,6 @@ export interface TenantChangeSummary {
   findings: number;
   changed: number;
   fields: FieldCounts;
-}
-
-export interface FindingChangeSample {
-  tenantId: number;
-  findingId: number;
-  changedFields: LifecycleField[];
-  /** Instants as `YYYY-MM-DDTHH:MM:SS.ffffffZ`. */
-  before: Lifecycle<string>;
-  after: Lifecycle<string>;
 }
 
 // The only scopes the builder accepts: fixed text whose values arrive as parameters.
@@ -312,19 +304,22 @@ function lifecycleJson(prefix: string): string {
 }
 
 /**
- * Read-only: up to `limit` findings that a rebuild would change, by tenant then id. Always by
- * probes: they walk the findings in that order and stop at the `limit`-th change, where the
- * grouped plan would rebuild every finding in scope first.
+ * Read-only: up to `limit` findings that a rebuild would change, by tenant then id, each keyed
+ * by its id with the lifecycle fields that change, before and after (in `LIFECYCLE_FIELDS`'
+ * order; instants as `YYYY-MM-DDTHH:MM:SS.ffffffZ`). Always by probes: they walk the findings in
+ * that order and stop at the `limit`-th change, where the grouped plan would rebuild every
+ * finding in scope first.
  */
-export async function sampleFindingChanges(
-  q: Queryable,
-  tenantIds: number[],
-  limit: number,
-): Promise<FindingChangeSample[]> {
+export async function sampleFindingChanges(q: Queryable, tenantIds: number[], limit: number): Promise<SampleChange[]> {
   const changedFieldNames = LIFECYCLE_FIELDS.map((field) => `CASE WHEN c.${field}_changed THEN '${field}' END`);
-  const { rows } = await q.query(
+  const { rows } = await q.query<{
+    id: number;
+    changed_fields: LifecycleField[];
+    before: Lifecycle<string>;
+    after: Lifecycle<string>;
+  }>(
     `${rebuiltFindingsCtes(TENANT_IDS, 'probes')}
-SELECT c.tenant_id, c.id, array_remove(ARRAY[${changedFieldNames.join(', ')}], NULL) AS changed_fields,
+SELECT c.id, array_remove(ARRAY[${changedFieldNames.join(', ')}], NULL) AS changed_fields,
        ${lifecycleJson('')} AS before, ${lifecycleJson('new_')} AS after
   FROM compared c
  WHERE c.changed
@@ -332,11 +327,11 @@ SELECT c.tenant_id, c.id, array_remove(ARRAY[${changedFieldNames.join(', ')}], N
  LIMIT $2`,
     [tenantIds, limit],
   );
-  return rows.map((row: Record<string, unknown>) => ({
-    tenantId: Number(row.tenant_id),
-    findingId: Number(row.id),
-    changedFields: row.changed_fields as LifecycleField[],
-    before: row.before as Lifecycle<string>,
-    after: row.after as Lifecycle<string>,
+  const only = (fields: LifecycleField[], lifecycle: Lifecycle<string>) =>
+    Object.fromEntries(fields.map((field) => [field, lifecycle[field]]));
+  return rows.map((row) => ({
+    key: String(row.id),
+    before: only(row.changed_fields, row.before),
+    after: only(row.changed_fields, row.after),
   }));
 }

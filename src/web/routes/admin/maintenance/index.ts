@@ -1,8 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { findingsLifecycleRebuild } from '../../../../runbooks/findings-lifecycle/definition.js';
-import { runPreflight } from '../../../../runbooks/preflight.js';
+import { preflightAndStart } from '../../../../runbooks/preflightAndStart.js';
 import { RunbookRefusal } from '../../../../runbooks/refusal.js';
-import { precheckStart, startRunbook } from '../../../../runbooks/start.js';
 import { IDEMPOTENCY_KEY_MAX, type StartRequest } from '../../../../runbooks/validateStart.js';
 import { CUSTOMER, customerOf, initiatorOf } from '../../../plugins/app/auth.js';
 import { renderFindingsPage } from '../findings/index.js';
@@ -62,11 +61,7 @@ export const maintenanceRoutes: FastifyPluginAsync = async (app) => {
       };
       try {
         // A double submit replays its start without spending a second preflight.
-        const replay = await precheckStart(pool, start);
-        const preflight = replay
-          ? null
-          : await runPreflight(pool, { runbook: findingsLifecycleRebuild, scope: start.scope, initiator, context });
-        await startRunbook({ pool, launcher: app.launcher }, { ...start, preflightId: preflight?.id ?? null });
+        await preflightAndStart({ pool, launcher: app.launcher }, start);
         return reply.seeOther(`${FINDINGS_PATH}?rebuild=queued`);
       } catch (error) {
         if (!(error instanceof RunbookRefusal)) throw error;

@@ -2,6 +2,7 @@ import { count, counted, plural, utcTime } from '../../../../format.js';
 import { parameterText } from '../../../../runbooks/parameters.js';
 import type { PreflightReport } from '../../../../runbooks/preflight.js';
 import type { RunbookRefusal } from '../../../../runbooks/refusal.js';
+import { RUNBOOKS } from '../../../../runbooks/registry.js';
 import { ALL_TENANTS_PHRASE, REASON_LENGTH } from '../../../../runbooks/validateStart.js';
 
 /** The plain view models the runbooks page and its preflight/confirmation partial render. */
@@ -81,24 +82,32 @@ const text = (value: unknown) =>
       ? value
       : JSON.stringify(value);
 
-/** A sample entry's changed fields, before and after; entries of another shape show as they are. */
+const record = (value: unknown): Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+
+/**
+ * A sample entry's fields whose values differ, before and after. A report saved before samples
+ * were `SampleChange`s holds another shape (`findingId`, `changedFields`, whole records): its
+ * entries show what can be read of them, and nothing that cannot breaks the page.
+ */
 function sampleRow(entry: unknown) {
-  const sample = (entry ?? {}) as {
-    findingId?: unknown;
-    id?: unknown;
-    changedFields?: unknown;
-    before?: unknown;
-    after?: unknown;
-  };
-  const before = (sample.before ?? {}) as Record<string, unknown>;
-  const after = (sample.after ?? {}) as Record<string, unknown>;
+  const sample = record(entry);
+  const before = record(sample.before);
+  const after = record(sample.after);
+  const differs = (field: string) => JSON.stringify(before[field]) !== JSON.stringify(after[field]);
   const fields = Array.isArray(sample.changedFields)
     ? sample.changedFields.map(String)
-    : Object.keys(after).filter((field) => JSON.stringify(before[field]) !== JSON.stringify(after[field]));
+    : [...new Set([...Object.keys(before), ...Object.keys(after)])].filter(differs);
   return {
-    id: text(sample.findingId ?? sample.id),
+    key: text(sample.key ?? sample.findingId ?? sample.id),
     changes: fields.map((field) => ({ field, before: text(before[field]), after: text(after[field]) })),
   };
+}
+
+/** The heading of the sample's key column; an older report has none, so its runbook's, if still registered. */
+function sampleKeyOf(report: PreflightReport): string {
+  const saved = report.sampleKey as string | undefined;
+  return saved ?? RUNBOOKS.find((runbook) => runbook.id === report.runbook)?.sampleKey ?? 'Row';
 }
 
 function reportView(report: PreflightReport) {
@@ -107,12 +116,12 @@ function reportView(report: PreflightReport) {
     parameters: Object.entries(report.parameters ?? {}).map(([name, value]) => ({ name, value: parameterText(value) })),
     asOf: report.asOf ? utcTime(new Date(report.asOf)) : null,
     unit: report.unit,
-    /** "Findings", for the table's row headers. */
+    /** The unit, capitalized, for the table's row headers. */
     unitTitle: report.unit.charAt(0).toUpperCase() + report.unit.slice(1),
     tenantsInScope: count(report.tenantsInScope),
     inScope: count(report.inScope),
     toChange: count(report.toChange),
-    // "18,000 findings in 20 tenants will change": what Start will do, in one sentence.
+    // "18,000 <unit> in 20 tenants will change": what Start will do, in one sentence.
     summary: `${counted(report.toChange, report.unit)} ` + `in ${plural(report.tenantsInScope, 'tenant')} will change.`,
     breakdown: Object.entries(report.breakdown)
       .filter(([, count]) => count > 0)
@@ -122,7 +131,8 @@ function reportView(report: PreflightReport) {
       inScope: count(tenant.inScope),
       toChange: count(tenant.toChange),
     })),
-    sample: report.sample.map(sampleRow),
+    sampleKey: sampleKeyOf(report),
+    sample: (Array.isArray(report.sample) ? (report.sample as unknown[]) : []).map(sampleRow),
   };
 }
 

@@ -22,7 +22,7 @@ import { inDeclaredOrder, NO_PARAMETERS, parameterText } from '../../../../runbo
 export const SHOWN_ITEMS = 100;
 
 const runbookOf = (id: string) => RUNBOOKS.find((runbook) => runbook.id === id);
-const unitOf = (run: Pick<RunRecord, 'runbook'>) => runbookOf(run.runbook)?.unit ?? 'findings';
+const unitOf = (run: Pick<RunRecord, 'runbook'>) => runbookOf(run.runbook)?.unit ?? 'rows';
 const when = (date: Date | null) => (date ? utcTime(date) : '');
 const scopeText = (run: Pick<RunRecord, 'scope'>) => describeScope(run.scope);
 const runHref = (id: string) => `/system/ops/runs/${id}`;
