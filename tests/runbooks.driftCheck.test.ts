@@ -4,12 +4,12 @@ import { checkPreflight, DEFAULT_PREFLIGHT_POLICY, type PreflightPolicy } from '
 import type { RunbookDefinition } from '../src/runbooks/definition.js';
 import { rebuildFindingsBatch } from '../src/runbooks/findings-lifecycle/rebuildSql.js';
 import { buildPreflightReport, loadPreflight, runPreflight, type SavedPreflight } from '../src/runbooks/preflight.js';
-import { RunbookRefusal } from '../src/runbooks/refusal.js';
 import { getRunbook } from '../src/runbooks/registry.js';
 import { resolveScope, sameScope, type ResolvedScope, type ScopeInput } from '../src/runbooks/scope.js';
 import { seedDemoData } from '../src/seed/seedDemoData.js';
 import { RUNBOOK, useRunbookHarness } from './support/harness.js';
 import type { StoredScope } from '../src/runbooks/model.js';
+import { refusalOf } from './support/refusal.js';
 
 const ALL: ScopeInput = { kind: 'all_tenants' };
 const tenants = (...externalIds: string[]): ScopeInput => ({ kind: 'tenants', externalIds });
@@ -101,15 +101,6 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
     return rows[0];
   }
 
-  async function refusal(attempt: Promise<unknown>): Promise<RunbookRefusal> {
-    const error = await attempt.then(
-      () => null,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(RunbookRefusal);
-    return error as RunbookRefusal;
-  }
-
   const driftMessage = (saved: SavedPreflight, tenantsNow: number, toChangeNow: number, tolerance: number) =>
     `The data changed since preflight ${saved.id}: it counted ${saved.report.tenantsInScope} tenants and ` +
     `${saved.report.toChange} findings to change, now there are ${tenantsNow} tenants and ${toChangeNow} ` +
@@ -154,7 +145,7 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
     expect((await check(base, { ...scope, stored: reordered }, saved)).id).toBe(saved.id);
 
     const other = await resolve(tenants('tenant-00002'));
-    const error = await refusal(check(base, other, saved));
+    const error = await refusalOf(check(base, other, saved));
     expect(error.code).toBe('preflight_mismatch');
   });
 
@@ -235,7 +226,7 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
     const live = await fullCount(scope);
     expect(live).toBe(saved.report.toChange + delta);
     const { runbook, calls } = spied();
-    const error = await refusal(check(runbook, scope, saved));
+    const error = await refusalOf(check(runbook, scope, saved));
     expect(error.code).toBe('preflight_drift');
     expect(error.message).toBe(driftMessage(saved, ids.length, live, 0));
     expect(calls.preflight).toEqual([{ tenantIds: [changed], sample: false }]);
@@ -258,7 +249,7 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
     const live = await fullCount(scope);
     expect(saved.report.toChange - live).toBeGreaterThan(allowed);
     const beyond = spied();
-    const error = await refusal(check(beyond.runbook, scope, saved, DEFAULT_PREFLIGHT_POLICY));
+    const error = await refusalOf(check(beyond.runbook, scope, saved, DEFAULT_PREFLIGHT_POLICY));
     expect(error.code).toBe('preflight_drift');
     expect(error.message).toBe(driftMessage(saved, scope.tenants.length, live, allowed));
     expect(beyond.calls.preflight).toEqual([{ tenantIds: [first, second], sample: false }]);
@@ -276,7 +267,7 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
   it('refuses an id that cannot be a preflight id as missing', async () => {
     expect(await loadPreflight(h.database.pool, '-'.repeat(36))).toBeNull();
     expect(await loadPreflight(h.database.pool, 'not-a-uuid')).toBeNull();
-    const error = await refusal(check(base, await resolve(ALL), '-'.repeat(36)));
+    const error = await refusalOf(check(base, await resolve(ALL), '-'.repeat(36)));
     expect(error.code).toBe('preflight_missing');
   });
 
@@ -286,7 +277,7 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
     const newcomer = await tenantId(added.externalIds!.first);
     let scope = await resolve(ALL);
     const { runbook, calls } = spied();
-    const error = await refusal(check(runbook, scope, before));
+    const error = await refusalOf(check(runbook, scope, before));
     expect(error.code).toBe('preflight_drift');
     expect(error.message).toBe(driftMessage(before, before.report.tenantsInScope + 1, before.report.toChange, 0));
     expect(calls.preflight).toEqual([{ tenantIds: [newcomer], sample: false }]);
@@ -294,7 +285,7 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
     const withNewcomer = await preflight(ALL);
     await h.database.pool.query('DELETE FROM tenants WHERE id = $1', [newcomer]);
     scope = await resolve(ALL);
-    const removed = await refusal(check(base, scope, withNewcomer));
+    const removed = await refusalOf(check(base, scope, withNewcomer));
     expect(removed.message).toBe(
       driftMessage(withNewcomer, withNewcomer.report.tenantsInScope - 1, withNewcomer.report.toChange, 0),
     );
@@ -305,7 +296,7 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
     );
     scope = await resolve(ALL);
     expect(scope.tenants).toHaveLength(withNewcomer.report.tenantsInScope);
-    const swapped = await refusal(check(base, scope, withNewcomer));
+    const swapped = await refusalOf(check(base, scope, withNewcomer));
     expect(swapped.message).toBe(
       driftMessage(withNewcomer, withNewcomer.report.tenantsInScope, withNewcomer.report.toChange, 0),
     );

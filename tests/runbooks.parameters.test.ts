@@ -5,7 +5,7 @@ import { buildProgram } from '../src/cli/program.js';
 import { ALL_CAPABILITIES } from '../src/runbooks/capabilities.js';
 import { ParameterRefusal, parameterFields, parseParameters } from '../src/runbooks/parameters.js';
 import { runPreflight } from '../src/runbooks/preflight.js';
-import { RunbookRefusal } from '../src/runbooks/refusal.js';
+import { registerRunbook, RUNBOOKS } from '../src/runbooks/registry.js';
 import { getRun } from '../src/runbooks/runs.js';
 import type { ScopeInput } from '../src/runbooks/scope.js';
 import { startRunbook } from '../src/runbooks/start.js';
@@ -15,19 +15,11 @@ import { cookieHeader, createOperator, fieldOf, signIn } from './support/console
 import { useFlagRunbook } from './support/flagRunbook.js';
 import { useRunbookHarness } from './support/harness.js';
 import { waitForRun } from './support/runs.js';
+import { refusalOf } from './support/refusal.js';
 
 const runbook = useFlagRunbook();
 const REASON = 'Flag the old findings for the review';
 const one = (externalId: string): ScopeInput => ({ kind: 'tenants', externalIds: [externalId] });
-
-async function refusalOf(attempt: Promise<unknown>): Promise<RunbookRefusal> {
-  const error = await attempt.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(RunbookRefusal);
-  return error as RunbookRefusal;
-}
 
 describe('typed parameters: one declaration, checked in one place', () => {
   it('fills in defaults, converts text and makes the values canonical', () => {
@@ -95,6 +87,13 @@ describe('typed parameters: one declaration, checked in one place', () => {
       { numRuns: 300 },
     );
     expect(tried).toBe(300);
+  });
+
+  it('registers no deploy-triggered runbook with a parameter that has no default (the deploy hook starts with defaults)', () => {
+    expect(() =>
+      registerRunbook({ ...runbook, id: 'test.deploy', cliName: 'test-deploy', deployTriggered: true }),
+    ).toThrow('test.deploy is deploy-triggered, so every parameter needs a default; olderThanDays has none');
+    expect(RUNBOOKS.map((known) => known.id)).not.toContain('test.deploy');
   });
 
   it('gives the CLI one flag per parameter, with its type and default in --help', () => {

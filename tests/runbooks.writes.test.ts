@@ -1,25 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { runPreflight } from '../src/runbooks/preflight.js';
-import { RunbookRefusal } from '../src/runbooks/refusal.js';
 import { getRunbook } from '../src/runbooks/registry.js';
 import type { ScopeInput } from '../src/runbooks/scope.js';
 import { startRunbook } from '../src/runbooks/start.js';
 import type { Initiator } from '../src/runbooks/initiator.js';
 import { useFlagRunbook } from './support/flagRunbook.js';
 import { RUNBOOK, useRunbookHarness } from './support/harness.js';
+import { refusalOf } from './support/refusal.js';
 
 const flag = useFlagRunbook();
 const REASON = 'Two runbooks over the same findings';
 const one = (externalId: string): ScopeInput => ({ kind: 'tenants', externalIds: [externalId] });
-
-async function refusalOf(attempt: Promise<unknown>): Promise<RunbookRefusal> {
-  const error = await attempt.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(RunbookRefusal);
-  return error as RunbookRefusal;
-}
 
 // No worker polls this file's task queue: a started run stays queued, holding what it writes.
 describe('what a runbook writes, and who may start it', () => {

@@ -1,8 +1,20 @@
 import { RunbookRefusal } from './refusal.js';
 import type { RunbookDefinition } from './definition.js';
 import { findingsLifecycleRebuild } from './findings-lifecycle/definition.js';
+import { parameterFields } from './parameters.js';
 
-const catalog: RunbookDefinition[] = [findingsLifecycleRebuild];
+/** A catalog entry as the engine can run it: the deploy hook starts with defaults, so it needs one for every parameter. */
+function checked(runbook: RunbookDefinition): RunbookDefinition {
+  const required = parameterFields(runbook.parameters).filter((field) => field.required);
+  if (runbook.deployTriggered && required.length > 0) {
+    throw new Error(
+      `${runbook.id} is deploy-triggered, so every parameter needs a default; ${required.map((field) => field.name).join(', ')} has none`,
+    );
+  }
+  return runbook;
+}
+
+const catalog: RunbookDefinition[] = [findingsLifecycleRebuild].map(checked);
 
 /** The catalog: every registered runbook, in the order the surfaces list them. */
 export const RUNBOOKS: readonly RunbookDefinition[] = catalog;
@@ -14,7 +26,7 @@ export const RUNBOOKS: readonly RunbookDefinition[] = catalog;
 export function registerRunbook(runbook: RunbookDefinition): void {
   if (catalog.some((known) => known.id === runbook.id || known.cliName === runbook.cliName))
     throw new Error(`a runbook with id ${runbook.id} or CLI name ${runbook.cliName} is registered already`);
-  catalog.push(runbook);
+  catalog.push(checked(runbook));
 }
 
 /** The runbook with this id or CLI name; the error lists the ones that exist. */
