@@ -2,6 +2,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
@@ -162,7 +163,8 @@ export async function tuneRunWorkflow(
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return 'no_workflow';
     if (error instanceof WorkflowUpdateFailedError) return { refused: error.cause?.message ?? error.message };
-    if (isDeadlineExceeded(error)) return 'no_answer';
+    // Our deadline is the only thing that ends the call early: the SDK reports it either way.
+    if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isDeadlineExceeded(error)) return 'no_answer';
     throw error;
   }
 }
