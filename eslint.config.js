@@ -77,9 +77,9 @@ export default tseslint.config(
     rules: { 'import-x/no-cycle': 'error' },
   },
   {
-    // The engine knows runs, not how they are executed or asked for: it reaches the workflows
+    // The engine and the catalog know runs, not how they are executed or asked for: they reach the workflows
     // through the RunLauncher the composition roots hand it.
-    files: ['src/runbooks/**/*.ts'],
+    files: ['src/runbooks/**/*.ts', 'src/catalog/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -1,12 +1,12 @@
 import pg from 'pg';
 import { PLATFORM_TENANT_EXTERNAL_ID } from '../src/db/schema/tenancy.js';
-import { formatInstant } from '../src/runbooks/findings-lifecycle/instants.js';
+import { formatInstant } from '../src/catalog/findings-lifecycle/instants.js';
 import {
   LIFECYCLE_FIELDS,
   LIFECYCLE_INSTANT_FIELDS,
   rebuildLifecycle,
   type Lifecycle,
-} from '../src/runbooks/findings-lifecycle/rules.js';
+} from '../src/catalog/findings-lifecycle/rules.js';
 import type { IdRange } from './physicalLimit.js';
 import { profiled, round, type Profile, type ProfileTarget } from './profile.js';
 

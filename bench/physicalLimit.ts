@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { openDatabase } from '../src/db/client.js';
 import { PLATFORM_TENANT_EXTERNAL_ID } from '../src/db/schema/tenancy.js';
 import { SEED_BASE_DATE } from '../src/seed/seedDemoData.js';
-import { LIFECYCLE_FIELDS, type LifecycleField } from '../src/runbooks/findings-lifecycle/rules.js';
+import { LIFECYCLE_FIELDS, type LifecycleField } from '../src/catalog/findings-lifecycle/rules.js';
 import { UserError } from '../src/errors.js';
 import { profiled, round, type Profile } from './profile.js';
 

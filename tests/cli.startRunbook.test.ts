@@ -92,7 +92,7 @@ describe('tsx src/cli start-runbook / runs', () => {
       [
         ['start-runbook', 'nope', '--tenant', 'tenant-00001', '--reason', REASON],
         2,
-        /Unknown runbook "nope"\. Known runbooks: findings-lifecycle \(findings\.lifecycle\.rebuild\)\./,
+        /Unknown runbook "nope"\. Known runbooks: findings-lifecycle \(findings\.lifecycle\.rebuild\), close-stale-findings \(findings\.stale\.close\), tenant-finding-stats \(tenants\.finding_stats\.rebuild\)\./,
       ],
       [
         ['start-runbook', 'findings-lifecycle', '--all-tenants', '--reason', REASON, '--confirm', 'all tenants'],

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findingsLifecycleRebuild } from '../src/runbooks/findings-lifecycle/definition.js';
+import { findingsLifecycleRebuild } from '../src/catalog/findings-lifecycle/definition.js';
 import {
   countingPlanFor,
   countTenantToChange,
   HISTORY_PLANS,
   rangePlanFor,
   summarizeFindingsToChange,
-} from '../src/runbooks/findings-lifecycle/rebuildSql.js';
+} from '../src/catalog/findings-lifecycle/rebuildSql.js';
 import { seedDemoData } from '../src/seed/seedDemoData.js';
 import { expectedSummaries, loadFindingStates, type FindingState } from './support/lifecycleOracle.js';
 import { tenantIds } from './support/runs.js';

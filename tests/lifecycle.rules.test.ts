@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatInstant, MICROS_PER_DAY, parseInstant } from '../src/runbooks/findings-lifecycle/instants.js';
+import { formatInstant, MICROS_PER_DAY, parseInstant } from '../src/catalog/findings-lifecycle/instants.js';
 import {
   mapLifecycleInstants,
   rebuildLifecycle,
   type FindingHistory,
-} from '../src/runbooks/findings-lifecycle/rules.js';
+} from '../src/catalog/findings-lifecycle/rules.js';
 import vectors from './fixtures/findings-lifecycle-vectors.json' with { type: 'json' };
 
 type Vector = (typeof vectors.cases)[number];

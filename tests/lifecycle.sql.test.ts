@@ -6,13 +6,13 @@ import {
   sampleFindingChanges,
   summarizeFindingsToChange,
   type FieldCounts,
-} from '../src/runbooks/findings-lifecycle/rebuildSql.js';
-import { formatInstant, parseInstant } from '../src/runbooks/findings-lifecycle/instants.js';
+} from '../src/catalog/findings-lifecycle/rebuildSql.js';
+import { formatInstant, parseInstant } from '../src/catalog/findings-lifecycle/instants.js';
 import {
   LIFECYCLE_FIELDS,
   mapLifecycleInstants,
   type LifecycleField,
-} from '../src/runbooks/findings-lifecycle/rules.js';
+} from '../src/catalog/findings-lifecycle/rules.js';
 import vectors from './fixtures/findings-lifecycle-vectors.json' with { type: 'json' };
 import { createTestDatabase, type TestDatabase } from './support/testDatabase.js';
 

@@ -71,6 +71,13 @@ describe('the layers stay apart (ESLint)', () => {
     expect(await rulesBroken(source, 'src/runbooks/probe.ts')).toContain('no-restricted-imports');
   });
 
+  it('holds the catalog to the same rule', async () => {
+    const source = "import { Client } from '@temporalio/client';\nvoid Client;";
+    expect(await rulesBroken(source, 'src/catalog/probe/definition.ts')).toContain('no-restricted-imports');
+    const web = "import { buildApp } from '../../web/app.js';\nvoid buildApp;";
+    expect(await rulesBroken(web, 'src/catalog/probe/definition.ts')).toContain('no-restricted-imports');
+  });
+
   it('refuses an import cycle', async () => {
     // The drizzle schema naming a repository that reads the schema: the cycle the model module broke.
     const schema = readFileSync(join(PROJECT_ROOT, 'src/db/schema/operations.ts'), 'utf8');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { inTransaction } from '../src/db/transaction.js';
 import { checkPreflight, DEFAULT_PREFLIGHT_POLICY, type PreflightPolicy } from '../src/runbooks/checkPreflight.js';
 import type { RunbookDefinition } from '../src/runbooks/definition.js';
-import { rebuildFindingsBatch } from '../src/runbooks/findings-lifecycle/rebuildSql.js';
+import { rebuildFindingsBatch } from '../src/catalog/findings-lifecycle/rebuildSql.js';
 import { buildPreflightReport, loadPreflight, runPreflight, type SavedPreflight } from '../src/runbooks/preflight.js';
 import { getRunbook } from '../src/runbooks/registry.js';
 import { resolveScope, sameScope, type ResolvedScope, type ScopeInput } from '../src/runbooks/scope.js';

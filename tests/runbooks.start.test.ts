@@ -2,7 +2,7 @@ import { Client } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { UnavailableError } from '../src/errors.js';
 import { CAPABILITIES } from '../src/runbooks/capabilities.js';
-import { rebuildFindingsBatch } from '../src/runbooks/findings-lifecycle/rebuildSql.js';
+import { rebuildFindingsBatch } from '../src/catalog/findings-lifecycle/rebuildSql.js';
 import type { Initiator } from '../src/runbooks/initiator.js';
 import { runPreflight } from '../src/runbooks/preflight.js';
 import { RunbookRefusal } from '../src/runbooks/refusal.js';

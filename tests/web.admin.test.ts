@@ -7,6 +7,7 @@ import type { Initiator } from '../src/runbooks/initiator.js';
 import { RunbookRefusal } from '../src/runbooks/refusal.js';
 import { startRunbook } from '../src/runbooks/start.js';
 import { buildApp } from '../src/web/app.js';
+import { durationText } from '../src/web/routes/admin/findings/views.js';
 import {
   consoleApp,
   cookieHeader,
@@ -344,6 +345,61 @@ describe('the findings of the signed-in customer', () => {
     ]);
     expect(theirs.body).not.toContain('Acme');
     expect(theirs.body).not.toContain('<a href="/admin/findings?before=');
+  });
+
+  it("shows the own tenant's statistics above the findings, or that they have not been computed yet", async () => {
+    const figures = (html: string) =>
+      [...html.matchAll(/<dt>([^<]*)<\/dt><dd>([^<]*)<\/dd>/g)].map((m) => [m[1], m[2]]);
+    const before = await get(app, '/admin/findings', mine.cookies);
+    expect(before.body).toContain('Statistics have not been computed yet.');
+    expect(figures(before.body)).toEqual([]);
+
+    const { rows } = await database.pool.query(`SELECT id::int FROM tenants WHERE name = 'Acme & Sons'`);
+    await database.pool.query(
+      `INSERT INTO tenant_finding_stats (tenant_id, open_critical, open_high, open_medium, open_low, overdue, resolved_30d,
+                                         mean_time_to_resolve_seconds, computed_at)
+       VALUES ($1, 1234, 12, 3, 0, 5, 9, 273659, '2026-03-01T12:34:56.789Z')`,
+      [rows[0].id],
+    );
+    const page = await get(app, '/admin/findings', mine.cookies);
+    expect(figures(page.body)).toEqual([
+      ['Open critical', '1,234'],
+      ['Open high', '12'],
+      ['Open medium', '3'],
+      ['Open low', '0'],
+      ['Overdue', '5'],
+      ['Resolved in the last 30 days', '9'],
+      ['Mean time to resolve', '3 d 4 h'],
+    ]);
+    expect(page.body).toContain('Computed <time datetime="2026-03-01T12:34:56.789Z">2026-03-01 12:34:56 UTC</time>');
+    expect(page.body).not.toContain('not been computed');
+    expect(page.body.indexOf('<dt>Open critical</dt>')).toBeLessThan(page.body.indexOf('<table class="findings">'));
+
+    // Without a resolution there is no mean; and another tenant's row is never shown.
+    await database.pool.query(
+      `UPDATE tenant_finding_stats SET mean_time_to_resolve_seconds = NULL WHERE tenant_id = $1`,
+      [rows[0].id],
+    );
+    expect(figures((await get(app, '/admin/findings', mine.cookies)).body).at(-1)).toEqual([
+      'Mean time to resolve',
+      '—',
+    ]);
+    const theirs = await get(app, '/admin/findings', other.cookies);
+    expect(theirs.body).toContain('Statistics have not been computed yet.');
+    expect(figures(theirs.body)).toEqual([]);
+  });
+
+  it.each([
+    [0, '0 s'],
+    [59, '59 s'],
+    [60, '1 min'],
+    [3661, '1 h 1 min'],
+    [86_400 + 59, '1 d'],
+    [273_659, '3 d 4 h'],
+    [1_000 * 86_400, '1,000 d'],
+    [-5_400, '-1 h 30 min'],
+  ])('reads a mean of %j seconds as %j', (seconds, text) => {
+    expect(durationText(seconds)).toBe(text);
   });
 
   it('pages by keyset: 50 a page with a cursor to the next, every finding once, the last page without one', async () => {

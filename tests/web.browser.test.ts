@@ -34,11 +34,14 @@ async function signIn(page: Page, operator: { email: string; password: string },
   await page.waitForURL((url) => url.pathname !== '/system/login');
 }
 
-/** On the runbooks page: all tenants, then Preflight; returns the report once it is shown. */
+/** On the runbooks page, Rebuild Findings Lifecycle's form: all tenants, then Preflight; returns the report once it is shown. */
 async function preflightAllTenants(page: Page, prefix: string) {
-  await page.getByLabel('All tenants').check();
+  const runbook = page.locator('article.runbook', {
+    has: page.getByText('findings.lifecycle.rebuild', { exact: true }),
+  });
+  await runbook.getByLabel('All tenants').check();
   await screenshot(page, `${prefix}-runbooks`);
-  await page.getByRole('button', { name: /Run preflight/ }).click();
+  await runbook.getByRole('button', { name: /Run preflight/ }).click();
   const report = page.locator('section.preflight');
   await report.waitFor();
   await screenshot(page, `${prefix}-preflight-report`);

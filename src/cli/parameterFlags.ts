@@ -8,9 +8,18 @@ import {
   type ParameterField,
 } from '../runbooks/parameters.js';
 import { RunbookRefusal } from '../runbooks/refusal.js';
+import { RUNBOOKS } from '../runbooks/registry.js';
 
-/** `olderThanDays` → `--older-than-days`. */
-export const flagOf = (name: string) => `--${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+/** A parameter's flag: the one it declares (`--severity`), or its name in kebab case (`olderThanDays` → `--older-than-days`). */
+export const flagOf = (field: Pick<ParameterField, 'name' | 'flag'>) =>
+  `--${field.flag ?? field.name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+
+/** The flag of the named runbook's parameter of that name (an unknown runbook or name as if it were one). */
+export function flagOfParameter(runbookName: string, name: string): string {
+  const runbook = RUNBOOKS.find((known) => known.id === runbookName || known.cliName === runbookName);
+  const field = runbook && parameterFields(runbook.parameters).find((declared) => declared.name === name);
+  return flagOf(field ?? { name });
+}
 
 const PLACEHOLDER: Record<ParameterField['kind'], string> = {
   integer: '<n>',
@@ -34,7 +43,7 @@ function describe(field: ParameterField): string {
 /** One flag per declared parameter, listed by `--help` with its type, bounds and default. */
 export function addParameterFlags(command: Command, runbook: RunbookDefinition): void {
   for (const field of parameterFields(runbook.parameters)) {
-    const flag = flagOf(field.name);
+    const flag = flagOf(field);
     const option = new Option(
       `${flag}${PLACEHOLDER[field.kind] ? ` ${PLACEHOLDER[field.kind]}` : ''}`,
       describe(field),
@@ -49,18 +58,17 @@ export function parametersFromFlags(runbook: RunbookDefinition, options: object)
   const given = options as Record<string, unknown>;
   const values: Record<string, unknown> = {};
   for (const field of parameterFields(runbook.parameters)) {
-    // Commander keys a flag by its camel-cased name: the parameter's own.
-    const value = given[field.name];
+    const value = given[new Option(flagOf(field)).attributeName()];
     if (value !== undefined) values[field.name] = value;
   }
   return values;
 }
 
 /** A refusal of parameters in the CLI's words: by flag, not by the parameter's name. */
-export function withFlagNames(error: unknown): unknown {
+export function withFlagNames(error: unknown, runbookName: string): unknown {
   if (!(error instanceof ParameterRefusal)) return error;
   const message = Object.entries(error.problems)
-    .map(([name, problem]) => `${flagOf(name)} ${problem}`)
+    .map(([name, problem]) => `${flagOfParameter(runbookName, name)} ${problem}`)
     .join('; ');
   return new RunbookRefusal('invalid_parameters', message);
 }

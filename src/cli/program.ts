@@ -3,6 +3,7 @@ import { printableLines } from './printable.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerDeployHookCommand } from './commands/deployHook.js';
 import { registerCustomerUserCommands, registerPlatformUserCommands } from './commands/platformUser.js';
+import { registerRunbookNewCommand } from './commands/runbookNew.js';
 import { registerRunbooksCommands } from './commands/runbooks.js';
 import { registerRunsCommands } from './commands/runs.js';
 import { registerSeedCommand } from './commands/seed.js';
@@ -18,6 +19,7 @@ export function buildProgram(argv: readonly string[] = process.argv): Command {
     .configureOutput({ outputError: (text, write) => write(printableLines(text, 300)) });
   registerStartRunbookCommand(program, argv);
   registerRunbooksCommands(program);
+  registerRunbookNewCommand(program);
   registerRunsCommands(program);
   registerDeployHookCommand(program);
   registerWorkerCommand(program);

@@ -21,6 +21,7 @@ interface Described {
 /** What every parameter schema carries besides its JSON Schema keywords. */
 interface ParameterMeta {
   'x-kind': ParameterKind;
+  'x-flag'?: string;
   title: string;
   description: string;
   default?: unknown;
@@ -29,10 +30,16 @@ interface ParameterMeta {
 /** A tenant's external id, as the tenants table takes it. */
 const EXTERNAL_ID = '^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$';
 
-const meta = (kind: ParameterKind, described: Described, fallback: unknown): Record<string, unknown> => ({
+/** A list parameter's CLI flag, given once per value, when its name reads badly so: `severity` for `severities`. */
+interface Flagged {
+  flag?: string;
+}
+
+const meta = (kind: ParameterKind, described: Described & Flagged, fallback: unknown): Record<string, unknown> => ({
   'x-kind': kind,
   title: described.label,
   description: described.help,
+  ...(described.flag ? { 'x-flag': described.flag } : {}),
   ...(fallback === undefined ? {} : { default: fallback }),
 });
 
@@ -53,7 +60,9 @@ export const param = {
     }),
   choice: <const C extends readonly [string, ...string[]]>(o: Described & { choices: C; default?: C[number] }) =>
     Type.Unsafe<C[number]>({ ...literals(o.choices), ...meta('choice', o, o.default) }),
-  choices: <const C extends readonly [string, ...string[]]>(o: Described & { choices: C; default?: C[number][] }) =>
+  choices: <const C extends readonly [string, ...string[]]>(
+    o: Described & Flagged & { choices: C; default?: C[number][] },
+  ) =>
     Type.Unsafe<C[number][]>(
       Type.Array(literals(o.choices), { minItems: 1, uniqueItems: true, ...meta('choices', o, o.default) }),
     ),
@@ -64,7 +73,7 @@ export const param = {
   datetime: (o: Described & { default?: string }) =>
     Type.String({ format: 'date-time', ...meta('datetime', o, o.default) }),
   /** Tenants by external id (the platform tenant and unknown ids are refused when a preflight resolves them). */
-  tenants: (o: Described & { max?: number; default?: string[] }) =>
+  tenants: (o: Described & Flagged & { max?: number; default?: string[] }) =>
     Type.Array(Type.String({ pattern: EXTERNAL_ID }), {
       minItems: 1,
       maxItems: o.max ?? 1000,
@@ -96,6 +105,8 @@ export interface ParameterField {
   pattern?: string;
   /** choice, choices */
   choices?: string[];
+  /** choices, tenants: the CLI flag's name, when not the parameter's own. */
+  flag?: string;
 }
 
 const asMeta = (schema: TSchema) => schema as unknown as ParameterMeta & Record<string, unknown>;
@@ -123,6 +134,7 @@ export function parameterFields(parameters: TObject): ParameterField[] {
     if (typeof s.pattern === 'string') field.pattern = s.pattern;
     const choices = choicesOf(s);
     if (choices) field.choices = choices;
+    if (s['x-flag']) field.flag = s['x-flag'];
     return field;
   });
 }
@@ -182,8 +194,10 @@ function converted(field: ParameterField, schema: TSchema, raw: unknown): unknow
   // A datetime-local field sends no zone: the form says it is UTC.
   if (field.kind === 'datetime' && typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value))
     value = `${value.length === 16 ? `${value}:00` : value}Z`;
-  // Integers only from whole decimal text: Convert would take "1e3" or "0x10".
+  // Integers only from whole decimal text: Convert would take "1e3" or "0x10". Nor is a number
+  // converted: Convert would truncate 7.5 to 7, where it must be refused.
   if (field.kind === 'integer' && typeof value === 'string') return /^-?\d{1,16}$/.test(value) ? Number(value) : value;
+  if (field.kind === 'integer') return value;
   return Value.Convert(schema, value);
 }
 

@@ -1,6 +1,6 @@
+import { CATALOG } from '../catalog/index.js';
 import { RunbookRefusal } from './refusal.js';
 import type { RunbookDefinition } from './definition.js';
-import { findingsLifecycleRebuild } from './findings-lifecycle/definition.js';
 import { parameterFields } from './parameters.js';
 
 /** A catalog entry as the engine can run it: the deploy hook starts with defaults, so it needs one for every parameter. */
@@ -14,7 +14,7 @@ function checked(runbook: RunbookDefinition): RunbookDefinition {
   return runbook;
 }
 
-const catalog: RunbookDefinition[] = [findingsLifecycleRebuild].map(checked);
+const catalog: RunbookDefinition[] = CATALOG.map(checked);
 
 /** The catalog: every registered runbook, in the order the surfaces list them. */
 export const RUNBOOKS: readonly RunbookDefinition[] = catalog;

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { PLATFORM_TENANT_EXTERNAL_ID } from '../db/schema/tenancy.js';
 import { inTransaction } from '../db/transaction.js';
-import { rebuildFindingsBatch } from '../runbooks/findings-lifecycle/rebuildSql.js';
+import { rebuildFindingsBatch } from '../catalog/findings-lifecycle/rebuildSql.js';
 
 /**
  * Demo and benchmark data that looks like what the product held before the lifecycle rules:

@@ -1,11 +1,11 @@
 import type pg from 'pg';
-import type { FieldCounts, TenantChangeSummary } from '../../src/runbooks/findings-lifecycle/rebuildSql.js';
+import type { FieldCounts, TenantChangeSummary } from '../../src/catalog/findings-lifecycle/rebuildSql.js';
 import {
   LIFECYCLE_FIELDS,
   rebuildLifecycle,
   type Lifecycle,
   type LifecycleRebuild,
-} from '../../src/runbooks/findings-lifecycle/rules.js';
+} from '../../src/catalog/findings-lifecycle/rules.js';
 
 const micros = (column: string) => `(extract(epoch FROM ${column}) * 1000000)::bigint`;
 const toNumber = (value: unknown) => (value === null ? null : Number(value));

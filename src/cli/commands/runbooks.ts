@@ -29,7 +29,7 @@ function catalogText(): string {
       ...(runbook.parameters.length
         ? runbook.parameters.map(
             (field) =>
-              `  ${flagOf(field.name)}: ${field.label}, ${expectation(field)}` +
+              `  ${flagOf(field)}: ${field.label}, ${expectation(field)}` +
               `${field.required ? ', required' : `, default ${parameterText(field.default)}`}`,
           )
         : ['  no parameters']),

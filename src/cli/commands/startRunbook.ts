@@ -15,7 +15,7 @@ import { cliInitiator } from '../initiator.js';
 import { printResult, progress } from '../output.js';
 import { printable } from '../printable.js';
 import { wholeNumber } from '../options.js';
-import { addParameterFlags, flagOf, parametersFromFlags, withFlagNames } from '../parameterFlags.js';
+import { addParameterFlags, flagOf, flagOfParameter, parametersFromFlags, withFlagNames } from '../parameterFlags.js';
 
 interface StartOptions {
   tenant?: string[];
@@ -69,7 +69,8 @@ function formatPreflight(preflight: SavedPreflight): string {
   const lines = [
     `Preflight ${preflight.id} — ${report.title} on ${printable(report.scope.description)}`,
     ...Object.entries(report.parameters).map(
-      ([name, value]) => `  ${(flagOf(name) + ':').padEnd(20)}${printable(parameterText(value), 200)}`,
+      ([name, value]) =>
+        `  ${(flagOfParameter(report.runbook, name) + ':').padEnd(20)}${printable(parameterText(value), 200)}`,
     ),
     `  as of:              ${report.asOf}`,
     `  tenants in scope:   ${report.tenantsInScope.toLocaleString('en-US')}`,
@@ -103,7 +104,7 @@ function runbookNamedIn(argv: readonly string[]): RunbookDefinition | null {
 function catalogHelp(): string {
   const lines = ['', 'Runbooks (give one to see its parameters: start-runbook <runbook> --help):'];
   for (const runbook of RUNBOOKS) {
-    const flags = parameterFields(runbook.parameters).map((field) => flagOf(field.name));
+    const flags = parameterFields(runbook.parameters).map(flagOf);
     lines.push(`  ${runbook.cliName.padEnd(24)} ${runbook.title}${flags.length ? `; ${flags.join(' ')}` : ''}`);
   }
   return lines.join('\n');
@@ -164,7 +165,7 @@ export function registerStartRunbookCommand(program: Command, argv: readonly str
           parameters,
           initiator,
         }).catch((error: unknown) => {
-          throw withFlagNames(error);
+          throw withFlagNames(error, runbookName);
         });
         return printResult(Boolean(options.json), preflight, () => formatPreflight(preflight));
       }
@@ -206,7 +207,7 @@ export async function startFromCli(
       beforeStart: () => deps.temporal(),
     },
   ).catch((error: unknown) => {
-    throw withFlagNames(error);
+    throw withFlagNames(error, request.runbook);
   });
   const unit = getRunbook(run.runbook).unit;
   if (!options.json) {

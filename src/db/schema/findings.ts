@@ -1,4 +1,4 @@
-import { bigint, index, integer, pgTable, text, unique } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, numeric, pgTable, text, unique } from 'drizzle-orm/pg-core';
 import { tstz } from './columns.js';
 import { tenants } from './tenancy.js';
 
@@ -60,6 +60,8 @@ export const findingEvents = pgTable(
     tenantId: bigint('tenant_id', { mode: 'number' }).notNull(),
     type: text('type').notNull(),
     actor: text('actor'),
+    /** Free text with the event, such as the note an operator gave Close stale findings. */
+    note: text('note'),
     occurredAt: tstz('occurred_at').notNull(),
   },
   (t) => [
@@ -69,5 +71,23 @@ export const findingEvents = pgTable(
     index('finding_events_tenant_id_id_idx').on(t.tenantId, t.id),
   ],
 );
+
+/**
+ * One row per tenant: figures of its findings, recomputed from them by Rebuild tenant finding
+ * statistics (src/catalog/tenant-finding-stats), for the /admin findings page to read at once.
+ */
+export const tenantFindingStats = pgTable('tenant_finding_stats', {
+  tenantId: bigint('tenant_id', { mode: 'number' })
+    .primaryKey()
+    .references(() => tenants.id),
+  openCritical: integer('open_critical').notNull(),
+  openHigh: integer('open_high').notNull(),
+  openMedium: integer('open_medium').notNull(),
+  openLow: integer('open_low').notNull(),
+  overdue: integer('overdue').notNull(),
+  resolved30d: integer('resolved_30d').notNull(),
+  meanTimeToResolveSeconds: numeric('mean_time_to_resolve_seconds'),
+  computedAt: tstz('computed_at').notNull(),
+});
 
 export type Finding = typeof findings.$inferSelect;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { CUSTOMER, customerOf } from '../../../plugins/app/auth.js';
+import { loadFindingStats } from './findingStats.js';
 import { listTenantFindings } from './listFindings.js';
 import {
   FINDING_STATUSES,
@@ -49,12 +50,16 @@ export async function renderFindingsPage(
   } = {},
 ): Promise<FastifyReply> {
   const customer = customerOf(request);
-  const page = await listTenantFindings(app.deps.database.pool, {
-    tenantId: customer.tenantId,
-    status: options.status,
-    before: options.before,
-    limit: PAGE_SIZE,
-  });
+  const pool = app.deps.database.pool;
+  const [page, stats] = await Promise.all([
+    listTenantFindings(pool, {
+      tenantId: customer.tenantId,
+      status: options.status,
+      before: options.before,
+      limit: PAGE_SIZE,
+    }),
+    loadFindingStats(pool, customer.tenantId),
+  ]);
   const trigger = app.deps.config.adminMaintenanceTrigger
     ? { action: MAINTENANCE_TRIGGER_PATH, idempotencyKey: randomUUID(), problem: options.triggerProblem ?? null }
     : null;
@@ -64,6 +69,7 @@ export async function renderFindingsPage(
     status: options.status,
     before: options.before,
     page,
+    stats,
     trigger,
     queued: options.queued ?? false,
   });

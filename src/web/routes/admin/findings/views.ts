@@ -1,5 +1,7 @@
 import type { Customer } from '../../../../auth/sessions.js';
-import type { LifecycleStatus } from '../../../../runbooks/findings-lifecycle/rules.js';
+import type { LifecycleStatus } from '../../../../catalog/findings-lifecycle/rules.js';
+import { count, utcTime } from '../../../../format.js';
+import type { FindingStatsRow } from './findingStats.js';
 import type { FindingRow, FindingsPage } from './listFindings.js';
 
 /** The plain view models of the customer's findings page; views never see database rows. */
@@ -31,6 +33,46 @@ function findingView(row: FindingRow) {
   };
 }
 
+const DURATION_UNITS = [
+  ['d', 24 * 60 * 60],
+  ['h', 60 * 60],
+  ['min', 60],
+  ['s', 1],
+] as const;
+
+/** "3 d 4 h": the largest whole unit and, when not zero, the next one; the rest is left off. */
+export function durationText(seconds: number): string {
+  const magnitude = Math.abs(seconds);
+  const largest = DURATION_UNITS.findIndex(([, size]) => magnitude >= size);
+  if (largest === -1) return '0 s';
+  const [unit, size] = DURATION_UNITS[largest]!;
+  const parts = [`${count(Math.floor(magnitude / size))} ${unit}`];
+  const next = DURATION_UNITS[largest + 1];
+  const rest = next ? Math.floor((magnitude % size) / next[1]) : 0;
+  if (next && rest > 0) parts.push(`${rest} ${next[0]}`);
+  // Only a legacy finding resolved before it was first seen makes a mean negative.
+  return `${seconds < 0 ? '-' : ''}${parts.join(' ')}`;
+}
+
+/** The statistics at the top of the page, in the order shown; null before they were first computed. */
+function statsView(row: FindingStatsRow | null) {
+  if (!row) return null;
+  const mean = row.meanTimeToResolveSeconds;
+  return {
+    figures: [
+      { label: 'Open critical', value: count(row.openCritical) },
+      { label: 'Open high', value: count(row.openHigh) },
+      { label: 'Open medium', value: count(row.openMedium) },
+      { label: 'Open low', value: count(row.openLow) },
+      { label: 'Overdue', value: count(row.overdue) },
+      { label: 'Resolved in the last 30 days', value: count(row.resolved30d) },
+      // numeric arrives as text; a mean in whole seconds is far inside a double's exact integers.
+      { label: 'Mean time to resolve', value: mean === null ? '—' : durationText(Number(mean)) },
+    ],
+    computedAt: { iso: row.computedAt.toISOString(), text: utcTime(row.computedAt) },
+  };
+}
+
 function findingsHref(query: { status?: string; before?: number }): string {
   const params = new URLSearchParams();
   if (query.status) params.set('status', query.status);
@@ -54,11 +96,13 @@ export function findingsPageView(input: {
   status: FindingStatus | undefined;
   before: number | undefined;
   page: FindingsPage;
+  stats: FindingStatsRow | null;
   trigger: TriggerView | null;
   queued: boolean;
 }) {
   return {
     tenantName: input.customer.tenantName,
+    stats: statsView(input.stats),
     csrfToken: input.csrfToken,
     action: FINDINGS_PATH,
     status: input.status ?? '',

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { findingsLifecycleRebuild } from '../../../../runbooks/findings-lifecycle/definition.js';
+import { findingsLifecycleRebuild } from '../../../../catalog/findings-lifecycle/definition.js';
 import { preflightAndStart } from '../../../../runbooks/preflightAndStart.js';
 import { RunbookRefusal } from '../../../../runbooks/refusal.js';
 import { IDEMPOTENCY_KEY_MAX, type StartRequest } from '../../../../runbooks/validateStart.js';

@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/queryable.js';
-import type { SampleChange } from '../definition.js';
+import type { SampleChange } from '../../runbooks/definition.js';
 import { LIFECYCLE_FIELDS, LIFECYCLE_INSTANT_FIELDS, type Lifecycle, type LifecycleField } from './rules.js';
 
 /**
@@ -31,6 +31,16 @@ const TENANT_ID_RANGE = 'f.tenant_id = $1 AND f.id BETWEEN $2 AND $3';
 const TENANT = 'f.tenant_id = $1';
 const TENANT_IDS = 'f.tenant_id = ANY($1::bigint[])';
 type Scope = typeof TENANT_ID_RANGE | typeof TENANT | typeof TENANT_IDS;
+
+/**
+ * The scopes of `rebuiltFindingsCtes`, with how many parameters each takes first (a caller's
+ * own parameters follow): one tenant's id range, one tenant, or several tenants.
+ */
+export const FINDING_SCOPES = {
+  tenantIdRange: { where: TENANT_ID_RANGE, parameters: 3 },
+  tenant: { where: TENANT, parameters: 1 },
+  tenantIds: { where: TENANT_IDS, parameters: 1 },
+} as const satisfies Record<string, { where: Scope; parameters: number }>;
 
 /**
  * How the chain gathers each finding's history; the rules that follow (`derived`, `rebuilt`,
@@ -160,10 +170,12 @@ export function rangePlanFor(span: { ids: number; fromId: number; toId: number }
 const INSTANT_FIELDS: ReadonlySet<LifecycleField> = new Set(LIFECYCLE_INSTANT_FIELDS);
 
 /**
- * `WITH ...` ending in `compared`: per finding in scope its id, tenant_id, the current values
- * (named as the columns), the rebuilt values (`new_<field>`), `<field>_changed` and `changed`.
+ * `WITH ...` ending in `compared`: per finding in scope its id, tenant_id, severity, the current
+ * values (named as the columns), the rebuilt values (`new_<field>`), `<field>_changed`, `changed`
+ * and `latest_event_at` (its latest status event's instant, NULL without one). Runbooks over the
+ * same findings read it too, so that they derive what the rules derive.
  */
-function rebuiltFindingsCtes(scope: Scope, plan: HistoryPlan): string {
+export function rebuiltFindingsCtes(scope: Scope, plan: HistoryPlan): string {
   const differs = (field: LifecycleField) => `r.${field} IS DISTINCT FROM r.new_${field}`;
   const flags = LIFECYCLE_FIELDS.map((field) => `${differs(field)} AS ${field}_changed`);
   const anyChanged = LIFECYCLE_FIELDS.map(differs).join(' OR ');
@@ -295,7 +307,8 @@ function isoInstant(column: string): string {
   return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 }
 
-function lifecycleJson(prefix: string): string {
+/** The lifecycle columns `c.<prefix><field>` as a JSON object, instants as `YYYY-MM-DDTHH:MM:SS.ffffffZ`. */
+export function lifecycleJson(prefix: string): string {
   const pairs = LIFECYCLE_FIELDS.map((field) => {
     const column = `c.${prefix}${field}`;
     return `'${field}', ${INSTANT_FIELDS.has(field) ? isoInstant(column) : column}`;

@@ -1,6 +1,6 @@
-import type { Queryable } from '../../db/queryable.js';
-import { defineRunbook } from '../definition.js';
-import { NO_PARAMETERS } from '../parameters.js';
+import { defineRunbook } from '../../runbooks/definition.js';
+import { NO_PARAMETERS } from '../../runbooks/parameters.js';
+import { nextFindingSpan, tenantFindingSpan } from './findingSpans.js';
 import { fingerprintFindings } from './fingerprintSql.js';
 import {
   countingPlanFor,
@@ -12,22 +12,6 @@ import {
 } from './rebuildSql.js';
 
 const SAMPLE_SIZE = 5;
-
-interface IdSpan {
-  fromId: number;
-  toId: number;
-  ids: number;
-}
-
-/** The least and greatest id and the count of the findings `ids` selects (one index-only read); null for none. */
-async function idSpan(q: Queryable, ids: string, values: unknown[]): Promise<IdSpan | null> {
-  const { rows } = await q.query<{ from_id: string | null; to_id: string | null; ids: number }>(
-    `SELECT min(id)::bigint AS from_id, max(id)::bigint AS to_id, count(*)::int AS ids FROM (${ids}) selected`,
-    values,
-  );
-  const { from_id, to_id } = rows[0]!;
-  return from_id == null || to_id == null ? null : { fromId: Number(from_id), toId: Number(to_id), ids: rows[0]!.ids };
-}
 
 /** Rebuild Findings Lifecycle: recompute every finding's lifecycle fields from its history. */
 export const findingsLifecycleRebuild = defineRunbook({
@@ -68,11 +52,7 @@ export const findingsLifecycleRebuild = defineRunbook({
   },
 
   async processBatch(q, { tenantId, cursor, batchSize }) {
-    const span = await idSpan(q, 'SELECT id FROM findings WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3', [
-      tenantId,
-      cursor,
-      batchSize,
-    ]);
+    const span = await nextFindingSpan(q, tenantId, cursor, batchSize);
     if (!span) return null;
     const result = await rebuildFindingsBatch(q, { tenantId, fromId: cursor + 1, toId: span.toId }, rangePlanFor(span));
     return {
@@ -87,7 +67,7 @@ export const findingsLifecycleRebuild = defineRunbook({
   async remainingToChange(q, tenantId) {
     // Without asking the planner: one tenant is a small share of all findings, so the only
     // question is whether its findings lie together.
-    const span = await idSpan(q, 'SELECT id FROM findings WHERE tenant_id = $1', [tenantId]);
+    const span = await tenantFindingSpan(q, tenantId);
     return span ? countTenantToChange(q, tenantId, rangePlanFor(span)) : 0;
   },
 });

@@ -33,7 +33,7 @@ export const LIFECYCLE_INSTANT_FIELDS = [
 
 export type LifecycleStatus = 'new' | 'triaged' | 'resolved' | 'reopened' | 'risk_accepted';
 
-const STATUS_EVENT_TYPES = ['triaged', 'resolved', 'risk_accepted'] as const;
+export const STATUS_EVENT_TYPES = ['triaged', 'resolved', 'risk_accepted'] as const;
 type StatusEventType = (typeof STATUS_EVENT_TYPES)[number];
 
 // A Map, not an object literal: a severity such as "constructor" must find no SLA either.
