@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_CAPABILITIES } from '../src/runbooks/capabilities.js';
 import { parameterFields } from '../src/runbooks/parameters.js';
-import { RUNBOOKS } from '../src/runbooks/registry.js';
+import { getRunbook, RUNBOOKS } from '../src/runbooks/registry.js';
 import { getRun } from '../src/runbooks/runs.js';
 import { buildApp } from '../src/web/app.js';
 import { runCli } from './support/cli.js';
@@ -181,17 +181,22 @@ describe('the catalog, end to end', () => {
         ];
         const shown = await post(runbookId, 'preflight', [...scope, ...fields]);
         expect(shown.statusCode, shown.body).toBe(200);
-        const confirm = shown.body.slice(shown.body.indexOf('class="confirm"'));
+        const from = shown.body.indexOf('class="confirm"');
+        const confirm = shown.body.slice(from, shown.body.indexOf('</form>', from));
         const hidden = [...confirm.matchAll(/name="(p\.[A-Za-z]+)" value="([^"]*)"/g)].map(
           (m) => [m[1]!, m[2]!] as [string, string],
         );
-        const started = await post(runbookId, 'start', [
-          ...scope,
-          ...hidden,
+        const confirmed: Array<[string, string]> = [
           ['preflightId', fieldOf(confirm, 'preflightId')],
           ['idempotencyKey', fieldOf(confirm, 'idempotencyKey')],
-          ['reason', REASON],
-        ]);
+        ];
+        // Refused (no reason): the saved report comes back, its parameters in the declared order, not jsonb's.
+        const refused = await post(runbookId, 'start', [...scope, ...hidden, ...confirmed, ['reason', '']]);
+        expect(refused.statusCode).toBe(422);
+        expect([...refused.body.matchAll(/Parameter <code>(\w+)<\/code>/g)].map((m) => m[1])).toEqual(
+          parameterFields(getRunbook(runbookId).parameters).map((field) => field.name),
+        );
+        const started = await post(runbookId, 'start', [...scope, ...hidden, ...confirmed, ['reason', REASON]]);
         expect(started.statusCode, started.body).toBe(303);
         const runId = /\/system\/ops\/runs\/([0-9a-f-]{36})/.exec(started.headers.location as string)![1]!;
         const run = await waitForRun(h.database.pool, runId);

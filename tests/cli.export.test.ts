@@ -3,7 +3,7 @@ import { csvCell } from '../src/runbooks/exportRun.js';
 import { getRunAuditTrail, getRunItems } from '../src/runbooks/runs.js';
 import { runCli } from './support/cli.js';
 import { parseCsv } from './support/csv.js';
-import { useRunbookHarness } from './support/harness.js';
+import { LIFECYCLE, useRunbookHarness } from './support/harness.js';
 import { waitForRun } from './support/runs.js';
 
 describe('tsx src/cli runs export', () => {
@@ -40,7 +40,9 @@ newline'; END $$;
       CREATE TRIGGER refuse_tenant BEFORE UPDATE ON findings FOR EACH ROW WHEN (NEW.tenant_id = ${rows[0].id}) EXECUTE FUNCTION refuse_tenant();`);
     let runId: string;
     try {
-      runId = (await h.start({ kind: 'all_tenants' }, { reason: '-rebuild, with "quotes", after v1' })).run.id;
+      runId = (
+        await h.start({ kind: 'all_tenants' }, { runbook: LIFECYCLE, reason: '-rebuild, with "quotes", after v1' })
+      ).run.id;
       await waitForRun(pool, runId);
     } finally {
       await pool.query('DROP TRIGGER refuse_tenant ON findings; DROP FUNCTION refuse_tenant()');

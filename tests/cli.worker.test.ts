@@ -4,7 +4,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/dev/projectRoot.js';
 import { buildWorker, workerCommand } from '../src/temporal/workerBuild.js';
 import { runCli } from './support/cli.js';
-import { useRunbookHarness } from './support/harness.js';
+import { LIFECYCLE, useRunbookHarness } from './support/harness.js';
 import { waitForRun } from './support/runs.js';
 
 /** A worker process started as `command` with --json on the task queue of `env`, and what it logs. */
@@ -109,7 +109,8 @@ describe('the built worker (npm run build; as npm start and the bench start it)'
     });
     try {
       await worker.polling();
-      const { run } = await h.start({ kind: 'tenants', externalIds: ['tenant-00001'] });
+      // A catalog runbook: the compiled CLI's worker knows no other.
+      const { run } = await h.start({ kind: 'tenants', externalIds: ['tenant-00001'] }, { runbook: LIFECYCLE });
       expect(await waitForRun(h.database.pool, run.id)).toMatchObject({ status: 'completed', outcome: 'succeeded' });
     } finally {
       const { code } = await worker.stop();

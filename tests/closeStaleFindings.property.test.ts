@@ -1,6 +1,5 @@
 import fc from 'fast-check';
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { closeIfStale, SEVERITIES } from '../src/catalog/close-stale-findings/rules.js';
 import {
   closeStaleBatch,
@@ -12,8 +11,13 @@ import { formatInstant, MICROS_PER_DAY, parseInstant } from '../src/catalog/find
 import { HISTORY_PLANS } from '../src/catalog/findings-lifecycle/rebuildSql.js';
 import { mapLifecycleInstants, rebuildLifecycle } from '../src/catalog/findings-lifecycle/rules.js';
 import { findingHistory, insertFindingHistories } from '../src/catalog/findings-lifecycle/testData.js';
-import { idRanges, storedLifecycles, withDatabaseEventIds } from './support/findingHistories.js';
-import { createTestDatabase, type TestDatabase } from './support/testDatabase.js';
+import {
+  idRanges,
+  REPLAYABLE,
+  storedLifecycles,
+  usePropertyDatabase,
+  withDatabaseEventIds,
+} from './support/findingHistories.js';
 
 const RUNS = 8;
 const FINDINGS_PER_RUN = 300;
@@ -31,30 +35,14 @@ const criteriaArbitrary = fc.record({
   severities: fc.subarray([...SEVERITIES], { minLength: 1 }),
 });
 
-let database: TestDatabase;
-let client: pg.PoolClient;
-let workspaceId: number;
+const db = usePropertyDatabase();
 let run = 0;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  client = await database.pool.connect();
-  // A DST zone for the session: the cut-off's days must stay 24 hours.
-  await client.query(`SET TIME ZONE 'America/New_York'`);
-  const workspace = await client.query(`INSERT INTO workspaces (slug, name) VALUES ('p', 'P') RETURNING id`);
-  workspaceId = Number(workspace.rows[0].id);
-});
-
-afterAll(async () => {
-  client?.release();
-  await database?.destroy();
-});
 
 async function newTenant(): Promise<number> {
   run += 1;
-  const tenant = await client.query(
+  const tenant = await db.client.query(
     `INSERT INTO tenants (workspace_id, external_id, name) VALUES ($1, $2, $2) RETURNING id`,
-    [workspaceId, `stale-${run}`],
+    [db.workspaceId, `stale-${run}`],
   );
   return Number(tenant.rows[0].id);
 }
@@ -78,8 +66,8 @@ describe('close stale findings: SQL agrees with the pure rules', () => {
         fc.constantFrom(...HISTORY_PLANS),
         async (findings, { olderThanDays, severities }, note, batchSize, plan) => {
           const tenantId = await newTenant();
-          const ids = await insertFindingHistories(client, tenantId, findings);
-          const histories = await withDatabaseEventIds(client, tenantId, findings, ids);
+          const ids = await insertFindingHistories(db.client, tenantId, findings);
+          const histories = await withDatabaseEventIds(db.client, tenantId, findings, ids);
           const criteria: StaleCriteria = { asOf: new Date(AS_OF / 1000), olderThanDays, severities };
           const pure = histories.map((history) => closeIfStale(history, { asOf: AS_OF, olderThanDays, severities }));
           const closing = pure.filter((closed) => closed !== null).length;
@@ -99,26 +87,26 @@ describe('close stale findings: SQL agrees with the pure rules', () => {
           );
 
           for (const summaryPlan of HISTORY_PLANS) {
-            expect(await summarizeStaleFindings(client, [tenantId], criteria, summaryPlan), summaryPlan).toEqual([
+            expect(await summarizeStaleFindings(db.client, [tenantId], criteria, summaryPlan), summaryPlan).toEqual([
               { tenantId, findings: FINDINGS_PER_RUN, closing, bySeverity },
             ]);
-            expect(await countTenantStale(client, tenantId, criteria, summaryPlan)).toBe(closing);
+            expect(await countTenantStale(db.client, tenantId, criteria, summaryPlan)).toBe(closing);
           }
-          const before = await storedLifecycles(client, tenantId);
+          const before = await storedLifecycles(db.client, tenantId);
           const runId = crypto.randomUUID();
           let changed = 0;
           for (const range of idRanges(ids, batchSize)) {
-            changed += (await closeStaleBatch(client, { runId, tenantId, note, ...range }, criteria, plan)).changed;
+            changed += (await closeStaleBatch(db.client, { runId, tenantId, note, ...range }, criteria, plan)).changed;
           }
           expect(changed).toBe(closing);
 
-          const stored = await storedLifecycles(client, tenantId);
+          const stored = await storedLifecycles(db.client, tenantId);
           for (const [index, closed] of pure.entries()) {
             const id = ids[index]!;
             const want = closed === null ? before.get(id) : mapLifecycleInstants(closed, formatInstant);
             expect(stored.get(id), `finding ${id}: ${JSON.stringify(histories[index])}`).toEqual(want);
           }
-          const { rows: resolutions } = await client.query(
+          const { rows: resolutions } = await db.client.query(
             `SELECT finding_id, actor, note, occurred_at = $3::timestamptz AS at_instant
                FROM finding_events WHERE tenant_id = $1 AND actor = $2 ORDER BY finding_id`,
             [tenantId, `runbook:${runId}`, criteria.asOf],
@@ -130,7 +118,7 @@ describe('close stale findings: SQL agrees with the pure rules', () => {
             expect(row).toMatchObject({ note: note === '' ? null : note, at_instant: true });
 
           // A later rebuild leaves every closed finding as it is.
-          const after = await withDatabaseEventIds(client, tenantId, findings, ids);
+          const after = await withDatabaseEventIds(db.client, tenantId, findings, ids);
           for (const [index, closed] of pure.entries()) {
             if (closed === null) continue;
             const current = { ...closed, status: closed.status };
@@ -138,26 +126,16 @@ describe('close stale findings: SQL agrees with the pure rules', () => {
           }
           // Nothing left, by either plan, and a second pass changes nothing.
           for (const countPlan of HISTORY_PLANS)
-            expect(await countTenantStale(client, tenantId, criteria, countPlan)).toBe(0);
+            expect(await countTenantStale(db.client, tenantId, criteria, countPlan)).toBe(0);
           let again = 0;
           for (const range of idRanges(ids, batchSize)) {
-            again += (await closeStaleBatch(client, { runId, tenantId, note, ...range }, criteria, plan)).changed;
+            again += (await closeStaleBatch(db.client, { runId, tenantId, note, ...range }, criteria, plan)).changed;
           }
           expect(again).toBe(0);
           closedInAll += closing;
         },
       ),
-      {
-        numRuns: RUNS,
-        endOnFailure: true,
-        reporter: (details) => {
-          if (!details.failed) return;
-          throw new Error(
-            `Property failed; replay with { seed: ${details.seed}, path: "${details.counterexamplePath}" }`,
-            { cause: details.errorInstance },
-          );
-        },
-      },
+      { numRuns: RUNS, ...REPLAYABLE },
     );
     // Guards the generator: closing happens, and so does leaving alone.
     expect(closedInAll).toBeGreaterThan(RUNS * 5);

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatInstant } from '../src/catalog/findings-lifecycle/instants.js';
 import {
   countTenantToChange,
@@ -17,27 +16,29 @@ import {
   type FindingHistory,
 } from '../src/catalog/findings-lifecycle/rules.js';
 import { findingHistory, insertFindingHistories } from '../src/catalog/findings-lifecycle/testData.js';
-import { idRanges, storedLifecycles, withDatabaseEventIds } from './support/findingHistories.js';
-import { createTestDatabase, type TestDatabase } from './support/testDatabase.js';
+import {
+  idRanges,
+  REPLAYABLE,
+  storedLifecycles,
+  usePropertyDatabase,
+  withDatabaseEventIds,
+} from './support/findingHistories.js';
 
 const RUNS = 8;
 const FINDINGS_PER_RUN = 500;
 const STATUSES = ['new', 'triaged', 'resolved', 'reopened', 'risk_accepted'];
 
-let database: TestDatabase;
-// A DST zone for the session, as in lifecycle.sql.test.ts: a day must stay 24 hours.
-let client: pg.PoolClient;
-let workspaceId: number;
+const db = usePropertyDatabase();
 let run = 0;
 
 async function insertRun(findings: FindingHistory[]): Promise<{ tenantId: number; ids: number[] }> {
   run += 1;
-  const tenant = await client.query(
+  const tenant = await db.client.query(
     `INSERT INTO tenants (workspace_id, external_id, name) VALUES ($1, $2, $2) RETURNING id`,
-    [workspaceId, `property-${run}`],
+    [db.workspaceId, `property-${run}`],
   );
   const tenantId = Number(tenant.rows[0].id);
-  return { tenantId, ids: await insertFindingHistories(client, tenantId, findings) };
+  return { tenantId, ids: await insertFindingHistories(db.client, tenantId, findings) };
 }
 
 async function rebuildInBatches(tenantId: number, ids: number[], size: number, plan: HistoryPlan) {
@@ -47,26 +48,13 @@ async function rebuildInBatches(tenantId: number, ids: number[], size: number, p
     fields: Object.fromEntries(LIFECYCLE_FIELDS.map((f) => [f, 0])) as FieldCounts,
   };
   for (const range of idRanges(ids, size)) {
-    const result = await rebuildFindingsBatch(client, { tenantId, ...range }, plan);
+    const result = await rebuildFindingsBatch(db.client, { tenantId, ...range }, plan);
     total.examined += result.examined;
     total.changed += result.changed;
     for (const field of LIFECYCLE_FIELDS) total.fields[field] += result.fields[field];
   }
   return total;
 }
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  client = await database.pool.connect();
-  await client.query(`SET TIME ZONE 'America/New_York'`);
-  const workspace = await client.query(`INSERT INTO workspaces (slug, name) VALUES ('p', 'P') RETURNING id`);
-  workspaceId = Number(workspace.rows[0].id);
-});
-
-afterAll(async () => {
-  client?.release();
-  await database?.destroy();
-});
 
 describe('findings lifecycle: SQL rebuild agrees with the pure rules', () => {
   it(`on ${RUNS} runs of ${FINDINGS_PER_RUN} random findings`, async () => {
@@ -78,7 +66,7 @@ describe('findings lifecycle: SQL rebuild agrees with the pure rules', () => {
         fc.constantFrom(...HISTORY_PLANS),
         async (findings, batchSize, batchPlan) => {
           const { tenantId, ids } = await insertRun(findings);
-          const pure = (await withDatabaseEventIds(client, tenantId, findings, ids)).map(rebuildLifecycle);
+          const pure = (await withDatabaseEventIds(db.client, tenantId, findings, ids)).map(rebuildLifecycle);
           const expectedFields = Object.fromEntries(
             LIFECYCLE_FIELDS.map((field) => [field, pure.filter((p) => p.changedFields.includes(field)).length]),
           );
@@ -87,14 +75,14 @@ describe('findings lifecycle: SQL rebuild agrees with the pure rules', () => {
           // Both plans; the grouped one also reads the earlier runs' tenants, which must not count.
           const summaries = [];
           for (const plan of HISTORY_PLANS)
-            summaries.push({ plan, summary: await summarizeFindingsToChange(client, [tenantId], plan) });
+            summaries.push({ plan, summary: await summarizeFindingsToChange(db.client, [tenantId], plan) });
           // The verification's count of one tenant, by either plan: all that will change, then nothing.
           const counted = async () =>
-            Promise.all(HISTORY_PLANS.map((plan) => countTenantToChange(client, tenantId, plan)));
+            Promise.all(HISTORY_PLANS.map((plan) => countTenantToChange(db.client, tenantId, plan)));
           const before = await counted();
           const rebuilt = await rebuildInBatches(tenantId, ids, batchSize, batchPlan);
 
-          const stored = await storedLifecycles(client, tenantId);
+          const stored = await storedLifecycles(db.client, tenantId);
           for (const [index, history] of findings.entries()) {
             const want = mapLifecycleInstants(pure[index]!.rebuilt, formatInstant);
             // The history in the message makes a failure reproducible by hand.
@@ -115,21 +103,7 @@ describe('findings lifecycle: SQL rebuild agrees with the pure rules', () => {
           checked += findings.length;
         },
       ),
-      {
-        numRuns: RUNS,
-        // Shrinking 500-finding runs against the database takes minutes; the assertion names the
-        // finding. Nor is the whole run printed: the seed replays it.
-        endOnFailure: true,
-        reporter: (details) => {
-          if (!details.failed) return;
-          throw new Error(
-            `Property failed; replay with { seed: ${details.seed}, path: "${details.counterexamplePath}" }`,
-            {
-              cause: details.errorInstance,
-            },
-          );
-        },
-      },
+      { numRuns: RUNS, ...REPLAYABLE },
     );
     expect(checked).toBe(RUNS * FINDINGS_PER_RUN);
   });

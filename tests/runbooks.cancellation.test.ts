@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlRun } from '../src/runbooks/control.js';
 import { getRunItems, type RunRecord } from '../src/runbooks/runs.js';
+import { unflagFindings } from './support/flagOracle.js';
 import { useRunbookHarness } from './support/harness.js';
 import { pendingRunWork } from './support/pendingActivities.js';
 import { tenantIds, waitForRun } from './support/runs.js';
-import { slowBatches, undoRebuilds } from './support/slowBatches.js';
+import { slowBatches } from './support/slowBatches.js';
 import { until } from './support/until.js';
 
 describe('cancellation is a clean stop', () => {
@@ -29,7 +30,7 @@ describe('cancellation is a clean stop', () => {
   }
 
   async function cancelMidRun(scope: Parameters<typeof h.start>[0]): Promise<void> {
-    await undoRebuilds(h.database.pool);
+    await unflagFindings(h.database.pool);
     const { run } = await h.start(scope);
     await until(
       () => writes(run),

@@ -111,7 +111,20 @@ for (const runbook of RUNBOOKS) {
       return { run: done, items: await getRunItems(world.database.pool, run.id) };
     };
 
+    // A runbook whose data cannot be written (a scaffold's stubs) fails each check that needs it,
+    // with the reason, where a failing beforeAll would leave them all "skipped".
+    let unwritten: Error | null = null;
+    const ready = () => {
+      if (unwritten) throw unwritten;
+    };
+
     beforeAll(async () => {
+      await setUp().catch((error: unknown) => {
+        unwritten = error instanceof Error ? error : new Error(String(error));
+      });
+    });
+
+    async function setUp() {
       testData = await loadTestData(runbook);
       world.database = await createTestDatabase();
       const { pool } = world.database;
@@ -138,7 +151,7 @@ for (const runbook of RUNBOOKS) {
       world.injected = failing.injected;
       ({ worker: world.worker, connection: world.connection } = await testWorker(world.config, failing.pool));
       world.running = world.worker.run();
-    });
+    }
 
     afterAll(async () => {
       world.worker?.shutdown();
@@ -149,6 +162,7 @@ for (const runbook of RUNBOOKS) {
     });
 
     it('its preflight writes nothing: it runs in a READ ONLY transaction', async () => {
+      ready();
       const ids = [...world.tenants.values()];
       const before = await Promise.all(ids.map((id) => tenantRowsHash(world.database.pool, id)));
       const context: RunContext = {
@@ -171,6 +185,7 @@ for (const runbook of RUNBOOKS) {
     });
 
     it("its run changes per tenant what its preflight counted, verified, even with batches retried after their commit; other tenants' rows stay byte for byte", async () => {
+      ready();
       const outside = await hashesOutOfScope();
       const { run, items } = await startAgainst(firstPreflight);
       expect(run.outcome, JSON.stringify(items)).toBe('succeeded');
@@ -187,6 +202,7 @@ for (const runbook of RUNBOOKS) {
     });
 
     it('a second preflight finds nothing to change, and a second run changes nothing', async () => {
+      ready();
       const again = await runPreflight(world.database.pool, {
         runbook,
         scope,
@@ -201,6 +217,7 @@ for (const runbook of RUNBOOKS) {
     });
 
     it("a change to a tenant's data that moves its count to change moves its fingerprint", async () => {
+      ready();
       const tenantId = world.tenants.get(IN_SCOPE[0]!)!;
       const tenant = tenantRef(world, IN_SCOPE[0]!);
       const context: RunContext = {

@@ -8,10 +8,11 @@ import { getRunbook } from '../src/runbooks/registry.js';
 import { getRun, getRunItems, insertRun, type RunRecord } from '../src/runbooks/runs.js';
 import { queryRunProgress } from '../src/temporal/runWorkflows.js';
 import { workflowIdFor } from '../src/temporal/workflowIds.js';
-import { RUNBOOK, useRunbookHarness } from './support/harness.js';
+import { unflagFindings } from './support/flagOracle.js';
+import { FLAG_PARAMETERS, RUNBOOK, useRunbookHarness } from './support/harness.js';
 import { pendingRunWork } from './support/pendingActivities.js';
 import { tenantIds, waitForRun } from './support/runs.js';
-import { slowBatches, undoRebuilds } from './support/slowBatches.js';
+import { slowBatches } from './support/slowBatches.js';
 import { until } from './support/until.js';
 
 const refusalCode = (attempt: Promise<unknown>) =>
@@ -54,7 +55,7 @@ describe('pausing, resuming and cancelling a run', () => {
     (await getRunItems(h.database.pool, runId)).reduce((sum, item) => sum + (item.counts.batches ?? 0), 0);
 
   it("pauses after the running children's current batch, says so on the run row, and succeeds after resume", async () => {
-    await undoRebuilds(h.database.pool);
+    await unflagFindings(h.database.pool);
     const { run } = await h.start({ kind: 'all_tenants' });
     await until(
       () => queryRunProgress(h.client, run.id),
@@ -100,7 +101,7 @@ describe('pausing, resuming and cancelling a run', () => {
   });
 
   it('stays paused across continue-as-new, and succeeds after resume', async () => {
-    await undoRebuilds(h.database.pool);
+    await unflagFindings(h.database.pool);
     // A canary of 2 with continue-as-new after 2: the run pauses itself, then continues as new.
     const { run } = await h.start({ kind: 'all_tenants' }, { guards: { canary: { count: 2 } } });
     const continued = await until(
@@ -122,7 +123,7 @@ describe('pausing, resuming and cancelling a run', () => {
   });
 
   it('cancels: children stop, the run completes as cancelled with one notification', async () => {
-    await undoRebuilds(h.database.pool);
+    await unflagFindings(h.database.pool);
     const { run } = await h.start({ kind: 'all_tenants' });
     await until(
       () => queryRunProgress(h.client, run.id),
@@ -154,7 +155,7 @@ describe('pausing, resuming and cancelling a run', () => {
   });
 
   it('refuses with a code: no capability (whatever the source), unknown, completed, single-tenant, not paused', async () => {
-    await undoRebuilds(h.database.pool);
+    await unflagFindings(h.database.pool);
     const single = (await h.start({ kind: 'tenants', externalIds: ['tenant-00001'] })).run;
     const viewer: Initiator = {
       kind: 'platform_user',
@@ -182,7 +183,7 @@ describe('pausing, resuming and cancelling a run', () => {
   });
 
   it('cancels a run whose workflow was terminated from outside, freeing its scope', async () => {
-    await undoRebuilds(h.database.pool);
+    await unflagFindings(h.database.pool);
     const { run } = await h.start({ kind: 'tenants', externalIds: ['tenant-00005'] });
     await until(
       () => batchesSoFar(run.id),
@@ -205,6 +206,7 @@ describe('pausing, resuming and cancelling a run', () => {
     const preflight = await runPreflight(h.database.pool, {
       runbook: getRunbook(RUNBOOK),
       scope,
+      parameters: FLAG_PARAMETERS,
       initiator: h.operator,
     });
     const id = crypto.randomUUID();
@@ -219,6 +221,8 @@ describe('pausing, resuming and cancelling a run', () => {
       runbook: RUNBOOK,
       scopeKind: 'tenant',
       scope: { tenants: [{ id: rows[0].id, externalId }] },
+      parameters: preflight.parameters,
+      asOf: preflight.asOf,
       source: 'cli',
       initiatorLabel: 'test',
       reason: 'queued run for a race',
@@ -229,7 +233,7 @@ describe('pausing, resuming and cancelling a run', () => {
   }
 
   it('cancels a queued run whose workflow never started; a late launch then changes nothing', async () => {
-    await undoRebuilds(h.database.pool);
+    await unflagFindings(h.database.pool);
     const { run, preflight } = await queuedRun('tenant-00004');
     expect(await refusalCode(control(run, 'pause'))).toBe('not_pausable');
     await control(run, 'cancel');

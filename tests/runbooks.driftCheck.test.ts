@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { inTransaction } from '../src/db/transaction.js';
 import { checkPreflight, DEFAULT_PREFLIGHT_POLICY, type PreflightPolicy } from '../src/runbooks/checkPreflight.js';
 import type { RunbookDefinition } from '../src/runbooks/definition.js';
-import { rebuildFindingsBatch } from '../src/catalog/findings-lifecycle/rebuildSql.js';
 import { buildPreflightReport, loadPreflight, runPreflight, type SavedPreflight } from '../src/runbooks/preflight.js';
+import { parseParameters } from '../src/runbooks/parameters.js';
 import { getRunbook } from '../src/runbooks/registry.js';
 import { resolveScope, sameScope, type ResolvedScope, type ScopeInput } from '../src/runbooks/scope.js';
 import { seedDemoData } from '../src/seed/seedDemoData.js';
-import { RUNBOOK, useRunbookHarness } from './support/harness.js';
+import { flagTenant } from './support/flagOracle.js';
+import { FLAG_PARAMETERS, RUNBOOK, useRunbookHarness } from './support/harness.js';
 import type { StoredScope } from '../src/runbooks/model.js';
 import { refusalOf } from './support/refusal.js';
 
@@ -40,13 +41,13 @@ describe('sameScope', () => {
   });
 });
 
-/** The lifecycle rebuild takes no parameters and reads no clock. */
-const NO_PARAMETERS_NOW = () => ({ parameters: {}, asOf: new Date() });
-
 // No worker: nothing here starts a run; checkPreflight is the start's drift check alone.
 describe('checkPreflight: the drift check recounts only the tenants whose data moved', () => {
   const h = useRunbookHarness({ seed: { tenants: 6, findingsPerTenant: 40, seed: 5 }, worker: false });
   const base = getRunbook(RUNBOOK);
+  /** The canonical parameters every preflight here is taken with, and the start would give. */
+  const PARAMETERS = parseParameters(base.parameters, FLAG_PARAMETERS);
+  const NOW = () => ({ parameters: PARAMETERS, asOf: new Date() });
 
   /** The runbook, recording which tenants each `preflight` call counted and with which options. */
   function spied() {
@@ -66,10 +67,10 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
   }
 
   const preflight = (scope: ScopeInput) =>
-    runPreflight(h.database.pool, { runbook: base, scope, initiator: h.operator });
+    runPreflight(h.database.pool, { runbook: base, scope, parameters: PARAMETERS, initiator: h.operator });
   const resolve = (scope: ScopeInput) => resolveScope(h.database.pool, scope);
   const check = (runbook: RunbookDefinition, scope: ResolvedScope, saved: SavedPreflight | string, policy = EXACT) =>
-    checkPreflight(h.database.pool, runbook, scope, {}, typeof saved === 'string' ? saved : saved.id, {
+    checkPreflight(h.database.pool, runbook, scope, PARAMETERS, typeof saved === 'string' ? saved : saved.id, {
       now: new Date(),
       policy,
     });
@@ -78,7 +79,7 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
   const fullCount = (scope: ResolvedScope) =>
     inTransaction(
       h.database.pool,
-      async (client) => (await buildPreflightReport(client, base, scope, NO_PARAMETERS_NOW())).toChange,
+      async (client) => (await buildPreflightReport(client, base, scope, NOW())).toChange,
       {
         readOnly: true,
       },
@@ -90,12 +91,22 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
   }
 
   /**
-   * The nth finding of the tenant that the seed already rebuilt, so that it needs no change yet
-   * (each case below takes its own: an earlier case may have left its finding needing one).
+   * The nth finding of the tenant that needs no change: of the one severity the runbook does not
+   * flag (each case below takes its own: an earlier case may have left its finding needing one).
    */
-  async function upToDateFinding(tenant: number, nth: number): Promise<{ id: number; status: string }> {
+  async function upToDateFinding(tenant: number, nth: number): Promise<{ id: number }> {
     const { rows } = await h.database.pool.query(
-      `SELECT id, status FROM findings WHERE tenant_id = $1 AND lifecycle_version = 1 ORDER BY id OFFSET $2 LIMIT 1`,
+      `SELECT id FROM findings WHERE tenant_id = $1 AND severity = 'info' ORDER BY id OFFSET $2 LIMIT 1`,
+      [tenant, nth],
+    );
+    return rows[0];
+  }
+
+  /** The nth finding of the tenant that the run would change (each case takes its own, as above). */
+  async function findingToChange(tenant: number, nth: number): Promise<{ id: number }> {
+    const { rows } = await h.database.pool.query(
+      `SELECT id FROM findings WHERE tenant_id = $1 AND severity <> 'info' AND title NOT LIKE '% [flagged]'
+        ORDER BY id OFFSET $2 LIMIT 1`,
       [tenant, nth],
     );
     return rows[0];
@@ -119,7 +130,7 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
     const now = await base.fingerprint(
       h.database.pool,
       scope.tenants.map((tenant) => tenant.id),
-      NO_PARAMETERS_NOW(),
+      NOW(),
     );
     for (const row of rows) expect(row.fingerprint).toEqual(now.get(row.tenant_id));
   });
@@ -149,26 +160,26 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
     expect(error.code).toBe('preflight_mismatch');
   });
 
-  // Each changes one tenant's lifecycle inputs so that exactly one more (or one fewer) finding
-  // needs a change, the way the product writes them (updated_at stamped on an update).
+  // Each changes one tenant's findings so that exactly one more (or one fewer) of them needs a
+  // change, the way the product writes them (updated_at stamped on an update).
   const changes: Array<{ what: string; delta: number; apply: (tenant: number) => Promise<void> }> = [
     {
       what: 'a finding updated so that it needs a change',
       delta: 1,
       apply: async (tenant) => {
         const finding = await upToDateFinding(tenant, 0);
-        await h.database.pool.query(`UPDATE findings SET status = 'open', updated_at = now() WHERE id = $1`, [
+        await h.database.pool.query(`UPDATE findings SET severity = 'high', updated_at = now() WHERE id = $1`, [
           finding.id,
         ]);
       },
     },
     {
-      what: 'a new finding',
+      what: 'a new finding (an old one, imported)',
       delta: 1,
       apply: async (tenant) => {
         await h.database.pool.query(
           `INSERT INTO findings (tenant_id, fingerprint, title, severity, created_at, updated_at)
-           VALUES ($1, 'drift-check-' || gen_random_uuid(), 'New finding', 'high', now(), now())`,
+           VALUES ($1, 'drift-check-' || gen_random_uuid(), 'New finding', 'high', now() - interval '30 days', now())`,
           [tenant],
         );
       },
@@ -177,35 +188,28 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
       what: 'a deleted finding (not the newest)',
       delta: -1,
       apply: async (tenant) => {
-        const { rows } = await h.database.pool.query(
-          `SELECT id FROM findings WHERE tenant_id = $1 AND lifecycle_version = 0 ORDER BY id LIMIT 1`,
-          [tenant],
-        );
-        const id = rows[0].id;
+        const { id } = await findingToChange(tenant, 0);
         await h.database.pool.query('DELETE FROM finding_detections WHERE finding_id = $1', [id]);
         await h.database.pool.query('DELETE FROM finding_events WHERE finding_id = $1', [id]);
         await h.database.pool.query('DELETE FROM findings WHERE id = $1', [id]);
       },
     },
     {
-      what: 'a new detection',
-      delta: 1,
+      what: 'a finding updated so that it needs no change',
+      delta: -1,
       apply: async (tenant) => {
-        const finding = await upToDateFinding(tenant, 1);
-        await h.database.pool.query(
-          'INSERT INTO finding_detections (finding_id, tenant_id, detected_at) VALUES ($1, $2, now())',
-          [finding.id, tenant],
-        );
+        const { id } = await findingToChange(tenant, 1);
+        await h.database.pool.query(`UPDATE findings SET severity = 'info', updated_at = now() WHERE id = $1`, [id]);
       },
     },
     {
-      what: 'a new event',
-      delta: 1,
+      what: 'a finding marked by someone else',
+      delta: -1,
       apply: async (tenant) => {
-        const finding = await upToDateFinding(tenant, 2);
+        const { id } = await findingToChange(tenant, 2);
         await h.database.pool.query(
-          `INSERT INTO finding_events (finding_id, tenant_id, type, actor, occurred_at) VALUES ($1, $2, $3, 'analyst', now())`,
-          [finding.id, tenant, finding.status === 'resolved' ? 'triaged' : 'resolved'],
+          `UPDATE findings SET title = title || ' [flagged]', updated_at = now() WHERE id = $1`,
+          [id],
         );
       },
     },
@@ -216,10 +220,10 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
     const scope = await resolve(ALL);
     const ids = scope.tenants.map((tenant) => tenant.id);
     const changed = await tenantId('tenant-00003');
-    const before = await base.fingerprint(h.database.pool, ids, NO_PARAMETERS_NOW());
+    const before = await base.fingerprint(h.database.pool, ids, NOW());
     await apply(changed);
 
-    const after = await base.fingerprint(h.database.pool, ids, NO_PARAMETERS_NOW());
+    const after = await base.fingerprint(h.database.pool, ids, NOW());
     const moved = ids.filter((id) => JSON.stringify(before.get(id)) !== JSON.stringify(after.get(id)));
     expect(moved).toEqual([changed]);
 
@@ -243,9 +247,9 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
     expect((await check(within.runbook, scope, saved, DEFAULT_PREFLIGHT_POLICY)).id).toBe(saved.id);
     expect(within.calls.preflight).toEqual([{ tenantIds: [first], sample: false }]);
 
-    // Someone rebuilt another tenant meanwhile: everything the preflight counted there is done.
+    // Someone flagged another tenant meanwhile: everything the preflight counted there is done.
     const second = await tenantId('tenant-00005');
-    await rebuildFindingsBatch(h.database.pool, { tenantId: second, fromId: 0, toId: Number.MAX_SAFE_INTEGER });
+    expect(await flagTenant(h.database.pool, second, saved)).toBeGreaterThan(0);
     const live = await fullCount(scope);
     expect(saved.report.toChange - live).toBeGreaterThan(allowed);
     const beyond = spied();

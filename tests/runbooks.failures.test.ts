@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { getRunItems } from '../src/runbooks/runs.js';
+import { loadFindings, mustFlag } from './support/flagOracle.js';
 import { useRunbookHarness } from './support/harness.js';
-import { loadFindingStates } from './support/lifecycleOracle.js';
 import { tenantIds, waitForRun } from './support/runs.js';
 
 describe('runbook failures (real PostgreSQL, real Temporal)', () => {
@@ -33,8 +33,8 @@ describe('runbook failures (real PostgreSQL, real Temporal)', () => {
 
       // Only the broken tenant still has findings to change.
       const remaining = new Set<number>();
-      for (const state of (await loadFindingStates(pool, customers)).values()) {
-        if (state.expected.changedFields.length > 0) remaining.add(state.tenantId);
+      for (const finding of (await loadFindings(pool, customers)).values()) {
+        if (mustFlag(finding, done)) remaining.add(finding.tenantId);
       }
       expect([...remaining]).toEqual([broken]);
       const { rows } = await pool.query(

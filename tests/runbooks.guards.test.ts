@@ -5,9 +5,10 @@ import { getRun, getRunItems, type RunRecord } from '../src/runbooks/runs.js';
 import type { GuardsInput } from '../src/runbooks/validateStart.js';
 import { queryRunProgress } from '../src/temporal/runWorkflows.js';
 import { runCli } from './support/cli.js';
+import { unflagFindings } from './support/flagOracle.js';
 import { useRunbookHarness } from './support/harness.js';
 import { tenantIds, waitForRun } from './support/runs.js';
-import { slowBatches, undoRebuilds } from './support/slowBatches.js';
+import { slowBatches } from './support/slowBatches.js';
 import { until } from './support/until.js';
 
 describe('runs that pause themselves: error budget and canary wave', () => {
@@ -40,6 +41,8 @@ describe('runs that pause themselves: error budget and canary wave', () => {
       (run) => run?.pausedBy === 'the run itself',
       'the run to pause itself',
     );
+  // The CLI of these tests knows the test runbook, as this process does: its runs are the CLI's to show and retry.
+  const cli = { testRunbook: true };
   const notes = async (runId: string, type: string) =>
     (
       await h.database.pool.query(`SELECT data FROM notifications WHERE type = $1 AND data ->> 'runId' = $2`, [
@@ -49,7 +52,7 @@ describe('runs that pause themselves: error budget and canary wave', () => {
     ).rows;
 
   it('an error budget of 1 failed tenant pauses the run at the second failure; resume completes it partially_succeeded; retry-failed covers exactly the failed tenants', async () => {
-    await undoRebuilds(h.database.pool);
+    await unflagFindings(h.database.pool);
     const [, second, third] = await tenantIds(h.database.pool);
     await h.database.pool.query(`
       CREATE FUNCTION refuse_tenant() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'tenant % is locked', NEW.tenant_id; END $$;
@@ -89,25 +92,26 @@ describe('runs that pause themselves: error budget and canary wave', () => {
     const retried = await runCli(
       ['runs', 'retry-failed', run.id, '--reason', 'The locks are gone now', '--wait', '--json'],
       env,
+      cli,
     );
     expect(retried.code, retried.stderr).toBe(0);
     const retry = JSON.parse(retried.stdout).run as RunRecord;
     expect(retry).toMatchObject({ outcome: 'succeeded', retryOf: run.id, scopeKind: 'tenants' });
     expect((await getRunItems(h.database.pool, retry.id)).map((item) => item.tenantId)).toEqual([second, third]);
-    const shown = JSON.parse((await runCli(['runs', 'show', run.id, '--json'], env)).stdout);
+    const shown = JSON.parse((await runCli(['runs', 'show', run.id, '--json'], env, cli)).stdout);
     expect(shown.retries).toEqual([{ id: retry.id, status: 'completed', outcome: 'succeeded' }]);
-    const human = (await runCli(['runs', 'show', run.id], env)).stdout;
+    const human = (await runCli(['runs', 'show', run.id], env, cli)).stdout;
     expect(human).toContain(`retried by run ${retry.id} (completed, succeeded)`);
     // The failed tenants are listed first.
     const listed = human.split('Tenants (8):\n')[1]!.split('\n').slice(0, 2);
     expect(listed.every((line) => / failed +changed/.test(line))).toBe(true);
-    const again = await runCli(['runs', 'retry-failed', retry.id, '--reason', 'Nothing failed this time'], env);
+    const again = await runCli(['runs', 'retry-failed', retry.id, '--reason', 'Nothing failed this time'], env, cli);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/completed \(succeeded\); only a run that ended partially succeeded or failed/);
   });
 
   it('--canary 2 pauses after exactly 2 tenants; resume finishes the run', async () => {
-    await undoRebuilds(h.database.pool);
+    await unflagFindings(h.database.pool);
     const { run } = await startWith({ canary: { count: 2 } });
     const paused = await pausedItself(run.id);
     expect(paused!.pauseReason).toBe('canary done: 2 succeeded, 0 failed');
@@ -122,23 +126,23 @@ describe('runs that pause themselves: error budget and canary wave', () => {
       TEMPORAL_ADDRESS: h.config.temporal.address,
       TEMPORAL_TASK_QUEUE: h.config.temporal.taskQueue,
     };
-    const short = await runCli(['runs', 'resume', run.id, '--reason', 'short'], env);
+    const short = await runCli(['runs', 'resume', run.id, '--reason', 'short'], env, cli);
     expect(short.code).toBe(2);
     expect(short.stderr).toMatch(/^error: The reason must be 10 to 500 characters; it has 5/);
     expect((await getRun(h.database.pool, run.id))!.pausedAt).not.toBeNull();
-    const resumed = await runCli(['runs', 'resume', run.id, '--reason', 'The canary tenants look right'], env);
+    const resumed = await runCli(['runs', 'resume', run.id, '--reason', 'The canary tenants look right'], env, cli);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(await waitForRun(h.database.pool, run.id)).toMatchObject({
       outcome: 'succeeded',
       counts: { tenantsSucceeded: 8 },
     });
-    expect((await runCli(['runs', 'show', run.id], env)).stdout).toMatch(
+    expect((await runCli(['runs', 'show', run.id], env, cli)).stdout).toMatch(
       /runbook\.resumed {2}cli:\S+: "The canary tenants look right"/,
     );
   });
 
   it('named canary tenants run first, each tenant once', async () => {
-    await undoRebuilds(h.database.pool);
+    await unflagFindings(h.database.pool);
     const customers = await tenantIds(h.database.pool);
     const { run } = await startWith({ canary: { tenants: ['tenant-00005', 'tenant-00003'] } });
     await pausedItself(run.id);

@@ -2,7 +2,6 @@ import { Client } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { UnavailableError } from '../src/errors.js';
 import { CAPABILITIES } from '../src/runbooks/capabilities.js';
-import { rebuildFindingsBatch } from '../src/catalog/findings-lifecycle/rebuildSql.js';
 import type { Initiator } from '../src/runbooks/initiator.js';
 import { runPreflight } from '../src/runbooks/preflight.js';
 import { RunbookRefusal } from '../src/runbooks/refusal.js';
@@ -13,11 +12,12 @@ import type { ScopeInput } from '../src/runbooks/scope.js';
 import { startRunbook } from '../src/runbooks/start.js';
 import { ALL_TENANTS_PHRASE, type StartRequest } from '../src/runbooks/validateStart.js';
 import { seedDemoData } from '../src/seed/seedDemoData.js';
-import { RUNBOOK, useRunbookHarness } from './support/harness.js';
+import { flagTenant } from './support/flagOracle.js';
+import { FLAG_PARAMETERS, RUNBOOK, useRunbookHarness } from './support/harness.js';
 import { until } from './support/until.js';
 import { testLauncher } from './support/temporal.js';
 
-const REASON = 'Repair lifecycle fields for the audit';
+const REASON = 'Flag the old findings for the audit';
 const tenants = (...externalIds: string[]): ScopeInput => ({ kind: 'tenants', externalIds });
 
 // No worker polls this file's task queue: started runs stay queued, holding their scope.
@@ -25,7 +25,12 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
   const h = useRunbookHarness({ seed: { tenants: 14, findingsPerTenant: 30, seed: 3 }, worker: false });
 
   const preflight = (scope: ScopeInput) =>
-    runPreflight(h.database.pool, { runbook: getRunbook(RUNBOOK), scope, initiator: h.operator });
+    runPreflight(h.database.pool, {
+      runbook: getRunbook(RUNBOOK),
+      scope,
+      parameters: FLAG_PARAMETERS,
+      initiator: h.operator,
+    });
 
   async function start(request: Partial<StartRequest> & { scope: ScopeInput }, now?: Date) {
     const preflightId = request.preflightId === undefined ? (await preflight(request.scope)).id : request.preflightId;
@@ -33,6 +38,7 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
       { pool: h.database.pool, launcher: h.launcher, ...(now ? { now: () => now } : {}) },
       {
         runbook: RUNBOOK,
+        parameters: FLAG_PARAMETERS,
         initiator: h.operator,
         reason: REASON,
         source: 'system_ui',
@@ -150,9 +156,9 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
       /is 6\d minutes old \(the limit is 60\)/,
     );
 
-    // Someone rebuilt the tenant meanwhile: every finding the preflight counted is already done.
+    // Someone flagged the tenant meanwhile: every finding the preflight counted is already done.
     const { rows } = await h.database.pool.query(`SELECT id::int FROM tenants WHERE external_id = 'tenant-00002'`);
-    await rebuildFindingsBatch(h.database.pool, { tenantId: rows[0].id, fromId: 0, toId: Number.MAX_SAFE_INTEGER });
+    expect(await flagTenant(h.database.pool, rows[0].id, fresh)).toBe(fresh.report.toChange);
     await expectRefusal(
       () => start({ scope: tenants('tenant-00002'), preflightId: fresh.id }),
       'preflight_drift',
@@ -230,7 +236,15 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
     const elsewhere = new Client({ connection: h.client.connection, namespace: 'no-such-namespace' });
     const error = await startRunbook(
       { pool: h.database.pool, launcher: testLauncher({ config: h.config, client: elsewhere }) },
-      { runbook: RUNBOOK, scope, initiator: h.operator, reason: REASON, source: 'cli', preflightId: confirmed.id },
+      {
+        runbook: RUNBOOK,
+        scope,
+        parameters: FLAG_PARAMETERS,
+        initiator: h.operator,
+        reason: REASON,
+        source: 'cli',
+        preflightId: confirmed.id,
+      },
     ).catch((e: unknown) => e as Error);
     expect(error).toBeInstanceOf(UnavailableError);
     expect((error as Error).message).toMatch(
@@ -261,6 +275,8 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
       runbook: RUNBOOK,
       scopeKind: 'tenant',
       scope: { tenants: [{ externalId: 'tenant-00012', id: rows[0].id }] },
+      parameters: confirmed.parameters,
+      asOf: confirmed.asOf,
       source: 'cli',
       initiatorLabel: 'first starter',
       reason: REASON,

@@ -5,9 +5,10 @@ import { RunbookRefusal } from '../src/runbooks/refusal.js';
 import { getRun, getRunItems } from '../src/runbooks/runs.js';
 import { queryRunProgress } from '../src/temporal/runWorkflows.js';
 import { runCli } from './support/cli.js';
+import { unflagFindings } from './support/flagOracle.js';
 import { useRunbookHarness } from './support/harness.js';
 import { waitForRun } from './support/runs.js';
-import { slowBatches, undoRebuilds } from './support/slowBatches.js';
+import { slowBatches } from './support/slowBatches.js';
 import { until } from './support/until.js';
 
 const REASON = 'The database has room to spare tonight';
@@ -42,7 +43,7 @@ describe('tuning a live run', () => {
     );
 
   it('raises the running children from 2 to 6; new batches take the new size; audited with its reason', async () => {
-    await undoRebuilds(h.database.pool);
+    await unflagFindings(h.database.pool);
     const { run } = await h.start({ kind: 'all_tenants' });
     await until(
       () => queryRunProgress(h.client, run.id),
@@ -92,7 +93,7 @@ describe('tuning a live run', () => {
   });
 
   it("tunes a one-tenant run's batch size, never its parallelism; a completed run is refused with exit 2", async () => {
-    await undoRebuilds(h.database.pool);
+    await unflagFindings(h.database.pool);
     const { run } = await h.start({ kind: 'tenants', externalIds: ['tenant-00001'] });
     // Queued, the run has no worker yet to answer an update; once running, the workflow refuses.
     expect(await refusal(tune(run.id, { parallelism: 4 }))).toMatchObject({ code: 'not_started' });

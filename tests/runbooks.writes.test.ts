@@ -5,7 +5,7 @@ import type { ScopeInput } from '../src/runbooks/scope.js';
 import { startRunbook } from '../src/runbooks/start.js';
 import type { Initiator } from '../src/runbooks/initiator.js';
 import { useFlagRunbook } from './support/flagRunbook.js';
-import { RUNBOOK, useRunbookHarness } from './support/harness.js';
+import { LIFECYCLE, useRunbookHarness } from './support/harness.js';
 import { refusalOf } from './support/refusal.js';
 
 const flag = useFlagRunbook();
@@ -40,8 +40,8 @@ describe('what a runbook writes, and who may start it', () => {
   }
 
   it('refuses a start while a run of another runbook that writes the same data covers the scope, naming it', async () => {
-    expect(flag.writes).toBe(getRunbook(RUNBOOK).writes);
-    const { run: holder } = await start(RUNBOOK, one('tenant-00001'), {});
+    expect(flag.writes).toBe(getRunbook(LIFECYCLE).writes);
+    const { run: holder } = await start(LIFECYCLE, one('tenant-00001'), {});
     const refusal = await refusalOf(start(flag.id, one('tenant-00001'), { olderThanDays: 1 }));
     expect(refusal.code).toBe('overlapping_run');
     expect(refusal.message).toContain(
@@ -59,8 +59,8 @@ describe('what a runbook writes, and who may start it', () => {
     expect(refusal.message).toBe(
       'A customer account cannot start Flag old findings (test); that is for platform operators.',
     );
-    expect(getRunbook(RUNBOOK).customerTrigger).toBe(true);
-    const { run } = await start(RUNBOOK, one('tenant-00003'), {}, customer);
+    expect(getRunbook(LIFECYCLE).customerTrigger).toBe(true);
+    const { run } = await start(LIFECYCLE, one('tenant-00003'), {}, customer);
     expect(run.source).toBe('cli');
   });
 });

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatInstant, MICROS_PER_DAY, parseInstant } from '../src/catalog/findings-lifecycle/instants.js';
 import { tenantFindingStatsRebuild as runbook } from '../src/catalog/tenant-finding-stats/definition.js';
 import {
@@ -12,7 +11,7 @@ import {
 } from '../src/catalog/tenant-finding-stats/rules.js';
 import type { RunContext } from '../src/runbooks/definition.js';
 import type { TenantRef } from '../src/runbooks/model.js';
-import { createTestDatabase, type TestDatabase } from './support/testDatabase.js';
+import { REPLAYABLE, usePropertyDatabase } from './support/findingHistories.js';
 
 const RUNS = 25;
 const HOUR = MICROS_PER_DAY / 24;
@@ -75,9 +74,7 @@ function nudged(stats: TenantFindingStats, field: (typeof STATS_FIELDS)[number])
   return { ...stats, [field]: stats[field] + 1 };
 }
 
-let database: TestDatabase;
-let client: pg.PoolClient;
-let workspaceId: number;
+const db = usePropertyDatabase();
 let tenantCount = 0;
 
 const iso = (at: number | null) => (at === null ? null : formatInstant(at));
@@ -86,12 +83,12 @@ const contextAt = (asOf: number): RunContext => ({ parameters: {}, asOf: new Dat
 async function insertTenant(findings: FindingFacts[]): Promise<TenantRef> {
   tenantCount += 1;
   const externalId = `stats-${tenantCount}`;
-  const { rows } = await client.query(
+  const { rows } = await db.client.query(
     `INSERT INTO tenants (workspace_id, external_id, name) VALUES ($1, $2, $2) RETURNING id`,
-    [workspaceId, externalId],
+    [db.workspaceId, externalId],
   );
-  const tenant = { id: Number(rows[0].id), externalId, workspaceId };
-  await client.query(
+  const tenant = { id: Number(rows[0].id), externalId, workspaceId: db.workspaceId };
+  await db.client.query(
     `INSERT INTO findings (tenant_id, fingerprint, title, severity, status, first_seen_at, due_at, resolved_at)
      SELECT $1, 'f-' || x.n, 'generated', x.severity, x.status, x.first_seen_at, x.due_at, x.resolved_at
        FROM jsonb_to_recordset($2::jsonb) AS x (n int, severity text, status text, first_seen_at timestamptz,
@@ -114,7 +111,7 @@ async function insertTenant(findings: FindingFacts[]): Promise<TenantRef> {
 }
 
 async function insertStats(tenantId: number, stats: TenantFindingStats): Promise<void> {
-  await client.query(
+  await db.client.query(
     `INSERT INTO tenant_finding_stats (tenant_id, ${STATS_FIELDS.join(', ')}, computed_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
     [tenantId, ...STATS_FIELDS.map((field) => stats[field]?.toString() ?? null), EARLIER],
@@ -123,7 +120,7 @@ async function insertStats(tenantId: number, stats: TenantFindingStats): Promise
 
 /** The stored row's figures (the mean as text, exact) and computed_at, or null without a row. */
 async function storedRow(tenantId: number) {
-  const { rows } = await client.query(
+  const { rows } = await db.client.query(
     `SELECT ${STATS_FIELDS.filter((field) => field !== 'mean_time_to_resolve_seconds').join(', ')},
             mean_time_to_resolve_seconds::text AS mean_time_to_resolve_seconds,
             to_char(computed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS computed_at
@@ -162,19 +159,6 @@ function storedBefore(tenant: GeneratedTenant, computed: TenantFindingStats): Te
   return tenant.garbage;
 }
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  client = await database.pool.connect();
-  await client.query(`SET TIME ZONE 'America/New_York'`);
-  const workspace = await client.query(`INSERT INTO workspaces (slug, name) VALUES ('s', 'S') RETURNING id`);
-  workspaceId = Number(workspace.rows[0].id);
-});
-
-afterAll(async () => {
-  client?.release();
-  await database?.destroy();
-});
-
 describe('tenant finding statistics: the SQL agrees with the pure rules', () => {
   it(`on ${RUNS} runs of a few tenants with random findings`, async () => {
     const seen = { inserted: 0, updated: 0, unchanged: 0, nullMean: 0, mean: 0 };
@@ -201,7 +185,7 @@ describe('tenant finding statistics: the SQL agrees with the pure rules', () => 
             updated: changing.filter((e) => e.change === 'updated').length,
           };
 
-          const preflight = await runbook.preflight(client, tenants, context);
+          const preflight = await runbook.preflight(db.client, tenants, context);
           expect(preflight.perTenant).toEqual(
             expected.map((e) => ({ tenantId: e.ref.id, inScope: 1, toChange: e.change ? 1 : 0 })),
           );
@@ -215,7 +199,7 @@ describe('tenant finding statistics: the SQL agrees with the pure rules', () => 
           );
           // One entry per distinct tenant asked for.
           const fingerprints = await runbook.fingerprint(
-            client,
+            db.client,
             [...tenants.map((t) => t.id), tenants[0]!.id],
             context,
           );
@@ -224,7 +208,7 @@ describe('tenant finding statistics: the SQL agrees with the pure rules', () => 
           const runBreakdown: Record<string, number> = { inserted: 0, updated: 0 };
           for (const e of expected) {
             const batch = await runbook.processBatch(
-              client,
+              db.client,
               { runId: 'property', tenantId: e.ref.id, cursor: 0, batchSize: 10 },
               context,
             );
@@ -242,7 +226,7 @@ describe('tenant finding statistics: the SQL agrees with the pure rules', () => 
               ...asRow(e.computed),
               computed_at: e.change ? formatInstant(asOf) : EARLIER,
             });
-            expect(await runbook.remainingToChange(client, e.ref.id, context)).toBe(0);
+            expect(await runbook.remainingToChange(db.client, e.ref.id, context)).toBe(0);
             seen[e.change ?? 'unchanged'] += 1;
             seen[e.computed.mean_time_to_resolve_seconds === null ? 'nullMean' : 'mean'] += 1;
           }
@@ -251,7 +235,7 @@ describe('tenant finding statistics: the SQL agrees with the pure rules', () => 
 
           // The fingerprint moved exactly where the run wrote a row.
           const after = await runbook.fingerprint(
-            client,
+            db.client,
             tenants.map((t) => t.id),
             context,
           );
@@ -263,25 +247,25 @@ describe('tenant finding statistics: the SQL agrees with the pure rules', () => 
           // A second run changes nothing, whatever the batch size, and a cursor past the tenant ends it.
           for (const e of expected) {
             const again = await runbook.processBatch(
-              client,
+              db.client,
               { runId: 'property', tenantId: e.ref.id, cursor: 0, batchSize: 1 },
               context,
             );
             expect(again).toMatchObject({ changed: 0, breakdown: { inserted: 0, updated: 0 } });
             expect(
               await runbook.processBatch(
-                client,
+                db.client,
                 { runId: 'property', tenantId: e.ref.id, cursor: 1, batchSize: 10 },
                 context,
               ),
             ).toBeNull();
           }
-          const recount = await runbook.preflight(client, tenants, context);
+          const recount = await runbook.preflight(db.client, tenants, context);
           expect(recount.perTenant.map((t) => t.toChange)).toEqual(tenants.map(() => 0));
           expect(recount.sample).toEqual([]);
         },
       ),
-      { numRuns: RUNS, endOnFailure: true },
+      { numRuns: RUNS, ...REPLAYABLE },
     );
     // Guards the generator: every kind of tenant arises.
     for (const [kind, n] of Object.entries(seen)) expect(n, kind).toBeGreaterThan(0);
@@ -305,7 +289,7 @@ describe('tenant finding statistics at the boundaries', () => {
   async function rebuilt(findings: FindingFacts[], at = asOf) {
     const tenant = await insertTenant(findings);
     const batch = await runbook.processBatch(
-      client,
+      db.client,
       { runId: 'example', tenantId: tenant.id, cursor: 0, batchSize: 100 },
       contextAt(at),
     );
@@ -375,7 +359,7 @@ describe('tenant finding statistics at the boundaries', () => {
     );
     const { tenant, figures } = await rebuilt(findings);
     expect(figures.mean_time_to_resolve_seconds).toBe('1000000000');
-    const { rows } = await client.query(
+    const { rows } = await db.client.query(
       `SELECT round(avg(extract(epoch FROM resolved_at) - extract(epoch FROM first_seen_at)))::text AS naive
          FROM findings WHERE tenant_id = $1`,
       [tenant.id],
@@ -388,15 +372,19 @@ describe('tenant finding statistics at the boundaries', () => {
     const tenant = await insertTenant(findings);
     await insertStats(tenant.id, computeTenantStats(findings, asOf));
     const context = contextAt(asOf);
-    expect((await runbook.preflight(client, [tenant], context)).perTenant).toEqual([
+    expect((await runbook.preflight(db.client, [tenant], context)).perTenant).toEqual([
       { tenantId: tenant.id, inScope: 1, toChange: 0 },
     ]);
     expect(
-      await runbook.processBatch(client, { runId: 'example', tenantId: tenant.id, cursor: 0, batchSize: 1 }, context),
+      await runbook.processBatch(
+        db.client,
+        { runId: 'example', tenantId: tenant.id, cursor: 0, batchSize: 1 },
+        context,
+      ),
     ).toEqual({ cursor: 1, examined: 2, changed: 0, breakdown: { inserted: 0, updated: 0 }, last: true });
     expect((await storedRow(tenant.id)).computed_at).toBe(EARLIER);
-    expect(await runbook.remainingToChange(client, tenant.id, context)).toBe(0);
+    expect(await runbook.remainingToChange(db.client, tenant.id, context)).toBe(0);
     // Thirty days on, the resolution has left the window: the same row is stale then.
-    expect(await runbook.remainingToChange(client, tenant.id, contextAt(asOf + WINDOW))).toBe(1);
+    expect(await runbook.remainingToChange(db.client, tenant.id, contextAt(asOf + WINDOW))).toBe(1);
   });
 });

@@ -21,7 +21,7 @@ import {
   signIn,
   signInCustomer,
 } from './support/console.js';
-import { RUNBOOK, useRunbookHarness } from './support/harness.js';
+import { LIFECYCLE, useRunbookHarness } from './support/harness.js';
 import { createTestDatabase, type TestDatabase } from './support/testDatabase.js';
 
 const HOSTILE = '<script>alert("x")</script>';
@@ -586,7 +586,7 @@ describe('the legacy maintenance trigger, switched on', () => {
     const started = await runs();
     expect(started).toHaveLength(1);
     expect(started[0]).toMatchObject({
-      runbook: RUNBOOK,
+      runbook: LIFECYCLE,
       scope: { tenants: [{ id: tenants[0]!.id, externalId: tenants[0]!.externalId }] },
       source: 'admin_trigger',
       initiatorLabel: customer.email,
@@ -604,7 +604,7 @@ describe('the legacy maintenance trigger, switched on', () => {
     const page = await get(app, response.headers.location as string, session.cookies);
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('Rebuild queued');
-    for (const internal of [started[0].id, 'workflow', '/system/', 'preflight', RUNBOOK])
+    for (const internal of [started[0].id, 'workflow', '/system/', 'preflight', LIFECYCLE])
       expect(page.body).not.toContain(internal);
   });
 
@@ -654,7 +654,7 @@ describe('the legacy maintenance trigger, switched on', () => {
       { kind: 'all_tenants' as const },
     ]) {
       const start = startRunbook(deps, {
-        runbook: RUNBOOK,
+        runbook: LIFECYCLE,
         scope,
         initiator,
         reason: 'A customer reaching out of bounds',

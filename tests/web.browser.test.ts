@@ -6,7 +6,7 @@ import { findActiveRuns } from '../src/runbooks/runs.js';
 import { buildApp } from '../src/web/app.js';
 import { launchChromium, PHONE, screenshot, type ChromiumSession } from './support/browser.js';
 import { createCustomer, createOperator } from './support/console.js';
-import { RUNBOOK, useRunbookHarness } from './support/harness.js';
+import { LIFECYCLE, useRunbookHarness } from './support/harness.js';
 import { waitForRun } from './support/runs.js';
 import { slowBatches, undoRebuilds } from './support/slowBatches.js';
 import { until } from './support/until.js';
@@ -97,7 +97,7 @@ describe('the /system console in Chromium', { timeout: 120_000 }, () => {
     await restoreSpeed?.();
     restoreSpeed = undefined;
     await until(
-      () => findActiveRuns(h.database.pool, [RUNBOOK]),
+      () => findActiveRuns(h.database.pool, [LIFECYCLE]),
       (active) => active.length === 0,
       'no active run',
     );
@@ -109,7 +109,7 @@ describe('the /system console in Chromium', { timeout: 120_000 }, () => {
    */
   const finishedRun = () =>
     (finished ??= settle()
-      .then(() => h.start({ kind: 'all_tenants' }))
+      .then(() => h.start({ kind: 'all_tenants' }, { runbook: LIFECYCLE }))
       .then(({ run }) => waitForRun(h.database.pool, run.id))
       .then((run) => {
         expect(run.outcome).toBe('succeeded');

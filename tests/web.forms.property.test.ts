@@ -9,7 +9,7 @@ import { buildApp } from '../src/web/app.js';
 import { PLANE_COOKIES, planeOf } from '../src/web/planes.js';
 import { createSession } from '../src/auth/sessions.js';
 import { cookieHeader, createCustomer, createOperator, csrfTokenOf } from './support/console.js';
-import { RUNBOOK, useRunbookHarness } from './support/harness.js';
+import { LIFECYCLE, RUNBOOK, useRunbookHarness } from './support/harness.js';
 
 /**
  * Every form of both planes, posted with random field values: no answer is a 5xx, and a form
@@ -121,6 +121,13 @@ describe('every form, posted with random values', () => {
   const csrf = (token: string) =>
     fc.oneof({ weight: 4, arbitrary: fc.constant(token) }, { weight: 1, arbitrary: anyText });
 
+  /** The test runbook's parameters (tests/support/flagRunbook.ts), as its preflight and start forms take them. */
+  const parameterFields: Record<string, Values> = {
+    'p.olderThanDays': numberText,
+    'p.severities': fc.oneof(fc.constantFrom('critical', 'high', 'medium', 'low', 'high,low'), anyText),
+    'p.note': anyText,
+  };
+
   /** Each form's fields; a field is sent or left out, once or twice (duplicated). */
   const FORMS: Record<string, (token: string) => Record<string, Values>> = {
     'POST /system/login': (token) => ({
@@ -135,6 +142,7 @@ describe('every form, posted with random values', () => {
       scope: fc.oneof(fc.constantFrom('tenant', 'all_tenants'), anyText),
       tenant: fc.oneof(fc.constantFrom(...ids.tenants, 'platform'), anyText),
       retryOf: fc.oneof(fc.constant(ids.run), fc.uuid(), anyText),
+      ...parameterFields,
     }),
     'POST /system/ops/runbooks/:runbook/start': (token) => ({
       _csrf: csrf(token),
@@ -150,6 +158,7 @@ describe('every form, posted with random values', () => {
       canary: fc.oneof(fc.constant('on'), anyText),
       canaryCount: numberText,
       canaryTenants: fc.oneof(fc.constantFrom(...ids.tenants), anyText),
+      ...parameterFields,
     }),
     'POST /system/ops/runs/:id/actions/:action': (token) => ({
       _csrf: csrf(token),
@@ -175,7 +184,8 @@ describe('every form, posted with random values', () => {
 
   /** Path parameters: the real ones, near-misses and hostile ones. */
   const PARAMS: Record<string, Values> = {
-    runbook: fc.constantFrom(RUNBOOK, 'findings-lifecycle', '%3Cscript%3E', 'x'.repeat(300)),
+    // The engine tests' runbook (with parameters) and a catalog runbook without any.
+    runbook: fc.constantFrom(RUNBOOK, LIFECYCLE, 'findings-lifecycle', '%3Cscript%3E', 'x'.repeat(300)),
     id: fc
       .oneof(fc.constant(''), fc.uuid(), fc.constantFrom('not-a-uuid', '1%00', '-1'))
       .chain((id) => (id === '' ? fc.constantFrom(ids.run, ids.notification) : fc.constant(id))),

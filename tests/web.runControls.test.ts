@@ -5,9 +5,10 @@ import { getRun } from '../src/runbooks/runs.js';
 import { buildApp } from '../src/web/app.js';
 import { parseCsv } from './support/csv.js';
 import { cookieHeader, createOperator, fieldOf, postForm, signIn } from './support/console.js';
+import { unflagFindings } from './support/flagOracle.js';
 import { RUNBOOK, useRunbookHarness } from './support/harness.js';
 import { tenantIds, waitForRun } from './support/runs.js';
-import { failTenants, slowBatches, undoRebuilds } from './support/slowBatches.js';
+import { failTenants, slowBatches } from './support/slowBatches.js';
 import { until } from './support/until.js';
 
 type Session = { cookies: Record<string, string>; csrf: string };
@@ -55,7 +56,7 @@ describe('the run page: live progress and the operator actions, on real runs', (
 
   /** An all-tenants run made slow enough to act on, once it is running; and the undo of the slowness. */
   const startSlowRun = async () => {
-    await undoRebuilds(h.database.pool);
+    await unflagFindings(h.database.pool);
     const restore = await slowBatches(h.database.pool, 150);
     const { run } = await h.start({ kind: 'all_tenants' });
     await until(
@@ -69,6 +70,15 @@ describe('the run page: live progress and the operator actions, on real runs', (
   /** Posts a form of the runbooks page as the manager. */
   const postRunbookForm = (step: 'preflight' | 'start', fields: Record<string, string>) =>
     postForm(app, `/system/ops/runbooks/${RUNBOOK}/${step}`, fields, { cookies: manager.cookies });
+
+  /** The runbook's parameters as the confirmation step carries them: a list's values in one field, with commas. */
+  const parametersOf = (confirm: string) => {
+    const fields: Record<string, string> = {};
+    for (const [, name, value] of confirm.matchAll(/name="(p\.[A-Za-z]+)" value="([^"]*)"/g))
+      fields[name!] = fields[name!] === undefined ? value! : `${fields[name!]},${value}`;
+    expect(Object.keys(fields)).toEqual(['p.olderThanDays', 'p.severities', 'p.note']);
+    return fields;
+  };
 
   it('pauses, tunes and resumes a running run from its page, each behind a reason, and the poll stops at the end', async () => {
     const { run, restore } = await startSlowRun();
@@ -156,12 +166,17 @@ describe('the run page: live progress and the operator actions, on real runs', (
   });
 
   it('a canary wave asked for on the confirmation step pauses the run after it, and the run page says why', async () => {
-    await undoRebuilds(h.database.pool);
-    const form = await postRunbookForm('preflight', { _csrf: manager.csrf, scope: 'all_tenants' });
+    await unflagFindings(h.database.pool);
+    const form = await postRunbookForm('preflight', {
+      _csrf: manager.csrf,
+      scope: 'all_tenants',
+      'p.olderThanDays': '1',
+    });
     const confirm = form.body.slice(form.body.indexOf('class="confirm"'));
     const started = await postRunbookForm('start', {
       _csrf: fieldOf(confirm, '_csrf'),
       scope: 'all_tenants',
+      ...parametersOf(confirm),
       preflightId: fieldOf(confirm, 'preflightId'),
       idempotencyKey: fieldOf(confirm, 'idempotencyKey'),
       reason: 'Canary first, then everyone',
@@ -206,7 +221,7 @@ describe('the run page: live progress and the operator actions, on real runs', (
   });
 
   it('retries the failed tenants through a preflight and the confirmation, linked both ways, and exports the run as downloads', async () => {
-    await undoRebuilds(h.database.pool);
+    await unflagFindings(h.database.pool);
     const [first, second] = await tenantIds(h.database.pool);
     const restore = await failTenants(h.database.pool, [first!, second!], 'tenant is locked for the audit');
     let failedRunId: string;
@@ -229,6 +244,7 @@ describe('the run page: live progress and the operator actions, on real runs', (
       _csrf: fieldOf(confirm, '_csrf'),
       scope: fieldOf(confirm, 'scope'),
       tenant: fieldOf(confirm, 'tenant'),
+      ...parametersOf(confirm),
       retryOf: failedRunId,
       preflightId: fieldOf(confirm, 'preflightId'),
       idempotencyKey: fieldOf(confirm, 'idempotencyKey'),

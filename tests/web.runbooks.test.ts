@@ -8,7 +8,7 @@ import { runPreflight } from '../src/runbooks/preflight.js';
 import { getRunbook } from '../src/runbooks/registry.js';
 import { buildApp } from '../src/web/app.js';
 import { cookieHeader, createOperator, fieldOf, signIn } from './support/console.js';
-import { RUNBOOK, useRunbookHarness } from './support/harness.js';
+import { LIFECYCLE, useRunbookHarness } from './support/harness.js';
 
 const HOSTILE = '<script>alert("x")</script>';
 const REASON = 'Repair lifecycle fields after the import bug';
@@ -18,6 +18,8 @@ type Session = { cookies: Record<string, string>; csrf: string };
 const number = (n: number) => n.toLocaleString('en-US');
 
 // No worker polls this file's task queue: a started run stays queued, which is all the console promises.
+// Rebuild Findings Lifecycle, not the engine tests' runbook: the page is checked down to the
+// preflight's sample of changes (before and after), which only a catalog runbook gives.
 describe('runbooks page: preflight → confirm → start', () => {
   const h = useRunbookHarness({ seed: { tenants: 3, findingsPerTenant: 40, seed: 11 }, worker: false });
   let app: FastifyInstance;
@@ -62,10 +64,10 @@ describe('runbooks page: preflight → confirm → start', () => {
     });
 
   const preflight = (fields: Record<string, string>, as: Session = session, headers: Record<string, string> = {}) =>
-    post(`/system/ops/runbooks/${RUNBOOK}/preflight`, { _csrf: as.csrf, ...fields }, as, headers);
+    post(`/system/ops/runbooks/${LIFECYCLE}/preflight`, { _csrf: as.csrf, ...fields }, as, headers);
 
   const start = (fields: Record<string, string>, as: Session = session) =>
-    post(`/system/ops/runbooks/${RUNBOOK}/start`, { _csrf: as.csrf, ...fields }, as);
+    post(`/system/ops/runbooks/${LIFECYCLE}/start`, { _csrf: as.csrf, ...fields }, as);
 
   /** The confirmation step's hidden fields of a preflight page (after the scope form's own). */
   const confirmFields = (page: string) => {
@@ -88,7 +90,7 @@ describe('runbooks page: preflight → confirm → start', () => {
       headers: { cookie: cookieHeader(session.cookies) },
     });
     expect(page.statusCode).toBe(200);
-    expect(page.body).toContain(`action="/system/ops/runbooks/${RUNBOOK}/preflight"`);
+    expect(page.body).toContain(`action="/system/ops/runbooks/${LIFECYCLE}/preflight"`);
     expect(page.body).toContain('value="all_tenants"');
     const viewOnly = await app.inject({
       method: 'GET',
@@ -112,7 +114,7 @@ describe('runbooks page: preflight → confirm → start', () => {
       capabilities: ALL_CAPABILITIES,
     };
     const { report } = await runPreflight(h.database.pool, {
-      runbook: getRunbook(RUNBOOK),
+      runbook: getRunbook(LIFECYCLE),
       scope: { kind: 'tenants', externalIds: [tenant] },
       initiator,
     });
@@ -201,7 +203,7 @@ describe('runbooks page: preflight → confirm → start', () => {
   it('htmx gets the redirect as HX-Redirect', async () => {
     const form = confirmFields((await preflight({ scope: 'tenant', tenant: tenants[2]! })).body);
     const response = await post(
-      `/system/ops/runbooks/${RUNBOOK}/start`,
+      `/system/ops/runbooks/${LIFECYCLE}/start`,
       { _csrf: session.csrf, ...form, reason: REASON },
       session,
       { 'hx-request': 'true' },
@@ -386,7 +388,7 @@ describe('runbooks page: preflight → confirm → start', () => {
     const response = await start({ ...form, preflightId: '00000000-0000-4000-8000-000000000000', reason: REASON });
     expect(response.statusCode).toBe(422);
     expect(response.body).toContain('Run a new preflight');
-    expect(response.body).toContain(`action="/system/ops/runbooks/${RUNBOOK}/preflight"`);
+    expect(response.body).toContain(`action="/system/ops/runbooks/${LIFECYCLE}/preflight"`);
     expect(await runCount()).toBe(before);
   });
 
@@ -408,7 +410,7 @@ describe('runbooks page: preflight → confirm → start', () => {
   it('a POST without the CSRF token gets 403', async () => {
     const form = confirmFields((await preflight({ scope: 'tenant', tenant: tenants[1]! })).body);
     const before = await runCount();
-    const url = `/system/ops/runbooks/${RUNBOOK}`;
+    const url = `/system/ops/runbooks/${LIFECYCLE}`;
     expect((await post(`${url}/preflight`, { scope: 'tenant', tenant: tenants[1]! })).statusCode).toBe(403);
     expect((await post(`${url}/start`, { ...form, reason: REASON })).statusCode).toBe(403);
     expect(await runCount()).toBe(before);
@@ -422,13 +424,13 @@ describe('runbooks page: preflight → confirm → start', () => {
       const as = await signIn(other, operator);
       const page = await other.inject({
         method: 'POST',
-        url: `/system/ops/runbooks/${RUNBOOK}/preflight`,
+        url: `/system/ops/runbooks/${LIFECYCLE}/preflight`,
         headers: { cookie: cookieHeader(as.cookies), 'content-type': 'application/x-www-form-urlencoded' },
         payload: new URLSearchParams({ _csrf: as.csrf, scope: 'tenant', tenant: tenants[1]! }).toString(),
       });
       const response = await other.inject({
         method: 'POST',
-        url: `/system/ops/runbooks/${RUNBOOK}/start`,
+        url: `/system/ops/runbooks/${LIFECYCLE}/start`,
         headers: { cookie: cookieHeader(as.cookies), 'content-type': 'application/x-www-form-urlencoded' },
         payload: new URLSearchParams({ _csrf: as.csrf, ...confirmFields(page.body), reason: REASON }).toString(),
       });

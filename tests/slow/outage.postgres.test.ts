@@ -1,14 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { getRunItems, type RunRecord } from '../../src/runbooks/runs.js';
 import { spawnCli } from '../support/cli.js';
-import { expectEveryTenantRebuilt, mismatches, notificationsOf } from '../support/expectRebuilt.js';
+import { expectEveryTenantRebuilt } from '../support/expectRebuilt.js';
+import { expectEveryTenantFlagged, flaggedTitle, loadFindings, mismatches } from '../support/flagOracle.js';
 import { loadFindingStates } from '../support/lifecycleOracle.js';
 import { useOwnedPostgres } from '../support/ownedPostgres.js';
 import { pendingTenantActivities, type PendingActivity } from '../support/pendingActivities.js';
 import { startRunbookWorld } from '../support/runbookWorld.js';
-import { tenantIds, waitForRun, waitForTenantMidWork } from '../support/runs.js';
+import { notificationsOf, tenantIds, waitForRun, waitForTenantMidWork } from '../support/runs.js';
 
 // 30 tenants of 300 findings in batches of 25, two tenants at a time: a run of some seconds, so
 // that an outage lands in its middle. Short heartbeats make a lost activity's retry quick.
@@ -42,7 +42,7 @@ describe('PostgreSQL stopped in the middle of an all-tenants run (owned server, 
     });
     try {
       const customers = await tenantIds(world.pool);
-      const before = await loadFindingStates(world.pool, customers);
+      const before = await loadFindings(world.pool, customers);
       const { preflight, run } = await world.start({ kind: 'all_tenants' });
       expect(preflight.report.toChange).toBeGreaterThan(0);
 
@@ -66,13 +66,13 @@ describe('PostgreSQL stopped in the middle of an all-tenants run (owned server, 
       ).toEqual(midWork.map((t) => `${run.workflowId}/tenant-${t}`));
 
       const done = await waitForRun(world.pool, run.id, 240_000);
-      const rowsChecked = await expectEveryTenantRebuilt(world.pool, done, before);
+      const rowsChecked = await expectEveryTenantFlagged(world.pool, done, before);
       expect(await notificationsOf(world.pool, run.id)).toBe(1);
       expect(world.workerFailure()).toBeUndefined();
       console.log(
         `[outage.postgres] PostgreSQL down ${down} s after ${settledAtStop}/${customers.length} tenants settled; ` +
           `outcome ${done.outcome}; ${done.counts.tenantsSucceeded}/${customers.length} tenants succeeded; ` +
-          `${rowsChecked} findings checked against the pure rules, ${done.counts.changed} changed; ` +
+          `${rowsChecked} findings checked against the rules, ${done.counts.changed} changed; ` +
           `run took ${runSeconds(done)} s; during the outage ${retried.length} tenant activities were retrying ` +
           `(e.g. ${retried[0]!.activity} attempt ${retried[0]!.attempt}: ${retried[0]!.lastFailure})`,
       );
@@ -82,6 +82,8 @@ describe('PostgreSQL stopped in the middle of an all-tenants run (owned server, 
     }
   });
 
+  // The CLI starts a catalog runbook (Rebuild Findings Lifecycle), as an engineer would, and the
+  // lifecycle's pure rules check the data: a child process knows only the catalog.
   it("the CLI's --wait rides out a 20 s outage: one line when it starts, one when it ends, exit 0, no stack", async () => {
     const databaseUrl = server().url('outage_cli');
     const world = await startRunbookWorld({ databaseUrl, seed: { ...SEED, seed: 32 }, settings: SETTINGS });
@@ -148,7 +150,7 @@ describe('PostgreSQL stopped in the middle of an all-tenants run (owned server, 
     });
     try {
       const customers = await tenantIds(world.pool);
-      const before = await loadFindingStates(world.pool, customers);
+      const before = await loadFindings(world.pool, customers);
       const { run } = await world.start({ kind: 'all_tenants' });
       const { settled: settledAtStop, midWork } = await waitForTenantMidWork(world.pool, run.id);
       const down = await outage(25_000);
@@ -176,32 +178,31 @@ describe('PostgreSQL stopped in the middle of an all-tenants run (owned server, 
       });
       expect(items.reduce((sum, item) => sum + item.counts.changed, 0)).toBe(done.counts.changed);
 
-      // Succeeded tenants are rebuilt; a failed tenant kept exactly the batches it counted.
-      const after = await loadFindingStates(world.pool, customers);
+      // Succeeded tenants are done; a failed tenant kept exactly the batches it counted.
+      const after = await loadFindings(world.pool, customers);
       const failedIds = new Set(failed.map((item) => item.tenantId));
       const ofTenants = (keep: (tenantId: number) => boolean) =>
-        new Map([...after].filter(([, state]) => keep(state.tenantId)));
+        new Map([...after].filter(([, finding]) => keep(finding.tenantId)));
+      const marked = (id: number) => flaggedTitle(before.get(id)!, done);
       expect(
         mismatches(
           ofTenants((t) => !failedIds.has(t)),
-          (id) => before.get(id)!.expected.rebuilt,
+          marked,
         ),
       ).toEqual([]);
       for (const item of failed) {
         const findings = [...ofTenants((t) => t === item.tenantId)];
-        const touched = findings.filter(([id, state]) => !isDeepStrictEqual(state.current, before.get(id)!.current));
+        const touched = findings.filter(([id, finding]) => finding.title !== before.get(id)!.title);
         expect(touched.length, item.externalId).toBe(item.counts.changed);
-        expect(mismatches(new Map(touched), (id) => before.get(id)!.expected.rebuilt)).toEqual([]);
+        expect(mismatches(new Map(touched), marked)).toEqual([]);
       }
 
       // The scope is free again: a new run of it is accepted, and finishes the failed tenants.
-      const beforeAgain = await loadFindingStates(world.pool, customers);
+      const beforeAgain = await loadFindings(world.pool, customers);
       const again = await world.start({ kind: 'all_tenants' });
       const second = await waitForRun(world.pool, again.run.id, 240_000);
-      const rowsChecked = await expectEveryTenantRebuilt(world.pool, second, beforeAgain);
-      expect(
-        mismatches(await loadFindingStates(world.pool, customers), (id) => before.get(id)!.expected.rebuilt),
-      ).toEqual([]);
+      const rowsChecked = await expectEveryTenantFlagged(world.pool, second, beforeAgain);
+      expect(mismatches(await loadFindings(world.pool, customers), marked)).toEqual([]);
       console.log(
         `[outage.postgres] outage window 5 s: PostgreSQL down ${down} s after ${settledAtStop}/${customers.length} tenants settled; ` +
           `outcome ${done.outcome}; ${failed.length} failed (${failed.map((i) => `${i.externalId}: ${i.counts.batches} batches, ${i.counts.changed} changed`).join('; ')}), ${succeeded.length} succeeded; ` +

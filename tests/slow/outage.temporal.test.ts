@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectEveryTenantRebuilt, notificationsOf } from '../support/expectRebuilt.js';
-import { loadFindingStates } from '../support/lifecycleOracle.js';
+import { expectEveryTenantFlagged, loadFindings } from '../support/flagOracle.js';
 import { startOwnedDevServer, type OwnedDevServer } from '../support/ownedDevServer.js';
 import { startRunbookWorld } from '../support/runbookWorld.js';
-import { settledItems, tenantIds, waitForRun, waitForTenantMidWork } from '../support/runs.js';
+import { notificationsOf, settledItems, tenantIds, waitForRun, waitForTenantMidWork } from '../support/runs.js';
 import { createTestDatabase, type TestDatabase } from '../support/testDatabase.js';
 
 const SETTINGS = { batchSize: 25, childParallelism: 2, heartbeatTimeoutMs: 3_000, maxAttempts: 5 };
@@ -30,7 +29,7 @@ describe('the Temporal dev server stopped and restarted in the middle of an all-
     });
     try {
       const customers = await tenantIds(world.pool);
-      const before = await loadFindingStates(world.pool, customers);
+      const before = await loadFindings(world.pool, customers);
       const { preflight, run } = await world.start({ kind: 'all_tenants' });
       expect(preflight.report.toChange).toBeGreaterThan(0);
 
@@ -51,7 +50,7 @@ describe('the Temporal dev server stopped and restarted in the middle of an all-
         throw new Error(`${error.message}; the worker: ${world.workerFailure()?.message ?? 'still running'}`);
       });
       expect(world.workerFailure(), `the worker stopped: ${world.workerFailure()?.message}`).toBeUndefined();
-      const rowsChecked = await expectEveryTenantRebuilt(world.pool, done, before);
+      const rowsChecked = await expectEveryTenantFlagged(world.pool, done, before);
       expect(await notificationsOf(world.pool, run.id)).toBe(1);
       // The client reconnected too: it reads the finished workflow from the restarted server.
       const { status } = await world.client.workflow.getHandle(run.workflowId!).describe();

@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PROJECT_ROOT } from '../../src/dev/projectRoot.js';
 
@@ -9,12 +10,33 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `tsx src/cli <args>` in a child process, as an engineer would. */
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+/**
+ * A module that registers the engine tests' runbook (registerFlagRunbook.ts), in the main thread
+ * only: a worker's workflow threads are started with the same flags, and load no TypeScript.
+ */
+const REGISTER_TEST_RUNBOOK = `import { isMainThread } from 'node:worker_threads';
+if (isMainThread) await import(${JSON.stringify(pathToFileURL(join(PROJECT_ROOT, 'tests/support/registerFlagRunbook.ts')).href)});`;
+
+/**
+ * Node's flags that register the engine tests' runbook (tests/support/flagRunbook.ts) in a child
+ * process before its entry point runs: a CLI or worker process of a test then knows the runbook
+ * of the runs the test started, as the test's own process does. Give them after `--import tsx`.
+ */
+export const TEST_RUNBOOK_IMPORT = ['--import', `data:text/javascript,${encodeURIComponent(REGISTER_TEST_RUNBOOK)}`];
+
+/**
+ * Runs `tsx src/cli <args>` in a child process, as an engineer would; with `testRunbook`, one that
+ * also knows the engine tests' runbook (TEST_RUNBOOK_IMPORT).
+ */
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  { testRunbook = false }: { testRunbook?: boolean } = {},
+): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli/index.ts'), ...args],
+      ['--import', 'tsx', ...(testRunbook ? TEST_RUNBOOK_IMPORT : []), join(PROJECT_ROOT, 'src/cli/index.ts'), ...args],
       { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, timeout: 120_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;

@@ -5,7 +5,7 @@ import { getRunItems, type RunRecord } from '../../src/runbooks/runs.js';
 import { expectedChangesByTenant, loadFindingStates, type FindingState } from './lifecycleOracle.js';
 
 /** Findings of `states` whose stored lifecycle is not `want(state)`: the first few, for a readable failure. */
-export function mismatches(
+function mismatches(
   now: Map<number, FindingState>,
   want: (id: number) => FindingState['current'],
   limit = 5,
@@ -65,13 +65,4 @@ export async function expectEveryTenantRebuilt(
   expect(after.size).toBe(before.size);
   expect(mismatches(after, (id) => before.get(id)!.expected.rebuilt)).toEqual([]);
   return after.size;
-}
-
-/** Notifications written for a run (the initiator gets exactly one when it completes). */
-export async function notificationsOf(pool: pg.Pool, runId: string): Promise<number> {
-  const { rows } = await pool.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM notifications WHERE data ->> 'runId' = $1`,
-    [runId],
-  );
-  return rows[0]!.n;
 }

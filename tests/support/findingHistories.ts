@@ -1,7 +1,8 @@
 import type pg from 'pg';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { parseInstant } from '../../src/catalog/findings-lifecycle/instants.js';
 import type { FindingHistory, Lifecycle } from '../../src/catalog/findings-lifecycle/rules.js';
+import { createTestDatabase, type TestDatabase } from './testDatabase.js';
 
 const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
@@ -56,3 +57,39 @@ export function idRanges(ids: number[], size: number): Array<{ fromId: number; t
   }
   return ranges;
 }
+
+/**
+ * A property test's database, for the file: one connection whose session is in a DST zone (a
+ * day in the rules' SQL must stay 24 hours) and a workspace for its tenants. `client` and
+ * `workspaceId` are there from `beforeAll` on.
+ */
+export function usePropertyDatabase(): { client: pg.PoolClient; workspaceId: number } {
+  const handle = {} as { client: pg.PoolClient; workspaceId: number };
+  let database: TestDatabase | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    handle.client = await database.pool.connect();
+    await handle.client.query(`SET TIME ZONE 'America/New_York'`);
+    const workspace = await handle.client.query(`INSERT INTO workspaces (slug, name) VALUES ('p', 'P') RETURNING id`);
+    handle.workspaceId = Number(workspace.rows[0].id);
+  });
+  afterAll(async () => {
+    handle.client?.release();
+    await database?.destroy();
+  });
+  return handle;
+}
+
+/**
+ * fast-check options for a property over the database: no shrinking (it would take minutes,
+ * and the assertion names the row), and a failure that names the seed and path that replay it.
+ */
+export const REPLAYABLE = {
+  endOnFailure: true,
+  reporter: (details: { failed: boolean; seed: number; counterexamplePath: string | null; errorInstance: unknown }) => {
+    if (!details.failed) return;
+    throw new Error(`Property failed; replay with { seed: ${details.seed}, path: "${details.counterexamplePath}" }`, {
+      cause: details.errorInstance,
+    });
+  },
+};

@@ -11,15 +11,40 @@ import type { ScopeInput } from '../../src/runbooks/scope.js';
 import { startRunbook } from '../../src/runbooks/start.js';
 import { ALL_TENANTS_PHRASE, type GuardsInput } from '../../src/runbooks/validateStart.js';
 import { seedDemoData, type SeedOptions } from '../../src/seed/seedDemoData.js';
+import { flagRunbook } from './flagRunbook.js';
+import './registerFlagRunbook.js';
 import { createOperator } from './runs.js';
 import { testClient, testConfig, testLauncher, testWorker } from './temporal.js';
 import { createTestDatabase, type TestDatabase } from './testDatabase.js';
 import type { RunLauncher } from '../../src/runbooks/launcher.js';
 import type { RunSource } from '../../src/runbooks/model.js';
 
-export const RUNBOOK = 'findings.lifecycle.rebuild';
+/**
+ * The runbook the engine's tests run: the test runbook of flagRunbook.ts, registered in this
+ * process (registerFlagRunbook.ts), so that no engine test depends on a catalog runbook's rules.
+ */
+export const RUNBOOK = flagRunbook.id;
 
-export type StartOptions = { initiator?: Initiator; source?: RunSource; reason?: string; guards?: GuardsInput };
+/**
+ * Its parameters unless a test says otherwise: every seeded finding was created more than a day
+ * before now (the seed's are dated in the year before SEED_BASE_DATE), so a run marks every
+ * finding of the four severities it flags, and leaves the 'info' ones (about 15%) alone.
+ */
+export const FLAG_PARAMETERS: Record<string, unknown> = { olderThanDays: 1 };
+
+/** Rebuild Findings Lifecycle, for the tests of what only a catalog runbook has (see their comments). */
+export const LIFECYCLE = 'findings.lifecycle.rebuild';
+
+export type StartOptions = {
+  initiator?: Initiator;
+  source?: RunSource;
+  reason?: string;
+  guards?: GuardsInput;
+  /** Another runbook than RUNBOOK; it starts with `parameters`, or none. */
+  runbook?: string;
+  /** The runbook's parameters: FLAG_PARAMETERS for RUNBOOK unless given. */
+  parameters?: Record<string, unknown>;
+};
 
 /** Preflights the scope and starts against it through the one starter, as the console does. */
 export async function startTestRun(
@@ -28,14 +53,17 @@ export async function startTestRun(
   options: StartOptions = {},
 ): Promise<{ preflight: SavedPreflight; run: RunRecord }> {
   const initiator = options.initiator ?? world.operator;
-  const preflight = await runPreflight(world.pool, { runbook: getRunbook(RUNBOOK), scope, initiator });
+  const runbook = options.runbook ?? RUNBOOK;
+  const parameters = options.parameters ?? (runbook === RUNBOOK ? FLAG_PARAMETERS : {});
+  const preflight = await runPreflight(world.pool, { runbook: getRunbook(runbook), scope, parameters, initiator });
   const { run } = await startRunbook(
     { pool: world.pool, launcher: testLauncher(world) },
     {
-      runbook: RUNBOOK,
+      runbook,
       scope,
+      parameters,
       initiator,
-      reason: options.reason ?? 'Rebuild lifecycle fields (test)',
+      reason: options.reason ?? 'A run of the engine tests',
       source: options.source ?? 'system_ui',
       confirmation: scope.kind === 'all_tenants' ? ALL_TENANTS_PHRASE : null,
       preflightId: preflight.id,

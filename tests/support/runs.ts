@@ -16,6 +16,15 @@ export async function waitForRun(pool: pg.Pool, runId: string, timeoutMs = 90_00
   }
 }
 
+/** Notifications written for a run (the initiator gets exactly one when it completes). */
+export async function notificationsOf(pool: pg.Pool, runId: string): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM notifications WHERE data ->> 'runId' = $1`,
+    [runId],
+  );
+  return rows[0]!.n;
+}
+
 /** A signed-in operator with every capability, as the console would pass it. */
 export async function createOperator(
   pool: pg.Pool,

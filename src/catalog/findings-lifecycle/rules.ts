@@ -1,7 +1,7 @@
 import { MICROS_PER_DAY } from './instants.js';
 
 /**
- * The findings lifecycle rules (shared/spec/findings-lifecycle.md, rules_version 1) as a pure
+ * The findings lifecycle rules (RULES.md, rules_version 1) as a pure
  * function of one finding's history. `rebuildSql.ts` states the same rules set-based in SQL;
  * the vector and property tests hold the two to each other.
  *

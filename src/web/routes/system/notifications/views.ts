@@ -23,7 +23,7 @@ function tenantsText(counts: unknown): string {
 }
 
 /**
- * One line in an operator's words: "Rebuild Findings Lifecycle on all tenants succeeded",
+ * One line in an operator's words: "Close stale findings on all tenants succeeded",
  * "… paused itself: canary done: 2 succeeded, 0 failed". The run row gives the scope; a notice
  * whose run is gone still reads from its own data.
  */

@@ -1,5 +1,5 @@
 import { count, counted, plural, utcTime } from '../../../../format.js';
-import { parameterText } from '../../../../runbooks/parameters.js';
+import { inDeclaredOrder, NO_PARAMETERS, parameterText } from '../../../../runbooks/parameters.js';
 import type { PreflightReport } from '../../../../runbooks/preflight.js';
 import type { RunbookRefusal } from '../../../../runbooks/refusal.js';
 import { RUNBOOKS } from '../../../../runbooks/registry.js';
@@ -111,9 +111,14 @@ function sampleKeyOf(report: PreflightReport): string {
 }
 
 function reportView(report: PreflightReport) {
+  // A report read back from jsonb has its keys in jsonb's order: shown in the runbook's.
+  const declared = RUNBOOKS.find((runbook) => runbook.id === report.runbook)?.parameters ?? NO_PARAMETERS;
   return {
     scope: report.scope.description,
-    parameters: Object.entries(report.parameters ?? {}).map(([name, value]) => ({ name, value: parameterText(value) })),
+    parameters: inDeclaredOrder(declared, report.parameters ?? {}).map(([name, value]) => ({
+      name,
+      value: parameterText(value),
+    })),
     asOf: report.asOf ? utcTime(new Date(report.asOf)) : null,
     unit: report.unit,
     /** The unit, capitalized, for the table's row headers. */
