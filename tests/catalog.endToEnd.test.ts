@@ -6,7 +6,7 @@ import { getRunbook, RUNBOOKS } from '../src/runbooks/registry.js';
 import { getRun } from '../src/runbooks/runs.js';
 import { buildApp } from '../src/web/app.js';
 import { runCli } from './support/cli.js';
-import { cookieHeader, createOperator, fieldOf, signIn } from './support/console.js';
+import { confirmationOf, cookieHeader, createOperator, postForm, signIn } from './support/console.js';
 import { useRunbookHarness } from './support/harness.js';
 import { waitForRun } from './support/runs.js';
 
@@ -141,11 +141,8 @@ describe('the catalog, end to end', () => {
     });
 
     const post = (runbookId: string, path: string, fields: Array<[string, string]>) =>
-      app.inject({
-        method: 'POST',
-        url: `/system/ops/runbooks/${runbookId}/${path}`,
-        headers: { cookie: cookieHeader(session.cookies), 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams([['_csrf', session.csrf], ...fields]).toString(),
+      postForm(app, `/system/ops/runbooks/${runbookId}/${path}`, [['_csrf', session.csrf], ...fields], {
+        cookies: session.cookies,
       });
 
     it('lists every runbook of the catalog with its description, unit and a field per parameter', async () => {
@@ -181,15 +178,7 @@ describe('the catalog, end to end', () => {
         ];
         const shown = await post(runbookId, 'preflight', [...scope, ...fields]);
         expect(shown.statusCode, shown.body).toBe(200);
-        const from = shown.body.indexOf('class="confirm"');
-        const confirm = shown.body.slice(from, shown.body.indexOf('</form>', from));
-        const hidden = [...confirm.matchAll(/name="(p\.[A-Za-z]+)" value="([^"]*)"/g)].map(
-          (m) => [m[1]!, m[2]!] as [string, string],
-        );
-        const confirmed: Array<[string, string]> = [
-          ['preflightId', fieldOf(confirm, 'preflightId')],
-          ['idempotencyKey', fieldOf(confirm, 'idempotencyKey')],
-        ];
+        const { parameters: hidden, confirmed } = confirmationOf(shown.body);
         // Refused (no reason): the saved report comes back, its parameters in the declared order, not jsonb's.
         const refused = await post(runbookId, 'start', [...scope, ...hidden, ...confirmed, ['reason', '']]);
         expect(refused.statusCode).toBe(422);

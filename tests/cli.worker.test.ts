@@ -24,6 +24,7 @@ function spawnWorker(
       const deadline = Date.now() + 60_000;
       while (!stdout.includes(`polling task queue ${env.TEMPORAL_TASK_QUEUE}`)) {
         if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the worker did not poll: ${stdout}`);
+        // Waits for a condition, the worker's log line, looking again every 100 ms: a child's stdout has no event for it.
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     },

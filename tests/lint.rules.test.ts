@@ -32,6 +32,7 @@ describe('workflow code stays deterministic (ESLint)', () => {
     ["import pg from 'pg';\nvoid pg;", '@typescript-eslint/no-restricted-imports'],
     ['export const at = () => new Date();', 'no-restricted-syntax'],
     ['export const env = () => process.env.HOME;', 'no-restricted-properties'],
+    // Source text for ESLint to refuse in workflow code, never run: not a wait.
     ['export const later = () => setTimeout(() => {}, 10);', 'no-restricted-globals'],
     ["export const load = () => require('node:fs');", 'no-restricted-globals'],
   ])('refuses %j', async (source, rule) => {

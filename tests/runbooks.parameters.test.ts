@@ -11,7 +11,7 @@ import type { ScopeInput } from '../src/runbooks/scope.js';
 import { startRunbook } from '../src/runbooks/start.js';
 import type { StartRequest } from '../src/runbooks/validateStart.js';
 import { buildApp } from '../src/web/app.js';
-import { cookieHeader, createOperator, fieldOf, signIn } from './support/console.js';
+import { confirmationOf, cookieHeader, createOperator, postForm, signIn } from './support/console.js';
 import { useFlagRunbook } from './support/flagRunbook.js';
 import { useRunbookHarness } from './support/harness.js';
 import { waitForRun } from './support/runs.js';
@@ -219,11 +219,8 @@ describe('a runbook with parameters, end to end through the engine', () => {
     });
 
     const post = (path: string, fields: Array<[string, string]>) =>
-      app.inject({
-        method: 'POST',
-        url: `/system/ops/runbooks/${runbook.id}/${path}`,
-        headers: { cookie: cookieHeader(session.cookies), 'content-type': 'application/x-www-form-urlencoded' },
-        payload: new URLSearchParams([['_csrf', session.csrf], ...fields]).toString(),
+      postForm(app, `/system/ops/runbooks/${runbook.id}/${path}`, [['_csrf', session.csrf], ...fields], {
+        cookies: session.cookies,
       });
 
     it('renders the declared fields: a number with its bounds, a checkbox per choice, a text with its length', async () => {
@@ -260,8 +257,7 @@ describe('a runbook with parameters, end to end through the engine', () => {
       ]);
       expect(shown.statusCode).toBe(200);
       expect(shown.body).toContain('<th scope="row">Parameter <code>severities</code></th><td>medium, low</td>');
-      const confirm = shown.body.slice(shown.body.indexOf('class="confirm"'));
-      const hidden = [...confirm.matchAll(/name="(p\.[A-Za-z]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]);
+      const { parameters: hidden, confirmed } = confirmationOf(shown.body);
       expect(hidden).toEqual([
         ['p.olderThanDays', '2'],
         ['p.severities', 'medium'],
@@ -271,9 +267,8 @@ describe('a runbook with parameters, end to end through the engine', () => {
       const started = await post('start', [
         ['scope', 'tenant'],
         ['tenant', 'tenant-00003'],
-        ...(hidden as Array<[string, string]>),
-        ['preflightId', fieldOf(confirm, 'preflightId')],
-        ['idempotencyKey', fieldOf(confirm, 'idempotencyKey')],
+        ...hidden,
+        ...confirmed,
         ['reason', REASON],
       ]);
       expect(started.statusCode, started.body).toBe(303);

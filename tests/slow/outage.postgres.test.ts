@@ -27,6 +27,7 @@ describe('PostgreSQL stopped in the middle of an all-tenants run (owned server, 
     await server().stop();
     const down = Date.now();
     try {
+      // Not a wait for a condition: the outage's length is what the test sets, the server stays down this long.
       await Promise.all([sleep(ms), during()]);
     } finally {
       await server().start();

@@ -53,6 +53,26 @@ export function fieldOf(html: string, name: string): string {
   return match[1]!;
 }
 
+/**
+ * What a preflight's confirmation form carries back to the start: its hidden parameter fields
+ * (`p.<name>`, in order) and the preflight and idempotency key it names.
+ */
+export function confirmationOf(html: string): {
+  parameters: Array<[string, string]>;
+  confirmed: Array<[string, string]>;
+} {
+  const from = html.indexOf('class="confirm"');
+  if (from < 0) throw new Error(`no confirmation form in the page:\n${html.slice(0, 3000)}`);
+  const form = html.slice(from, html.indexOf('</form>', from));
+  return {
+    parameters: [...form.matchAll(/name="(p\.[A-Za-z]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]),
+    confirmed: [
+      ['preflightId', fieldOf(form, 'preflightId')],
+      ['idempotencyKey', fieldOf(form, 'idempotencyKey')],
+    ],
+  };
+}
+
 /** The CSRF token in a page's first `_csrf` field. */
 export function csrfTokenOf(html: string): string {
   const match = html.match(/name="_csrf" value="([^"]+)"/);
@@ -66,11 +86,11 @@ export async function loginForm(app: FastifyInstance, headers: Record<string, st
   return { csrf: csrfTokenOf(response.body), cookies: cookiesOf(response) };
 }
 
-/** Posts a form as a browser does (urlencoded), with these cookies. */
+/** Posts a form as a browser does (urlencoded), with these cookies; pairs for a field given more than once. */
 export async function postForm(
   app: FastifyInstance,
   url: string,
-  fields: Record<string, string>,
+  fields: Record<string, string> | Array<[string, string]>,
   options: { cookies?: Record<string, string>; remoteAddress?: string; headers?: Record<string, string> } = {},
 ) {
   return app.inject({

@@ -1,8 +1,9 @@
 import type pg from 'pg';
 import { expect } from 'vitest';
 import { parseParameters } from '../../src/runbooks/parameters.js';
-import { getRunItems, type RunRecord } from '../../src/runbooks/runs.js';
+import type { RunRecord } from '../../src/runbooks/runs.js';
 import { flagRunbook } from './flagRunbook.js';
+import { expectExactCounts, rowsPerTenant } from './runs.js';
 
 /**
  * The engine tests' oracle: the flag runbook's rules (tests/support/flagRunbook.ts) once more, in
@@ -106,38 +107,12 @@ export function mismatches(
  * finding of the tenants in scope, read before the run. Returns the number of findings compared.
  */
 export async function expectEveryTenantFlagged(pool: pg.Pool, run: RunRecord, before: Findings): Promise<number> {
-  const tenants = [...new Set([...before.values()].map((finding) => finding.tenantId))].sort((a, b) => a - b);
   const expectedByTenant = toFlagByTenant(before, run);
-  const expectedTotal = [...expectedByTenant.values()].reduce((a, b) => a + b, 0);
-  expect(expectedTotal, 'findings the run had to mark').toBeGreaterThan(0);
-  const findingsByTenant = new Map<number, number>();
-  for (const finding of before.values())
-    findingsByTenant.set(finding.tenantId, (findingsByTenant.get(finding.tenantId) ?? 0) + 1);
-
-  expect(run).toMatchObject({ status: 'completed', outcome: 'succeeded', error: null });
-  expect(run.counts).toMatchObject({
-    tenants: tenants.length,
-    tenantsSucceeded: tenants.length,
-    tenantsFailed: 0,
-    changed: expectedTotal,
-    examined: before.size,
-  });
-  const items = await getRunItems(pool, run.id);
-  expect(items.map((item) => item.tenantId).sort((a, b) => a - b)).toEqual(tenants);
-  for (const item of items) {
-    expect({
-      tenant: item.externalId,
-      status: item.status,
-      changed: item.counts.changed,
-      examined: item.counts.examined,
-    }).toEqual({
-      tenant: item.externalId,
-      status: 'succeeded',
-      changed: expectedByTenant.get(item.tenantId),
-      examined: findingsByTenant.get(item.tenantId),
-    });
-  }
-  expect(items.reduce((sum, item) => sum + item.counts.changed, 0)).toBe(run.counts.changed);
+  expect(
+    [...expectedByTenant.values()].reduce((a, b) => a + b, 0),
+    'findings the run had to mark',
+  ).toBeGreaterThan(0);
+  const tenants = await expectExactCounts(pool, run, rowsPerTenant(before.values()), expectedByTenant);
 
   const after = await loadFindings(pool, tenants);
   expect(after.size).toBe(before.size);

@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
+import { expect } from 'vitest';
 import { ALL_CAPABILITIES } from '../../src/runbooks/capabilities.js';
 import type { Initiator } from '../../src/runbooks/initiator.js';
-import { getRun, type RunRecord } from '../../src/runbooks/runs.js';
+import { getRun, getRunItems, type RunRecord } from '../../src/runbooks/runs.js';
 
 /** Polls the run row until it is completed (the workflow's own record of its end). */
 export async function waitForRun(pool: pg.Pool, runId: string, timeoutMs = 90_000): Promise<RunRecord> {
@@ -76,4 +77,51 @@ export async function waitForTenantMidWork(
       throw new Error(`run ${runId}: no tenant mid-work after ${settled} settled items within ${timeoutMs} ms`);
     await sleep(25);
   }
+}
+
+/**
+ * Asserts a completed run's exact counts: every tenant of `rowsByTenant` succeeded, each item
+ * examined its tenant's rows and changed what `changedByTenant` says, and the run's totals are
+ * the items' sums. Returns the tenants, in id order.
+ */
+export async function expectExactCounts(
+  pool: pg.Pool,
+  run: RunRecord,
+  rowsByTenant: Map<number, number>,
+  changedByTenant: Map<number, number>,
+): Promise<number[]> {
+  const tenants = [...rowsByTenant.keys()].sort((a, b) => a - b);
+  const sum = (counts: Iterable<number>) => [...counts].reduce((a, b) => a + b, 0);
+  expect(run).toMatchObject({ status: 'completed', outcome: 'succeeded', error: null });
+  expect(run.counts).toMatchObject({
+    tenants: tenants.length,
+    tenantsSucceeded: tenants.length,
+    tenantsFailed: 0,
+    changed: sum(changedByTenant.values()),
+    examined: sum(rowsByTenant.values()),
+  });
+  const items = await getRunItems(pool, run.id);
+  expect(items.map((item) => item.tenantId).sort((a, b) => a - b)).toEqual(tenants);
+  for (const item of items) {
+    expect({
+      tenant: item.externalId,
+      status: item.status,
+      changed: item.counts.changed,
+      examined: item.counts.examined,
+    }).toEqual({
+      tenant: item.externalId,
+      status: 'succeeded',
+      changed: changedByTenant.get(item.tenantId) ?? 0,
+      examined: rowsByTenant.get(item.tenantId),
+    });
+  }
+  expect(items.reduce((sum, item) => sum + item.counts.changed, 0)).toBe(run.counts.changed);
+  return tenants;
+}
+
+/** How many of `rows` each tenant holds. */
+export function rowsPerTenant(rows: Iterable<{ tenantId: number }>): Map<number, number> {
+  const byTenant = new Map<number, number>();
+  for (const row of rows) byTenant.set(row.tenantId, (byTenant.get(row.tenantId) ?? 0) + 1);
+  return byTenant;
 }

@@ -77,7 +77,7 @@ export function inputOfParameters(parameters: Record<string, unknown>): Paramete
   return Object.fromEntries(
     Object.entries(parameters).map(([name, value]) => [
       name,
-      Array.isArray(value) ? value.map(String) : typeof value === 'boolean' ? String(value) : String(value as string),
+      Array.isArray(value) ? value.map(String) : String(value as string | number | boolean),
     ]),
   );
 }
