@@ -48,7 +48,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/require-await': 'off' },
   },
   {
-    files: ['*.js', 'scripts/*.mjs'],
+    files: ['*.js', 'scripts/*.mjs', 'src/**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
   {

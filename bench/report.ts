@@ -336,13 +336,17 @@ export function formatResults(r: BenchResults): string {
 
 /** Writes the results as JSON under bench/results/ (git-ignored) or `BENCH_RESULTS_DIR`; returns the file. */
 export function writeResults(r: BenchResults): string {
+  return writeResultsFile(
+    `${r.date.replace(/[:.]/g, '-')}_t${r.dataset.tenants}_f${r.dataset.findingsPerTenant}${r.quick ? '_quick' : ''}.json`,
+    r,
+  );
+}
+
+/** A bench's results as JSON under bench/results/ (or BENCH_RESULTS_DIR); returns the file. */
+export function writeResultsFile(name: string, results: unknown): string {
   const dir = process.env.BENCH_RESULTS_DIR || join(PROJECT_ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });
-  const stamp = r.date.replace(/[:.]/g, '-');
-  const file = join(
-    dir,
-    `${stamp}_t${r.dataset.tenants}_f${r.dataset.findingsPerTenant}${r.quick ? '_quick' : ''}.json`,
-  );
-  writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
+  const file = join(dir, name);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   return file;
 }

@@ -11,8 +11,9 @@ import { openDatabase } from '../src/db/client.js';
 import { PROJECT_ROOT } from '../src/dev/projectRoot.js';
 import { ensureTemporalCli } from '../src/dev/temporalCli.js';
 import { runEntryPoint } from '../src/entryPoint.js';
-import { SEED_LIMITS } from '../src/seed/seedDemoData.js';
+import { SEED_LIMITS } from '../src/seed/limits.js';
 import { connectTemporal } from '../src/temporal/connection.js';
+import { formatCliFigures, measureCli } from './cli.js';
 import { measureConsoleLoad } from './consoleLoad.js';
 import { BenchDatabases, type Dataset } from './databases.js';
 import { measureNaivePeer } from './naivePeer.js';
@@ -28,6 +29,7 @@ import {
   mebibytesToMegabytes,
   targetsOf,
   writeResults,
+  writeResultsFile,
   type BenchResults,
 } from './report.js';
 import { measureRunbookRun } from './runbookRun.js';
@@ -76,6 +78,7 @@ interface Options {
   sizes: Sizes;
   quick: boolean;
   jsonOnly: boolean;
+  cli: boolean;
 }
 
 function parseOptions(argv: string[]): Options | null {
@@ -101,6 +104,10 @@ function parseOptions(argv: string[]): Options | null {
       `a small dataset for a smoke run (${QUICK.tenants} × ${QUICK.findingsPerTenant}, ${QUICK.tinyTenants} tiny tenants, short console load)`,
     )
     .option('--json-only', 'print only the results JSON on stdout (progress still goes to stderr)')
+    .option(
+      '--cli',
+      "measure only the CLI's start-up: --help, runs list, runs show and a preflight (tsx, compiled, npm run cli), and the deploy hook",
+    )
     .addHelpText(
       'after',
       '\nThe dataset is seeded once into a template database per parameters and copied for every measurement; see bench/README.md.',
@@ -116,7 +123,13 @@ function parseOptions(argv: string[]): Options | null {
     }
     throw error;
   }
-  const values = program.opts<{ tenants?: number; findingsPerTenant?: number; quick?: boolean; jsonOnly?: boolean }>();
+  const values = program.opts<{
+    tenants?: number;
+    findingsPerTenant?: number;
+    quick?: boolean;
+    jsonOnly?: boolean;
+    cli?: boolean;
+  }>();
   const base = values.quick ? QUICK : FULL;
   const sizes = {
     ...base,
@@ -129,7 +142,7 @@ function parseOptions(argv: string[]): Options | null {
       { exitCode: 2 },
     );
   }
-  return { sizes, quick: Boolean(values.quick), jsonOnly: Boolean(values.jsonOnly) };
+  return { sizes, quick: Boolean(values.quick), jsonOnly: Boolean(values.jsonOnly), cli: Boolean(values.cli) };
 }
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -167,6 +180,30 @@ runEntryPoint(async () => {
   try {
     await databases.dropAbandoned();
     const binary = await ensureTemporalCli();
+    if (options.cli) {
+      say('the CLI: a dev server, a worker, and a copy of the quick dataset with 50 runs added...');
+      const server = await startBenchServer(binary, dir, 'in-memory');
+      servers.push(server);
+      const dataset = { tenants: QUICK.tenants, findingsPerTenant: QUICK.findingsPerTenant, seed: SEED };
+      const url = await databases.copy((await databases.ensureTemplate(dataset)).name, 'cli');
+      const worker = spawnWorker({ name: 'worker-cli', dir, databaseUrl: url, server });
+      workers.push(worker);
+      await worker.ready;
+      const database = openDatabase(url, { max: 2 });
+      try {
+        const date = new Date().toISOString();
+        const cli = await measureCli({ pool: database.pool, databaseUrl: url, temporal: server, say });
+        const results = { date, machine: machineFacts(await databases.serverVersion(), binary), cli };
+        const written = writeResultsFile(`${date.replace(/[:.]/g, '-')}_cli.json`, results);
+        process.stdout.write(
+          options.jsonOnly ? `${JSON.stringify(results, null, 2)}\n` : `\n${formatCliFigures(cli)}\n`,
+        );
+        say(`results: ${written.startsWith(PROJECT_ROOT) ? relative(PROJECT_ROOT, written) : written}`);
+      } finally {
+        await database.close();
+      }
+      return;
+    }
     const dataset: Dataset = { tenants: sizes.tenants, findingsPerTenant: sizes.findingsPerTenant, seed: SEED };
     const tinyDataset: Dataset = {
       tenants: sizes.tinyTenants,

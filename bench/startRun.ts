@@ -8,7 +8,8 @@ import { runPreflight, type SavedPreflight } from '../src/runbooks/preflight.js'
 import { getRunbook } from '../src/runbooks/registry.js';
 import { getRun, type RunRecord } from '../src/runbooks/runs.js';
 import { precheckStart, startRunbook } from '../src/runbooks/start.js';
-import { ALL_TENANTS_PHRASE, type StartRequest } from '../src/runbooks/validateStart.js';
+import { ALL_TENANTS_PHRASE } from '../src/runbooks/model.js';
+import type { StartRequest } from '../src/runbooks/validateStart.js';
 import { round } from './profile.js';
 import { temporalLauncher } from '../src/temporal/launcher.js';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/client.js';
-import { ALL_CAPABILITIES, type Capability } from '../src/runbooks/capabilities.js';
+import { ALL_CAPABILITIES, isCapability } from '../src/runbooks/capabilities.js';
 import { CUSTOMER, PUBLIC, SIGNED_IN, type ConsoleRoute, type RouteAccess } from '../src/web/plugins/app/auth.js';
 import {
   adminSessionToken,
@@ -14,8 +14,6 @@ import {
   signInCustomer,
 } from './support/console.js';
 import { createTestDatabase, type TestDatabase } from './support/testDatabase.js';
-
-const isCapability = (access: string): access is Capability => (ALL_CAPABILITIES as readonly string[]).includes(access);
 
 /** A value each route parameter accepts, so that a request reaches the rules under test. */
 const SAMPLE_PARAMS: Record<string, () => string> = {

@@ -4,7 +4,8 @@ import { tenants, users } from '../db/schema/index.js';
 import { PLATFORM_TENANT_EXTERNAL_ID } from '../db/schema/tenancy.js';
 import { sqlState } from '../errors.js';
 import { hashPassword } from './passwords.js';
-import { DuplicateEmailError, normalizeEmail } from './platformUsers.js';
+import { normalizeEmail } from './email.js';
+import { DuplicateEmailError } from './platformUsers.js';
 
 export type CustomerUserRecord = typeof users.$inferSelect;
 

@@ -2,21 +2,13 @@ import { eq } from 'drizzle-orm';
 import { orm, type Connection } from '../db/orm.js';
 import { platformUsers } from '../db/schema/index.js';
 import { sqlState } from '../errors.js';
-import { ALL_CAPABILITIES, type Capability } from '../runbooks/capabilities.js';
+import type { Capability } from '../runbooks/capabilities.js';
+import { normalizeEmail } from './email.js';
 import { hashPassword } from './passwords.js';
 
 export type PlatformUserRecord = typeof platformUsers.$inferSelect;
 
-/** Emails are stored and looked up in one form, so `Ops@Example.com` is the same operator. */
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
-
 export class DuplicateEmailError extends Error {}
-
-export function isCapability(value: string): value is Capability {
-  return (ALL_CAPABILITIES as readonly string[]).includes(value);
-}
 
 export async function createPlatformUser(
   q: Connection,

@@ -3,7 +3,6 @@ import { loadConfig, type Config } from '../config.js';
 import { openDatabase, type Database } from '../db/client.js';
 import { asConnectionError } from '../db/connectionError.js';
 import type { RunLauncher } from '../runbooks/launcher.js';
-import { connectTemporal } from '../temporal/connection.js';
 import { temporalLauncher } from '../temporal/launcher.js';
 
 export interface CliDeps {
@@ -26,7 +25,11 @@ export async function withDeps<T>(work: (deps: CliDeps) => Promise<T>): Promise<
     } catch (error) {
       throw asConnectionError(error, config.databaseUrl);
     }
-    const connect = () => (temporal ??= connectTemporal(config.temporal));
+    // Imported on first use too: the Temporal client costs every command that never needs it half a second.
+    const connect = () =>
+      (temporal ??= import('../temporal/connection.js').then(({ connectTemporal }) =>
+        connectTemporal(config.temporal),
+      ));
     return await work({ config, database, temporal: connect, launcher: temporalLauncher(config, connect) });
   } finally {
     if (temporal) await (await temporal.catch(() => null))?.connection.close();

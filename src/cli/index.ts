@@ -4,7 +4,7 @@ import { buildProgram } from './program.js';
 
 runEntryPoint(async () => {
   try {
-    await buildProgram().parseAsync(process.argv);
+    await (await buildProgram()).parseAsync(process.argv);
   } catch (error) {
     // Commander has already printed its one-line message (or the help text).
     if (!(error instanceof CommanderError)) throw error;

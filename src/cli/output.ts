@@ -35,3 +35,6 @@ export function liveProgress(intervalMs = 5_000): { update(line: string, final?:
     },
   };
 }
+
+/** An instant as the CLI prints it: ISO 8601, or `-` when it has not happened. */
+export const instant = (date: Date | null) => (date ? new Date(date).toISOString() : '-');

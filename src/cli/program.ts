@@ -10,14 +10,20 @@ import { registerSeedCommand } from './commands/seed.js';
 import { registerStartRunbookCommand } from './commands/startRunbook.js';
 import { registerWorkerCommand } from './commands/worker.js';
 
-/** The CLI; `argv` decides which runbook's parameters `start-runbook` takes as flags. */
-export function buildProgram(argv: readonly string[] = process.argv): Command {
-  const program = new Command('tsx src/cli')
+/**
+ * The CLI; `argv` decides which runbook's parameters `start-runbook` takes as flags. Only a
+ * command line with `start-runbook` in it loads the catalog to register the command.
+ */
+export async function buildProgram(argv: readonly string[] = process.argv): Promise<Command> {
+  const program = new Command('npm run cli --')
     .description('Platform Ops Runbooks: safe, audited, durable backfills across every tenant.')
     .exitOverride()
     // Commander echoes the arguments it rejects: a 100 KB argument is not printed back whole.
     .configureOutput({ outputError: (text, write) => write(printableLines(text, 300)) });
-  registerStartRunbookCommand(program, argv);
+  const catalog = argv.includes('start-runbook')
+    ? (await import('./startRunbookCatalog.js')).startRunbookCatalog(argv)
+    : null;
+  registerStartRunbookCommand(program, catalog);
   registerRunbooksCommands(program);
   registerRunbookNewCommand(program);
   registerRunsCommands(program);

@@ -16,6 +16,10 @@ export type Capability = (typeof CAPABILITIES)[keyof typeof CAPABILITIES];
 
 export const ALL_CAPABILITIES: readonly Capability[] = Object.values(CAPABILITIES);
 
+export function isCapability(value: string): value is Capability {
+  return (ALL_CAPABILITIES as readonly string[]).includes(value);
+}
+
 /**
  * The check belongs to the initiator, never to where the request says it came from: a
  * platform user is always checked; a customer holds no operator capability at all; a CLI or

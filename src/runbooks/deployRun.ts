@@ -3,7 +3,8 @@ import { preflightAndStart } from './preflightAndStart.js';
 import { RunbookRefusal } from './refusal.js';
 import { getRunbook } from './registry.js';
 import type { StartDeps } from './start.js';
-import { ALL_TENANTS_PHRASE, type StartRequest } from './validateStart.js';
+import { ALL_TENANTS_PHRASE } from './model.js';
+import type { StartRequest } from './validateStart.js';
 
 /** What became of one runbook of a release. */
 export type DeployStart =

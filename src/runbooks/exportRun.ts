@@ -18,9 +18,6 @@ export interface RunExport {
   audit: AuditTrailEntry[];
 }
 
-export const EXPORT_FORMATS = ['csv', 'json'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
-
 /** A run, its items and its audit timeline, for an operator to keep or hand on; audited. */
 export async function exportRun(
   pool: pg.Pool,

@@ -5,6 +5,9 @@
  */
 
 /** The lifecycle of an `operation_runs` row. */
+/** The phrase an operator types to confirm an all-tenants run. */
+export const ALL_TENANTS_PHRASE = 'ALL TENANTS';
+
 export const RUN_STATUSES = [
   'queued', // row written by the starter; the workflow has not begun work yet
   'running', // the workflow has materialized its items and is working through them

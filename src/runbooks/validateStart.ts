@@ -5,10 +5,8 @@ import { RunbookRefusal } from './refusal.js';
 import { parseParameters } from './parameters.js';
 import { getRunbook } from './registry.js';
 import type { ScopeInput } from './scope.js';
-import type { RunSource } from './model.js';
+import { ALL_TENANTS_PHRASE, type RunSource } from './model.js';
 
-/** The phrase an operator types to confirm an all-tenants run. */
-export const ALL_TENANTS_PHRASE = 'ALL TENANTS';
 export const REASON_LENGTH = { min: 10, max: 500 } as const;
 
 /** What the console, the CLI and the deploy hook ask the one starter for. */

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { PLATFORM_TENANT_EXTERNAL_ID } from '../db/schema/tenancy.js';
 import { inTransaction } from '../db/transaction.js';
+import { SEED_LIMITS } from './limits.js';
 import { rebuildFindingsBatch } from '../catalog/findings-lifecycle/rebuildSql.js';
 
 /**
@@ -19,12 +20,6 @@ const PLATFORM_FINDINGS = 20;
 
 /** Share of each customer tenant's findings (its lowest ids) that is already rebuilt. */
 const ALREADY_REBUILT_SHARE = 0.1;
-
-export const SEED_LIMITS = {
-  maxTenants: 100_000,
-  maxFindingsPerTenant: 1_000_000,
-  maxTotalFindings: 50_000_000,
-} as const;
 
 /** Findings written per transaction, and tenants at most. */
 const CHUNK_FINDINGS = 80_000;

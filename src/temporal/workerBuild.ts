@@ -1,34 +1,23 @@
 // The worker process as npm start, the bench and production run it: compiled JavaScript and a
 // prebuilt workflow bundle, started with the memory settings below. Each of those builds it right
 // before it starts the worker, so a worker never runs code older than the sources it started from.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, type Logger } from '@temporalio/worker';
-import { build } from 'esbuild';
+import { buildCli, CLI_ENTRY, writeWhole } from '../cli/compile.mjs';
 import { PROJECT_ROOT } from '../dev/projectRoot.js';
 import { WORKFLOWS_PATH } from './worker.js';
 
 export interface WorkerBuild {
-  /** The CLI as one ES module (its packages imported from node_modules). */
+  /** The compiled CLI's entry (src/cli/compile.mjs). */
   cli: string;
   /** The workflow code, for `worker --workflow-bundle`. */
   workflowBundle: string;
 }
 
-// dist/cli/index.js lies two folders deep like src/cli/index.ts, so the paths that modules
-// resolve from import.meta.url to the root (migrations, the workflow sources) stay right.
 const WORKER_BUILD: WorkerBuild = {
-  cli: join(PROJECT_ROOT, 'dist', 'cli', 'index.js'),
+  cli: CLI_ENTRY,
   workflowBundle: join(PROJECT_ROOT, 'dist', 'workflow-bundle.js'),
 };
-
-/** Renamed into place, so that a process starting meanwhile (another launcher's worker) reads a whole file. */
-async function writeWhole(file: string, contents: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const partial = `${file}.${process.pid}.partial`;
-  await writeFile(partial, contents);
-  await rename(partial, file);
-}
 
 /**
  * The SDK's webpack bundle of the workflow code. A worker that bundles for itself (started
@@ -39,27 +28,11 @@ export async function writeWorkflowBundle(file: string, logger?: Logger): Promis
   await writeWhole(file, code);
 }
 
-/** Running compiled JavaScript rather than tsx saves the worker about 30 MiB: tsx's loader thread and its compiled sources. */
-async function writeCli(file: string): Promise<void> {
-  const result = await build({
-    entryPoints: [join(PROJECT_ROOT, 'src', 'cli', 'index.ts')],
-    outfile: file,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    sourcemap: 'linked',
-    write: false,
-    logLevel: 'warning',
-  });
-  await Promise.all(result.outputFiles.map((output) => writeWhole(output.path, output.contents)));
-}
-
 /** Webpack's progress lines are left out; its warnings and errors are printed. */
 export async function buildWorker(): Promise<WorkerBuild> {
   await Promise.all([
-    writeCli(WORKER_BUILD.cli),
+    // Running compiled JavaScript rather than tsx saves the worker about 30 MiB: tsx's loader thread and its compiled sources.
+    buildCli(),
     writeWorkflowBundle(WORKER_BUILD.workflowBundle, new DefaultLogger('WARN')),
   ]);
   return WORKER_BUILD;

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Plane } from '../auth/sessions.js';
 import { verifyPassword } from '../auth/passwords.js';
-import { normalizeEmail } from '../auth/platformUsers.js';
+import { normalizeEmail } from '../auth/email.js';
 import { recordAudit } from '../audit/recordAudit.js';
 import type { Connection } from '../db/orm.js';
 import type { Refusal } from './plugins/app/errors.js';

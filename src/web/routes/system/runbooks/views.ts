@@ -3,7 +3,8 @@ import { inDeclaredOrder, NO_PARAMETERS, parameterText } from '../../../../runbo
 import type { PreflightReport } from '../../../../runbooks/preflight.js';
 import type { RunbookRefusal } from '../../../../runbooks/refusal.js';
 import { RUNBOOKS } from '../../../../runbooks/registry.js';
-import { ALL_TENANTS_PHRASE, REASON_LENGTH } from '../../../../runbooks/validateStart.js';
+import { ALL_TENANTS_PHRASE } from '../../../../runbooks/model.js';
+import { REASON_LENGTH } from '../../../../runbooks/validateStart.js';
 
 /** The plain view models the runbooks page and its preflight/confirmation partial render. */
 

@@ -2,7 +2,8 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ReadCache } from '../../../../db/readCache.js';
 import { CAPABILITIES } from '../../../../runbooks/capabilities.js';
 import { controlRun, tuneRun, type RunAction } from '../../../../runbooks/control.js';
-import { EXPORT_FORMATS, exportCsv, exportRun, type ExportFormat } from '../../../../runbooks/exportRun.js';
+import { EXPORT_FORMATS, type ExportFormat } from '../../../../runbooks/exportFormats.js';
+import { exportCsv, exportRun } from '../../../../runbooks/exportRun.js';
 import { RunbookRefusal } from '../../../../runbooks/refusal.js';
 import { RUNBOOKS, runbookTitle } from '../../../../runbooks/registry.js';
 import {
