@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { inTransaction } from '../src/db/transaction.js';
-import { checkPreflight, DEFAULT_PREFLIGHT_POLICY } from '../src/runbooks/checkPreflight.js';
+import { DEFAULT_PREFLIGHT_POLICY, loadStartPreflight, refuseDrift } from '../src/runbooks/checkPreflight.js';
 import type { SavedPreflight } from '../src/runbooks/preflight.js';
 import { getRunbook } from '../src/runbooks/registry.js';
 import { resolveScope } from '../src/runbooks/scope.js';
@@ -53,11 +53,12 @@ export async function measurePreflight(
   }
   const runbook = getRunbook(RUNBOOK);
   const scope = await resolveScope(pool, { kind: 'all_tenants' });
-  const check = () =>
-    checkPreflight(pool, runbook, scope, preflight.parameters, preflight.id, {
-      now: new Date(),
-      policy: DEFAULT_PREFLIGHT_POLICY,
-    });
+  // As the starter checks: the preflight, then, in the transaction that would hold the lock, its drift.
+  const check = async () => {
+    const options = { now: new Date(), policy: DEFAULT_PREFLIGHT_POLICY };
+    const saved = await loadStartPreflight(pool, runbook, scope, preflight.parameters, preflight.id, options);
+    await inTransaction(pool, (client) => refuseDrift(client, runbook, scope, saved, DEFAULT_PREFLIGHT_POLICY));
+  };
   const driftCheckSeconds = await timed(check);
   // The tenant's fingerprint reads as saved again once the finding is gone (same count, max id
   // and latest updated_at), so the run starts against the data the preflight counted.

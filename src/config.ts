@@ -18,7 +18,6 @@ export interface Config {
   temporalUiUrl: string;
   port: number;
   host: string;
-  sessionSecret: string;
   /** Session cookies carry `Secure`; off only with NODE_ENV=development or COOKIE_SECURE=false. */
   cookieSecure: boolean;
   /** How runs execute (`RUNBOOK_*`), for every runbook alike. */
@@ -129,10 +128,6 @@ function onOff(env: NodeJS.ProcessEnv, name: string): boolean {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const isProduction = env.NODE_ENV === 'production';
-  const sessionSecret = env.SESSION_SECRET ?? (isProduction ? '' : 'dev-only-session-secret-change-me');
-  if (isProduction && sessionSecret.length < 32) {
-    throw new ConfigError('SESSION_SECRET must be set to at least 32 characters in production');
-  }
   const tlsOptions = {
     serverName: env.TEMPORAL_TLS_SERVER_NAME,
     clientCertPath: env.TEMPORAL_TLS_CERT,
@@ -154,7 +149,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     temporalUiUrl: temporalUiUrl(env),
     port: positiveInt(env, 'PORT', 3000, 65535),
     host: env.HOST || '127.0.0.1',
-    sessionSecret,
     cookieSecure: env.NODE_ENV !== 'development' && env.COOKIE_SECURE !== 'false',
     runs: {
       batchSize: runSetting(env, 'BATCH_SIZE', 2000, 100_000),

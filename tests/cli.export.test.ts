@@ -25,6 +25,14 @@ describe('tsx src/cli runs export', () => {
       '"a,b"',
       '"say ""hi"""',
     ]);
+    // Spreadsheets skip leading spaces and line breaks before they look for a formula.
+    expect([' =1+1', '  @SUM(A1)', '\n=cmd', ' \n -2', ' plain'].map(csvCell)).toEqual([
+      "' =1+1",
+      "'  @SUM(A1)",
+      `"'\n=cmd"`,
+      `"' \n -2"`,
+      ' plain',
+    ]);
   });
 
   it('round-trips: the CSV and the JSON read back equal the database', async () => {

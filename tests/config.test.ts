@@ -24,6 +24,12 @@ describe('loadConfig: the run settings, RUNBOOK_* (formerly REBUILD_*)', () => {
     expect(config.outageWindowMs).toBe(1_800_000);
   });
 
+  it('needs no session secret, in production either: sessions are random tokens the database keeps', () => {
+    const config = loadConfig({ NODE_ENV: 'production' });
+    expect(config.isProduction).toBe(true);
+    expect(Object.keys(config).filter((key) => /secret/i.test(key))).toEqual([]);
+  });
+
   describe.each(SETTINGS)('$suffix', ({ suffix, max, read, scale }) => {
     const current = `RUNBOOK_${suffix}`;
     const deprecated = `REBUILD_${suffix}`;

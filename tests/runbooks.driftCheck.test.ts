@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { inTransaction } from '../src/db/transaction.js';
-import { checkPreflight, DEFAULT_PREFLIGHT_POLICY, type PreflightPolicy } from '../src/runbooks/checkPreflight.js';
+import {
+  DEFAULT_PREFLIGHT_POLICY,
+  loadStartPreflight,
+  refuseDrift,
+  type PreflightPolicy,
+} from '../src/runbooks/checkPreflight.js';
 import type { RunbookDefinition } from '../src/runbooks/definition.js';
 import { buildPreflightReport, loadPreflight, runPreflight, type SavedPreflight } from '../src/runbooks/preflight.js';
 import { parseParameters } from '../src/runbooks/parameters.js';
@@ -41,8 +46,8 @@ describe('sameScope', () => {
   });
 });
 
-// No worker: nothing here starts a run; checkPreflight is the start's drift check alone.
-describe('checkPreflight: the drift check recounts only the tenants whose data moved', () => {
+// No worker: nothing here starts a run; the start's preflight checks alone, as the starter makes them.
+describe('the drift check recounts only the tenants whose data moved', () => {
   const h = useRunbookHarness({ seed: { tenants: 6, findingsPerTenant: 40, seed: 5 }, worker: false });
   const base = getRunbook(RUNBOOK);
   /** The canonical parameters every preflight here is taken with, and the start would give. */
@@ -69,11 +74,20 @@ describe('checkPreflight: the drift check recounts only the tenants whose data m
   const preflight = (scope: ScopeInput) =>
     runPreflight(h.database.pool, { runbook: base, scope, parameters: PARAMETERS, initiator: h.operator });
   const resolve = (scope: ScopeInput) => resolveScope(h.database.pool, scope);
-  const check = (runbook: RunbookDefinition, scope: ResolvedScope, saved: SavedPreflight | string, policy = EXACT) =>
-    checkPreflight(h.database.pool, runbook, scope, PARAMETERS, typeof saved === 'string' ? saved : saved.id, {
+  async function check(
+    runbook: RunbookDefinition,
+    scope: ResolvedScope,
+    saved: SavedPreflight | string,
+    policy = EXACT,
+  ) {
+    const id = typeof saved === 'string' ? saved : saved.id;
+    const loaded = await loadStartPreflight(h.database.pool, runbook, scope, PARAMETERS, id, {
       now: new Date(),
       policy,
     });
+    await inTransaction(h.database.pool, (client) => refuseDrift(client, runbook, scope, loaded, policy));
+    return loaded;
+  }
 
   /** The count the old check took: the whole report, recomputed in one snapshot. */
   const fullCount = (scope: ResolvedScope) =>

@@ -176,6 +176,12 @@ describe('runs that pause themselves: error budget and canary wave', () => {
       /not in it: tenant-00004/,
     ],
     ['a budget above 100%', { maxFailedPercent: 101 }, { kind: 'all_tenants' }, /from 0 to 100/],
+    [
+      'a budget of more tenants than any scope has, saying its range',
+      { maxFailedTenants: 1e12 },
+      { kind: 'all_tenants' },
+      /failed tenants must be a whole number from 0 to 1,000,000\./,
+    ],
   ])('refuses %s', async (_, guards, scope, message) => {
     const before = (await h.database.pool.query('SELECT count(*)::int AS n FROM operation_runs')).rows[0].n;
     const error = await startWith(guards, scope).catch((e: unknown) => e);

@@ -9,7 +9,8 @@ import { getRunbook } from '../src/runbooks/registry.js';
 import { insertRun } from '../src/runbooks/runs.js';
 import { workflowIdFor } from '../src/temporal/workflowIds.js';
 import type { ScopeInput } from '../src/runbooks/scope.js';
-import { startRunbook } from '../src/runbooks/start.js';
+import { precheckStart, startRunbook } from '../src/runbooks/start.js';
+import { storedIdempotencyKey } from '../src/runbooks/idempotencyKeys.js';
 import { ALL_TENANTS_PHRASE } from '../src/runbooks/model.js';
 import type { StartRequest } from '../src/runbooks/validateStart.js';
 import { seedDemoData } from '../src/seed/seedDemoData.js';
@@ -23,7 +24,7 @@ const tenants = (...externalIds: string[]): ScopeInput => ({ kind: 'tenants', ex
 
 // No worker polls this file's task queue: started runs stay queued, holding their scope.
 describe('startRunbook: validation, preflight, locking, idempotency', () => {
-  const h = useRunbookHarness({ seed: { tenants: 14, findingsPerTenant: 30, seed: 3 }, worker: false });
+  const h = useRunbookHarness({ seed: { tenants: 16, findingsPerTenant: 30, seed: 3 }, worker: false });
 
   const preflight = (scope: ScopeInput) =>
     runPreflight(h.database.pool, {
@@ -173,7 +174,7 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
     await expectRefusal(
       () => start({ scope: { kind: 'all_tenants' }, preflightId: before.id }),
       'preflight_drift',
-      /counted 14 tenants .* now there are 15 tenants/,
+      /counted 16 tenants .* now there are 17 tenants/,
     );
   });
 
@@ -218,6 +219,82 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
       `SELECT count(*)::int AS n FROM operation_runs WHERE scope -> 'tenants' -> 0 ->> 'externalId' = 'tenant-00009'`,
     );
     expect(rows[0].n).toBe(1);
+  });
+
+  it('refuses as drifted a start whose data moved while it waited for the lock, after the overlap check', async () => {
+    const scope = tenants('tenant-00014');
+    const confirmed = await preflight(scope);
+    expect(confirmed.report.toChange).toBeGreaterThan(0);
+    // The lock a start takes to write a run of this data: held here, as a concurrent start would.
+    const holder = await h.database.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+        `operation_runs.writes:${getRunbook(RUNBOOK).writes}`,
+      ]);
+      const waiting = start({ scope, preflightId: confirmed.id }).then(
+        (result) => result,
+        (error: unknown) => error,
+      );
+      await until(
+        async () =>
+          (
+            await h.database.pool.query(
+              `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`,
+            )
+          ).rows[0].n as number,
+        (n) => n === 1,
+        'the start to wait for the lock',
+      );
+      // What a run that ended meanwhile would have done: every finding of the scope changed.
+      await h.database.pool.query(
+        `UPDATE findings SET title = title || ' [flagged]', updated_at = now()
+          WHERE tenant_id = (SELECT id FROM tenants WHERE external_id = 'tenant-00014')`,
+      );
+      await holder.query('COMMIT');
+      const outcome = await waiting;
+      expect(outcome).toBeInstanceOf(RunbookRefusal);
+      expect(outcome).toMatchObject({ code: 'preflight_drift' });
+    } finally {
+      holder.release();
+    }
+    const { rows } = await h.database.pool.query(
+      `SELECT count(*)::int AS n FROM operation_runs WHERE scope -> 'tenants' -> 0 ->> 'externalId' = 'tenant-00014'`,
+    );
+    expect(rows[0].n).toBe(0);
+  });
+
+  it("keeps an idempotency key in its maker's namespace: another maker's same key starts afresh", async () => {
+    const key = 'deploy:r42:test.findings.flag';
+    const operators = await start({ scope: tenants('tenant-00015'), idempotencyKey: key });
+    expect(operators.created).toBe(true);
+    // An engineer at the CLI with the same key, for another tenant: a run of their own, not a conflict.
+    const engineer: Initiator = { kind: 'cli', label: 'cli:other@host' };
+    const engineers = await start({ scope: tenants('tenant-00016'), idempotencyKey: key, initiator: engineer });
+    expect(engineers.created).toBe(true);
+    expect(engineers.run.id).not.toBe(operators.run.id);
+    // The deploy hook's key is its own too: the operator's use of it neither replays nor blocks it.
+    const deploy: Initiator = { kind: 'deploy_hook', label: 'deploy:r42' };
+    const request: StartRequest = {
+      runbook: RUNBOOK,
+      scope: tenants('tenant-00015'),
+      parameters: FLAG_PARAMETERS,
+      initiator: deploy,
+      reason: REASON,
+      source: 'deploy_hook',
+      idempotencyKey: key,
+    };
+    expect(await precheckStart(h.database.pool, request, { overlap: false })).toBeNull();
+    // Each maker's replay still finds its own run.
+    expect(await start({ scope: tenants('tenant-00015'), idempotencyKey: key })).toMatchObject({
+      created: false,
+      run: { id: operators.run.id },
+    });
+    const { rows } = await h.database.pool.query(
+      `SELECT idempotency_key AS key FROM operation_runs WHERE id = ANY($1)`,
+      [[operators.run.id, engineers.run.id]],
+    );
+    expect(rows.map((row) => row.key).sort()).toEqual([`cli:other@host ${key}`, storedIdempotencyKey(h.operator, key)]);
   });
 
   it('yields one run for 20 concurrent starts with one idempotency key', async () => {
@@ -281,7 +358,7 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
       source: 'cli',
       initiatorLabel: 'first starter',
       reason: REASON,
-      idempotencyKey: 'replay-of-queued',
+      idempotencyKey: storedIdempotencyKey(h.operator, 'replay-of-queued'),
       counts: {},
       preflightId: confirmed.id,
     });
@@ -313,8 +390,9 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
       await other.query('BEGIN');
       await other.query(
         `INSERT INTO operation_runs (workspace_id, runbook, scope_kind, scope, source, initiator_label, reason, idempotency_key)
-         SELECT workspace_id, 'other.runbook', 'tenant', '{"tenants":[]}', 'cli', 'other', 'another runbook', 'shared-key'
+         SELECT workspace_id, 'other.runbook', 'tenant', '{"tenants":[]}', 'cli', 'other', 'another runbook', $1
            FROM tenants WHERE external_id = 'tenant-00013'`,
+        [storedIdempotencyKey(h.operator, 'shared-key')],
       );
       const attempt = start({ scope, preflightId: confirmed.id, idempotencyKey: 'shared-key' }).catch(
         (e: unknown) => e,

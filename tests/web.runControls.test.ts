@@ -212,6 +212,13 @@ describe('the run page: live progress and the operator actions, on real runs', (
       expect(await waitForRun(h.database.pool, run.id)).toMatchObject({ status: 'completed', outcome: 'cancelled' });
 
       expect((await poll(run.id)).body).not.toContain('/actions/');
+      // Nor does any confirmation page: it says why, with no form to send.
+      for (const action of ['cancel', 'pause', 'resume', 'tune']) {
+        const confirmation = await get(`/system/ops/runs/${run.id}/actions/${action}`);
+        expect(confirmation.statusCode, action).toBe(409);
+        expect(confirmation.body).toContain(`is already completed (cancelled); there is nothing to ${action}`);
+        expect(confirmation.body).not.toContain('name="reason"');
+      }
       const late = await act(run.id, 'pause', { reason: REASON });
       expect(late.statusCode).toBe(422);
       expect(late.body).toContain('is already completed (cancelled); there is nothing to pause');
@@ -271,6 +278,18 @@ describe('the run page: live progress and the operator actions, on real runs', (
     const json = await get(`/system/ops/runs/${failedRunId}/export?format=json`, viewer);
     expect(JSON.parse(json.body)).toMatchObject({ run: { id: failedRunId, outcome: 'partially_succeeded' } });
     expect((await get(`/system/ops/runs/${failedRunId}/export?format=xlsx`, viewer)).statusCode).toBe(400);
+    // HEAD answers as GET would, without the body, and exports (and audits) nothing.
+    const head = await app.inject({
+      method: 'HEAD',
+      url: `/system/ops/runs/${failedRunId}/export?format=csv`,
+      headers: { cookie: cookieHeader(viewer.cookies) },
+    });
+    expect(head.statusCode).toBe(200);
+    expect(head.headers['content-disposition']).toBe(`attachment; filename="run-${failedRunId}.csv"`);
+    expect(head.body).toBe('');
     expect((await auditOf(failedRunId)).filter((event) => event.action === 'runbook.exported')).toHaveLength(2);
+    // A one-tenant run (the retry, completed) offers no pause, resume or tune either.
+    for (const action of ['pause', 'resume', 'tune'])
+      expect((await get(`/system/ops/runs/${retryId}/actions/${action}`)).statusCode, action).toBe(409);
   });
 });

@@ -153,10 +153,10 @@ describe('runs pages', () => {
     }
   });
 
-  it('an id that is not a run id is a 400; an unknown one a 404', async () => {
+  it('an id that is not a run id names no page, as an unknown one does: a 404', async () => {
     const malformed = await get('/system/ops/runs/not-a-uuid');
-    expect(malformed.statusCode).toBe(400);
-    expect(malformed.body).toContain('<strong>id</strong> must be a run id (a UUID).');
+    expect(malformed.statusCode).toBe(404);
+    expect(malformed.body).toContain('There is no page at this address.');
     expect((await get(`/system/ops/runs/${randomUUID()}`)).statusCode).toBe(404);
   });
 });

@@ -1,5 +1,4 @@
 import type pg from 'pg';
-import { inTransaction } from '../db/transaction.js';
 import type { RunbookDefinition, RunContext } from './definition.js';
 import { inDeclaredOrder, parameterText, sameParameters } from './parameters.js';
 import { loadPreflight, loadPreflightTenants, type SavedPreflight } from './preflight.js';
@@ -73,11 +72,10 @@ const parametersText = (runbook: RunbookDefinition, parameters: Record<string, u
     .join(', ') || 'none';
 
 /**
- * The preflight a start names must be for the same runbook, scope and parameters, recent, and still true:
- * its numbers are brought up to date (recounting only the tenants whose data moved) and
- * compared with what the operator confirmed.
+ * The preflight a start names, when it is for the same runbook, scope and parameters and recent
+ * enough. Whether its numbers still hold is `refuseDrift`'s question, asked under the start's lock.
  */
-export async function checkPreflight(
+export async function loadStartPreflight(
   pool: pg.Pool,
   runbook: RunbookDefinition,
   scope: ResolvedScope,
@@ -114,15 +112,30 @@ export async function checkPreflight(
       `Preflight ${preflightId} is ${Math.floor(ageMs / 60_000)} minutes old (the limit is ${Math.round(options.policy.maxAgeMs / 60_000)}); run a new preflight and review it.`,
     );
   }
-  const live = await inTransaction(pool, (client) => liveCount(client, runbook, scope, saved), { readOnly: true });
-  const allowed = Math.floor(saved.report.toChange * options.policy.toChangeTolerance);
+  return saved;
+}
+
+/**
+ * Refuses a start whose preflight no longer holds: its numbers are brought up to date
+ * (recounting only the tenants whose data moved) and compared with what the operator confirmed.
+ * The starter asks it in the transaction that holds the scope's lock, after the overlap check,
+ * so that a run that ended while this start waited for the lock cannot slip past it.
+ */
+export async function refuseDrift(
+  client: pg.PoolClient,
+  runbook: RunbookDefinition,
+  scope: ResolvedScope,
+  saved: SavedPreflight,
+  policy: PreflightPolicy,
+): Promise<void> {
+  const live = await liveCount(client, runbook, scope, saved);
+  const allowed = Math.floor(saved.report.toChange * policy.toChangeTolerance);
   if (!live.sameTenants || Math.abs(live.toChange - saved.report.toChange) > allowed) {
     throw new RunbookRefusal(
       'preflight_drift',
-      `The data changed since preflight ${preflightId}: it counted ${saved.report.tenantsInScope} tenants and ` +
+      `The data changed since preflight ${saved.id}: it counted ${saved.report.tenantsInScope} tenants and ` +
         `${saved.report.toChange} ${runbook.unit} to change, now there are ${scope.tenants.length} tenants and ` +
         `${live.toChange} (tolerance: ${allowed}). Run a new preflight and review it.`,
     );
   }
-  return saved;
 }

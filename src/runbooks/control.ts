@@ -39,28 +39,50 @@ const AUDIT_ACTION: Record<RunAction, string> = {
   resume: 'runbook.resumed',
 };
 
-/** The run an action applies to, or the refusal that says why it cannot apply. */
-async function controllableRun(deps: ControlDeps, request: ControlRequest, action: RunAction): Promise<RunRecord> {
-  requireCapability(request.initiator, CAPABILITIES.runsManage, `${action} a run`);
-  const run = await getRun(deps.pool, request.runId);
-  if (!run) throw new RunbookRefusal('run_not_found', `No run with id ${request.runId}.`);
+/** What decides whether an action applies to a run: its state. */
+type RunState = Pick<RunRecord, 'id' | 'status' | 'outcome' | 'scopeKind' | 'pausedAt' | 'pausedBy'>;
+
+/**
+ * Why an action does not apply to a run in its present state, or null when it does. The controls
+ * refuse with it; the console offers an action, and its confirmation page, only where it is null.
+ */
+export function actionRefusal(run: RunState, action: RunAction | 'tune'): RunbookRefusal | null {
   if (run.status === 'completed') {
-    throw new RunbookRefusal(
+    return new RunbookRefusal(
       'run_completed',
       `Run ${run.id} is already completed (${run.outcome}); there is nothing to ${action}.`,
     );
   }
-  if (action === 'cancel') return run;
-  if (run.scopeKind === 'tenant') {
-    throw new RunbookRefusal(
+  if (action === 'cancel') return null;
+  if (action !== 'tune' && run.scopeKind === 'tenant') {
+    return new RunbookRefusal(
       'not_pausable',
       `Run ${run.id} covers one tenant; only multi-tenant runs can ${action} between tenants.`,
     );
   }
-  if (action === 'pause' && run.pausedAt) {
-    throw new RunbookRefusal('already_paused', `Run ${run.id} is already paused (by ${run.pausedBy}).`);
+  // A queued run's workflow has no worker yet to answer the update: the request would wait for one.
+  if (action === 'tune') {
+    return run.status === 'queued'
+      ? new RunbookRefusal('not_started', `Run ${run.id} is still queued; tune it once a worker has started it.`)
+      : null;
   }
-  if (action === 'resume' && !run.pausedAt) throw new RunbookRefusal('not_paused', `Run ${run.id} is not paused.`);
+  if (action === 'pause' && run.pausedAt)
+    return new RunbookRefusal('already_paused', `Run ${run.id} is already paused (by ${run.pausedBy}).`);
+  if (action === 'resume' && !run.pausedAt) return new RunbookRefusal('not_paused', `Run ${run.id} is not paused.`);
+  return null;
+}
+
+/** The run an action applies to, or the refusal that says why it cannot apply. */
+async function controllableRun(
+  deps: ControlDeps,
+  request: ControlRequest,
+  action: RunAction | 'tune',
+): Promise<RunRecord> {
+  requireCapability(request.initiator, CAPABILITIES.runsManage, `${action} a run`);
+  const run = await getRun(deps.pool, request.runId);
+  if (!run) throw new RunbookRefusal('run_not_found', `No run with id ${request.runId}.`);
+  const refusal = actionRefusal(run, action);
+  if (refusal) throw refusal;
   return run;
 }
 
@@ -111,19 +133,8 @@ export interface TuneRunRequest extends ControlRequest {
  * refuses out-of-range values), with a reason, audited with the values before and after.
  */
 export async function tuneRun(deps: ControlDeps, request: TuneRunRequest): Promise<TuneResult> {
-  requireCapability(request.initiator, CAPABILITIES.runsManage, 'tune a run');
+  const run = await controllableRun(deps, request, 'tune');
   const reason = validReason(request.reason);
-  const run = await getRun(deps.pool, request.runId);
-  if (!run) throw new RunbookRefusal('run_not_found', `No run with id ${request.runId}.`);
-  if (run.status === 'completed') {
-    throw new RunbookRefusal(
-      'run_completed',
-      `Run ${run.id} is already completed (${run.outcome}); there is nothing to tune.`,
-    );
-  }
-  // A queued run's workflow has no worker yet to answer the update: the request would wait for one.
-  if (run.status === 'queued')
-    throw new RunbookRefusal('not_started', `Run ${run.id} is still queued; tune it once a worker has started it.`);
   const by = initiatorLabel(request.initiator);
   const outcome = await deps.launcher.tune(
     run.id,

@@ -40,8 +40,9 @@ export async function exportRun(
 const CSV_COLUMNS = ['record', 'at', 'tenant', 'status', 'examined', 'changed', 'action', 'actor', 'detail'] as const;
 
 /**
- * A cell as a spreadsheet may safely open it: a leading = + - @ (or tab, carriage return)
- * would make it a formula, so such cells get a leading apostrophe; quoting per RFC 4180.
+ * A cell as a spreadsheet may safely open it: a leading = + - @ (or tab, carriage return), also
+ * after spaces or line breaks, which spreadsheets skip, would make it a formula, so such cells
+ * get a leading apostrophe; quoting per RFC 4180.
  */
 export function csvCell(value: unknown): string {
   let text =
@@ -52,7 +53,7 @@ export function csvCell(value: unknown): string {
         : typeof value === 'string'
           ? value
           : JSON.stringify(value);
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  if (/^\s*[=+\-@]|^[\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

@@ -3,6 +3,9 @@ import type { ResolvedScope } from './scope.js';
 import type { GuardsInput } from './validateStart.js';
 import type { RunGuards } from './model.js';
 
+/** The largest error budget in tenants taken: more than any scope has. */
+const MAX_FAILED_TENANTS = 1_000_000;
+
 const wholeNumber = (value: number | undefined, min: number, max: number) =>
   value === undefined || (Number.isInteger(value) && value >= min && value <= max);
 
@@ -20,10 +23,10 @@ export function resolveGuards(input: GuardsInput | undefined, scope: ResolvedSco
       'An error budget or a canary wave needs a run of several tenants; this one covers one.',
     );
   }
-  if (!wholeNumber(input.maxFailedTenants, 0, 1_000_000)) {
+  if (!wholeNumber(input.maxFailedTenants, 0, MAX_FAILED_TENANTS)) {
     throw new RunbookRefusal(
       'invalid_guards',
-      'The error budget in failed tenants must be a whole number of at least 0.',
+      `The error budget in failed tenants must be a whole number from 0 to ${MAX_FAILED_TENANTS.toLocaleString('en-US')}.`,
     );
   }
   if (!wholeNumber(input.maxFailedPercent, 0, 100)) {

@@ -7,7 +7,7 @@ import { sqlState } from '../errors.js';
 import { tenants } from '../db/schema/index.js';
 import { PLATFORM_TENANT_EXTERNAL_ID } from '../db/schema/tenancy.js';
 import { inTransaction } from '../db/transaction.js';
-import { checkPreflight, DEFAULT_PREFLIGHT_POLICY, type PreflightPolicy } from './checkPreflight.js';
+import { DEFAULT_PREFLIGHT_POLICY, loadStartPreflight, refuseDrift, type PreflightPolicy } from './checkPreflight.js';
 import type { RunbookDefinition } from './definition.js';
 import { auditActor, initiatorLabel } from './initiator.js';
 import { launchRun } from './launchRun.js';
@@ -18,6 +18,7 @@ import { loadPreflight, type SavedPreflight } from './preflight.js';
 import { RunbookRefusal } from './refusal.js';
 import { findActiveRuns, findRunByIdempotencyKey, getRun, insertRun, type RunRecord } from './runs.js';
 import { resolveGuards } from './guards.js';
+import { storedIdempotencyKey } from './idempotencyKeys.js';
 import { describeScope, resolveScope, sameScope, scopesOverlap, type ResolvedScope } from './scope.js';
 import { validateStartRequest, type StartRequest } from './validateStart.js';
 import type { RunGuards } from './model.js';
@@ -43,6 +44,7 @@ interface StartPlan {
   runbook: RunbookDefinition;
   scope: ResolvedScope;
   reason: string;
+  /** The idempotency key in its maker's namespace (`storedIdempotencyKey`); the request has the one given. */
   key: string | null;
   /** Canonical, defaults filled in: what the preflight must have been computed for. */
   parameters: Record<string, unknown>;
@@ -75,7 +77,8 @@ async function checkRetryOf(pool: pg.Pool, runId: string, parameters: Record<str
  * The run a reused idempotency key names, when the parameters match; a refusal when they do
  * not, or when that start never reached a worker (replaying it would only repeat the failure).
  */
-function replayOf(run: RunRecord, plan: StartPlan, key: string): RunRecord {
+function replayOf(run: RunRecord, plan: StartPlan): RunRecord {
+  const key = plan.request.idempotencyKey;
   if (
     run.runbook !== plan.runbook.id ||
     !sameScope(run.scope, plan.scope.stored) ||
@@ -129,26 +132,27 @@ async function refuseOverlap(q: pg.Pool | pg.PoolClient, plan: StartPlan): Promi
 /**
  * Writes the queued run, or finds the one its idempotency key already names. Starts of runbooks
  * that write the same data (and uses of one key, across runbooks) queue on advisory locks, so
- * the overlap and key checks see every committed run.
+ * the overlap, key and drift checks see every committed run and what it changed.
  */
 async function insertOrReplayRun(
   client: pg.PoolClient,
   plan: StartPlan,
   preflight: SavedPreflight,
-  launcher: RunLauncher,
+  deps: Pick<StartDeps, 'launcher' | 'preflightPolicy'>,
 ): Promise<StartResult> {
   const { request, runbook, scope, key } = plan;
   if (key) await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`operation_runs.idempotency_key:${key}`]);
   await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`operation_runs.writes:${runbook.writes}`]);
   if (key) {
     const existing = await findRunByIdempotencyKey(client, key);
-    if (existing) return { run: replayOf(existing, plan, key), created: false };
+    if (existing) return { run: replayOf(existing, plan), created: false };
   }
   await refuseOverlap(client, plan);
+  await refuseDrift(client, runbook, scope, preflight, deps.preflightPolicy ?? DEFAULT_PREFLIGHT_POLICY);
   const id = randomUUID();
   const run = await insertRun(client, {
     id,
-    workflowId: launcher.workflowIdOf(id),
+    workflowId: deps.launcher.workflowIdOf(id),
     workspaceId: scope.kind === 'tenant' ? scope.tenants[0]!.workspaceId : await platformWorkspaceId(client),
     runbook: runbook.id,
     scopeKind: scope.kind,
@@ -171,12 +175,12 @@ async function insertOrReplayRun(
 /** The same, where a key written outside the locks (or by a newer starter) wins the race. */
 async function writeRun(deps: StartDeps, plan: StartPlan, preflight: SavedPreflight): Promise<StartResult> {
   try {
-    return await inTransaction(deps.pool, (client) => insertOrReplayRun(client, plan, preflight, deps.launcher));
+    return await inTransaction(deps.pool, (client) => insertOrReplayRun(client, plan, preflight, deps));
   } catch (error) {
     if (!plan.key || sqlState(error) !== UNIQUE_VIOLATION) throw error;
     const existing = await findRunByIdempotencyKey(deps.pool, plan.key);
     if (!existing) throw error;
-    return { run: replayOf(existing, plan, plan.key), created: false };
+    return { run: replayOf(existing, plan), created: false };
   }
 }
 
@@ -199,14 +203,14 @@ async function auditRefusal(pool: pg.Pool, request: StartRequest, error: unknown
 
 /** Every check of a start that needs no preflight: the request, its scope, guards and retried run. */
 async function planStart(pool: pg.Pool, request: StartRequest): Promise<StartPlan> {
-  const { runbook, reason, idempotencyKey: key, parameters } = validateStartRequest(request);
+  const { runbook, reason, idempotencyKey, parameters } = validateStartRequest(request);
   const scope = await resolveScope(pool, request.scope);
   return {
     request,
     runbook,
     scope,
     reason,
-    key,
+    key: idempotencyKey && storedIdempotencyKey(request.initiator, idempotencyKey),
     parameters,
     guards: resolveGuards(request.guards, scope),
     retryOf: request.retryOf ? await checkRetryOf(pool, request.retryOf, parameters) : null,
@@ -226,7 +230,7 @@ export async function precheckStart(
   try {
     const plan = await planStart(pool, request);
     const existing = plan.key ? await findRunByIdempotencyKey(pool, plan.key) : null;
-    if (existing) return replayOf(existing, plan, plan.key!);
+    if (existing) return replayOf(existing, plan);
     // Unlocked, so only a first answer (the start checks again under its lock), but it spares
     // the preflight a start that cannot happen, and the preflight row it would leave behind.
     // A caller that waits for the scope instead (the deploy hook) checks it without a refusal.
@@ -257,10 +261,10 @@ export async function startRunbook(deps: StartDeps, request: StartRequest): Prom
     let result: StartResult;
     let preflight: SavedPreflight;
     if (replayed) {
-      result = { run: replayOf(replayed, plan, key!), created: false };
+      result = { run: replayOf(replayed, plan), created: false };
       preflight = await preflightOf(deps.pool, result.run);
     } else {
-      preflight = await checkPreflight(deps.pool, runbook, plan.scope, plan.parameters, request.preflightId, {
+      preflight = await loadStartPreflight(deps.pool, runbook, plan.scope, plan.parameters, request.preflightId, {
         now: deps.now?.() ?? new Date(),
         policy: deps.preflightPolicy ?? DEFAULT_PREFLIGHT_POLICY,
       });

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { Config } from '../config.js';
@@ -23,6 +24,25 @@ import { runsRoutes } from './routes/system/runs/index.js';
 import { tenantsRoutes } from './routes/system/tenants/index.js';
 import type { RunLauncher } from '../runbooks/launcher.js';
 import { temporalLauncher } from '../temporal/launcher.js';
+
+/** A whole HTTP/1.1 answer for what the parser refused: 431 for oversized headers, 408 for a slow client, else 400. */
+function rawErrorResponse(app: FastifyInstance, error: Error): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const page = app.routerErrorPage(Object.assign(new Error(STATUS_CODES[status]), { statusCode: status }), '/');
+  const headers = {
+    ...app.securityHeaders,
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': String(Buffer.byteLength(page.html)),
+    connection: 'close',
+  };
+  return [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+    '',
+    page.html,
+  ].join('\r\n');
+}
 
 export interface AppDeps {
   config: Config;
@@ -51,7 +71,16 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
     // A URL the router cannot even decode (`%ZZ`, an over-long id) gets the console's error page too.
     frameworkErrors: (error, request, reply) => {
       const page = app.routerErrorPage(error, request.url);
-      void (reply as FastifyReply).code(page.status).type('text/html; charset=utf-8').send(page.html);
+      void (reply as FastifyReply)
+        .code(page.status)
+        .headers(app.securityHeaders)
+        .type('text/html; charset=utf-8')
+        .send(page.html);
+    },
+    // So does a request the HTTP parser refuses (headers over 16 KB), written on the socket itself.
+    clientErrorHandler: (error, socket) => {
+      if ((error as NodeJS.ErrnoException).code === 'ECONNRESET' || socket.destroyed) return;
+      socket.end(rawErrorResponse(app, error));
     },
     ...options,
   });

@@ -5,15 +5,16 @@ import { loginPathOf, PLANE_COOKIES, PLANE_HOMES } from './planes.js';
  * Where to go after signing in: only a path of the plane signed in to (`/system/...`,
  * `/admin/...`), so a crafted `next` cannot send the visitor to another site (`//evil`,
  * `https://evil`, `/\evil`), to the other plane, or run script (`javascript:`). Anything else
- * goes to the plane's home page.
+ * goes to the plane's home page, and so does a path that cannot be a Location header: one with a
+ * character outside printable ASCII (a browser sends `ğ` percent-encoded; Node refuses it raw).
  */
 export function safeNext(next: string | undefined, plane: Plane): string {
   const home = PLANE_HOMES[plane];
   if (!next || next.length > 512) return home;
   if (!next.startsWith(`${PLANE_COOKIES[plane].path}/`)) return home;
-  // Browsers read a backslash as a slash and drop tabs and newlines from URLs.
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
-  if (next.includes('//') || /[\\\s\u0000-\u001f\u007f]/.test(next)) return home;
+  // Browsers read a backslash as a slash and drop tabs and newlines from URLs; printable ASCII
+  // has neither whitespace nor control characters.
+  if (next.includes('//') || next.includes('\\') || !/^[\x21-\x7e]*$/.test(next)) return home;
   if (next.startsWith(loginPathOf(plane))) return home;
   return next;
 }

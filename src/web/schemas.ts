@@ -11,3 +11,12 @@ export const NO_QUERY = { type: 'object', properties: {}, additionalProperties: 
 
 /** A form with nothing but its CSRF token. */
 export const CSRF_ONLY_BODY = { type: 'object', properties: CSRF_FIELD, additionalProperties: false } as const;
+
+/**
+ * A run id in its one accepted form, a UUID of hex digits (either case): ajv's `uuid` format also
+ * takes `urn:uuid:…`, which no run id is. A path naming anything else names no page: a 404.
+ */
+export const RUN_ID = {
+  type: 'string',
+  pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+} as const;

@@ -3,6 +3,7 @@ import { openDatabase } from '../db/client.js';
 import { lazyTemporalClient } from '../temporal/connection.js';
 import { runEntryPoint } from '../entryPoint.js';
 import { buildApp } from './app.js';
+import { requestLog } from './requestLog.js';
 import { trustProxyFromEnv } from './trustProxy.js';
 
 async function run(): Promise<void> {
@@ -11,7 +12,7 @@ async function run(): Promise<void> {
   const temporal = lazyTemporalClient(config.temporal);
   const app = await buildApp(
     { config, database, temporal },
-    { logger: { level: process.env.LOG_LEVEL ?? 'info' }, trustProxy: trustProxyFromEnv(process.env.TRUST_PROXY) },
+    { logger: requestLog(process.env.LOG_LEVEL ?? 'info'), trustProxy: trustProxyFromEnv(process.env.TRUST_PROXY) },
   );
   app.addHook('onClose', async () => {
     await temporal.connection.close();

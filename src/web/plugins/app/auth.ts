@@ -37,6 +37,8 @@ export interface ConsoleRoute {
   method: string;
   url: string;
   access: RouteAccess;
+  /** What the route takes (params, query, body), for checks that send it every field it names. */
+  schema: RouteOptions['schema'];
 }
 
 declare module 'fastify' {
@@ -127,7 +129,7 @@ export default fp(
       if (!allows(access))
         throw new Error(`${String(route.method)} ${route.url} declares ${access}; a /${plane} route takes ${choices}`);
       const methods = [route.method].flat();
-      for (const method of methods) app.consoleRoutes.push({ method, url: route.url, access });
+      for (const method of methods) app.consoleRoutes.push({ method, url: route.url, access, schema: route.schema });
       // Access is decided before the schema looks at the request, so that a visitor who may
       // not use the route learns nothing from how it validates (a malformed id is a 404 or a
       // sign-in for them too, never a 400).

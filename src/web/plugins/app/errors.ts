@@ -5,6 +5,7 @@ import { UnavailableError } from '../../../errors.js';
 import { isTransientError } from '../../../transient.js';
 import { HttpError, NotFoundError, TooManyRequestsError } from '../../httpErrors.js';
 import { PLANE_HOMES, planeOf } from '../../planes.js';
+import { RUN_ID } from '../../schemas.js';
 import { signedOutChrome } from './views.js';
 
 /** A refusal a route may want to record (the sign-in form audits both). */
@@ -63,12 +64,15 @@ function describeProblem(issue: FastifySchemaValidationError): { name: string; p
     case 'enum':
       return { name, problem: `must be one of: ${(params.allowedValues as unknown[]).join(', ')}.` };
     case 'format':
+      return { name, problem: `must be a valid ${String(params.format)}.` };
+    case 'pattern':
       return {
         name,
-        problem: params.format === 'uuid' ? 'must be a run id (a UUID).' : `must be a valid ${String(params.format)}.`,
+        problem:
+          params.pattern === RUN_ID.pattern
+            ? 'must be a run id (a UUID).'
+            : 'has characters that are not allowed here.',
       };
-    case 'pattern':
-      return { name, problem: 'has characters that are not allowed here.' };
     default:
       return { name, problem: 'is not valid.' };
   }
@@ -91,6 +95,9 @@ function pageFor(error: FastifyError, databaseUrl: string): ErrorPage {
   }
   if (error instanceof HttpError)
     return page(error.statusCode, error.statusCode === 403 ? 'Not allowed' : 'Request refused', error.message);
+  // A path's parameters name the page: one that cannot be a page's name is a page that is not there.
+  if (error.validation && error.validationContext === 'params')
+    return page(404, 'Page not found', new NotFoundError().message);
   if (error.validation) {
     return page(400, 'Check what was sent', 'Some of what was sent cannot be used:', {
       fields: error.validation.map(describeProblem),

@@ -12,7 +12,7 @@ import { IDEMPOTENCY_KEY_MAX, type GuardsInput } from '../../../../runbooks/vali
 import { NotFoundError } from '../../../httpErrors.js';
 import { initiatorOf } from '../../../plugins/app/auth.js';
 import { resultView, type ConfirmFields, type GuardFields, type ResultView, type ScopeFields } from './views.js';
-import { CSRF_FIELD, NO_QUERY, PLAIN_TEXT } from '../../../schemas.js';
+import { CSRF_FIELD, NO_QUERY, PLAIN_TEXT, RUN_ID } from '../../../schemas.js';
 import {
   hiddenParameters,
   inputOfParameters,
@@ -33,10 +33,7 @@ const scopeFields = {
   tenant: { type: 'string', maxLength: 200, pattern: PLAIN_TEXT },
   // A retry of a run's failed tenants: the scope is those tenants, whatever else is sent.
   retryOf: {
-    anyOf: [
-      { type: 'string', format: 'uuid' },
-      { type: 'string', maxLength: 0 },
-    ],
+    anyOf: [RUN_ID, { type: 'string', maxLength: 0 }],
   },
 } as const;
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ReadCache } from '../../../../db/readCache.js';
 import { CAPABILITIES } from '../../../../runbooks/capabilities.js';
-import { controlRun, tuneRun, type RunAction } from '../../../../runbooks/control.js';
+import { actionRefusal, controlRun, tuneRun, type RunAction } from '../../../../runbooks/control.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../../../../runbooks/exportFormats.js';
 import { exportCsv, exportRun } from '../../../../runbooks/exportRun.js';
 import { RunbookRefusal } from '../../../../runbooks/refusal.js';
@@ -19,10 +19,10 @@ import {
   type RunLive,
   type RunRecord,
 } from '../../../../runbooks/runs.js';
-import { NotFoundError } from '../../../httpErrors.js';
+import { HttpError, NotFoundError } from '../../../httpErrors.js';
 import { initiatorOf } from '../../../plugins/app/auth.js';
 import { actionView, auditView, liveView, runDetailView, runListView, SHOWN_ITEMS, tenantsView } from './views.js';
-import { CSRF_FIELD, NO_QUERY } from '../../../schemas.js';
+import { CSRF_FIELD, NO_QUERY, RUN_ID } from '../../../schemas.js';
 import { RUN_STATUSES, type RunStatus } from '../../../../runbooks/model.js';
 
 const RUNBOOK_IDS = RUNBOOKS.map((runbook) => runbook.id);
@@ -44,24 +44,22 @@ interface RunsQuery {
   before?: string;
 }
 
-const uuid = { type: 'string', format: 'uuid' } as const;
-
 const runsQuery = {
   type: 'object',
   properties: {
     // '' is the form's "any".
     status: { type: 'string', enum: ['', ...RUN_STATUSES] },
     runbook: { type: 'string', enum: ['', ...RUNBOOK_IDS] },
-    before: uuid,
+    before: RUN_ID,
   },
   additionalProperties: false,
 } as const;
 
-const runParams = { type: 'object', required: ['id'], properties: { id: uuid } } as const;
+const runParams = { type: 'object', required: ['id'], properties: { id: RUN_ID } } as const;
 const actionParams = {
   type: 'object',
   required: ['id', 'action'],
-  properties: { id: uuid, action: { type: 'string', enum: ACTIONS } },
+  properties: { id: RUN_ID, action: { type: 'string', enum: ACTIONS } },
 } as const;
 
 // `started=1`: the console's own redirect after a start; `done`: after an action.
@@ -240,16 +238,21 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
     { schema: { params: runParams, querystring: exportQuery }, config: { capability: CAPABILITIES.runsView } },
     async (request, reply) => {
       const format = request.query.format ?? 'csv';
+      const download = (id: string) =>
+        reply
+          .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8')
+          .header('content-disposition', `attachment; filename="run-${id}.${format}"`);
+      // HEAD answers what GET would, without exporting: only a download is audited.
+      if (request.method === 'HEAD') return download((await runOr404(pool, request.params.id)).id).send();
       const { initiator, context } = initiatorOf(request);
       const exported = await exportRun(pool, { runId: request.params.id, initiator, context }).catch(
         (error: unknown) => {
           throw error instanceof RunbookRefusal && error.code === 'run_not_found' ? new NotFoundError() : error;
         },
       );
-      return reply
-        .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8')
-        .header('content-disposition', `attachment; filename="run-${exported.run.id}.${format}"`)
-        .send(format === 'csv' ? exportCsv(exported) : `${JSON.stringify(exported, null, 2)}\n`);
+      return download(exported.run.id).send(
+        format === 'csv' ? exportCsv(exported) : `${JSON.stringify(exported, null, 2)}\n`,
+      );
     },
   );
 
@@ -273,6 +276,9 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
     { schema: { params: actionParams, querystring: NO_QUERY }, config: { capability: CAPABILITIES.runsManage } },
     async (request, reply) => {
       const run = await runOr404(pool, request.params.id);
+      // Offered only where it applies, as the run page's buttons are: otherwise why not, and no form.
+      const refusal = actionRefusal(run, request.params.action);
+      if (refusal) throw new HttpError(409, refusal.message);
       return renderAction(
         request as ActionRequest,
         reply,

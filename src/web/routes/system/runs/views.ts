@@ -1,4 +1,4 @@
-import type { RunAction } from '../../../../runbooks/control.js';
+import { actionRefusal, type RunAction } from '../../../../runbooks/control.js';
 import { count, counted, utcTime } from '../../../../format.js';
 import { progressText, runFraction } from '../../../../runbooks/progressText.js';
 import { RUNBOOKS, runbookTitle } from '../../../../runbooks/registry.js';
@@ -83,16 +83,15 @@ function actionsOf(
   run: RunLive,
   canManage: boolean,
 ): Array<{ action: RunAction | 'tune'; label: string; href: string }> {
-  if (!canManage || run.status === 'completed') return [];
-  const multiTenant = run.scopeKind !== 'tenant';
-  const actions: Array<[RunAction | 'tune', string, boolean]> = [
-    ['pause', 'Pause', multiTenant && run.status === 'running' && !run.pausedAt],
-    ['resume', 'Resume', multiTenant && run.status === 'running' && run.pausedAt !== null],
-    ['tune', 'Tune', run.status === 'running'],
-    ['cancel', 'Cancel', true],
+  if (!canManage) return [];
+  const actions: Array<[RunAction | 'tune', string]> = [
+    ['pause', 'Pause'],
+    ['resume', 'Resume'],
+    ['tune', 'Tune'],
+    ['cancel', 'Cancel'],
   ];
   return actions
-    .filter(([, , shown]) => shown)
+    .filter(([action]) => !actionRefusal(run, action))
     .map(([action, label]) => ({ action, label, href: `${runHref(run.id)}/actions/${action}` }));
 }
 
