@@ -106,7 +106,11 @@ describe('tsx src/cli start-runbook / runs', () => {
       ],
       [['runs', 'show', 'not-a-run'], 2, /No run with id not-a-run\./],
       [['runs', 'cancel', 'not-a-run'], 2, /No run with id not-a-run\./],
-      [['runs', 'list', '--status', 'done'], 2, /expected one of queued, running, completed/],
+      [
+        ['runs', 'list', '--status', 'done'],
+        2,
+        /expected one of queued, running, paused, cancelling, completed, succeeded/,
+      ],
     ];
     for (const [args, code, message] of cases) {
       const result = await runCli(args, env());

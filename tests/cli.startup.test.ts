@@ -116,7 +116,8 @@ describe('what a CLI command loads', () => {
     it('lists and shows runs from the database without Temporal, Fastify or the workflows', async () => {
       const list = await run(form, ['runs', 'list', '--limit', '50']);
       expect(list.code, list.stderr).toBe(0);
-      expect(list.stdout.trim().split('\n')).toHaveLength(5);
+      // Its header and the 5 runs.
+      expect(list.stdout.trim().split('\n')).toHaveLength(6);
       const show = await run(form, ['runs', 'show', runId]);
       expect(show.code, show.stderr).toBe(0);
       expect(show.stdout).toContain(`Run ${runId}`);

@@ -233,7 +233,7 @@ describe('a runbook with parameters, end to end through the engine', () => {
       });
       expect(page.statusCode).toBe(200);
       expect(page.body).toMatch(
-        /<input type="number" id="param-olderThanDays" name="p\.olderThanDays" step="1" inputmode="numeric" min="1" max="3650" value=""[^>]* required>/,
+        /<input type="number" id="param-test-findings-flag-olderThanDays" name="p\.olderThanDays" step="1" inputmode="numeric" min="1" max="3650" value=""[^>]* required>/,
       );
       for (const severity of ['critical', 'high', 'medium', 'low'])
         expect(page.body).toContain(`<input type="checkbox" name="p.severities" value="${severity}" checked>`);
@@ -248,7 +248,7 @@ describe('a runbook with parameters, end to end through the engine', () => {
       ]);
       expect(refused.statusCode).toBe(422);
       expect(refused.body).toContain('Check the parameters: Older than (days) must be a whole number from 1 to 3,650.');
-      expect(refused.body).toContain('id="param-olderThanDays-problem"');
+      expect(refused.body).toContain('id="param-test-findings-flag-olderThanDays-problem"');
 
       const shown = await post('preflight', [
         ['scope', 'tenant'],

@@ -26,7 +26,9 @@ describe('progressText', () => {
     expect(findingsText(paused)).toBe(
       'Paused by op@example.com: 4/10 tenants; 300 findings changed of 1,200 examined.',
     );
-    expect(findingsText({ ...paused, status: 'completed', outcome: 'cancelled' })).toMatch(/^Completed \(cancelled\)/);
+    expect(findingsText({ ...paused, status: 'completed', outcome: 'cancelled' })).toMatch(
+      /^Cancelled: 4\/10 tenants settled/,
+    );
   });
 
   it('says a queued run waits for a worker, whatever its counts', () => {
@@ -82,11 +84,31 @@ describe('progressText', () => {
     ['succeeded', 'succeeded'],
     ['partially_succeeded', 'partially succeeded'],
     ['failed', 'failed'],
-    ['cancelled', 'cancelled'],
   ])('states the outcome of a completed run (%s)', (outcome, words) => {
     expect(
       findingsText(run('completed', { tenants: 3, tenantsSucceeded: 3, examined: 1_500, changed: 1_001 }, outcome)),
     ).toBe(`Completed (${words}): 3/3 tenants; 1,001 findings changed of 1,500 examined.`);
+  });
+
+  it("tells a cancelled run's settled tenants from those it cancelled", () => {
+    expect(
+      findingsText(
+        run(
+          'completed',
+          { tenants: 20, tenantsSucceeded: 5, tenantsFailed: 1, tenantsCancelled: 14, examined: 600, changed: 500 },
+          'cancelled',
+        ),
+      ),
+    ).toBe('Cancelled: 6/20 tenants settled (1 failed), 14 cancelled; 500 findings changed of 600 examined.');
+  });
+
+  it('says a run is cancelling once a cancel was asked for, before it is paused or running', () => {
+    const cancelling = {
+      ...run('running', { tenants: 2, tenantsSucceeded: 1 }),
+      cancelRequestedAt: new Date(),
+      pausedBy: 'x',
+    };
+    expect(findingsText(cancelling)).toMatch(/^Cancelling: 1\/2 tenants;/);
   });
 
   it('keeps the failed suffix on a completed run', () => {
@@ -103,9 +125,14 @@ describe('progressText', () => {
 });
 
 describe('runFraction', () => {
-  it('is 1 for a completed run, whatever its counts', () => {
+  it('is 1 for a completed run, whatever its counts, but a cancelled one ends where it got to', () => {
     expect(runFraction(run('completed', {}))).toBe(1);
-    expect(runFraction(run('completed', { tenants: 10, tenantsSucceeded: 2 }))).toBe(1);
+    expect(runFraction(run('completed', { tenants: 10, tenantsSucceeded: 2 }, 'failed'))).toBe(1);
+    expect(
+      runFraction(
+        run('completed', { tenants: 10, tenantsSucceeded: 2, tenantsFailed: 1, tenantsCancelled: 7 }, 'cancelled'),
+      ),
+    ).toBeCloseTo(0.3);
   });
 
   it('is 0 when there are no tenants yet', () => {

@@ -332,7 +332,9 @@ describe('the findings of the signed-in customer', () => {
     expect(page.body).not.toContain(HOSTILE);
     expect(page.body).not.toContain('Rival');
     expect(page.body).toContain('<td>critical</td>');
-    expect(page.body).toContain('<time datetime="2024-03-01T00:00:00.000Z">2024-03-01</time>');
+    expect(page.body).toContain(
+      '<time datetime="2024-03-01T00:00:00.000Z" title="2024-03-01T00:00:00.000Z">2024-03-01</time>',
+    );
     // The hostile finding is the newest; then the 120 in reverse order of creation.
     expect(titles(page.body).slice(0, 3)).toEqual(['Acme finding 120', 'Acme finding 119', 'Acme finding 118']);
     const theirs = await get(app, '/admin/findings', other.cookies);
@@ -371,7 +373,9 @@ describe('the findings of the signed-in customer', () => {
       ['Resolved in the last 30 days', '9'],
       ['Mean time to resolve', '3 d 4 h'],
     ]);
-    expect(page.body).toContain('Computed <time datetime="2026-03-01T12:34:56.789Z">2026-03-01 12:34:56 UTC</time>');
+    expect(page.body).toContain(
+      'Computed <time datetime="2026-03-01T12:34:56.789Z" title="2026-03-01T12:34:56.789Z">2026-03-01 12:34:56 UTC</time>',
+    );
     expect(page.body).not.toContain('not been computed');
     expect(page.body.indexOf('<dt>Open critical</dt>')).toBeLessThan(page.body.indexOf('<table class="findings">'));
 

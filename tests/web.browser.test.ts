@@ -1,18 +1,21 @@
 import type { FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALL_CAPABILITIES } from '../src/runbooks/capabilities.js';
-import { findActiveRuns } from '../src/runbooks/runs.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ALL_CAPABILITIES, CAPABILITIES } from '../src/runbooks/capabilities.js';
+import { controlRun } from '../src/runbooks/control.js';
+import { liveRunCounts } from '../src/runbooks/runItems.js';
+import { findActiveRuns, getRun } from '../src/runbooks/runs.js';
 import { buildApp } from '../src/web/app.js';
 import { launchChromium, PHONE, screenshot, type ChromiumSession } from './support/browser.js';
 import { createCustomer, createOperator } from './support/console.js';
 import { LIFECYCLE, useRunbookHarness } from './support/harness.js';
-import { waitForRun } from './support/runs.js';
-import { slowBatches, undoRebuilds } from './support/slowBatches.js';
+import { tenantIds, waitForRun } from './support/runs.js';
+import { failTenants, slowBatches, undoRebuilds } from './support/slowBatches.js';
 import { until } from './support/until.js';
 
 const REASON = 'Rebuild lifecycle fields after the rules change (browser test)';
-const RUN_URL = /\/system\/ops\/runs\/([0-9a-f-]{36})\?started=1$/;
+const RUN_URL = /\/system\/ops\/runs\/([0-9a-f-]{36})$/;
 
 // Scripts run in the page (the project's TypeScript has no DOM types).
 const MARKER = 'window.__marker';
@@ -155,7 +158,7 @@ describe('the /system console in Chromium', { timeout: 120_000 }, () => {
     await status.filter({ hasText: /running/i }).waitFor({ timeout: 20_000 });
     await screenshot(page, 'console-run-running');
     // An action opens its confirmation in place (nothing is sent until it is confirmed).
-    // The live part is swapped every 2 s, so a click can land on the copy just replaced: try again then.
+    // The live part is swapped every second, so a click can land on the copy just replaced: try again then.
     const actionForm = page.locator('#run-action form');
     for (let attempt = 1; ; attempt++) {
       await page.locator('#run-live').getByRole('button', { name: 'Pause…' }).click();
@@ -205,26 +208,32 @@ describe('the /system console in Chromium', { timeout: 120_000 }, () => {
 
     await page.getByRole('link', { name: /^Notifications/ }).click();
     await page.waitForURL((url) => url.pathname === '/system/notifications');
-    const notice = page.locator(`#notifications li.unread a[href="/system/ops/runs/${runId}"]`);
-    expect(await notice.textContent()).toMatch(/Rebuild Findings Lifecycle on all tenants succeeded/);
+    const notice = page.locator('#notifications li.unread a', {
+      hasText: 'Rebuild Findings Lifecycle on all tenants succeeded',
+    });
     await screenshot(page, 'console-notifications');
+    // Opening it leads to the run, and it is read from then on.
+    await notice.click();
+    await page.waitForURL((url) => url.pathname === `/system/ops/runs/${runId}`);
+    expect(await unreadCount(page)).toBe(0);
 
     expect(errors, 'errors in the browser console').toEqual([]);
     await restoreSpeed();
     restoreSpeed = undefined;
   });
 
-  it('is one narrow column at 390 px: the runbooks page and the run page do not scroll sideways', async () => {
-    const runId = await finishedRun();
+  /** Each page at 390 px, as `who` sees it: one column, nothing to scroll sideways. */
+  async function expectOneColumnAtPhoneWidth(
+    who: { email: string; password: string },
+    prefix: string,
+    pages: ReadonlyArray<readonly [string, string]>,
+  ) {
     const phone = await launchChromium({ javaScriptEnabled: true, baseURL });
     try {
       const { page } = phone;
       await page.setViewportSize(PHONE);
-      await signIn(page, operator, 'console-390-login');
-      for (const [path, name] of [
-        ['/system/ops/runbooks', 'console-390-runbooks'],
-        [`/system/ops/runs/${runId}`, 'console-390-run'],
-      ] as const) {
+      await signIn(page, who, `${prefix}-login`);
+      for (const [path, name] of pages) {
         await page.goto(path);
         await screenshot(page, name);
         expect(
@@ -235,6 +244,274 @@ describe('the /system console in Chromium', { timeout: 120_000 }, () => {
     } finally {
       await phone.close();
     }
+  }
+
+  /** A refusal's message as the operator sees it: shown, an alert, red, and inside its field's label. */
+  async function refusalBeside(page: Page, problem: string, field: string) {
+    const seen = await page.evaluate<{ visible: boolean; role: string | null; color: string; besideField: boolean }>(
+      `(() => {
+        const problem = document.querySelector(${JSON.stringify(problem)});
+        if (!problem) return { visible: false, role: null, color: '', besideField: false };
+        return {
+          visible: problem.offsetParent !== null && problem.textContent.trim() !== '',
+          role: problem.getAttribute('role') ?? problem.closest('[role="alert"]')?.getAttribute('role') ?? null,
+          color: getComputedStyle(problem).color,
+          besideField: Boolean(problem.closest('label')?.querySelector(${JSON.stringify(`[name="${field}"]`)})),
+        };
+      })()`,
+    );
+    expect(seen, `${problem} beside ${field}`).toEqual({
+      visible: true,
+      role: 'alert',
+      color: 'rgb(183, 28, 28)',
+      besideField: true,
+    });
+  }
+
+  /** The run page's figures and its tenants table as of one moment (read in one go in the page). */
+  const figuresAndTable = (page: Page) =>
+    page.evaluate<{ tallies: Record<string, number>; rows: Record<string, number>; tenants: number }>(
+      `(() => {
+        const tallies = {};
+        for (const li of document.querySelectorAll('#run-live .tallies li'))
+          tallies[li.textContent.replace(/^[\\d,]+\\s*/, '').trim()] = Number(li.querySelector('strong').textContent.replace(/,/g, ''));
+        const rows = {};
+        const badges = document.querySelectorAll('#run-tenants tbody .badge');
+        for (const badge of badges) rows[badge.textContent.trim()] = (rows[badge.textContent.trim()] ?? 0) + 1;
+        return { tallies, rows, tenants: badges.length };
+      })()`,
+    );
+
+  it('tells the operator the truth at a glance: refusals beside their fields, a live page that agrees with itself, an honest rate after a pause, a cancel where it stopped', async () => {
+    const { page } = browser;
+    await settle();
+    await undoRebuilds(h.database.pool);
+    await signIn(page, operator, 'story-login');
+    await page.goto('/system/ops/runbooks');
+    const runbook = page.locator('article.runbook', {
+      has: page.getByText('findings.lifecycle.rebuild', { exact: true }),
+    });
+
+    // An unknown tenant: refused by the tenant field, as an alert, with the names that come close.
+    await runbook.getByLabel('One tenant').check();
+    await runbook.locator('input[name="tenant"]').fill('tenant-0000');
+    await runbook.getByRole('button', { name: /Run preflight/ }).click();
+    await page.locator('#tenant-problem-0:not([hidden])').waitFor();
+    expect(await page.locator('#tenant-problem-0').textContent()).toContain('Unknown tenant');
+    await refusalBeside(page, '#tenant-problem-0', 'tenant');
+    await screenshot(page, 'story-refusal-tenant');
+
+    // All tenants, a wrong phrase: refused by the phrase's field, the reason kept. Slow batches
+    // (8 of 2 s, one tenant at a time) leave time to watch, pause and resume the run it starts.
+    restoreSpeed = await slowBatches(h.database.pool, 2_000);
+    await preflightAllTenants(page, 'story');
+    await page.locator('#tenant-problem-0[hidden]').waitFor({ state: 'attached' });
+    const confirm = page.locator('form.confirm');
+    await confirm.getByLabel(/Reason/).fill(REASON);
+    await confirm.getByLabel(/to confirm a run on every tenant/).fill('ALL TENANT');
+    await confirm.getByRole('button', { name: 'Start' }).click();
+    await page.locator('#confirmation-problem').waitFor();
+    await refusalBeside(page, '#confirmation-problem', 'confirmation');
+    expect(await page.locator('form.confirm textarea[name="reason"]').inputValue()).toBe(REASON);
+    await screenshot(page, 'story-refusal-phrase');
+
+    // The preflight grows stale while the operator reads: the refusal is an alert at the top with
+    // the way out, and the new preflight's confirmation still has what was typed.
+    const preflightId = await page.locator('form.confirm input[name="preflightId"]').inputValue();
+    await h.database.pool.query(`UPDATE preflights SET created_at = created_at - interval '2 hours' WHERE id = $1`, [
+      preflightId,
+    ]);
+    await page
+      .locator('form.confirm')
+      .getByLabel(/to confirm a run on every tenant/)
+      .fill('ALL TENANTS');
+    await page.locator('form.confirm').getByRole('button', { name: 'Start' }).click();
+    const stale = page.locator('.preflight-result .notice.error[role="alert"]');
+    await stale.waitFor();
+    expect(await stale.textContent()).toMatch(/minutes old/);
+    expect(
+      await page.evaluate<string>(
+        `getComputedStyle(document.querySelector('.preflight-result .notice.error[role="alert"]')).color`,
+      ),
+    ).toBe('rgb(183, 28, 28)');
+    await screenshot(page, 'story-refusal-stale');
+    await stale.getByRole('button', { name: 'Run a new preflight' }).click();
+    await page.locator('form.confirm').waitFor();
+    expect(await page.locator('form.confirm textarea[name="reason"]').inputValue()).toBe(REASON);
+    expect(await page.locator('form.confirm input[name="confirmation"]').inputValue()).toBe('ALL TENANTS');
+    await page.locator('form.confirm').getByRole('button', { name: 'Start' }).click();
+    await page.waitForURL(RUN_URL);
+    const runId = RUN_URL.exec(page.url())![1]!;
+    expect(await page.locator('.toast').textContent()).toContain('Rebuild Findings Lifecycle queued');
+    expect(await page.locator('h1').textContent()).toBe('Rebuild Findings Lifecycle — all tenants');
+    // The toast shows once: not on a reload, nor on the way Back.
+    await page.reload();
+    expect(await page.locator('.toast').count()).toBe(0);
+    await page.goto('/system/ops/runs');
+    await page.goBack();
+    expect(new URL(page.url()).pathname).toBe(`/system/ops/runs/${runId}`);
+    expect(await page.locator('.toast').count()).toBe(0);
+
+    // While it runs, every poll's figures are its tenants table's: the same read.
+    await page.locator('#run-live .status-running').waitFor({ timeout: 20_000 });
+    await screenshot(page, 'story-run-running');
+    const samples: Array<Awaited<ReturnType<typeof figuresAndTable>>> = [];
+    for (let poll = 0; poll < 3; poll++) {
+      // The next poll's answer: htmx swaps the live part, the tenants and the trail together.
+      await page.evaluate(
+        `new Promise((resolve) => document.body.addEventListener('htmx:afterSettle', resolve, { once: true }))`,
+      );
+      samples.push(await figuresAndTable(page));
+    }
+    for (const sample of samples) {
+      expect(sample.tallies.tenants, JSON.stringify(sample)).toBe(sample.tenants);
+      for (const status of ['succeeded', 'failed', 'running', 'pending', 'cancelled'])
+        expect(sample.tallies[status] ?? 0, `${status}: ${JSON.stringify(sample)}`).toBe(sample.rows[status] ?? 0);
+    }
+    await until(
+      () => liveRunCounts(h.database.pool, runId),
+      (counts) => (counts.examined ?? 0) >= 20,
+      'some work done before the pause',
+    );
+
+    // A colleague pauses it from elsewhere: the badge, the ETA and the audit trail say so within a poll.
+    const control = { pool: h.database.pool, launcher: h.launcher };
+    const asked = { runId, initiator: h.operator, source: 'cli' as const, reason: 'Holding for the 10 s check' };
+    await controlRun(control, asked, 'pause');
+    const pausedAt = Date.now();
+    await expect
+      .poll(() => page.locator('#run-audit').textContent(), { timeout: 2_500, interval: 100 })
+      .toContain('runbook.paused');
+    const shownAfterMs = Date.now() - pausedAt;
+    expect(await page.locator('#run-live .badge').allTextContents()).toEqual(['Paused']);
+    await expect.poll(() => page.locator('#run-live .pace').textContent()).toContain('ETA —');
+    await screenshot(page, 'story-run-paused');
+    // The scenario is a pause of 10 s (a span of time, not a wait for a condition).
+    await sleep(10_000 - (Date.now() - pausedAt));
+    await controlRun(control, { ...asked, reason: 'Resuming after the 10 s check' }, 'resume');
+    const pausedForMs = Date.now() - pausedAt;
+
+    // Just after the resume, the rate is the work done over the time spent working, the pause left out.
+    const pace = page.locator('#run-live .pace');
+    await expect.poll(() => pace.textContent(), { timeout: 5_000 }).toMatch(/ETA about/);
+    const shownRate = Number(/([\d,]+) findings\/s/.exec((await pace.textContent())!)![1]!.replace(/,/g, ''));
+    const run = (await getRun(h.database.pool, runId))!;
+    const examined = (await liveRunCounts(h.database.pool, runId)).examined ?? 0;
+    const workedSeconds = (Date.now() - run.startedAt!.getTime() - pausedForMs) / 1000;
+    const expectedRate = examined / workedSeconds;
+    expect(
+      Math.abs(shownRate - expectedRate) / expectedRate,
+      `shown ${shownRate}/s, expected ${expectedRate.toFixed(1)}/s`,
+    ).toBeLessThan(0.2);
+    console.log(
+      `[story] pause on the trail after ${shownAfterMs} ms; rate ${shownRate}/s vs ${expectedRate.toFixed(1)}/s (paused ${pausedForMs} ms)`,
+    );
+
+    // Done: one badge, the time worked and paused apart.
+    await page.locator('#run-live .status-completed').waitFor({ timeout: 60_000 });
+    expect(await page.locator('#run-live .badge').allTextContents()).toEqual(['Succeeded']);
+    expect(await pace.textContent()).toMatch(/worked \d+( min \d+)? s, paused 1\d s/);
+    await screenshot(page, 'story-run-succeeded');
+
+    // Cancelled on its page: the run stops where it got to, and says once what never started.
+    await undoRebuilds(h.database.pool);
+    const { run: doomed } = await h.start({ kind: 'all_tenants' }, { runbook: LIFECYCLE });
+    await page.goto(`/system/ops/runs/${doomed.id}`);
+    await page.locator('#run-live .status-running').waitFor({ timeout: 20_000 });
+    for (let attempt = 1; ; attempt++) {
+      // The live part is swapped every second: a click can land on the copy just replaced.
+      await page.locator('#run-live').getByRole('button', { name: 'Cancel…' }).click();
+      const shown = await page
+        .locator('#run-action form textarea[name="reason"]')
+        .waitFor({ timeout: 2_500 })
+        .then(
+          () => true,
+          () => false,
+        );
+      if (shown) break;
+      if (attempt === 5) throw new Error('the cancel confirmation never opened in #run-action');
+    }
+    await page.locator('#run-action form textarea[name="reason"]').fill('Wrong window, doing it tonight');
+    await page.locator('#run-action form').getByRole('button', { name: 'Cancel the run' }).click();
+    await page.locator('.toast', { hasText: 'Cancel requested' }).waitFor();
+    await page.locator('#run-live .status-completed').waitFor({ timeout: 60_000 });
+    expect(await page.locator('#run-live .badge').allTextContents()).toEqual(['Cancelled']);
+    expect(await pace.textContent()).toMatch(/cancelled at \d+ %/);
+    expect(Number(await page.locator('#run-progress').getAttribute('value'))).toBeLessThan(100);
+    expect(await page.locator('#run-tenants').textContent()).not.toContain('cancelled before this tenant finished');
+    await screenshot(page, 'story-run-cancelled');
+    await page.reload();
+    expect(await page.locator('.toast').count()).toBe(0);
+    await restoreSpeed();
+    restoreSpeed = undefined;
+  });
+
+  it('fits each operator: a read-only one lands on Runs, filters for paused and failed are URLs, and 390 px has no sideways scroll', async () => {
+    await settle();
+    await undoRebuilds(h.database.pool);
+    // A failed run of one tenant, and a paused run of all of them.
+    const [first] = await tenantIds(h.database.pool);
+    const unfail = await failTenants(h.database.pool, [first!], 'tenant is locked for the audit');
+    let failedId: string;
+    try {
+      const { run } = await h.start({ kind: 'tenants', externalIds: ['tenant-00001'] }, { runbook: LIFECYCLE });
+      failedId = (await waitForRun(h.database.pool, run.id)).id;
+    } finally {
+      await unfail();
+    }
+    restoreSpeed = await slowBatches(h.database.pool, 700);
+    const { run: held } = await h.start({ kind: 'all_tenants' }, { runbook: LIFECYCLE });
+    await until(
+      () => getRun(h.database.pool, held.id),
+      (run) => run?.status === 'running',
+      'the run to be running',
+    );
+    const control = { pool: h.database.pool, launcher: h.launcher };
+    await controlRun(
+      control,
+      { runId: held.id, initiator: h.operator, source: 'cli', reason: 'Held for the filters' },
+      'pause',
+    );
+
+    const reader = await createOperator(h.database, [CAPABILITIES.runsView]);
+    const desk = await launchChromium({ javaScriptEnabled: true, baseURL });
+    try {
+      const { page } = desk;
+      await signIn(page, reader, 'story-reader-login');
+      expect(new URL(page.url()).pathname).toBe('/system/ops/runs');
+      expect(await page.locator('header a[href="/system/ops/runbooks"]').count()).toBe(0);
+      for (const [status, id] of [
+        ['paused', held.id],
+        ['failed', failedId!],
+      ] as const) {
+        await page.locator('select[name="status"]').selectOption(status);
+        await page.getByRole('button', { name: 'Filter' }).click();
+        await page.waitForURL((url) => url.searchParams.get('status') === status);
+        expect(await page.locator(`main a[href="/system/ops/runs/${id}"]`).count(), status).toBe(1);
+        expect(await page.locator('table.runs tbody tr').count(), status).toBe(1);
+      }
+      await page.goto('/system/ops/runs');
+      await screenshot(page, 'story-runs-1280');
+    } finally {
+      await desk.close();
+    }
+    try {
+      await expectOneColumnAtPhoneWidth(reader, 'story-390', [
+        ['/system/ops/runs', 'story-runs-390'],
+        [`/system/ops/runs/${held.id}`, 'story-run-390'],
+      ]);
+    } finally {
+      await controlRun(control, { runId: held.id, initiator: h.operator, source: 'cli' }, 'cancel');
+      await waitForRun(h.database.pool, held.id);
+    }
+  });
+
+  it('is one narrow column at 390 px: the runbooks page and the run page do not scroll sideways', async () => {
+    const runId = await finishedRun();
+    await expectOneColumnAtPhoneWidth(operator, 'console-390', [
+      ['/system/ops/runbooks', 'console-390-runbooks'],
+      [`/system/ops/runs/${runId}`, 'console-390-run'],
+    ]);
   });
 
   it('gives a customer signed in at /admin the unknown-URL 404 on /system/ops/runs', async () => {

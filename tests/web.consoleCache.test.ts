@@ -224,7 +224,7 @@ describe('the console forgets what it keeps as soon as it hears of a change', ()
       [first],
     );
     await app.changeFeed.caughtUp();
-    expect(await poll(shouted)).toMatch(/Completed: succeeded/);
+    expect(await poll(shouted)).toMatch(/status-completed outcome-succeeded">Succeeded</);
     expect(await poll(second)).not.toMatch(/Completed/);
   });
 });

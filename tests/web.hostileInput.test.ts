@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_CAPABILITIES } from '../src/runbooks/capabilities.js';
 import { buildApp } from '../src/web/app.js';
-import { PLANE_HOMES } from '../src/web/planes.js';
+import { operatorHome } from '../src/web/planes.js';
 import type { ConsoleRoute } from '../src/web/plugins/app/auth.js';
 import { cookieHeader, createCustomer, createOperator, signIn, signInCustomer } from './support/console.js';
 import { useRunbookHarness } from './support/harness.js';
@@ -139,7 +139,7 @@ describe('hostile input on every route', () => {
     );
   });
 
-  it('signs in with a next that cannot be a header value: to the home page, with its cookie', async () => {
+  it("signs in with a next that cannot be a header value: to the operator's start page, with its cookie", async () => {
     const operator = await createOperator(database, ALL_CAPABILITIES);
     for (const next of ['/system/\u011f', '/system/\u{1F600}', '/system/ops/runs?q=\u00e9\u0100']) {
       const form = await app.inject({ method: 'GET', url: `/system/login?next=${encodeURIComponent(next)}` });
@@ -158,7 +158,7 @@ describe('hostile input on every route', () => {
         }).toString(),
       });
       expect(response.statusCode).toBe(303);
-      expect(response.headers.location).toBe(PLANE_HOMES.system);
+      expect(response.headers.location).toBe(operatorHome(ALL_CAPABILITIES));
       expect(response.cookies.map((cookie) => cookie.name)).toContain('system_session');
     }
   });

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSessionToken } from '../src/auth/sessions.js';
-import { ALL_CAPABILITIES } from '../src/runbooks/capabilities.js';
+import { ALL_CAPABILITIES, CAPABILITIES } from '../src/runbooks/capabilities.js';
 import { consoleApp, cookiesOf, createOperator, csrfTokenOf, loginForm, postLogin } from './support/console.js';
 import { createTestDatabase, type TestDatabase } from './support/testDatabase.js';
 
@@ -176,12 +176,14 @@ describe('sign-in at /system/login', () => {
       'system/ops',
       '/system/ops\n/x',
       '/system/login',
-    ])('sends %j to the runbooks page instead', async (next) => {
+    ])("sends %j to the operator's start page instead", async (next) => {
       const page = await app.inject({ method: 'GET', url: `/system/login?next=${encodeURIComponent(next)}` });
       expect(page.statusCode).toBe(200);
-      expect(page.body).toContain('name="next" value="/system/ops/runbooks"');
-      // Each case signs in as its own operator, well within the throttle.
-      const someone = await createOperator(database, ALL_CAPABILITIES);
+      // Dropped: where to go instead depends on who signs in.
+      expect(page.body).toContain('name="next" value=""');
+      // Each case signs in as its own operator, well within the throttle; one who may only view
+      // runs starts on them (the runbooks would be a 403).
+      const someone = await createOperator(database, [CAPABILITIES.runsView]);
       const form = await loginForm(app);
       const response = await postLogin(
         app,
@@ -189,7 +191,7 @@ describe('sign-in at /system/login', () => {
         { cookies: form.cookies },
       );
       expect(response.statusCode).toBe(303);
-      expect(response.headers.location).toBe('/system/ops/runbooks');
+      expect(response.headers.location).toBe('/system/ops/runs');
     });
   });
 

@@ -12,6 +12,21 @@ const RUNBOOK = 'findings.lifecycle.rebuild';
 type Session = Awaited<ReturnType<typeof signIn>>;
 
 /** The header's count as a browser test reads it, or null when the page shows none. */
+/** A succeeded all-tenants run that `initiator` started, in a workspace of its own; its id. */
+async function insertCompletedRun(database: TestDatabase, initiator: { id: number; email: string }): Promise<string> {
+  const runId = randomUUID();
+  await database.pool.query(
+    `WITH w AS (INSERT INTO workspaces (slug, name) VALUES ('platform-ws', 'Platform') RETURNING id)
+     INSERT INTO operation_runs (id, workspace_id, runbook, scope_kind, scope, status, outcome, source,
+                                 initiator_platform_user_id, initiator_label, reason)
+     SELECT $1, id, $2, 'all_tenants', '{"allTenants": true}', 'completed', 'succeeded', 'system_ui', $3, $4,
+            'Backfill after the rules change'
+       FROM w`,
+    [runId, RUNBOOK, initiator.id, initiator.email],
+  );
+  return runId;
+}
+
 const headerCount = (html: string) => {
   const match = html.match(/data-unread-count="(\d+)"/);
   return match ? Number(match[1]) : null;
@@ -64,16 +79,7 @@ describe('notifications', () => {
       createOperator(database, []),
     ]);
     carolId = c.id;
-    runId = randomUUID();
-    await database.pool.query(
-      `WITH w AS (INSERT INTO workspaces (slug, name) VALUES ('platform-ws', 'Platform') RETURNING id)
-       INSERT INTO operation_runs (id, workspace_id, runbook, scope_kind, scope, status, outcome, source,
-                                   initiator_platform_user_id, initiator_label, reason)
-       SELECT $1, id, 'findings.lifecycle.rebuild', 'all_tenants', '{"allTenants": true}', 'completed', 'succeeded', 'system_ui',
-              $2, $3, 'Backfill after the rules change'
-         FROM w`,
-      [runId, a.id, a.email],
-    );
+    runId = await insertCompletedRun(database, a);
     // Oldest first, so ids order them.
     ids = {
       paused: await insertNotification(a.id, 'OperationRunPaused', {
@@ -113,15 +119,15 @@ describe('notifications', () => {
     await database?.destroy();
   });
 
-  it('lists only the operator’s own notifications, newest first, unread marked, in words, linked to the run', async () => {
+  it('lists only the operator’s own notifications, newest first, unread marked, in words, linked to open them', async () => {
     const response = await get('/system/notifications', alice);
     expect(response.statusCode).toBe(200);
     const html = response.body;
     expect(html).toContain(
-      `<a href="/system/ops/runs/${runId}">Rebuild Findings Lifecycle on all tenants succeeded</a>`,
+      `<a href="/system/notifications/${ids.succeeded}/open">Rebuild Findings Lifecycle on all tenants succeeded</a>`,
     );
     expect(html).toContain(
-      `<a href="/system/ops/runs/${runId}">Rebuild Findings Lifecycle on all tenants paused itself: canary done: 2 succeeded, 0 failed</a>`,
+      `<a href="/system/notifications/${ids.paused}/open">Rebuild Findings Lifecycle on all tenants paused itself: canary done: 2 succeeded, 0 failed</a>`,
     );
     expect(html.indexOf(`/system/notifications/${ids.succeeded}/read`)).toBeLessThan(
       html.indexOf(`/system/notifications/${ids.paused}/read`),
@@ -142,6 +148,7 @@ describe('notifications', () => {
     expect(body).not.toContain(HOSTILE);
     expect(body).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; paused itself: budget &lt;script&gt;');
     expect(body).not.toContain('/system/ops/runs/&lt;');
+    expect(body).not.toContain(`/system/notifications/${ids.hostile}/open`);
   });
 
   it('shows the operator’s own unread count in the header of every page, polled by htmx', async () => {
@@ -261,5 +268,129 @@ describe('notifications', () => {
     } finally {
       await database.pool.query('ALTER TABLE notifications_away RENAME TO notifications');
     }
+  });
+});
+
+describe('opening a notification', () => {
+  let database: TestDatabase;
+  let app: FastifyInstance;
+  let alice: Session;
+  let bob: Session;
+  let noRuns: Session;
+  let runId: string;
+  let ids: { mine: number; other: number; bobs: number; gone: number; noRuns: number };
+
+  // Paused notices, as an operator may have several of for one run (a completion is once per run).
+  const insertNotification = async (platformUserId: number, data: Record<string, unknown>) => {
+    const { rows } = await database.pool.query<{ id: number }>(
+      `INSERT INTO notifications (platform_user_id, type, data) VALUES ($1, 'OperationRunPaused', $2) RETURNING id::int`,
+      [platformUserId, JSON.stringify({ runbook: RUNBOOK, reason: 'canary done', ...data })],
+    );
+    return rows[0]!.id;
+  };
+  const readAt = async (id: number) =>
+    (
+      await database.pool.query<{ readAt: Date | null }>(
+        'SELECT read_at AS "readAt" FROM notifications WHERE id = $1',
+        [id],
+      )
+    ).rows[0]!.readAt?.toISOString() ?? null;
+  const get = (url: string, as: Pick<Session, 'cookies'>) =>
+    app.inject({ method: 'GET', url, headers: { cookie: cookieHeader(as.cookies) } });
+  const open = (id: number | string, as: Pick<Session, 'cookies'> | null, method: 'GET' | 'HEAD' = 'GET') =>
+    app.inject({
+      method,
+      url: `/system/notifications/${id}/open`,
+      headers: as ? { cookie: cookieHeader(as.cookies) } : {},
+    });
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    app = await consoleApp(database);
+    const [a, b, c] = await Promise.all([
+      createOperator(database, [CAPABILITIES.runsView]),
+      createOperator(database, [CAPABILITIES.runsView]),
+      createOperator(database, [CAPABILITIES.runbooksView, CAPABILITIES.runbooksRun]),
+    ]);
+    runId = await insertCompletedRun(database, a);
+    ids = {
+      mine: await insertNotification(a.id, { runId }),
+      other: await insertNotification(a.id, { runId }),
+      bobs: await insertNotification(b.id, { runId }),
+      gone: await insertNotification(a.id, { runId: randomUUID() }),
+      noRuns: await insertNotification(c.id, { runId }),
+    };
+    [alice, bob, noRuns] = await Promise.all([signIn(app, a), signIn(app, b), signIn(app, c)]);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await database?.destroy();
+  });
+
+  it('marks it read and goes on to its run, without JavaScript or a form; again changes nothing', async () => {
+    const list = await get('/system/notifications', alice);
+    expect(list.body).toContain(`href="/system/notifications/${ids.mine}/open"`);
+    const response = await open(ids.mine, alice);
+    expect(response.statusCode).toBe(303);
+    expect(response.headers.location).toBe(`/system/ops/runs/${runId}`);
+    expect(response.headers['cache-control']).toBe('no-store');
+    const first = await readAt(ids.mine);
+    expect(first).not.toBeNull();
+    expect(await readAt(ids.other)).toBeNull();
+    // Back on the list (not kept by the browser: no-store), it shows read, and the count says so.
+    const after = await get('/system/notifications', alice);
+    expect(after.body.match(/class="badge">Unread</g)).toHaveLength(2);
+    expect(after.body).toContain(`href="/system/notifications/${ids.mine}/open"`);
+
+    const again = await open(ids.mine, alice);
+    expect(again.statusCode).toBe(303);
+    expect(again.headers.location).toBe(`/system/ops/runs/${runId}`);
+    expect(await readAt(ids.mine)).toBe(first);
+  });
+
+  it('goes to the list when its run is gone, marked read all the same', async () => {
+    const list = await get('/system/notifications', alice);
+    expect(list.body).not.toContain(`/system/notifications/${ids.gone}/open`);
+    const response = await open(ids.gone, alice);
+    expect(response.statusCode).toBe(303);
+    expect(response.headers.location).toBe('/system/notifications');
+    expect(await readAt(ids.gone)).not.toBeNull();
+  });
+
+  it('sends an operator who may not view runs to the list instead of a 403, and shows them no run link', async () => {
+    const list = await get('/system/notifications', noRuns);
+    expect(list.statusCode).toBe(200);
+    expect(list.body).not.toContain('/open"');
+    expect(list.body).not.toContain('/system/ops/runs/');
+    const response = await open(ids.noRuns, noRuns);
+    expect(response.statusCode).toBe(303);
+    expect(response.headers.location).toBe('/system/notifications');
+    expect(await readAt(ids.noRuns)).not.toBeNull();
+  });
+
+  it('answers another operator’s, an unknown and a malformed id with the 404, and writes nothing', async () => {
+    // Each page carries a fresh CSRF token; the rest is the same page.
+    const withoutTokens = (html: string) => html.replace(/(csrf-token" content="|name="_csrf" value=")[^"]+/g, '$1');
+    const notFound = withoutTokens((await get('/system/no-such-page', alice)).body);
+    for (const id of [ids.bobs, 999_999_999, '0', '-1', '1e3', '9'.repeat(40), randomUUID(), '%3Cscript%3E']) {
+      const response = await open(id, alice);
+      expect(response.statusCode, String(id)).toBe(404);
+      expect(withoutTokens(response.body)).toBe(notFound);
+    }
+    expect(await readAt(ids.bobs)).toBeNull();
+    // Bob's own still opens for Bob.
+    expect((await open(ids.bobs, bob)).headers.location).toBe(`/system/ops/runs/${runId}`);
+  });
+
+  it('writes nothing for a signed-out visitor (sent to sign in) or for a HEAD', async () => {
+    const signedOut = await open(ids.other, null);
+    expect(signedOut.statusCode).toBe(303);
+    expect(signedOut.headers.location).toBe(
+      `/system/login?next=${encodeURIComponent(`/system/notifications/${ids.other}/open`)}`,
+    );
+    const head = await open(ids.other, alice, 'HEAD');
+    expect(head.statusCode).toBe(404);
+    expect(await readAt(ids.other)).toBeNull();
   });
 });

@@ -4,7 +4,7 @@ import { ALL_CAPABILITIES, CAPABILITIES } from '../src/runbooks/capabilities.js'
 import { getRun } from '../src/runbooks/runs.js';
 import { buildApp } from '../src/web/app.js';
 import { parseCsv } from './support/csv.js';
-import { cookieHeader, createOperator, fieldOf, postForm, signIn } from './support/console.js';
+import { cookieHeader, cookiesOf, createOperator, fieldOf, postForm, signIn } from './support/console.js';
 import { unflagFindings } from './support/flagOracle.js';
 import { RUNBOOK, useRunbookHarness } from './support/harness.js';
 import { tenantIds, waitForRun } from './support/runs.js';
@@ -86,13 +86,15 @@ describe('the run page: live progress and the operator actions, on real runs', (
       const live = await poll(run.id);
       expect(live.statusCode).toBe(200);
       expect(live.body).toContain('id="run-live"');
-      expect(live.body).toContain(`hx-get="/system/ops/runs/${run.id}/progress" hx-trigger="every 2s"`);
+      expect(live.body).toContain(`hx-get="/system/ops/runs/${run.id}/progress" hx-trigger="every 1s"`);
       expect(live.body).toMatch(/<progress id="run-progress" value="\d+" max="100"/);
       expect(live.body).toContain(`href="/system/ops/runs/${run.id}/actions/pause"`);
       expect(live.headers['hx-trigger']).toBeUndefined();
-      // A run this small brings its tenants along on every poll; the audit trail only at the end.
+      // Every poll brings the tenants and the audit trail along, from the same read as the figures.
       expect(live.body).toContain('<section id="run-tenants" hx-swap-oob="true">');
-      expect(live.body).not.toContain('id="run-audit"');
+      expect(live.body).toContain('<section id="run-audit" hx-swap-oob="true">');
+      expect(live.body).toContain('<span class="badge status-running">Running</span>');
+      expect(live.body).toContain('Goes on with 2 tenants at once · batches of 20 rows.');
       // The viewer watches the same run and is offered nothing to do.
       expect((await poll(run.id, viewer)).body).not.toContain('/actions/');
       expect((await get(`/system/ops/runs/${run.id}/actions/pause`, viewer)).statusCode).toBe(403);
@@ -104,22 +106,37 @@ describe('the run page: live progress and the operator actions, on real runs', (
       expect(confirmation.body).toContain('Pausing lets running tenants finish their current batch');
       const short = await act(run.id, 'pause', { reason: 'short' });
       expect(short.statusCode).toBe(422);
-      expect(short.body).toMatch(/id="action-reason-problem">The reason must be 10 to 500 characters; it has 5/);
+      expect(short.body).toMatch(
+        /id="action-reason-problem" role="alert">The reason must be 10 to 500 characters; it has 5/,
+      );
       expect((await getRun(h.database.pool, run.id))!.pausedAt).toBeNull();
 
       const paused = await act(run.id, 'pause', { reason: REASON });
       expect(paused.statusCode).toBe(303);
-      expect(paused.headers.location).toBe(`/system/ops/runs/${run.id}?done=pause`);
+      // The URL carries no flag: the toast comes once, with a cookie the page clears.
+      expect(paused.headers.location).toBe(`/system/ops/runs/${run.id}`);
       expect(await getRun(h.database.pool, run.id)).toMatchObject({ pausedBy: managerEmail, pauseReason: REASON });
-      const pausedPage = await get(paused.headers.location as string);
+      const notice = cookiesOf(paused);
+      const pausedPage = await get(`/system/ops/runs/${run.id}`, {
+        ...manager,
+        cookies: { ...manager.cookies, ...notice },
+      });
       expect(pausedPage.body).toContain('Pause requested');
-      expect(pausedPage.body).toContain(`by ${managerEmail}: ${REASON}`);
-      expect(pausedPage.body).toContain('no estimate while paused');
+      expect(pausedPage.body).toContain(`by ${managerEmail}: <span class="reason">${REASON}</span>`);
+      expect(pausedPage.body).toContain('ETA —');
+      expect(pausedPage.body).toContain('<span class="badge status-paused">Paused</span>');
+      expect(pausedPage.body).not.toContain('status-running');
       expect(pausedPage.body).toContain(`href="/system/ops/runs/${run.id}/actions/resume"`);
+      expect(cookiesOf(pausedPage).run_notice, 'the page clears the notice it showed').toBe('');
+      expect((await get(`/system/ops/runs/${run.id}`)).body, 'a reload shows no toast').not.toContain(
+        'Pause requested',
+      );
+      // The pause is on the live trail at once, without a reload.
+      expect((await poll(run.id)).body).toContain(`<strong>runbook.paused</strong> by ${managerEmail}`);
 
       const outOfRange = await act(run.id, 'tune', { parallelism: '99', reason: REASON });
       expect(outOfRange.statusCode).toBe(422);
-      expect(outOfRange.body).toMatch(/id="tuning-problem">The parallelism must be/);
+      expect(outOfRange.body).toMatch(/id="tuning-problem" role="alert">The parallelism must be/);
       expect(
         (
           await act(run.id, 'tune', {
@@ -129,6 +146,13 @@ describe('the run page: live progress and the operator actions, on real runs', (
           })
         ).statusCode,
       ).toBe(303);
+      const tuned = (await poll(run.id)).body;
+      expect(tuned).toContain('Goes on with 3 tenants at once · batches of 20 rows.');
+      expect(tuned).toContain('<strong>runbook.tuned</strong> by');
+      expect(tuned).toContain('(parallelism 2 → 3)');
+      const tuneForm = (await get(`/system/ops/runs/${run.id}/actions/tune`)).body;
+      expect(tuneForm).toContain('now <strong>3</strong>');
+      expect(tuneForm).toContain('now <strong>20</strong>');
 
       expect((await act(run.id, 'resume', { reason: REASON })).statusCode).toBe(303);
       const done = await waitForRun(h.database.pool, run.id);
@@ -142,8 +166,11 @@ describe('the run page: live progress and the operator actions, on real runs', (
       expect(last.body).toContain('<section id="run-tenants" hx-swap-oob="true">');
       expect(last.body).toContain('<section id="run-audit" hx-swap-oob="true">');
       expect(last.body).toMatch(/value="100" max="100"/);
-      expect(last.body).toContain('Completed: succeeded');
-      expect(last.body).toMatch(/took \d+/);
+      expect(last.body).toContain('<span class="badge status-completed outcome-succeeded">Succeeded</span>');
+      expect(last.body.match(/class="badge status-/g), 'one status badge').toHaveLength(1);
+      expect(last.body).toMatch(/worked \d+ s/);
+      // The pause's time is kept apart from the working time (the page names it from a second on).
+      expect((await getRun(h.database.pool, run.id))!.pausedMs).toBeGreaterThan(0);
 
       const audit = await auditOf(run.id);
       expect(audit.filter((event) => event.action === 'runbook.paused')).toEqual([
@@ -198,7 +225,7 @@ describe('the run page: live progress and the operator actions, on real runs', (
     });
     const page = (await get(`/system/ops/runs/${runId}`)).body;
     expect(page).toContain('canary wave of 2 tenants, then pause for a go-ahead');
-    expect(page).toContain(': canary done: 2 succeeded, 0 failed.');
+    expect(page).toContain(': <span class="reason">canary done: 2 succeeded, 0 failed</span>.');
     expect(page).toContain(`href="/system/ops/runs/${runId}/actions/resume"`);
     expect((await act(runId, 'resume', { reason: 'The canary looked right' })).statusCode).toBe(303);
     expect(await waitForRun(h.database.pool, runId)).toMatchObject({ outcome: 'succeeded' });
@@ -210,6 +237,24 @@ describe('the run page: live progress and the operator actions, on real runs', (
       expect((await get(`/system/ops/runs/${run.id}/actions/cancel`)).body).toContain('the run completes as cancelled');
       expect((await act(run.id, 'cancel', { reason: 'Wrong window, doing it tonight' })).statusCode).toBe(303);
       expect(await waitForRun(h.database.pool, run.id)).toMatchObject({ status: 'completed', outcome: 'cancelled' });
+
+      // Cancelled where it got to, the tenants it never started said once, not on every row.
+      const { rows } = await h.database.pool.query<{ settled: number; unstarted: number; total: number }>(
+        `SELECT count(*) FILTER (WHERE status IN ('succeeded', 'failed'))::int AS settled,
+                count(*) FILTER (WHERE status = 'cancelled' AND started_at IS NULL)::int AS unstarted,
+                count(*)::int AS total
+           FROM operation_run_items WHERE run_id = $1`,
+        [run.id],
+      );
+      const { settled, unstarted, total } = rows[0]!;
+      const cancelledPage = (await get(`/system/ops/runs/${run.id}`)).body;
+      expect(cancelledPage).toContain('<span class="badge status-completed outcome-cancelled">Cancelled</span>');
+      expect(cancelledPage).toContain(`Cancelled: ${settled}/${total} tenants settled`);
+      expect(cancelledPage).not.toContain('value="100" max="100"');
+      expect(cancelledPage).toMatch(/<strong>cancelled at \d+ %<\/strong>/);
+      if (unstarted > 0)
+        expect(cancelledPage).toContain(`${unstarted} tenant${unstarted === 1 ? '' : 's'} did not start.`);
+      expect(cancelledPage).not.toContain('The run was cancelled before this tenant finished.');
 
       expect((await poll(run.id)).body).not.toContain('/actions/');
       // Nor does any confirmation page: it says why, with no form to send.

@@ -7,7 +7,7 @@ import type { Initiator } from '../src/runbooks/initiator.js';
 import { runPreflight } from '../src/runbooks/preflight.js';
 import { getRunbook } from '../src/runbooks/registry.js';
 import { buildApp } from '../src/web/app.js';
-import { cookieHeader, createOperator, fieldOf, signIn } from './support/console.js';
+import { cookieHeader, cookiesOf, createOperator, fieldOf, signIn } from './support/console.js';
 import { LIFECYCLE, useRunbookHarness } from './support/harness.js';
 
 const HOSTILE = '<script>alert("x")</script>';
@@ -125,12 +125,24 @@ describe('runbooks page: preflight → confirm → start', () => {
     expect(response.body).toContain(
       `${number(report.toChange)} finding${report.toChange === 1 ? '' : 's'} in 1 tenant will change.`,
     );
-    for (const [field, count] of Object.entries(report.breakdown).filter(([, n]) => n > 0)) {
-      expect(response.body).toContain(`<td><code>${field}</code></td><td>${number(count)}</td>`);
-    }
-    expect(response.body).toContain(
-      `<td>${tenant}</td><td>${number(report.inScope)}</td><td>${number(report.toChange)}</td>`,
+    // The fields by name, in the same order every time (jsonb keeps none).
+    const changed = Object.entries(report.breakdown)
+      .filter(([, n]) => n > 0)
+      .sort(([a], [b]) => a.localeCompare(b));
+    const rows = changed.map(([field, count]) => `<tr><td><code>${field}</code></td><td>${number(count)}</td></tr>`);
+    expect(response.body).toContain(rows.join('\n      '));
+    const { rows: names } = await h.database.pool.query<{ name: string }>(
+      'SELECT name FROM tenants WHERE external_id = $1',
+      [tenant],
     );
+    expect(response.body).toContain(
+      `<td><code>${tenant}</code> <span class="tenant-name">${names[0]!.name}</span></td><td>${number(report.inScope)}</td><td>${number(report.toChange)}</td>`,
+    );
+    // What a start would meet is said now: nothing blocks it, and until when it may name this preflight.
+    expect(response.body).toMatch(
+      /This preflight can be started until <time datetime="[^"]+" title="[^"]+">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC<\/time>/,
+    );
+    expect(response.body).not.toContain('Starting is blocked');
     expect(response.body).toContain('Sample: before and after');
     // The sample's key column is headed by the runbook's sampleKey, each row keyed by the finding's id.
     expect(report.sampleKey).toBe('Finding');
@@ -164,7 +176,7 @@ describe('runbooks page: preflight → confirm → start', () => {
     const first = await start({ ...form, reason: REASON });
     expect(first.statusCode).toBe(303);
     const location = String(first.headers.location);
-    const runId = location.match(/^\/system\/ops\/runs\/([0-9a-f-]{36})\?started=1$/)?.[1];
+    const runId = location.match(/^\/system\/ops\/runs\/([0-9a-f-]{36})$/)?.[1];
     expect(runId).toBeDefined();
     const again = await start({ ...form, reason: REASON });
     expect(again.statusCode).toBe(303);
@@ -184,14 +196,18 @@ describe('runbooks page: preflight → confirm → start', () => {
     });
     expect((await h.client.workflow.getHandle(rows[0]!.workflowId).describe()).status.name).toBe('RUNNING');
 
+    // The toast comes with the redirect's cookie, once: the page clears it, so a reload shows none.
     const runPage = await app.inject({
       method: 'GET',
       url: location,
-      headers: { cookie: cookieHeader(session.cookies) },
+      headers: { cookie: cookieHeader({ ...session.cookies, ...cookiesOf(first) }) },
     });
     expect(runPage.statusCode).toBe(200);
-    expect(runPage.body).toContain('Rebuild Findings Lifecycle queued');
-    expect(runPage.body).toContain(`href="/system/ops/runs/${runId}"`);
+    expect(runPage.body).toContain(
+      '<p class="toast" role="status"><strong>Rebuild Findings Lifecycle queued</strong></p>',
+    );
+    expect(runPage.body).toContain(`<h1>Rebuild Findings Lifecycle — ${tenants[0]}</h1>`);
+    expect(cookiesOf(runPage).run_notice).toBe('');
     const plain = await app.inject({
       method: 'GET',
       url: `/system/ops/runs/${runId}`,
@@ -209,7 +225,8 @@ describe('runbooks page: preflight → confirm → start', () => {
       { 'hx-request': 'true' },
     );
     expect(response.statusCode).toBe(200);
-    expect(String(response.headers['hx-redirect'])).toMatch(/^\/system\/ops\/runs\/[0-9a-f-]{36}\?started=1$/);
+    expect(String(response.headers['hx-redirect'])).toMatch(/^\/system\/ops\/runs\/[0-9a-f-]{36}$/);
+    expect(cookiesOf(response).run_notice).toMatch(/^[0-9a-f-]{36}\.started$/);
   });
 
   it('a short reason is refused by the reason field, with the input kept and no run', async () => {
@@ -219,7 +236,9 @@ describe('runbooks page: preflight → confirm → start', () => {
     expect(response.statusCode).toBe(422);
     expect(confirmFields(response.body)).toEqual(form);
     expect(response.body).toMatch(/<textarea name="reason"[^>]*aria-invalid=true[^>]*>too short<\/textarea>/);
-    expect(response.body).toContain('id="reason-problem">The reason must be 10 to 500 characters; it has 9.');
+    expect(response.body).toContain(
+      'id="reason-problem" role="alert">The reason must be 10 to 500 characters; it has 9.',
+    );
     expect(await runCount()).toBe(before);
   });
 
@@ -277,7 +296,7 @@ describe('runbooks page: preflight → confirm → start', () => {
     const response = await start({ ...confirmFields(page.body), reason, confirmation: 'all tenants' });
     expect(response.statusCode).toBe(422);
     expect(response.body).toContain(
-      'id="confirmation-problem">An all-tenants run needs the typed confirmation &quot;ALL TENANTS&quot; exactly.',
+      'id="confirmation-problem" role="alert">An all-tenants run needs the typed confirmation &quot;ALL TENANTS&quot; exactly.',
     );
     expect(response.body).toContain(
       'Backfill &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; for everyone</textarea>',
@@ -375,6 +394,20 @@ describe('runbooks page: preflight → confirm → start', () => {
     expect(unknown.statusCode).toBe(422);
     expect(unknown.body).toContain('Unknown tenant: no-such-&lt;script&gt;');
     expect(unknown.body).not.toContain(HOSTILE);
+    // By the tenant field, as an alert: in place on the page, and out of band for htmx, which swaps only the result.
+    expect(unknown.body).toMatch(/aria-describedby="tenant-problem-0" aria-invalid=true>/);
+    expect(unknown.body).toMatch(
+      /<small class="field-problem" id="tenant-problem-0" role="alert">Unknown tenant: no-such-&lt;script&gt;/,
+    );
+    const swapped = await preflight({ scope: 'tenant', tenant: 'no-such-tenant' }, session, { 'hx-request': 'true' });
+    expect(swapped.body).toMatch(
+      /<small class="field-problem" id="tenant-problem-0" role="alert" hx-swap-oob="true">Unknown tenant: no-such-tenant/,
+    );
+    // A preflight that works clears the field's message in the same way.
+    const cleared = await preflight({ scope: 'tenant', tenant: tenants[1]! }, session, { 'hx-request': 'true' });
+    expect(cleared.body).toContain(
+      '<small class="field-problem" id="tenant-problem-0" role="alert" hidden hx-swap-oob="true"></small>',
+    );
     const form = confirmFields((await preflight({ scope: 'tenant', tenant: tenants[1]! })).body);
     const started = await start({ ...form, tenant: 'platform', reason: REASON });
     expect(started.statusCode).toBe(422);
@@ -390,13 +423,39 @@ describe('runbooks page: preflight → confirm → start', () => {
     expect(response.body).toContain('Run a new preflight');
     expect(response.body).toContain(`action="/system/ops/runbooks/${LIFECYCLE}/preflight"`);
     expect(await runCount()).toBe(before);
+    // What was typed goes along with the new preflight, and comes back in its confirmation.
+    const refused = response.body.slice(response.body.indexOf('Run a new preflight') - 3000);
+    expect(fieldOf(refused, 'reason')).toBe(REASON);
+    const again = await preflight({ scope: 'tenant', tenant: tenants[1]!, reason: REASON, maxFailedTenants: '' });
+    expect(again.statusCode).toBe(200);
+    expect(again.body).toContain(`>${REASON}</textarea>`);
   });
 
-  it('a start over a queued run of the same tenant links the run that holds it', async () => {
-    const form = confirmFields((await preflight({ scope: 'tenant', tenant: tenants[0]! })).body);
-    const response = await start({ ...form, reason: REASON });
-    expect(response.statusCode).toBe(422);
-    expect(response.body).toMatch(/<a href="\/system\/ops\/runs\/[0-9a-f-]{36}">Open run/);
+  it('the preflight says first what would block a start (a run holding the scope, with its real status) or that it changes nothing', async () => {
+    const holder = await preflight({ scope: 'tenant', tenant: tenants[1]! });
+    const started = await start({ ...confirmFields(holder.body), reason: REASON });
+    expect(started.statusCode).toBe(303);
+    const holderId = /runs\/([0-9a-f-]{36})/.exec(String(started.headers.location))![1]!;
+    try {
+      // No worker polls this queue: the run stays queued. Paused, it is called paused.
+      await h.database.pool.query(`UPDATE operation_runs SET paused_at = now(), paused_by = 'op' WHERE id = $1`, [
+        holderId,
+      ]);
+      const blocked = await preflight({ scope: 'tenant', tenant: tenants[1]! });
+      expect(blocked.statusCode).toBe(200);
+      expect(blocked.body).toContain(`Starting is blocked: Run ${holderId} (paused, ${tenants[1]}`);
+      expect(blocked.body).toContain(`<a href="/system/ops/runs/${holderId}">Open run ${holderId}</a>`);
+    } finally {
+      await h.database.pool.query(
+        `UPDATE operation_runs SET status = 'completed', outcome = 'cancelled' WHERE id = $1`,
+        [holderId],
+      );
+    }
+    // A tenant without findings: nothing to change, said before anyone types a reason.
+    const empty = await preflight({ scope: 'tenant', tenant: hostileTenant });
+    expect(empty.statusCode).toBe(200);
+    expect(empty.body).toContain('Nothing to do: starting is allowed but will change nothing.');
+    expect(empty.body).not.toContain('Starting is blocked');
   });
 
   it('an operator with runbooks.view only gets 403 on both POSTs', async () => {

@@ -8,6 +8,10 @@ import { createTestDatabase, type TestDatabase } from './support/testDatabase.js
 
 const HOSTILE = '<script>alert("x")</script>';
 
+/** The runs a list page links, in its order. */
+const runIdsOf = (html: string) =>
+  [...html.matchAll(/<a href="\/system\/ops\/runs\/([0-9a-f-]{36})">/g)].map((match) => match[1]!);
+
 describe('runs pages', () => {
   let database: TestDatabase;
   let app: FastifyInstance;
@@ -90,9 +94,51 @@ describe('runs pages', () => {
     expect(response.statusCode).toBe(200);
     expect(response.body.indexOf(runIds.hostile)).toBeLessThan(response.body.indexOf(runIds.old));
     expect(response.body).toContain('status-running">Running');
-    expect(response.body).toContain('Completed: succeeded');
+    expect(response.body).toContain('status-completed outcome-succeeded">Succeeded');
+    // The run is the row's link: its scope and short id; its initiator links the runs it started.
+    expect(response.body).toContain(`<a href="/system/ops/runs/${runIds.old}">&lt;script&gt;`);
+    expect(response.body).toContain(`<code>${runIds.old.slice(0, 8)}</code>`);
+    expect(response.body).toContain('href="/system/ops/runs?initiator=cli%3A%3Cscript%3E');
     expect(response.body).not.toContain(HOSTILE);
     expect(response.body).toContain('&lt;script&gt;');
+  });
+
+  it('filters by every phase and outcome, and by initiator, each a URL to share', async () => {
+    const { rows } = await database.pool.query<{ id: string; filter: string }>(
+      `WITH t AS (SELECT id, workspace_id FROM tenants WHERE external_id = $1),
+            made AS (
+              INSERT INTO operation_runs (id, workspace_id, runbook, scope_kind, scope, status, outcome, source, initiator_label, reason,
+                                          paused_at, cancel_requested_at)
+              SELECT gen_random_uuid(), t.workspace_id, 'findings.lifecycle.rebuild', 'tenant', '{"tenants": []}', f.status, f.outcome, 'cli',
+                     f.initiator, 'Filter ' || f.filter, f.paused_at, f.cancel_requested_at
+                FROM t, (VALUES ('paused', 'running', NULL, now(), NULL::timestamptz, 'pauser@example.com'),
+                                ('cancelling', 'running', NULL, now(), now(), 'cli:test'),
+                                ('failed', 'completed', 'failed', NULL, NULL, 'cli:test'),
+                                ('cancelled', 'completed', 'cancelled', NULL, NULL, 'cli:test'))
+                       AS f(filter, status, outcome, paused_at, cancel_requested_at, initiator)
+              RETURNING id, substring(reason FROM 8) AS filter)
+       SELECT id, filter FROM made`,
+      [HOSTILE],
+    );
+    const made = Object.fromEntries(rows.map((row) => [row.filter, row.id]));
+    try {
+      for (const [filter, id] of Object.entries(made)) {
+        const page = await get(`/system/ops/runs?status=${filter}`);
+        expect(page.statusCode, filter).toBe(200);
+        expect(runIdsOf(page.body), filter).toEqual([id]);
+        expect(page.body).toContain(`<option value="${filter}" selected>`);
+      }
+      // Paused and running are apart: one badge each.
+      expect(runIdsOf((await get('/system/ops/runs?status=running')).body)).toEqual([runIds.hostile]);
+      expect((await get('/system/ops/runs?status=paused')).body).toContain('status-paused">Paused');
+      expect((await get('/system/ops/runs?status=cancelling')).body).toContain('status-cancelling">Cancelling');
+      const mine = await get('/system/ops/runs?initiator=pauser%40example.com');
+      expect(runIdsOf(mine.body)).toEqual([made.paused]);
+      expect(mine.body).toContain('value="pauser@example.com"');
+      expect(mine.body).toContain('href="/system/ops/runs">Clear filters');
+    } finally {
+      await database.pool.query('DELETE FROM operation_runs WHERE id = ANY($1::uuid[])', [Object.values(made)]);
+    }
   });
 
   it('filters by status and runbook', async () => {
@@ -107,7 +153,9 @@ describe('runs pages', () => {
   it('a filter value that does not exist is a 400 naming the field and the allowed values', async () => {
     const status = await get('/system/ops/runs?status=%3Cscript%3E');
     expect(status.statusCode).toBe(400);
-    expect(status.body).toContain('<strong>status</strong> must be one of: , queued, running, completed.');
+    expect(status.body).toContain(
+      '<strong>status</strong> must be one of: queued, running, paused, cancelling, completed, succeeded, partially_succeeded, failed, cancelled (or empty, for any).',
+    );
     const runbook = await get('/system/ops/runs?runbook=nope');
     expect(runbook.statusCode).toBe(400);
     expect(runbook.body).toContain('<strong>runbook</strong>');
@@ -190,8 +238,6 @@ describe('runs list pages and the live part of a run page', () => {
 
   const get = (url: string, headers: Record<string, string> = {}) =>
     app.inject({ method: 'GET', url, headers: { cookie, ...headers } });
-  const runIdsOf = (html: string) =>
-    [...html.matchAll(/<a href="\/system\/ops\/runs\/([0-9a-f-]{36})">/g)].map((match) => match[1]!);
   const nextOf = (html: string) => /<a href="([^"]+)" rel="next">/.exec(html)?.[1]?.replace(/&amp;/g, '&') ?? null;
 
   it('pages by keyset: every run exactly once, newest first, ties broken by id, and a run added meanwhile shifts nothing', async () => {
@@ -238,28 +284,56 @@ describe('runs list pages and the live part of a run page', () => {
     expect((await get('/system/ops/runs?before=%27%3B%20DROP%20TABLE%20operation_runs')).statusCode).toBe(400);
   });
 
-  it('the live part polls while a run is active, with its rate and what is left, and not once it is terminal', async () => {
+  it('the live part polls while a run is active, its rate by working time (paused time apart), and not once it is terminal', async () => {
     const [id] = ids;
+    // Four tenants, 500 of the preflight's 1,000 findings examined; 13 s since the start, 8 s of them paused.
     const { rows } = await database.pool.query<{ id: string }>(
       `WITH p AS (INSERT INTO preflights (id, runbook, scope_kind, scope, report, content_hash, created_by)
                   VALUES (gen_random_uuid(), 'findings.lifecycle.rebuild', 'all_tenants', '{}', '{"inScope": 1000}', 'x', 'test') RETURNING id)
-       UPDATE operation_runs SET status = 'running', outcome = NULL, preflight_id = p.id, started_at = now() - interval '10 seconds',
-              counts = '{"tenants": 400, "tenantsSucceeded": 100, "examined": 500, "changed": 450}'
+       UPDATE operation_runs SET status = 'running', outcome = NULL, preflight_id = p.id, started_at = now() - interval '13 seconds',
+              paused_ms = 5000, paused_at = now() - interval '3 seconds', paused_by = 'op@example.com',
+              settings = '{"parallelism": 4, "batchSize": 250}'
          FROM p WHERE operation_runs.id = $1 RETURNING operation_runs.id`,
       [id],
     );
     expect(rows).toHaveLength(1);
+    await database.pool.query(
+      `WITH w AS (SELECT id FROM workspaces WHERE slug = 'pages'),
+            t AS (INSERT INTO tenants (workspace_id, external_id, name)
+                  SELECT w.id, 'live-' || n, 'Live Tenant ' || n FROM w, generate_series(1, 4) AS n RETURNING id, external_id)
+       INSERT INTO operation_run_items (run_id, tenant_id, status, counts)
+       SELECT $1, t.id, s.status, s.counts::jsonb FROM t JOIN (VALUES
+         ('live-1', 'succeeded', '{"examined": 300, "changed": 270, "batches": 2}'),
+         ('live-2', 'running', '{"examined": 200, "changed": 180, "batches": 1}'),
+         ('live-3', 'pending', '{}'), ('live-4', 'pending', '{}')) AS s(external_id, status, counts) USING (external_id)`,
+      [id],
+    );
     // Written as the worker would: the console drops what it kept of the run once it has heard.
     await app.changeFeed.caughtUp();
-    const running = await get(`/system/ops/runs/${id}/progress`, { 'hx-request': 'true' });
-    expect(running.statusCode).toBe(200);
-    expect(running.body).toContain('hx-trigger="every 2s"');
-    // 500 of the preflight's 1,000 findings in about 10 s: half done, about 10 s to go.
-    expect(running.body).toContain('value="50" max="100"');
-    expect(running.body).toMatch(/· 5\d findings\/s · about (9|10|11) s left/);
-    expect(running.headers['hx-trigger']).toBeUndefined();
-    // 400 tenants do not fit on the page: the poll stays small and leaves them out until the end.
-    expect(running.body).not.toContain('id="run-tenants"');
+    const paused = await get(`/system/ops/runs/${id}/progress`, { 'hx-request': 'true' });
+    expect(paused.statusCode).toBe(200);
+    expect(paused.body).toContain('hx-trigger="every 1s"');
+    // The figures are the items', the same read as the tenants table beside them.
+    expect(paused.body).toContain('value="50" max="100"');
+    expect(paused.body).toContain('<li><strong>4</strong> tenants</li>');
+    expect(paused.body).toContain('<li><strong>1</strong> succeeded</li>');
+    expect(paused.body).toContain('<li><strong>1</strong> running</li>');
+    expect(paused.body).toContain('<li><strong>2</strong> pending</li>');
+    expect(paused.body).toContain('<li><strong>500</strong> findings examined</li>');
+    expect(paused.body).toContain('<code>live-1</code> <span class="tenant-name">Live Tenant 1</span>');
+    expect(paused.body).toContain('Goes on with 4 tenants at once · batches of 250 rows.');
+    // 500 findings in 5 s of work: the 8 s paused count for nothing, and a paused run promises no end.
+    expect(paused.body).toMatch(/· (9\d|10\d) findings\/s · <span class="eta"[^>]*>ETA —<\/span>/);
+    expect(paused.headers['hx-trigger']).toBeUndefined();
+
+    await database.pool.query(
+      `UPDATE operation_runs SET paused_at = NULL, paused_by = NULL, paused_ms = 8000 WHERE id = $1`,
+      [id],
+    );
+    await app.changeFeed.caughtUp();
+    // Just resumed: the same rate, and an honest estimate of the 500 findings left.
+    const resumed = await get(`/system/ops/runs/${id}/progress`, { 'hx-request': 'true' });
+    expect(resumed.body).toMatch(/· (9\d|10\d) findings\/s · <span class="eta"[^>]*>ETA about [45] s left<\/span>/);
     // Without htmx the same URL is a page of its own, and without JavaScript the run page reloads itself.
     expect((await get(`/system/ops/runs/${id}/progress`)).body).toContain('<!doctype html>');
     expect((await get(`/system/ops/runs/${id}`)).body).toContain(
@@ -274,7 +348,7 @@ describe('runs list pages and the live part of a run page', () => {
     const done = await get(`/system/ops/runs/${id}/progress`, { 'hx-request': 'true' });
     expect(done.body).not.toContain('hx-trigger=');
     expect(done.body).toContain('value="100" max="100"');
-    expect(done.body).toContain('took 1 min 15 s');
+    expect(done.body).toContain('worked 1 min 7 s, paused 8 s');
     expect(done.headers['hx-trigger']).toBe('runCompleted');
     expect(done.body).toContain('<section id="run-tenants" hx-swap-oob="true">');
     expect((await get(`/system/ops/runs/${id}`)).body).not.toContain('http-equiv="refresh"');

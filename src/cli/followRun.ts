@@ -2,11 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describeDatabaseUrl } from '../db/describeUrl.js';
 import { UserError } from '../errors.js';
 import { progressBar, progressText, runFraction } from '../runbooks/progressText.js';
+import type { RunPhase } from '../runbooks/model.js';
 import { liveRunCounts } from '../runbooks/runItems.js';
+import { phaseOf } from '../runbooks/runPhase.js';
 import { getRun, type RunRecord } from '../runbooks/runs.js';
 import { isTransientError } from '../transient.js';
 import type { CliDeps } from './deps.js';
-import { CLI } from './hints.js';
+import { CLI, pauseHint } from './hints.js';
 import { printable } from './printable.js';
 import { liveProgress, progress } from './output.js';
 
@@ -18,9 +20,10 @@ function followAgainHint(runId: string): string {
 }
 
 /**
- * Follows a run to its end: a live bar on a terminal, a line every few seconds otherwise. An
- * outage of PostgreSQL is ridden out (one line when it starts, one when it ends); Ctrl-C stops
- * following, never the run.
+ * Follows a run to its end: a live bar on a terminal; otherwise a line when its progress changed
+ * (at most one every few seconds) and at once when its phase did. A pause is said once, with how
+ * to resume, however long it lasts. An outage of PostgreSQL is ridden out (one line when it
+ * starts, one when it ends); Ctrl-C stops following, never the run.
  */
 export async function followRun(deps: CliDeps, runId: string, unit: string, pollMs = 1_000): Promise<Followed> {
   const live = liveProgress();
@@ -29,6 +32,7 @@ export async function followRun(deps: CliDeps, runId: string, unit: string, poll
   process.once('SIGINT', onSigint);
   const where = describeDatabaseUrl(deps.config.databaseUrl);
   let last: RunRecord | null = null;
+  let phase: RunPhase | null = null;
   let down = false;
   try {
     while (!stop.signal.aborted) {
@@ -47,9 +51,14 @@ export async function followRun(deps: CliDeps, runId: string, unit: string, poll
       }
       if (!down) {
         if (!last) throw new UserError(`Run ${runId} disappeared.`);
-        const done = last.status === 'completed';
-        live.update(`${progressBar(runFraction(last))} ${printable(progressText(last, unit))}`, done);
-        if (done) return { run: last, interrupted: false };
+        const seen = phaseOf(last);
+        live.update(`${progressBar(runFraction(last))} ${printable(progressText(last, unit))}`, seen !== phase);
+        if (seen === 'paused' && phase !== 'paused') {
+          live.done();
+          progress(`Run ${runId} is ${pauseHint(last)}`);
+        }
+        phase = seen;
+        if (seen === 'completed') return { run: last, interrupted: false };
       }
       await sleep(pollMs, undefined, { signal: stop.signal }).catch(() => {});
     }

@@ -1,10 +1,25 @@
 import { UserError } from '../errors.js';
 import { RunbookRefusal, type RefusalCode } from '../runbooks/refusal.js';
+import type { RunRecord } from '../runbooks/runs.js';
+import { instant } from './output.js';
+import { printable } from './printable.js';
 
 /** How a person runs this CLI from a checkout: `npm run cli -- <command>` (tsx need not be on PATH). */
 export const CLI = 'npm run cli --';
 
 const LIST_HINT = `List runs with: ${CLI} runs list`;
+
+/**
+ * A paused run: since when, by whom and why, and the command that resumes it (the reason, which
+ * the audit trail keeps, left to fill in).
+ */
+export function pauseHint(run: Pick<RunRecord, 'id' | 'pausedAt' | 'pausedBy' | 'pauseReason'>): string {
+  const reason = run.pauseReason ? ` (${printable(run.pauseReason)})` : '';
+  return (
+    `paused since ${instant(run.pausedAt)} by ${printable(run.pausedBy ?? '', 200)}${reason}; ` +
+    `resume with: ${CLI} runs resume ${run.id} --reason "<why>"`
+  );
+}
 
 /** What to type next, for the refusals where the CLI can say it; the core stays surface-free. */
 const HINTS: Partial<Record<RefusalCode, string>> = {

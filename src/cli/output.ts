@@ -10,22 +10,25 @@ export function progress(line: string): void {
 
 /**
  * Progress of long work on stderr: on a terminal one line rewritten in place; otherwise a line
- * every `intervalMs` (and the final one), so logs stay short.
+ * when it changed, at most one every `intervalMs` unless `now` (the final line, or a change to
+ * say at once), so logs stay short and work that waits says so once, not every few seconds.
  */
-export function liveProgress(intervalMs = 5_000): { update(line: string, final?: boolean): void; done(): void } {
+export function liveProgress(intervalMs = 5_000): { update(line: string, now?: boolean): void; done(): void } {
   const tty = Boolean(process.stderr.isTTY);
   let lastWrite = 0;
+  let written: string | null = null;
   let inPlace = false;
   return {
-    update(line, final = false) {
+    update(line, now = false) {
       if (tty) {
         process.stderr.write(`\r${line}\u001b[K`);
         inPlace = true;
         return;
       }
-      const now = Date.now();
-      if (final || now - lastWrite >= intervalMs) {
-        lastWrite = now;
+      const at = Date.now();
+      if (line !== written && (now || at - lastWrite >= intervalMs)) {
+        lastWrite = at;
+        written = line;
         progress(line);
       }
     },
@@ -38,3 +41,13 @@ export function liveProgress(intervalMs = 5_000): { update(line: string, final?:
 
 /** An instant as the CLI prints it: ISO 8601, or `-` when it has not happened. */
 export const instant = (date: Date | null) => (date ? new Date(date).toISOString() : '-');
+
+/** Rows as aligned columns, each as wide as its widest cell (the last one unpadded), a line per row. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows
+    .map((row) =>
+      row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '),
+    )
+    .join('\n');
+}

@@ -2,12 +2,13 @@
 // from temporal-dev.yaml, the migrated (and, when empty, seeded) database, the worker (built here
 // first, and started as in production) and the console — and a clean stop of every child on Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { loadConfig } from '../config.js';
+import { isAbsolute, join, relative } from 'node:path';
+import { loadConfig, type Config } from '../config.js';
 import { openDatabase } from '../db/client.js';
 import { describeDatabaseUrl } from '../db/describeUrl.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { runEntryPoint } from '../entryPoint.js';
+import { firstLine } from '../errors.js';
 import { generatePassword } from '../auth/passwords.js';
 import { countCustomerUsers, createCustomerUser } from '../auth/customerUsers.js';
 import { countPlatformUsers, createPlatformUser } from '../auth/platformUsers.js';
@@ -20,14 +21,20 @@ import { buildWorker, workerCommand } from '../temporal/workerBuild.js';
 import { startDevServer, type RunningDevServer } from './devServer.js';
 import { devServerArgs, loadDevServerConfig } from './devServerConfig.js';
 import { PROJECT_ROOT } from './projectRoot.js';
+import { untilReady } from './ready.js';
 import { ensureTemporalCli } from './temporalCli.js';
 
 const DEMO = { tenants: 20, findingsPerTenant: 1_000, seed: 1 };
 const DEMO_OPERATOR_EMAIL = 'operator@example.com';
 const DEMO_CUSTOMER_EMAIL = 'customer@example.com';
+/**
+ * Where the console's log goes unless LOG_FILE says otherwise: its two lines a request, every second
+ * for each open run page, would bury the terminal.
+ */
+const CONSOLE_LOG = join(PROJECT_ROOT, '.data', 'logs', 'console.log');
 const say = (line: string) => process.stdout.write(`[start] ${line}\n`);
 
-async function temporalAnswers(config: ReturnType<typeof loadConfig>): Promise<boolean> {
+async function temporalAnswers(config: Config): Promise<boolean> {
   try {
     const client = await connectTemporal(config.temporal, 1_000);
     try {
@@ -41,7 +48,7 @@ async function temporalAnswers(config: ReturnType<typeof loadConfig>): Promise<b
   }
 }
 
-async function startTemporal(config: ReturnType<typeof loadConfig>): Promise<RunningDevServer | null> {
+async function startTemporal(config: Config): Promise<RunningDevServer | null> {
   if (await temporalAnswers(config)) {
     say(`Temporal already answers at ${config.temporal.address}; using it.`);
     return null;
@@ -65,8 +72,9 @@ async function startTemporal(config: ReturnType<typeof loadConfig>): Promise<Run
   return server;
 }
 
-/** A demo sign-in this start created (its password is shown once). */
+/** A demo sign-in this start created (its password is shown by this start only). */
 type DemoSignIn = { email: string; password: string };
+type DemoSignIns = { operator: DemoSignIn | null; customer: (DemoSignIn & { tenant: string }) | null };
 
 /** The first demo tenant, where the demo customer signs in. */
 async function firstCustomerTenant(q: Queryable): Promise<string | null> {
@@ -77,9 +85,7 @@ async function firstCustomerTenant(q: Queryable): Promise<string | null> {
   return rows[0]?.externalId ?? null;
 }
 
-async function prepareDatabase(
-  databaseUrl: string,
-): Promise<{ operator: DemoSignIn | null; customer: (DemoSignIn & { tenant: string }) | null }> {
+async function prepareDatabase(databaseUrl: string): Promise<DemoSignIns> {
   const migration = await migrateDatabase(databaseUrl);
   say(`Database ${describeDatabaseUrl(databaseUrl)}: ${migration.applied} migration(s) applied.`);
   const database = openDatabase(databaseUrl, { max: 2 });
@@ -97,7 +103,7 @@ async function prepareDatabase(
       await createPlatformUser(database.pool, { ...operator, capabilities: ALL_CAPABILITIES });
     }
     const tenant = (await countCustomerUsers(database.pool)) === 0 ? await firstCustomerTenant(database.pool) : null;
-    let customer: (DemoSignIn & { tenant: string }) | null = null;
+    let customer: DemoSignIns['customer'] = null;
     if (tenant) {
       const password = generatePassword();
       await createCustomerUser(database.pool, { email: DEMO_CUSTOMER_EMAIL, password, tenantExternalId: tenant });
@@ -118,32 +124,55 @@ function startChild(
   return child;
 }
 
+/**
+ * How to sign in: the demo sign-ins this start created, or else how to create one (an existing
+ * operator's password is never shown again). Printed when they are created, and again as the
+ * banner's last lines, where the console's and the worker's start-up output cannot bury them.
+ */
+function signInLines(config: Config, demo: DemoSignIns): string[] {
+  const site = `http://${config.host}:${config.port}`;
+  return [
+    demo.operator
+      ? `Sign in at ${site}/system/login as ${demo.operator.email} / ${demo.operator.password} ` +
+        '(the demo operator, every capability; this password is shown by this start only).'
+      : `Sign in at ${site}/system/login as an operator of this database; to create one (it prints the password): ` +
+        `npm run cli -- platform-user create --email <email> ${ALL_CAPABILITIES.map((c) => `--capability ${c}`).join(' ')}`,
+    demo.customer
+      ? `Customer ${demo.customer.email} / ${demo.customer.password} of ${demo.customer.tenant} signs in at ${site}/admin/login ` +
+        '(shown by this start only).'
+      : `Customers sign in at ${site}/admin/login; to create one: ` +
+        'npm run cli -- customer-user create --email <email> --tenant <external_id>',
+  ];
+}
+
+/** Where the console's log goes, as the banner says it: the file, and what the terminal shows of it. */
+function consoleLogLine(logFile: string): string {
+  const path = relative(PROJECT_ROOT, logFile);
+  const shown = path.startsWith('..') || isAbsolute(path) ? logFile : path;
+  const level = process.env.LOG_LEVEL;
+  return level
+    ? `Console log: ${shown}, and here from LOG_LEVEL=${level} up.`
+    : `Console log: ${shown}; warnings and errors show here too (LOG_LEVEL=info shows every request here).`;
+}
+
 runEntryPoint(async () => {
   const config = loadConfig();
   // First, so that code that does not build stops the start before anything runs.
   say('Building the worker (dist/)...');
-  const worker = workerCommand(await buildWorker());
+  const workerRun = workerCommand(await buildWorker());
   const temporal = await startTemporal(config);
   const demo = await prepareDatabase(config.databaseUrl);
+  if (demo.operator || demo.customer) for (const line of signInLines(config, demo)) say(line);
+  const logFile = process.env.LOG_FILE || CONSOLE_LOG;
+  const worker = startChild('worker', workerRun);
   const children = [
-    startChild('worker', worker),
+    worker,
     startChild('console', {
       command: process.execPath,
       args: ['--import', 'tsx', join(PROJECT_ROOT, 'src/web/server.ts')],
+      env: { LOG_FILE: logFile },
     }),
   ];
-  say(`Console at http://${config.host}:${config.port}/system/login (health: /healthz). Ctrl-C stops everything.`);
-  if (demo.operator) {
-    say(
-      `Demo operator (every capability): ${demo.operator.email} / ${demo.operator.password} — shown once; create others with "npm run cli -- platform-user create".`,
-    );
-  }
-  if (demo.customer) {
-    say(
-      `Demo customer of ${demo.customer.tenant} at http://${config.host}:${config.port}/admin/login: ` +
-        `${demo.customer.email} / ${demo.customer.password} — shown once.`,
-    );
-  }
 
   let stopping = false;
   const stop = async (exitCode: number) => {
@@ -168,4 +197,17 @@ runEntryPoint(async () => {
   process.on('SIGTERM', () => void stop(0));
   // One part dying takes the whole stack down rather than leaving it half-working.
   for (const child of children) child.on('exit', () => void stop(1));
+
+  say('Waiting for the worker to poll and the console to answer...');
+  try {
+    await untilReady(config, worker.pid!);
+  } catch (error) {
+    say(`error: ${firstLine(error)}`);
+    return stop(1);
+  }
+  say(`Console at http://${config.host}:${config.port}/system/login (health: /healthz).`);
+  say(`Temporal UI at ${config.temporalUiUrl}.`);
+  say(consoleLogLine(logFile));
+  say('Ready. Ctrl-C stops everything.');
+  for (const line of signInLines(config, demo)) say(line);
 });

@@ -7,7 +7,7 @@ import { auditActor, initiatorLabel, type Initiator, type RequestContext } from 
 import { UnavailableError } from '../errors.js';
 import type { ControlOutcome, RunLauncher } from './launcher.js';
 import { RunbookRefusal } from './refusal.js';
-import { getRun, recordRunPause, type RunRecord } from './runs.js';
+import { getRun, recordCancelRequest, recordRunPause, recordRunTuning, type RunRecord } from './runs.js';
 import { validReason } from './validateStart.js';
 import type { RunSource, TuneResult } from './model.js';
 
@@ -109,7 +109,8 @@ export async function controlRun(deps: ControlDeps, request: ControlRequest, act
       `Run ${run.id} has no workflow to ${action} (it is ${run.status}); cancel it instead.`,
     );
   }
-  if (action !== 'cancel') await recordRunPause(deps.pool, run.id, action === 'pause' ? { by, reason } : null);
+  if (action === 'cancel') await recordCancelRequest(deps.pool, run.id);
+  else await recordRunPause(deps.pool, run.id, action === 'pause' ? { by, reason } : null);
   if (action === 'pause') await refreshRunCounts(deps.pool, run.id);
   await recordAudit(deps.pool, {
     ...actor,
@@ -150,6 +151,7 @@ export async function tuneRun(deps: ControlDeps, request: TuneRunRequest): Promi
     );
   }
   if ('refused' in outcome) throw new RunbookRefusal('invalid_tuning', outcome.refused);
+  await recordRunTuning(deps.pool, run.id, outcome.tuned.to);
   await recordAudit(deps.pool, {
     ...auditActor(request.initiator, request.context),
     action: 'runbook.tuned',

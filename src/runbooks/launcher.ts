@@ -1,4 +1,4 @@
-import type { PreflightSummary, RunGuards, TuneRequest, TuneResult } from './model.js';
+import type { PreflightSummary, RunGuards, RunTuning, TuneRequest, TuneResult } from './model.js';
 
 /** What a run's root workflow needs to know; the starter hands it over. */
 export interface RunToLaunch {
@@ -27,6 +27,8 @@ export type TuneOutcome = { tuned: TuneResult } | { refused: string } | 'no_work
 export interface RunLauncher {
   /** Where runs are launched, for messages: "Temporal at 127.0.0.1:7233". */
   readonly name: string;
+  /** The parallelism and batch size runs start with (a one-tenant run has no parallelism). */
+  readonly settings: RunTuning;
   /** The id of a run's root workflow: derived from the run id, so a run can never have two. */
   workflowIdOf(runId: string): string;
   /** Starts a run's root workflow; false when it exists already (a replayed start). */

@@ -4,10 +4,10 @@
  * that the schema can name them without importing the repositories that use the schema.
  */
 
-/** The lifecycle of an `operation_runs` row. */
 /** The phrase an operator types to confirm an all-tenants run. */
 export const ALL_TENANTS_PHRASE = 'ALL TENANTS';
 
+/** The lifecycle of an `operation_runs` row. */
 export const RUN_STATUSES = [
   'queued', // row written by the starter; the workflow has not begun work yet
   'running', // the workflow has materialized its items and is working through them
@@ -15,7 +15,19 @@ export const RUN_STATUSES = [
 ] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
-export type RunOutcome = 'succeeded' | 'partially_succeeded' | 'failed' | 'cancelled';
+export const RUN_OUTCOMES = ['succeeded', 'partially_succeeded', 'failed', 'cancelled'] as const;
+export type RunOutcome = (typeof RUN_OUTCOMES)[number];
+
+/**
+ * What a run is doing, in one word, wherever it is shown: its status, told apart by a pause
+ * (by an operator or by itself) and by a cancel asked for and not yet done.
+ */
+const RUN_PHASES = ['queued', 'running', 'paused', 'cancelling', 'completed'] as const;
+export type RunPhase = (typeof RUN_PHASES)[number];
+
+/** What lists of runs filter by: a phase, or how a completed run ended. */
+export const RUN_FILTERS = [...RUN_PHASES, ...RUN_OUTCOMES] as const;
+export type RunFilter = (typeof RUN_FILTERS)[number];
 
 export type RunSource = 'system_ui' | 'cli' | 'deploy_hook' | 'admin_trigger';
 
@@ -95,8 +107,14 @@ export interface TuneRequest {
   batchSize?: number;
 }
 
+/** The settings a run goes on with, and an operator may tune. */
+export interface RunTuning {
+  parallelism: number;
+  batchSize: number;
+}
+
 /** The settings a run goes on with: before and after the change. */
 export interface TuneResult {
-  from: { parallelism: number; batchSize: number };
-  to: { parallelism: number; batchSize: number };
+  from: RunTuning;
+  to: RunTuning;
 }

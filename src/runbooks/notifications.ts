@@ -24,6 +24,11 @@ export interface NotificationEntry {
 const runIdOf = sql`case when ${notifications.data} ->> 'runId' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
   then (${notifications.data} ->> 'runId')::uuid end`;
 
+/** The run `data.runId` names while that run exists: a notice whose run is gone leads to no 404. */
+const existingRunId = sql<
+  string | null
+>`(SELECT ${operationRuns.id} FROM ${operationRuns} WHERE ${operationRuns.id} = ${runIdOf})`;
+
 /** The header's count on every page (so a statement prepared once). */
 export async function countUnread(q: Connection, platformUserId: number): Promise<number> {
   const query = prepared(q, 'count_unread_notifications', (db, name) =>
@@ -78,4 +83,22 @@ export async function markRead(q: Connection, platformUserId: number, which: num
     .where(which === 'all' ? and(own, isNull(notifications.readAt)) : and(own, inArray(notifications.id, which)))
     .returning({ id: notifications.id });
   return rows.map((row) => row.id);
+}
+
+/**
+ * Marks one of the operator's own notifications read, as opening it does, and returns the run
+ * it names when that run exists; null when the id is not one of the operator's notifications.
+ * Opening it again changes nothing (the first read time stays).
+ */
+export async function openNotification(
+  q: Connection,
+  platformUserId: number,
+  id: number,
+): Promise<{ runId: string | null } | null> {
+  const [row] = await orm(q)
+    .update(notifications)
+    .set({ readAt: sql`coalesce(${notifications.readAt}, now())` })
+    .where(and(eq(notifications.platformUserId, platformUserId), eq(notifications.id, id)))
+    .returning({ runId: existingRunId });
+  return row ?? null;
 }

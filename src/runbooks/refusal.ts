@@ -6,6 +6,7 @@ export type RefusalCode =
   | 'empty_scope'
   | 'platform_tenant'
   | 'unknown_tenant'
+  | 'ambiguous_tenant'
   | 'reason_length'
   | 'reason_characters'
   | 'idempotency_key'

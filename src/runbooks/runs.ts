@@ -1,9 +1,9 @@
-import { and, asc, desc, eq, getTableColumns, inArray, ne, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, ne, sql, type SQL } from 'drizzle-orm';
 import type { SelectedFields, SelectedFieldsFlat } from 'drizzle-orm/pg-core';
 import { orm, type Connection } from '../db/orm.js';
 import { prepared } from '../db/prepared.js';
 import { auditEvents, operationRunItems, operationRuns, preflights, tenants } from '../db/schema/index.js';
-import { RUN_STATUSES, type RunStatus } from './model.js';
+import { RUN_FILTERS, RUN_OUTCOMES, type RunFilter, type RunOutcome, type RunTuning } from './model.js';
 
 export type RunRecord = typeof operationRuns.$inferSelect;
 export type NewRun = Omit<typeof operationRuns.$inferInsert, 'id' | 'workflowId' | 'status'>;
@@ -80,14 +80,6 @@ async function readWithScopeSize<Run>(
   return row ?? null;
 }
 
-/** A run (its page) with the size of the scope it was confirmed against, in one query. */
-export async function getRunProgress(
-  q: Connection,
-  id: string,
-): Promise<{ run: RunRecord; inScope: number | null } | null> {
-  return readWithScopeSize<RunRecord>(q, id, 'run_progress', getTableColumns(operationRuns));
-}
-
 /** What a run's live part shows (progress, pace, pause, error, actions): its poll reads no more. */
 const RUN_LIVE_COLUMNS = {
   id: operationRuns.id,
@@ -102,6 +94,9 @@ const RUN_LIVE_COLUMNS = {
   pausedAt: operationRuns.pausedAt,
   pausedBy: operationRuns.pausedBy,
   pauseReason: operationRuns.pauseReason,
+  pausedMs: operationRuns.pausedMs,
+  cancelRequestedAt: operationRuns.cancelRequestedAt,
+  settings: operationRuns.settings,
 } satisfies SelectedFields;
 
 export type RunLive = Pick<RunRecord, keyof typeof RUN_LIVE_COLUMNS>;
@@ -136,8 +131,10 @@ export async function insertRun(q: Connection, run: NewRun & { id: string; workf
 }
 
 export interface RunsFilter {
-  status?: RunStatus;
+  status?: RunFilter;
   runbook?: string;
+  /** Runs started by this initiator (its label: an operator's email, the CLI's user@host). */
+  initiator?: string;
   limit?: number;
   /** The last run of the previous page. */
   before?: string;
@@ -156,28 +153,36 @@ const RUN_SUMMARY_COLUMNS = {
   counts: operationRuns.counts,
   createdAt: operationRuns.createdAt,
   pausedAt: operationRuns.pausedAt,
+  cancelRequestedAt: operationRuns.cancelRequestedAt,
 } satisfies SelectedFields;
 
 export type RunSummary = Pick<RunRecord, keyof typeof RUN_SUMMARY_COLUMNS>;
 
 /** The filters a page may have. */
-const FILTERS = ['status', 'runbook', 'before'] as const;
+const FILTERS = ['status', 'runbook', 'initiator', 'before'] as const;
 
 /**
- * Each status as fixed SQL text. A page filtered by status names its status in the statement
- * rather than as a parameter, so that PostgreSQL plans it for that status even when it reuses
- * the prepared plan: a plan made for any status reads every run backwards (the partial index
- * of active runs only applies when the planner can see the status is not `completed`).
+ * Each filter as fixed SQL text. A page filtered by status names it in the statement rather
+ * than as a parameter, so that PostgreSQL plans it for that filter even when it reuses the
+ * prepared plan: a plan made for any status reads every run backwards (the partial index of
+ * active runs only applies when the planner can see the status is not `completed`).
  */
-const STATUS_SQL = Object.fromEntries(RUN_STATUSES.map((status) => [status, sql.raw(`'${status}'`)])) as Record<
-  RunStatus,
-  SQL
->;
+const ACTIVE = "status <> 'completed'";
+const FILTER_SQL: Record<RunFilter, string> = {
+  queued: "status = 'queued' AND paused_at IS NULL AND cancel_requested_at IS NULL",
+  running: "status = 'running' AND paused_at IS NULL AND cancel_requested_at IS NULL",
+  paused: `${ACTIVE} AND paused_at IS NOT NULL AND cancel_requested_at IS NULL`,
+  cancelling: `${ACTIVE} AND cancel_requested_at IS NOT NULL`,
+  completed: "status = 'completed'",
+  ...(Object.fromEntries(
+    RUN_OUTCOMES.map((outcome) => [outcome, `status = 'completed' AND outcome = '${outcome}'`]),
+  ) as Record<RunOutcome, string>),
+};
 
-function statusSql(status: RunStatus): SQL {
-  const text = STATUS_SQL[status];
-  if (!text) throw new Error(`unknown run status "${status}"; the statuses are ${RUN_STATUSES.join(', ')}`);
-  return text;
+function filterSql(status: RunFilter): SQL {
+  const text = FILTER_SQL[status];
+  if (!text) throw new Error(`unknown run status "${status}"; the statuses are ${RUN_FILTERS.join(', ')}`);
+  return sql.raw(`(${text})`);
 }
 
 /**
@@ -189,14 +194,15 @@ function statusSql(status: RunStatus): SQL {
  */
 function runsPage(statement: string, filter: RunsFilter) {
   const used = FILTERS.filter((key) => filter[key]);
-  const status = filter.status && statusSql(filter.status);
+  const status = filter.status && filterSql(filter.status);
   return {
     name: `${statement}_by_${used.map((key) => (key === 'status' ? `status_${filter.status}` : key)).join('_') || 'nothing'}`,
     /** Built only when the statement is (once per connection). */
     where: () => {
       const where: SQL[] = [];
-      if (status) where.push(eq(operationRuns.status, status));
+      if (status) where.push(status);
       if (used.includes('runbook')) where.push(eq(operationRuns.runbook, sql.placeholder('runbook')));
+      if (used.includes('initiator')) where.push(eq(operationRuns.initiatorLabel, sql.placeholder('initiator')));
       if (used.includes('before')) {
         where.push(
           sql`(${operationRuns.createdAt}, ${operationRuns.id}) < (SELECT created_at, id FROM operation_runs WHERE id = ${sql.placeholder('before')})`,
@@ -207,6 +213,7 @@ function runsPage(statement: string, filter: RunsFilter) {
     order: () => [desc(operationRuns.createdAt), desc(operationRuns.id)],
     values: {
       runbook: filter.runbook,
+      initiator: filter.initiator,
       before: filter.before && normalizeRunId(filter.before),
       limit: filter.limit ?? 50,
     },
@@ -243,7 +250,18 @@ export async function listRunSummaries(q: Connection, filter: RunsFilter = {}): 
   return query.execute(page.values);
 }
 
-/** Records who paused an active run and why (null: resumed). A completed run is left as it is. */
+/**
+ * The time a pause that ends now was worth, added to the run's paused time: counted from when
+ * the run started (a run paused while queued had no work to stop until then).
+ */
+const PAUSE_ENDING_NOW = sql`${operationRuns.pausedMs} + coalesce(
+  (extract(epoch FROM now() - greatest(${operationRuns.pausedAt}, coalesce(${operationRuns.startedAt}, now()))) * 1000)::bigint,
+  0)`;
+
+/**
+ * Records who paused an active run and why, or (null) that it resumed, adding the pause's time
+ * to the run's paused time. A completed run is left as it is.
+ */
 export async function recordRunPause(
   q: Connection,
   runId: string,
@@ -251,8 +269,25 @@ export async function recordRunPause(
 ): Promise<void> {
   await orm(q)
     .update(operationRuns)
-    .set({ pausedBy: pause?.by ?? null, pausedAt: pause ? new Date() : null, pauseReason: pause?.reason ?? null })
+    .set(
+      pause
+        ? { pausedBy: pause.by, pausedAt: new Date(), pauseReason: pause.reason }
+        : { pausedBy: null, pausedAt: null, pauseReason: null, pausedMs: PAUSE_ENDING_NOW },
+    )
     .where(and(eq(operationRuns.id, runId), ne(operationRuns.status, 'completed')));
+}
+
+/** Records that a cancel was asked for an active run: it is cancelling until it completes. */
+export async function recordCancelRequest(q: Connection, runId: string): Promise<void> {
+  await orm(q)
+    .update(operationRuns)
+    .set({ cancelRequestedAt: sql`coalesce(${operationRuns.cancelRequestedAt}, now())` })
+    .where(and(eq(operationRuns.id, runId), ne(operationRuns.status, 'completed')));
+}
+
+/** Records the settings a run goes on with after a tune. */
+export async function recordRunTuning(q: Connection, runId: string, tuning: RunTuning): Promise<void> {
+  await orm(q).update(operationRuns).set({ settings: tuning }).where(eq(operationRuns.id, runId));
 }
 
 export async function getRunItems(q: Connection, runId: string): Promise<RunItemRecord[]> {

@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/queryable.js';
 import { PLATFORM_TENANT_EXTERNAL_ID } from '../db/schema/tenancy.js';
 import { RunbookRefusal } from './refusal.js';
+import { searchTenants, type TenantMatch } from './searchTenants.js';
 import type { ScopeKind, StoredScope, TenantRef } from './model.js';
 
 /** What a caller asks for: named tenants (one or more), or every customer tenant. */
@@ -14,7 +15,81 @@ export interface ResolvedScope {
 
 const TENANT_COLUMNS = 'id, external_id AS "externalId", workspace_id AS "workspaceId"';
 
-/** Customer tenants in scope, in id order; the platform tenant is never among them. */
+/** How many tenants a refusal names: near matches of an unknown tenant, candidates of an ambiguous name. */
+const LISTED = 5;
+/** How many unknown tenants get near matches: a longer list is a paste gone wrong, not a typo. */
+const SUGGESTED_UNKNOWNS = 3;
+
+/** "tenant-00011 (Acme Foods), …", the first LISTED of them and how many more. */
+const listed = (tenants: TenantMatch[]) =>
+  tenants
+    .slice(0, LISTED)
+    .map((tenant) => `${tenant.externalId} (${tenant.name})`)
+    .join(', ') + (tenants.length > LISTED ? ` and ${tenants.length - LISTED} more` : '');
+
+/**
+ * Each named value's tenant: by external id (exact), else by name (exact, case-insensitive).
+ * External ids are unique, so an id always wins over another tenant's name; a name several
+ * tenants share is ambiguous, and each of those tenants is listed.
+ */
+async function tenantsNamed(
+  q: Queryable,
+  named: string[],
+): Promise<{ found: Map<string, TenantRef>; ambiguous: Map<string, TenantMatch[]> }> {
+  const { rows: byId } = await q.query<TenantRef>(
+    `SELECT ${TENANT_COLUMNS} FROM tenants WHERE external_id = ANY($1::text[])`,
+    [named],
+  );
+  const found = new Map(byId.map((tenant) => [tenant.externalId, tenant]));
+  const ambiguous = new Map<string, TenantMatch[]>();
+  const rest = named.filter((value) => !found.has(value));
+  if (rest.length === 0) return { found, ambiguous };
+  // Compared by PostgreSQL's lower() on both sides, so that what matches does not depend on
+  // JavaScript's case rules agreeing with the database's.
+  const { rows: byName } = await q.query<TenantRef & { named: string; name: string }>(
+    `SELECT v.named, t.id, t.external_id AS "externalId", t.workspace_id AS "workspaceId", t.name
+       FROM unnest($1::text[]) AS v (named)
+       JOIN tenants t ON lower(t.name) = lower(v.named)
+      ORDER BY t.id`,
+    [rest],
+  );
+  for (const value of rest) {
+    const matches = byName.filter((row) => row.named === value);
+    if (matches.length === 1) {
+      const { id, externalId, workspaceId } = matches[0]!;
+      found.set(value, { id, externalId, workspaceId });
+    } else if (matches.length > 1) {
+      ambiguous.set(value, matches);
+    }
+  }
+  return { found, ambiguous };
+}
+
+/** The refusal of tenants nothing names, with near matches ("did you mean") for the first few. */
+async function unknownTenants(q: Queryable, unknown: string[]): Promise<RunbookRefusal> {
+  const suggestions: Array<{ value: string; matches: TenantMatch[] }> = [];
+  for (const value of unknown.slice(0, SUGGESTED_UNKNOWNS)) {
+    const matches = await searchTenants(q, value, LISTED);
+    if (matches.length) suggestions.push({ value, matches });
+  }
+  const didYouMean =
+    suggestions.length === 0
+      ? ''
+      : unknown.length === 1
+        ? ` Did you mean ${listed(suggestions[0]!.matches)}?`
+        : ` Did you mean ${suggestions.map(({ value, matches }) => `for ${value}: ${listed(matches)}`).join('; ')}?`;
+  const s = unknown.length > 1 ? 's' : '';
+  return new RunbookRefusal(
+    'unknown_tenant',
+    `Unknown tenant${s}: ${unknown.join(', ')}.${didYouMean} Name a tenant by its external id or its exact name.`,
+  );
+}
+
+/**
+ * Customer tenants in scope, in id order; the platform tenant is never among them. A tenant is
+ * named by its external id or by its exact name (case-insensitive), so that the console's field
+ * and the CLI's `--tenant "Acme Foods"` take what a person knows.
+ */
 export async function resolveScope(q: Queryable, input: ScopeInput): Promise<ResolvedScope> {
   if (input.kind === 'all_tenants') {
     const { rows } = await q.query<TenantRef>(
@@ -23,32 +98,38 @@ export async function resolveScope(q: Queryable, input: ScopeInput): Promise<Res
     );
     return { kind: 'all_tenants', tenants: rows, stored: { allTenants: true } };
   }
-  const externalIds = [...new Set(input.externalIds.map((id) => id.trim()).filter(Boolean))];
-  if (externalIds.length === 0) {
-    throw new RunbookRefusal('empty_scope', 'Name at least one tenant by its external id, or choose all tenants.');
+  const named = [...new Set(input.externalIds.map((id) => id.trim()).filter(Boolean))];
+  if (named.length === 0) {
+    throw new RunbookRefusal(
+      'empty_scope',
+      'Name at least one tenant by its external id or name, or choose all tenants.',
+    );
   }
-  if (externalIds.includes(PLATFORM_TENANT_EXTERNAL_ID)) {
+  const { found, ambiguous } = await tenantsNamed(q, named);
+  if ([...found.values()].some((tenant) => tenant.externalId === PLATFORM_TENANT_EXTERNAL_ID)) {
     throw new RunbookRefusal(
       'platform_tenant',
       `The platform tenant ("${PLATFORM_TENANT_EXTERNAL_ID}") can never be targeted by a runbook; remove it from the scope.`,
     );
   }
-  const { rows } = await q.query<TenantRef>(
-    `SELECT ${TENANT_COLUMNS} FROM tenants WHERE external_id = ANY($1::text[]) ORDER BY id`,
-    [externalIds],
-  );
-  const known = new Set(rows.map((tenant) => tenant.externalId));
-  const unknown = externalIds.filter((id) => !known.has(id));
-  if (unknown.length > 0) {
+  const unknown = named.filter((value) => !found.has(value) && !ambiguous.has(value));
+  if (unknown.length > 0) throw await unknownTenants(q, unknown);
+  const first = [...ambiguous].at(0);
+  if (first) {
+    const [name, candidates] = first;
     throw new RunbookRefusal(
-      'unknown_tenant',
-      `Unknown tenant${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}. Check the external id${unknown.length > 1 ? 's' : ''}.`,
+      'ambiguous_tenant',
+      `The name "${name}" belongs to ${candidates.length} tenants: ${listed(candidates)}. Name the one you mean by its external id.`,
     );
   }
+  // A tenant named twice (by its id and by its name) is in scope once.
+  const tenants = [...new Map([...found.values()].map((tenant) => [tenant.id, tenant])).values()].sort(
+    (a, b) => a.id - b.id,
+  );
   return {
-    kind: rows.length === 1 ? 'tenant' : 'tenants',
-    tenants: rows,
-    stored: { tenants: rows.map(({ id, externalId }) => ({ id, externalId })) },
+    kind: tenants.length === 1 ? 'tenant' : 'tenants',
+    tenants,
+    stored: { tenants: tenants.map(({ id, externalId }) => ({ id, externalId })) },
   };
 }
 

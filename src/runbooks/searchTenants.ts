@@ -9,10 +9,11 @@ export interface TenantMatch {
 }
 
 /**
- * Customer tenants whose external id or name contains `text` (case-insensitive), by external
- * id; never the platform tenant, which no runbook may target. Read-only.
+ * The first `limit` customer tenants whose external id or name contains `text`
+ * (case-insensitive), by external id; never the platform tenant, which no runbook may target.
+ * Read-only.
  */
-export async function searchTenants(q: Queryable, text: string): Promise<TenantMatch[]> {
+export async function searchTenants(q: Queryable, text: string, limit = TENANT_SEARCH_LIMIT): Promise<TenantMatch[]> {
   const trimmed = text.trim();
   if (!trimmed) return [];
   // The text is matched as it is: LIKE's wildcards in it are escaped, never patterns.
@@ -23,7 +24,7 @@ export async function searchTenants(q: Queryable, text: string): Promise<TenantM
       WHERE external_id <> $1 AND (external_id ILIKE $2 OR name ILIKE $2)
       ORDER BY external_id
       LIMIT $3`,
-    [PLATFORM_TENANT_EXTERNAL_ID, pattern, TENANT_SEARCH_LIMIT],
+    [PLATFORM_TENANT_EXTERNAL_ID, pattern, limit],
   );
   return rows;
 }

@@ -11,15 +11,15 @@ import { DEFAULT_PREFLIGHT_POLICY, loadStartPreflight, refuseDrift, type Preflig
 import type { RunbookDefinition } from './definition.js';
 import { auditActor, initiatorLabel } from './initiator.js';
 import { launchRun } from './launchRun.js';
-import { runbookTitle, runbooksWriting } from './registry.js';
 import { sameParameters } from './parameters.js';
 import type { RunLauncher } from './launcher.js';
 import { loadPreflight, type SavedPreflight } from './preflight.js';
 import { RunbookRefusal } from './refusal.js';
-import { findActiveRuns, findRunByIdempotencyKey, getRun, insertRun, type RunRecord } from './runs.js';
+import { findRunByIdempotencyKey, getRun, insertRun, type RunRecord } from './runs.js';
+import { findOverlappingRun, overlapRefusal } from './overlap.js';
 import { resolveGuards } from './guards.js';
 import { storedIdempotencyKey } from './idempotencyKeys.js';
-import { describeScope, resolveScope, sameScope, scopesOverlap, type ResolvedScope } from './scope.js';
+import { resolveScope, sameScope, type ResolvedScope } from './scope.js';
 import { validateStartRequest, type StartRequest } from './validateStart.js';
 import type { RunGuards } from './model.js';
 
@@ -113,22 +113,6 @@ async function platformWorkspaceId(q: pg.PoolClient): Promise<number> {
   return platform.workspaceId;
 }
 
-/** Refuses a start whose scope an active run writing the same data (of any runbook) already covers. */
-async function refuseOverlap(q: pg.Pool | pg.PoolClient, plan: StartPlan): Promise<void> {
-  const holder = (await findActiveRuns(q, runbooksWriting(plan.runbook))).find((run) =>
-    scopesOverlap(run.scope, plan.scope.stored),
-  );
-  if (holder) {
-    const other = holder.runbook !== plan.runbook.id;
-    throw new RunbookRefusal(
-      'overlapping_run',
-      `Run ${holder.id}${other ? ` of ${runbookTitle(holder.runbook)}` : ''} ` +
-        `(${holder.status}, ${describeScope(holder.scope)}, by ${holder.initiatorLabel})` +
-        `${other ? `, which writes ${plan.runbook.writes} too,` : ''} already covers this scope; wait for it to finish or cancel it.`,
-    );
-  }
-}
-
 /**
  * Writes the queued run, or finds the one its idempotency key already names. Starts of runbooks
  * that write the same data (and uses of one key, across runbooks) queue on advisory locks, so
@@ -147,7 +131,8 @@ async function insertOrReplayRun(
     const existing = await findRunByIdempotencyKey(client, key);
     if (existing) return { run: replayOf(existing, plan), created: false };
   }
-  await refuseOverlap(client, plan);
+  const holder = await findOverlappingRun(client, runbook, scope.stored);
+  if (holder) throw overlapRefusal(holder, runbook);
   await refuseDrift(client, runbook, scope, preflight, deps.preflightPolicy ?? DEFAULT_PREFLIGHT_POLICY);
   const id = randomUUID();
   const run = await insertRun(client, {
@@ -168,6 +153,7 @@ async function insertOrReplayRun(
     preflightId: preflight.id,
     guards: plan.guards,
     retryOf: plan.retryOf,
+    settings: scope.kind === 'tenant' ? { batchSize: deps.launcher.settings.batchSize } : { ...deps.launcher.settings },
   });
   return { run, created: true };
 }
@@ -234,7 +220,10 @@ export async function precheckStart(
     // Unlocked, so only a first answer (the start checks again under its lock), but it spares
     // the preflight a start that cannot happen, and the preflight row it would leave behind.
     // A caller that waits for the scope instead (the deploy hook) checks it without a refusal.
-    if (options.overlap !== false) await refuseOverlap(pool, plan);
+    if (options.overlap !== false) {
+      const holder = await findOverlappingRun(pool, plan.runbook, plan.scope.stored);
+      if (holder) throw overlapRefusal(holder, plan.runbook);
+    }
     return null;
   } catch (error) {
     await auditRefusal(pool, request, error);

@@ -18,6 +18,7 @@ export function temporalLauncher(config: Config, connect: () => Promise<Client>)
   const workflows = () => import('./runWorkflows.js');
   return {
     name: `Temporal at ${config.temporal.address}`,
+    settings: { parallelism: config.runs.childParallelism, batchSize: config.runs.batchSize },
     workflowIdOf: workflowIdFor,
     start: async (run) => (await workflows()).startRunWorkflow(await target(), run),
     cancel: async (runId) => (await workflows()).cancelRunWorkflow(await connect(), runId),

@@ -17,6 +17,7 @@ import rateLimitPlugin from './plugins/external/rateLimit.js';
 import staticPlugin from './plugins/external/static.js';
 import { adminRoutes } from './routes/admin/index.js';
 import { healthzRoutes } from './routes/healthz.js';
+import { homeRoutes } from './routes/system/home/index.js';
 import { loginRoutes } from './routes/system/login/index.js';
 import { notificationsRoutes } from './routes/system/notifications/index.js';
 import { runbooksRoutes } from './routes/system/runbooks/index.js';
@@ -105,6 +106,7 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
   await app.register(errorsPlugin);
 
   await app.register(healthzRoutes);
+  await app.register(homeRoutes);
   await app.register(loginRoutes);
   await app.register(runbooksRoutes);
   await app.register(runsRoutes);

@@ -6,7 +6,7 @@ import { recordAudit } from '../audit/recordAudit.js';
 import type { Connection } from '../db/orm.js';
 import type { Refusal } from './plugins/app/errors.js';
 import { PUBLIC, type RouteAccess } from './plugins/app/auth.js';
-import { loginPathOf, logoutPathOf } from './planes.js';
+import { loginPathOf, logoutPathOf, PLANE_HOMES } from './planes.js';
 import { safeNext } from './safeNext.js';
 import { CSRF_FIELD, CSRF_ONLY_BODY, NO_QUERY, PLAIN_TEXT } from './schemas.js';
 
@@ -25,12 +25,14 @@ interface LoginAccount {
   isActive: boolean;
 }
 
-/** What differs between the planes' sign-in: who signs in, and what the form says. */
-export interface PlaneLogin {
+/** What differs between the planes' sign-in: who signs in, where they start, and what the form says. */
+export interface PlaneLogin<Account extends LoginAccount> {
   plane: Plane;
   /** The audit trail's name for the plane's accounts, as actor and as target. */
   accountKind: 'platform_user' | 'user';
-  findAccount(q: Connection, email: string): Promise<LoginAccount | null>;
+  findAccount(q: Connection, email: string): Promise<Account | null>;
+  /** Where the account starts when it was not on its way elsewhere (no usable `next`); default: the plane's home. */
+  homeOf?(account: Account): string;
   /** The access rule of sign-out: any signed-in user of the plane. */
   signOutAccess: RouteAccess;
   /** One line under the heading: who this sign-in is for. */
@@ -78,7 +80,7 @@ function attempt(request: FastifyRequest<{ Body: LoginBody }>) {
  * the same answer (and time) for an unknown email as for a wrong password, and a new session
  * of the plane on success.
  */
-export function planeLoginRoutes(login: PlaneLogin): FastifyPluginAsync {
+export function planeLoginRoutes<Account extends LoginAccount>(login: PlaneLogin<Account>): FastifyPluginAsync {
   const { plane } = login;
   const loginPath = loginPathOf(plane);
   const logoutPath = logoutPathOf(plane);
@@ -113,7 +115,7 @@ export function planeLoginRoutes(login: PlaneLogin): FastifyPluginAsync {
       loginPath,
       { schema: { querystring: loginQuery }, config: { capability: PUBLIC } },
       async (request, reply) =>
-        renderForm(reply, { email: '', next: safeNext(request.query.next, plane), error: null }),
+        renderForm(reply, { email: '', next: safeNext(request.query.next, plane) ?? '', error: null }),
     );
 
     // Keyed on the address and the email together: one attacker cannot lock a user out from
@@ -147,7 +149,7 @@ export function planeLoginRoutes(login: PlaneLogin): FastifyPluginAsync {
           await auditFailure(request, !account ? 'unknown_email' : !account.isActive ? 'inactive' : 'wrong_password');
           return renderForm(
             reply,
-            { email: email.slice(0, MAX_EMAIL), next, error: 'The email or password is not right.' },
+            { email: email.slice(0, MAX_EMAIL), next: next ?? '', error: 'The email or password is not right.' },
             401,
           );
         }
@@ -163,7 +165,7 @@ export function planeLoginRoutes(login: PlaneLogin): FastifyPluginAsync {
           userAgent: request.headers['user-agent']?.slice(0, 500) ?? null,
           metadata: { plane },
         });
-        return reply.redirect(next, 303);
+        return reply.redirect(next ?? login.homeOf?.(account) ?? PLANE_HOMES[plane], 303);
       },
     );
 

@@ -1,4 +1,5 @@
 import type { Plane } from '../auth/sessions.js';
+import { CAPABILITIES, type Capability } from '../runbooks/capabilities.js';
 
 /** Each plane has its own cookie, scoped to its own path. */
 export const PLANE_COOKIES: Record<Plane, { name: string; path: string }> = {
@@ -6,11 +7,38 @@ export const PLANE_COOKIES: Record<Plane, { name: string; path: string }> = {
   admin: { name: 'admin_session', path: '/admin' },
 };
 
-/** Where a plane's visitor goes after signing in, when they were not on their way elsewhere. */
+/**
+ * A plane's start page for a visitor the console does not know yet (signed out, or outside both
+ * planes): `/system/` sends an operator on to their own start page (`operatorHome`), which
+ * depends on their capabilities, and anyone else to the sign-in.
+ */
 export const PLANE_HOMES: Record<Plane, string> = {
-  system: '/system/ops/runbooks',
+  system: '/system/',
   admin: '/admin/findings',
 };
+
+/** The operator's pages in the header, in its order, each with the capability that opens it. */
+const OPERATOR_PAGES: ReadonlyArray<{ href: string; label: string; capability: Capability }> = [
+  { href: '/system/ops/runbooks', label: 'Runbooks', capability: CAPABILITIES.runbooksView },
+  { href: '/system/ops/runs', label: 'Runs', capability: CAPABILITIES.runsView },
+];
+
+/** The header's pages that an operator with these capabilities may open; a link to a 403 is no use. */
+export function operatorNav(capabilities: readonly string[]): Array<{ href: string; label: string }> {
+  return OPERATOR_PAGES.filter((page) => capabilities.includes(page.capability)).map(({ href, label }) => ({
+    href,
+    label,
+  }));
+}
+
+/**
+ * Where an operator starts (after sign-in, at `/system`, from an error page's "Back"): the first
+ * page of the header they may open, else their notifications, which every operator may read, so
+ * that no one's first screen is a 403.
+ */
+export function operatorHome(capabilities: readonly string[]): string {
+  return operatorNav(capabilities)[0]?.href ?? '/system/notifications';
+}
 
 /** A plane's sign-in page. */
 export function loginPathOf(plane: Plane): string {

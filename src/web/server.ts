@@ -12,7 +12,10 @@ async function run(): Promise<void> {
   const temporal = lazyTemporalClient(config.temporal);
   const app = await buildApp(
     { config, database, temporal },
-    { logger: requestLog(process.env.LOG_LEVEL ?? 'info'), trustProxy: trustProxyFromEnv(process.env.TRUST_PROXY) },
+    {
+      logger: requestLog({ level: process.env.LOG_LEVEL || undefined, file: process.env.LOG_FILE || undefined }),
+      trustProxy: trustProxyFromEnv(process.env.TRUST_PROXY),
+    },
   );
   app.addHook('onClose', async () => {
     await temporal.connection.close();

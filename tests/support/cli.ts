@@ -46,12 +46,14 @@ export function runCli(
   });
 }
 
-export interface SpawnedCli {
+export interface SpawnedProcess {
   /** Output so far; complete once `exited` resolves. */
   readonly stdout: string;
   readonly stderr: string;
   /** Resolves when the process exits, with its code (1 when killed by a signal). */
   exited: Promise<CliResult>;
+  /** Resolves once stdout matches `pattern` (rejects when the process exits first or after `timeoutMs`). */
+  waitForStdout(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** Resolves once stderr matches `pattern` (rejects when the process exits first or after `timeoutMs`). */
   waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   kill(): void;
@@ -59,46 +61,51 @@ export interface SpawnedCli {
   interrupt(): void;
 }
 
-/** `tsx src/cli <args>` in a child process that the test can act on while it runs. */
-export function spawnCli(args: string[], env: Record<string, string> = {}): SpawnedCli {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'src/cli/index.ts'), ...args], {
+/** `tsx <entry> <args>` (`entry` relative to the project) in a child process that the test can act on while it runs. */
+export function spawnTsx(entry: string, args: string[], env: Record<string, string> = {}): SpawnedProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, entry), ...args], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
+  const output = { stdout: '', stderr: '' };
   let done = false;
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
   const exited = new Promise<CliResult>((resolve) =>
     child.on('close', (code) => {
       done = true;
-      resolve({ code: code ?? 1, stdout, stderr });
+      resolve({ code: code ?? 1, ...output });
     }),
   );
+  const waitFor = async (stream: keyof typeof output, pattern: RegExp, timeoutMs = 120_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = output[stream].match(pattern);
+      if (match) return match;
+      if (done || Date.now() > deadline) {
+        throw new Error(
+          `${stream} never matched ${pattern} (${done ? 'the process exited' : 'timed out'}):\nstderr:\n${output.stderr}\nstdout:\n${output.stdout}`,
+        );
+      }
+      await sleep(100);
+    }
+  };
   return {
     get stdout() {
-      return stdout;
+      return output.stdout;
     },
     get stderr() {
-      return stderr;
+      return output.stderr;
     },
     exited,
-    async waitForStderr(pattern, timeoutMs = 120_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const match = stderr.match(pattern);
-        if (match) return match;
-        if (done || Date.now() > deadline) {
-          throw new Error(
-            `stderr never matched ${pattern} (${done ? 'the CLI exited' : 'timed out'}):\n${stderr}\nstdout:\n${stdout}`,
-          );
-        }
-        await sleep(100);
-      }
-    },
+    waitForStdout: (pattern, timeoutMs) => waitFor('stdout', pattern, timeoutMs),
+    waitForStderr: (pattern, timeoutMs) => waitFor('stderr', pattern, timeoutMs),
     kill: () => child.kill('SIGKILL'),
     interrupt: () => child.kill('SIGINT'),
   };
 }
+
+/** `tsx src/cli <args>` in a child process that the test can act on while it runs. */
+export const spawnCli = (args: string[], env: Record<string, string> = {}): SpawnedProcess =>
+  spawnTsx('src/cli/index.ts', args, env);

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../../dev/projectRoot.js';
 import { UsageError, UserError } from '../../errors.js';
 import { RUNBOOKS } from '../../runbooks/registry.js';
+import { printResult } from '../output.js';
 import { printable } from '../printable.js';
 import { CATALOG_INDEX, withCatalogEntry } from '../scaffold/catalogIndex.js';
 import { scaffoldNames, type ScaffoldNames, type ScaffoldOptions } from '../scaffold/names.js';
@@ -10,6 +11,7 @@ import { scaffoldFiles, type ScaffoldFile } from '../scaffold/templates.js';
 
 export interface RunbookNewOptions extends ScaffoldOptions {
   root?: string;
+  json?: boolean;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -99,5 +101,19 @@ export async function runbookNew(name: string, options: RunbookNewOptions): Prom
   } catch (error) {
     throw new UserError(`The scaffold was not written: ${(error as Error).message}`);
   }
-  process.stdout.write(`${nextSteps(names, [...files.map((file) => file.path), `${CATALOG_INDEX} (registered)`])}\n`);
+  const written = files.map((file) => file.path);
+  printResult(
+    Boolean(options.json),
+    {
+      name: names.name,
+      id: names.id,
+      title: names.title,
+      unit: names.unit,
+      writes: names.writes,
+      root,
+      files: written,
+      registeredIn: CATALOG_INDEX,
+    },
+    () => nextSteps(names, [...written, `${CATALOG_INDEX} (registered)`]),
+  );
 }

@@ -5,7 +5,7 @@ import type { RunGuards } from '../../runbooks/model.js';
 import { auditReason, findRetriesOf, getRunAuditTrail, getRunItems, type RunItemRecord } from '../../runbooks/runs.js';
 import { describeScope } from '../../runbooks/scope.js';
 import { withDeps } from '../deps.js';
-import { CLI } from '../hints.js';
+import { CLI, pauseHint } from '../hints.js';
 import { instant, printResult } from '../output.js';
 import { printable } from '../printable.js';
 import { existingRun } from '../existingRun.js';
@@ -52,9 +52,7 @@ export async function runsShow(id: string, options: { json?: boolean }): Promise
         ),
         `  as of ${instant(run.asOf)}`,
         `  created ${instant(run.createdAt)}, started ${instant(run.startedAt)}, completed ${instant(run.completedAt)}`,
-        run.pausedAt
-          ? `  paused since ${instant(run.pausedAt)} by ${printable(run.pausedBy ?? '', 200)}${run.pauseReason ? ` (${printable(run.pauseReason)})` : ''}; resume with: ${CLI} runs resume ${run.id}`
-          : null,
+        run.pausedAt ? `  ${pauseHint(run)}` : null,
         guardsLine(run.guards),
         run.retryOf ? `  retries the failed tenants of run ${run.retryOf}` : null,
         ...retries.map(

@@ -18,6 +18,7 @@ export function registerRunbookNewCommand(program: Command): void {
       'the data it writes, as a lock key shared with runbooks that write it too (default: the name)',
     )
     .option('--root <dir>', 'where the project is, for trying it on a copy (default: this project)')
+    .option('--json', 'print the result as JSON: its names and the files written')
     .addHelpText(
       'after',
       '\nExample:\n  npm run cli -- runbook new archive-old-findings --unit findings --writes findings\n',

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { RunAction } from '../../runbooks/control.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../../runbooks/exportFormats.js';
-import { RUN_STATUSES, type RunStatus } from '../../runbooks/model.js';
+import { RUN_FILTERS, type RunFilter } from '../../runbooks/model.js';
 import { lazyAction } from '../lazy.js';
 import { wholeNumber } from '../options.js';
 
@@ -11,10 +11,10 @@ function exportFormat(raw: string): ExportFormat {
   return raw as ExportFormat;
 }
 
-function runStatus(raw: string): RunStatus {
-  if (!RUN_STATUSES.includes(raw as RunStatus))
-    throw new InvalidArgumentError(`expected one of ${RUN_STATUSES.join(', ')}.`);
-  return raw as RunStatus;
+function runStatus(raw: string): RunFilter {
+  if (!RUN_FILTERS.includes(raw as RunFilter))
+    throw new InvalidArgumentError(`expected one of ${RUN_FILTERS.join(', ')}.`);
+  return raw as RunFilter;
 }
 
 export function registerRunsCommands(program: Command): void {
@@ -23,7 +23,11 @@ export function registerRunsCommands(program: Command): void {
   runs
     .command('list')
     .description('Runs, newest first')
-    .option('--status <status>', `only runs with this status (${RUN_STATUSES.join(', ')})`, runStatus)
+    .option(
+      '--status <status>',
+      `only runs in this state, or completed with this outcome (${RUN_FILTERS.join(', ')})`,
+      runStatus,
+    )
     .option('--runbook <name>', 'only runs of this runbook (its CLI name or id)')
     .option('--limit <n>', 'how many', wholeNumber(1, 1000), 20)
     .option('--json', 'print machine-readable JSON')
@@ -47,8 +51,12 @@ export function registerRunsCommands(program: Command): void {
     .command('export')
     .description('Write a run, its per-tenant items and its audit timeline as CSV or JSON')
     .argument('<id>', 'the run id')
-    .option('--format <format>', `one of ${EXPORT_FORMATS.join(', ')}`, exportFormat, 'csv')
+    .option('--format <format>', `one of ${EXPORT_FORMATS.join(', ')} (default: csv; json with --json)`, exportFormat)
     .option('--output <file>', 'write to this file instead of standard output')
+    .option(
+      '--json',
+      'machine-readable JSON on standard output: the export itself, or with --output what was written where',
+    )
     .action(lazyAction(async () => (await import('../actions/runsExport.js')).runsExport));
 
   runs

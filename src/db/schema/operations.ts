@@ -13,7 +13,7 @@ import {
 import { platformUsers } from './auth.js';
 import { createdAt, tstz } from './columns.js';
 import { tenants, workspaces } from './tenancy.js';
-import type { ItemStatus, RunCounts, RunGuards, StoredScope, TenantCounts } from '../../runbooks/model.js';
+import type { ItemStatus, RunCounts, RunGuards, RunTuning, StoredScope, TenantCounts } from '../../runbooks/model.js';
 
 export const preflights = pgTable('preflights', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -66,6 +66,12 @@ export const operationRuns = pgTable(
     pausedAt: tstz('paused_at'),
     pausedBy: text('paused_by'),
     pauseReason: text('pause_reason'),
+    /** Time spent paused by the pauses that have ended: a run's rate counts only its working time. */
+    pausedMs: bigint('paused_ms', { mode: 'number' }).notNull().default(0),
+    /** Set when a cancel was asked for: the run is cancelling until its workflows complete it. */
+    cancelRequestedAt: tstz('cancel_requested_at'),
+    /** What the run goes on with, as started and as tuned since: shown on its page. */
+    settings: jsonb('settings').$type<Partial<RunTuning>>().notNull().default({}),
     /** Error budget and canary wave the run was started with; empty for none. */
     guards: jsonb('guards').$type<RunGuards>().notNull().default({}),
     /** The run whose failed tenants this run retries. */

@@ -4,9 +4,8 @@ import { asConnectionError } from '../../../db/connectionError.js';
 import { UnavailableError } from '../../../errors.js';
 import { isTransientError } from '../../../transient.js';
 import { HttpError, NotFoundError, TooManyRequestsError } from '../../httpErrors.js';
-import { PLANE_HOMES, planeOf } from '../../planes.js';
 import { RUN_ID } from '../../schemas.js';
-import { signedOutChrome } from './views.js';
+import { signedOutChrome, startPageOf } from './views.js';
 
 /** A refusal a route may want to record (the sign-in form audits both). */
 export type Refusal = 'csrf' | 'throttled';
@@ -61,8 +60,12 @@ function describeProblem(issue: FastifySchemaValidationError): { name: string; p
         name,
         problem: params.type === 'string' ? 'must be given once, as text.' : `must be a ${String(params.type)}.`,
       };
-    case 'enum':
-      return { name, problem: `must be one of: ${(params.allowedValues as unknown[]).join(', ')}.` };
+    case 'enum': {
+      // A form's "any" is the empty value: named in words, not as a blank before the first comma.
+      const allowed = params.allowedValues as unknown[];
+      const named = allowed.filter((value) => value !== '').join(', ');
+      return { name, problem: `must be one of: ${named}${allowed.includes('') ? ' (or empty, for any)' : ''}.` };
+    }
     case 'format':
       return { name, problem: `must be a valid ${String(params.format)}.` };
     case 'pattern':
@@ -145,10 +148,11 @@ function pageFor(error: FastifyError, databaseUrl: string): ErrorPage {
  */
 export default fp(
   async (app) => {
-    // "Back" goes to the home of the plane the visitor is on: a customer is never sent to the console.
-    const model = (page: ErrorPage, url: string) => ({
+    // "Back" goes to the start page of the plane the visitor is on: a customer is never sent to
+    // the console, and an operator goes to a page they may open (a 403's way back is no other 403).
+    const model = (page: ErrorPage, home: string) => ({
       ...page,
-      home: PLANE_HOMES[planeOf(url) ?? 'system'],
+      home,
       retryAt:
         page.retryAfterSeconds === null
           ? null
@@ -156,14 +160,15 @@ export default fp(
     });
     const render = (reply: FastifyReply, page: ErrorPage) => {
       if (page.retryAfterSeconds !== null) reply.header('retry-after', page.retryAfterSeconds);
-      return reply.page('error', model(page, reply.request.url), { title: page.title, status: page.status });
+      return reply.page('error', model(page, startPageOf(reply.request)), { title: page.title, status: page.status });
     };
 
     app.decorate('routerErrorPage', (error: Error, url: string) => {
       const page = pageFor(error as FastifyError, app.deps.config.databaseUrl);
+      const chrome = signedOutChrome(url);
       return {
         status: page.status,
-        html: app.renderDocument('error', model(page, url), { title: page.title }, signedOutChrome(url)),
+        html: app.renderDocument('error', model(page, chrome.home), { title: page.title }, chrome),
       };
     });
 

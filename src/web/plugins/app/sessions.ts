@@ -117,7 +117,7 @@ export default fp<{ secureCookies: boolean }>(
       signedIn.clear();
     };
 
-    app.addHook('onRequest', async (request: FastifyRequest) => {
+    app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
       // The plane comes from the URL before any cookie is read, so only the plane's own cookie
       // can sign anyone in: a /system cookie means nothing on /admin, and the reverse.
       const plane = planeOf(request.url);
@@ -129,6 +129,11 @@ export default fp<{ secureCookies: boolean }>(
         ? await signedIn.read(`${plane}:${hashSessionToken(token)}`, () => signedInWith(pool, plane, token))
         : null;
       if (found) {
+        // Whatever a signed-in visitor is answered (a page, an error, a redirect, a partial) is
+        // theirs alone: no cache keeps it, so Back after sign-out cannot show it again. Set
+        // before the route runs so that an error page carries it too; static assets have no
+        // plane, read no session and keep their caching.
+        reply.header('cache-control', 'no-store');
         // A poll the page makes on its own is no use of the session: an open tab still times out.
         if (request.routeOptions.config?.background !== true) await touchSession(pool, found.session);
         const { session, operator, customer } = found;

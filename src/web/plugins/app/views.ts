@@ -2,11 +2,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { CAPABILITIES } from '../../../runbooks/capabilities.js';
 import { ReadCache } from '../../../db/readCache.js';
 import { countUnread } from '../../../runbooks/notifications.js';
 import type { Plane } from '../../../auth/sessions.js';
-import { logoutPathOf, PLANE_HOMES, planeOf } from '../../planes.js';
+import { logoutPathOf, operatorHome, operatorNav, PLANE_HOMES, planeOf } from '../../planes.js';
 import { ASSETS } from '../external/static.js';
 import { Views } from './templates.js';
 
@@ -55,6 +54,16 @@ export function signedOutChrome(url: string): Chrome {
     nav: [],
     notifications: null,
   };
+}
+
+/**
+ * Where "back to the start" leads whoever made the request: a signed-in operator to the first
+ * page they may open, anyone else to the home of the URL's plane.
+ */
+export function startPageOf(request: FastifyRequest): string {
+  // An error page may be rendered for a request that failed before the sessions hook ran.
+  const operator = request.session?.operator;
+  return operator ? operatorHome(operator.capabilities) : PLANE_HOMES[planeOf(request.url) ?? 'system'];
 }
 
 declare module 'fastify' {
@@ -134,15 +143,12 @@ export default fp(
       const signedOut = signedOutChrome(this.request.url);
       let chrome = signedOut;
       if (operator) {
-        const nav = [
-          { href: '/system/ops/runbooks', label: 'Runbooks', capability: CAPABILITIES.runbooksView },
-          { href: '/system/ops/runs', label: 'Runs', capability: CAPABILITIES.runsView },
-        ].filter((item) => this.request.can(item.capability));
         chrome = {
           ...signedOut,
+          home: startPageOf(this.request),
           account: { email: operator.email, logoutAction: logoutPathOf('system') },
           csrfToken: this.generateCsrf(),
-          nav,
+          nav: operatorNav(operator.capabilities),
           notifications: { unread: this.request.unreadNotifications },
         };
       } else if (customer) {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { countUnread, listNotifications, markRead } from '../../../../runbooks/notifications.js';
+import { CAPABILITIES } from '../../../../runbooks/capabilities.js';
+import { countUnread, listNotifications, markRead, openNotification } from '../../../../runbooks/notifications.js';
 import { NotFoundError } from '../../../httpErrors.js';
 import { SIGNED_IN } from '../../../plugins/app/auth.js';
 import { isHtmx } from '../../../plugins/app/views.js';
@@ -41,6 +42,7 @@ function operatorIdOf(request: FastifyRequest): number {
 
 /**
  * `GET /system/notifications` (the signed-in operator's own, newest first, a page at a time),
+ * `GET .../:id/open` (what a notification links to: marks it read and goes on to its run),
  * `POST .../:id/read` and `POST .../read-all` (plain forms redirect back; htmx gets the list
  * partial and an `HX-Trigger` that refreshes the header's count), and `GET .../count`, the
  * header's count that the layout polls. Another operator's notification is a 404, like an unknown one.
@@ -66,6 +68,7 @@ export const notificationsRoutes: FastifyPluginAsync = async (app) => {
       before,
       unread: counted,
       csrfToken: reply.generateCsrf(),
+      canViewRuns: request.can(CAPABILITIES.runsView),
     });
   };
 
@@ -92,6 +95,29 @@ export const notificationsRoutes: FastifyPluginAsync = async (app) => {
     { schema: { querystring: pageQuery }, config: { capability: SIGNED_IN } },
     async (request, reply) => {
       return render(reply, await list(request, reply, beforeOf(request.query), request.unreadNotifications));
+    },
+  );
+
+  // Opening a notification reads it, as opening an email does, so its link is a GET that marks it
+  // read on the way to its run: it stays a link (a new tab, a copied address, no JavaScript), and
+  // the write needs no CSRF token because nothing a forged request can do with it matters: it only
+  // ever sets the operator's own notification's first read time, once (again changes nothing),
+  // and the SameSite=Strict cookie is not sent on another site's link anyway. HEAD gets no route:
+  // a link checker's probe must not read a notification.
+  app.get<{ Params: { id: string } }>(
+    '/system/notifications/:id/open',
+    {
+      schema: { params: idParams, querystring: NO_QUERY },
+      exposeHeadRoute: false,
+      config: { capability: SIGNED_IN },
+    },
+    async (request, reply) => {
+      if (!NOTIFICATION_ID.test(request.params.id)) throw new NotFoundError();
+      const opened = await openNotification(pool, operatorIdOf(request), Number(request.params.id));
+      if (!opened) throw new NotFoundError();
+      // A run the operator may not view would be a 403: the list, where the notice now shows read, instead.
+      const runPage = opened.runId && request.can(CAPABILITIES.runsView) ? `/system/ops/runs/${opened.runId}` : null;
+      return reply.redirect(runPage ?? '/system/notifications', 303);
     },
   );
 

@@ -48,7 +48,9 @@ function notificationText(entry: NotificationEntry): string {
 /**
  * The list (the page's and the partial htmx swaps after marking read). `before` is the page's
  * own cursor: the mark-read forms carry it, so they come back to the same page. `unread` counts
- * every page's (null: not counted), so "Mark all read" shows while any is left.
+ * every page's (null: not counted), so "Mark all read" shows while any is left. A notice links
+ * to its run through its `open` address, which marks it read on the way, and only when the run
+ * exists and the operator may view runs (a link to a 403 is no use).
  */
 export function notificationListView(page: {
   entries: NotificationEntry[];
@@ -56,6 +58,7 @@ export function notificationListView(page: {
   before: number | undefined;
   unread: number | null;
   csrfToken: string;
+  canViewRuns: boolean;
 }) {
   const back = page.before === undefined ? '' : `?before=${page.before}`;
   const last = page.entries.at(-1);
@@ -68,7 +71,7 @@ export function notificationListView(page: {
     items: page.entries.map((entry) => ({
       id: entry.id,
       text: notificationText(entry),
-      href: entry.run ? `/system/ops/runs/${entry.run.id}` : null,
+      href: entry.run && page.canViewRuns ? `/system/notifications/${entry.id}/open` : null,
       unread: entry.readAt === null,
       readAction: `/system/notifications/${entry.id}/read${back}`,
       createdAt: entry.createdAt.toISOString(),

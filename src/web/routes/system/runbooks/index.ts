@@ -8,6 +8,10 @@ import { RunbookRefusal } from '../../../../runbooks/refusal.js';
 import { RUNBOOKS } from '../../../../runbooks/registry.js';
 import type { ScopeInput } from '../../../../runbooks/scope.js';
 import { startRunbook } from '../../../../runbooks/start.js';
+import { DEFAULT_PREFLIGHT_POLICY } from '../../../../runbooks/checkPreflight.js';
+import { findOverlappingRun, overlapRefusal } from '../../../../runbooks/overlap.js';
+import { tenantNamesOf } from '../../../../runbooks/tenantNames.js';
+import { sendNotice } from '../runs/notice.js';
 import { IDEMPOTENCY_KEY_MAX, type GuardsInput } from '../../../../runbooks/validateStart.js';
 import { NotFoundError } from '../../../httpErrors.js';
 import { initiatorOf } from '../../../plugins/app/auth.js';
@@ -40,9 +44,20 @@ const scopeFields = {
 // Guard numbers arrive as form text; the core refuses values out of range in its words.
 const numberText = { type: 'string', maxLength: 12, pattern: '^\\s*[0-9]*\\s*$' } as const;
 
+// A new preflight asked for from a refused start carries what was typed into its confirmation.
+const typedFields = {
+  reason: { type: 'string', maxLength: 4000 },
+  confirmation: { type: 'string', maxLength: 100, pattern: PLAIN_TEXT },
+  maxFailedTenants: numberText,
+  maxFailedPercent: numberText,
+  canary: { type: 'string', enum: ['on'] },
+  canaryCount: numberText,
+  canaryTenants: { type: 'string', maxLength: 2000, pattern: PLAIN_TEXT },
+} as const;
+
 const preflightBody = {
   type: 'object',
-  properties: scopeFields,
+  properties: { ...scopeFields, ...typedFields },
   patternProperties: PARAMETER_FIELDS_SCHEMA,
   additionalProperties: false,
 } as const;
@@ -53,14 +68,8 @@ const startBody = {
     ...scopeFields,
     preflightId: { type: 'string', maxLength: 100, pattern: PLAIN_TEXT },
     idempotencyKey: { type: 'string', maxLength: IDEMPOTENCY_KEY_MAX, pattern: PLAIN_TEXT },
-    // Longer than the core allows, so that a reason a little too long gets the core's message by the field.
-    reason: { type: 'string', maxLength: 4000 },
-    confirmation: { type: 'string', maxLength: 100, pattern: PLAIN_TEXT },
-    maxFailedTenants: numberText,
-    maxFailedPercent: numberText,
-    canary: { type: 'string', enum: ['on'] },
-    canaryCount: numberText,
-    canaryTenants: { type: 'string', maxLength: 2000, pattern: PLAIN_TEXT },
+    // The reason is longer than the core allows, so that a reason a little too long gets the core's message by the field.
+    ...typedFields,
   },
   patternProperties: PARAMETER_FIELDS_SCHEMA,
   additionalProperties: false,
@@ -106,14 +115,6 @@ function labelledRefusal(runbook: RunbookDefinition, refusal: ParameterRefusal):
 function scopeFieldsOf(body: ScopeBody): ScopeFields {
   return { scope: body.scope ?? 'tenant', tenant: body.tenant ?? '', retryOf: body.retryOf ?? '' };
 }
-
-const NO_GUARDS: GuardFields = {
-  maxFailedTenants: '',
-  maxFailedPercent: '',
-  canary: '',
-  canaryCount: '1',
-  canaryTenants: '',
-};
 
 function guardFieldsOf(body: Partial<GuardFields>): GuardFields {
   const trimmed = (value: string | undefined, fallback: string) => value?.trim() ?? fallback;
@@ -168,7 +169,10 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
   const parametersOf = async (runbook: RunbookDefinition, fields: ScopeFields, input: ParameterInput) =>
     fields.retryOf ? (await failedTenantsOf(pool, fields.retryOf)).run.parameters : input;
 
-  /** The page, with one runbook's result (and the scope it was asked for) filled in. */
+  /**
+   * The page, with one runbook's result (and the scope it was asked for) filled in; the other
+   * runbooks' scope is one tenant, `tenant` (a tenant search's link) or none yet.
+   */
   const page = (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -179,6 +183,7 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
       problems: Record<string, string>;
       result: ResultView;
     },
+    tenant = '',
   ) => ({
     view: 'system/runbooks',
     model: {
@@ -194,7 +199,7 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
           active?.runbookId === runbook.id
             ? parameterFieldsView(runbook, active.parameters, active.problems)
             : parameterFieldsView(runbook, {}),
-        scope: active?.runbookId === runbook.id ? active.scope : { scope: 'tenant', tenant: '', retryOf: '' },
+        scope: active?.runbookId === runbook.id ? active.scope : { scope: 'tenant', tenant, retryOf: '' },
         result: active?.runbookId === runbook.id ? active.result : null,
       })),
     },
@@ -222,7 +227,7 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
       csrfToken: reply.generateCsrf(),
     });
     return reply.pageOrPartial(
-      { view: 'partials/runbooks/result', model },
+      { view: 'partials/runbooks/result', model: { ...model, oob: true } },
       () =>
         page(request, reply, {
           runbookId: request.params.runbook,
@@ -235,16 +240,23 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
     );
   };
 
-  app.get(
+  // `tenant`: the scope to fill in, as the tenant search links it; bounded like the form's field.
+  const pageQuery = {
+    type: 'object',
+    properties: { tenant: scopeFields.tenant },
+    additionalProperties: false,
+  } as const;
+
+  app.get<{ Querystring: { tenant?: string } }>(
     '/system/ops/runbooks',
-    { schema: { querystring: NO_QUERY }, config: { capability: CAPABILITIES.runbooksView } },
+    { schema: { querystring: pageQuery }, config: { capability: CAPABILITIES.runbooksView } },
     async (request, reply) => {
-      const whole = page(request, reply);
+      const whole = page(request, reply, undefined, request.query.tenant?.trim());
       return reply.page(whole.view, whole.model, { title: 'Runbooks' });
     },
   );
 
-  app.post<{ Params: { runbook: string }; Body: ScopeBody }>(
+  app.post<{ Params: { runbook: string }; Body: StartBody }>(
     '/system/ops/runbooks/:runbook/preflight',
     {
       schema: { params: runbookParams, querystring: NO_QUERY, body: preflightBody },
@@ -270,18 +282,30 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
         // The confirmation carries what the preflight was computed for, canonical.
         parameters = inputOfParameters(preflight.parameters);
         // Minted with the form: a double submit of this confirmation replays one start.
+        const body = request.body ?? {};
         const confirm: ConfirmFields = {
           preflightId: preflight.id,
           idempotencyKey: randomUUID(),
-          reason: '',
-          confirmation: '',
-          guards: NO_GUARDS,
+          reason: body.reason ?? '',
+          confirmation: body.confirmation ?? '',
+          guards: guardFieldsOf(body),
+        };
+        const [holder, tenantNames] = await Promise.all([
+          findOverlappingRun(pool, runbook, preflight.scope),
+          tenantNamesOf(
+            pool,
+            preflight.report.topTenants.map((tenant) => tenant.externalId),
+          ),
+        ]);
+        const outlook = {
+          holder: holder && { id: holder.id, message: overlapRefusal(holder, runbook).message },
+          validUntil: new Date(preflight.createdAt.getTime() + DEFAULT_PREFLIGHT_POLICY.maxAgeMs),
         };
         return renderResult(
           request,
           reply,
           runbook,
-          { scope, parameters, report: preflight.report, confirm, refusal: null },
+          { scope, parameters, report: preflight.report, confirm, refusal: null, outlook, tenantNames },
           200,
         );
       } catch (error) {
@@ -334,7 +358,8 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
             retryOf: scope.retryOf || null,
           },
         );
-        return reply.seeOther(`/system/ops/runs/${run.id}?started=1`);
+        sendNotice(reply, run.id, 'started', app.deps.config.cookieSecure);
+        return reply.seeOther(`/system/ops/runs/${run.id}`);
       } catch (error) {
         if (!(error instanceof RunbookRefusal)) throw error;
         // The report the operator confirmed, shown again with what to fix.

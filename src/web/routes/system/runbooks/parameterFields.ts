@@ -33,7 +33,12 @@ const asList = (value: string | string[] | undefined): string[] =>
 const localValue = (value: string) => value.replace(/(:\d{2})?(\.\d+)?Z$/, '').slice(0, 16);
 
 /** One field of the form, as the view renders it. */
-function fieldView(field: ParameterField, given: string | string[] | undefined, problem: string | undefined) {
+function fieldView(
+  runbook: RunbookDefinition,
+  field: ParameterField,
+  given: string | string[] | undefined,
+  problem: string | undefined,
+) {
   const fallback = field.default === undefined ? undefined : field.default;
   const value =
     given ?? (Array.isArray(fallback) ? (fallback as string[]) : fallback === undefined ? '' : parameterText(fallback));
@@ -41,7 +46,8 @@ function fieldView(field: ParameterField, given: string | string[] | undefined, 
   const single = Array.isArray(value) ? value.join(',') : value;
   return {
     name: `${PREFIX}${field.name}`,
-    id: `param-${field.name}`,
+    // Unique on the page, where two runbooks may name a parameter alike.
+    id: `param-${runbook.id.replace(/[^A-Za-z0-9-]/g, '-')}-${field.name}`,
     kind: field.kind,
     label: field.label,
     help: `${field.help} (${expectation(field)}${field.required ? '' : `; default: ${parameterText(field.default)}`})`,
@@ -62,7 +68,9 @@ export function parameterFieldsView(
   input: ParameterInput,
   problems: Record<string, string> = {},
 ) {
-  return parameterFields(runbook.parameters).map((field) => fieldView(field, input[field.name], problems[field.name]));
+  return parameterFields(runbook.parameters).map((field) =>
+    fieldView(runbook, field, input[field.name], problems[field.name]),
+  );
 }
 
 /** Hidden inputs that carry the parameters a preflight was asked for on to its confirmation and a new preflight. */

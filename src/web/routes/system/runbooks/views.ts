@@ -38,6 +38,8 @@ export interface ConfirmFields {
 /** Where a refusal's message goes: next to the field it concerns, or at the top. */
 interface Problems {
   top: string | null;
+  /** The scope's tenant field: an unknown, ambiguous or platform tenant. */
+  tenant: string | null;
   reason: string | null;
   confirmation: string | null;
   guards: string | null;
@@ -49,6 +51,7 @@ interface Problems {
 
 const NO_PROBLEMS: Problems = {
   top: null,
+  tenant: null,
   reason: null,
   confirmation: null,
   guards: null,
@@ -65,6 +68,10 @@ function problemsOf(refusal: RunbookRefusal): Problems {
       return { ...NO_PROBLEMS, reason: refusal.message };
     case 'confirmation':
       return { ...NO_PROBLEMS, confirmation: refusal.message };
+    case 'unknown_tenant':
+    case 'ambiguous_tenant':
+    case 'platform_tenant':
+      return { ...NO_PROBLEMS, tenant: refusal.message };
     case 'invalid_guards':
       return { ...NO_PROBLEMS, guards: refusal.message };
     case 'overlapping_run': {
@@ -76,12 +83,18 @@ function problemsOf(refusal: RunbookRefusal): Problems {
   }
 }
 
-const text = (value: unknown) =>
-  value === null || value === undefined || value === ''
-    ? '—'
-    : typeof value === 'string'
-      ? value
-      : JSON.stringify(value);
+/** A timestamp as PostgreSQL and JSON write them ("2026-12-01T11:41:30.123456+00:00"). */
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}(:?\d{2})?)$/;
+
+/** A sample value as people read it: a timestamp in the console's one form, its exact value kept for the `title`. */
+function text(value: unknown): { text: string; exact: string | null } {
+  if (value === null || value === undefined || value === '') return { text: '—', exact: null };
+  if (typeof value !== 'string') return { text: JSON.stringify(value), exact: null };
+  const date = TIMESTAMP.test(value) ? new Date(value) : null;
+  return date && !Number.isNaN(date.getTime()) ? { text: utcTime(date), exact: value } : { text: value, exact: null };
+}
+
+const instant = (date: Date) => ({ iso: date.toISOString(), text: utcTime(date) });
 
 const record = (value: unknown): Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
@@ -100,7 +113,7 @@ function sampleRow(entry: unknown) {
     ? sample.changedFields.map(String)
     : [...new Set([...Object.keys(before), ...Object.keys(after)])].filter(differs);
   return {
-    key: text(sample.key ?? sample.findingId ?? sample.id),
+    key: text(sample.key ?? sample.findingId ?? sample.id).text,
     changes: fields.map((field) => ({ field, before: text(before[field]), after: text(after[field]) })),
   };
 }
@@ -111,7 +124,7 @@ function sampleKeyOf(report: PreflightReport): string {
   return saved ?? RUNBOOKS.find((runbook) => runbook.id === report.runbook)?.sampleKey ?? 'Row';
 }
 
-function reportView(report: PreflightReport) {
+function reportView(report: PreflightReport, tenantNames: ReadonlyMap<string, string>) {
   // A report read back from jsonb has its keys in jsonb's order: shown in the runbook's.
   const declared = RUNBOOKS.find((runbook) => runbook.id === report.runbook)?.parameters ?? NO_PARAMETERS;
   return {
@@ -120,7 +133,7 @@ function reportView(report: PreflightReport) {
       name,
       value: parameterText(value),
     })),
-    asOf: report.asOf ? utcTime(new Date(report.asOf)) : null,
+    asOf: report.asOf ? instant(new Date(report.asOf)) : null,
     unit: report.unit,
     /** The unit, capitalized, for the table's row headers. */
     unitTitle: report.unit.charAt(0).toUpperCase() + report.unit.slice(1),
@@ -129,11 +142,14 @@ function reportView(report: PreflightReport) {
     toChange: count(report.toChange),
     // "18,000 <unit> in 20 tenants will change": what Start will do, in one sentence.
     summary: `${counted(report.toChange, report.unit)} ` + `in ${plural(report.tenantsInScope, 'tenant')} will change.`,
+    // jsonb keeps no order: the fields by name, the same every time.
     breakdown: Object.entries(report.breakdown)
       .filter(([, count]) => count > 0)
+      .sort(([a], [b]) => a.localeCompare(b))
       .map(([field, n]) => ({ field, count: count(n) })),
     topTenants: report.topTenants.map((tenant) => ({
       externalId: tenant.externalId,
+      name: tenantNames.get(tenant.externalId) ?? '',
       inScope: count(tenant.inScope),
       toChange: count(tenant.toChange),
     })),
@@ -142,9 +158,17 @@ function reportView(report: PreflightReport) {
   };
 }
 
+/** What the preflight already knows would stop or void a start, said before the operator confirms. */
+export interface StartOutlook {
+  /** An active run that covers part of the scope, and the refusal a start would get while it is there. */
+  holder: { id: string; message: string } | null;
+  /** Until when a start may name this preflight. */
+  validUntil: Date | null;
+}
+
 /**
  * The preflight's place on the page: its report and the confirmation step, or only a refusal
- * (with the scope, for the "run a new preflight" button).
+ * (with the scope, for the "run a new preflight" button, and what was typed, kept for it).
  */
 export function resultView(input: {
   runbookId: string;
@@ -155,6 +179,8 @@ export function resultView(input: {
   report: PreflightReport | null;
   confirm: ConfirmFields | null;
   refusal: RunbookRefusal | null;
+  outlook?: StartOutlook;
+  tenantNames?: ReadonlyMap<string, string>;
 }) {
   const problems = input.refusal ? problemsOf(input.refusal) : NO_PROBLEMS;
   // Without the confirmation step on the page, a field's message has nowhere else to go.
@@ -162,13 +188,25 @@ export function resultView(input: {
   const top = showConfirm
     ? problems.top
     : (problems.top ?? problems.reason ?? problems.confirmation ?? problems.guards);
+  const report =
+    input.report && !problems.newPreflight ? reportView(input.report, input.tenantNames ?? new Map()) : null;
+  const holder = input.outlook?.holder ?? null;
   return {
     runbookId: input.runbookId,
+    /** The runbook's place on the page: its form's ids end with it. */
+    index: RUNBOOKS.findIndex((runbook) => runbook.id === input.runbookId),
     csrfToken: input.csrfToken,
     scope: input.scope,
     parameters: input.parameters,
     problems: { ...problems, top },
-    report: input.report && !problems.newPreflight ? reportView(input.report) : null,
+    // A new preflight keeps what was typed into the confirmation it replaces.
+    kept: problems.newPreflight && input.confirm ? keptFields(input.confirm) : [],
+    report,
+    outlook: {
+      holder: holder && { ...holder, href: `/system/ops/runs/${holder.id}` },
+      nothingToDo: input.report !== null && input.report.toChange === 0,
+      validUntil: input.outlook?.validUntil ? instant(input.outlook.validUntil) : null,
+    },
     confirm:
       showConfirm && input.confirm
         ? {
@@ -183,6 +221,18 @@ export function resultView(input: {
           }
         : null,
   };
+}
+
+/** The typed fields of a confirmation, as hidden fields of the new preflight that replaces it. */
+function keptFields(confirm: ConfirmFields): Array<{ name: string; value: string }> {
+  const typed: Record<string, string> = {
+    reason: confirm.reason,
+    confirmation: confirm.confirmation,
+    ...confirm.guards,
+  };
+  return Object.entries(typed)
+    .filter(([, value]) => value !== '')
+    .map(([name, value]) => ({ name, value }));
 }
 
 export type ResultView = ReturnType<typeof resultView>;

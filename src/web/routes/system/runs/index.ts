@@ -5,42 +5,28 @@ import { actionRefusal, controlRun, tuneRun, type RunAction } from '../../../../
 import { EXPORT_FORMATS, type ExportFormat } from '../../../../runbooks/exportFormats.js';
 import { exportCsv, exportRun } from '../../../../runbooks/exportRun.js';
 import { RunbookRefusal } from '../../../../runbooks/refusal.js';
-import { RUNBOOKS, runbookTitle } from '../../../../runbooks/registry.js';
-import {
-  findRetriesOf,
-  getRun,
-  getRunAuditTrail,
-  getRunItems,
-  getRunLive,
-  getRunProgress,
-  listRunSummaries,
-  normalizeRunId,
-  type RunItemRecord,
-  type RunLive,
-  type RunRecord,
-} from '../../../../runbooks/runs.js';
+import { RUNBOOKS } from '../../../../runbooks/registry.js';
+import { findRetriesOf, getRun, listRunSummaries, normalizeRunId, type RunRecord } from '../../../../runbooks/runs.js';
+import { watchRun, type RunWatch } from '../../../../runbooks/runWatch.js';
 import { HttpError, NotFoundError } from '../../../httpErrors.js';
 import { initiatorOf } from '../../../plugins/app/auth.js';
-import { actionView, auditView, liveView, runDetailView, runListView, SHOWN_ITEMS, tenantsView } from './views.js';
-import { CSRF_FIELD, NO_QUERY, RUN_ID } from '../../../schemas.js';
-import { RUN_STATUSES, type RunStatus } from '../../../../runbooks/model.js';
+import { actionView, auditView, liveView, runDetailView, runListView, tenantsView } from './views.js';
+import { sendNotice, takeNotice } from './notice.js';
+import { CSRF_FIELD, NO_QUERY, PLAIN_TEXT, RUN_ID } from '../../../schemas.js';
+import { RUN_FILTERS, type RunFilter } from '../../../../runbooks/model.js';
 
 const RUNBOOK_IDS = RUNBOOKS.map((runbook) => runbook.id);
 const PAGE_SIZE = 50;
 const ACTIONS = ['cancel', 'pause', 'resume', 'tune'] as const;
 type Action = (typeof ACTIONS)[number];
 
-/** What the run page says after an action was asked for: intent, like the start's toast. */
-const DONE: Record<Action, string> = {
-  cancel: 'Cancel requested',
-  pause: 'Pause requested',
-  resume: 'Resume requested',
-  tune: 'New settings sent to the run',
-};
+/** Tenants listed on the run page; the export has them all. */
+const SHOWN_ITEMS = 100;
 
 interface RunsQuery {
-  status?: RunStatus | '';
+  status?: RunFilter | '';
   runbook?: string;
+  initiator?: string;
   before?: string;
 }
 
@@ -48,8 +34,9 @@ const runsQuery = {
   type: 'object',
   properties: {
     // '' is the form's "any".
-    status: { type: 'string', enum: ['', ...RUN_STATUSES] },
+    status: { type: 'string', enum: ['', ...RUN_FILTERS] },
     runbook: { type: 'string', enum: ['', ...RUNBOOK_IDS] },
+    initiator: { type: 'string', maxLength: 200, pattern: PLAIN_TEXT },
     before: RUN_ID,
   },
   additionalProperties: false,
@@ -62,12 +49,6 @@ const actionParams = {
   properties: { id: RUN_ID, action: { type: 'string', enum: ACTIONS } },
 } as const;
 
-// `started=1`: the console's own redirect after a start; `done`: after an action.
-const runQuery = {
-  type: 'object',
-  properties: { started: { type: 'string', enum: ['1'] }, done: { type: 'string', enum: ACTIONS } },
-  additionalProperties: false,
-} as const;
 const exportQuery = {
   type: 'object',
   properties: { format: { type: 'string', enum: EXPORT_FORMATS } },
@@ -101,13 +82,6 @@ async function runOr404(pool: Parameters<typeof getRun>[0], id: string): Promise
   return run;
 }
 
-/** What a run's poll reads: its live part, and its tenants while they fit on the page (or once it is over). */
-interface PolledRun {
-  run: RunLive;
-  inScope: number | null;
-  items: RunItemRecord[] | null;
-}
-
 const numberOrUndefined = (text: string | undefined) =>
   text === undefined || text.trim() === '' ? undefined : Number(text.trim());
 
@@ -123,85 +97,78 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
   // they read have not changed (a run's poll by its id, and on any tenant's change, whose
   // external ids its items show; the list pages on any run's change). A list page is kept
   // rendered, for a second at most: its ages ("3 min ago") are as of then.
-  const polledRuns = new ReadCache<PolledRun>({
+  const watches = new ReadCache<RunWatch>({
     feed: app.changeFeed,
-    dependsOn: { operation_runs: 'key', operation_run_items: 'key', tenants: 'all' },
+    dependsOn: { operation_runs: 'key', operation_run_items: 'key', audit_events: 'key', tenants: 'all' },
   });
   const listBodies = new ReadCache<string>({
     feed: app.changeFeed,
     dependsOn: { operation_runs: 'all' },
     ttlMs: 1_000,
   });
-
-  const readPolledRun = async (runId: string): Promise<PolledRun | null> => {
-    const found = await getRunLive(pool, runId);
-    if (!found) return null;
-    // The tenants come along while they fit on the page (a big run's would make every poll
-    // slow), and once the run is over.
-    const withItems = found.run.status === 'completed' || (found.run.counts.tenants ?? 0) <= SHOWN_ITEMS;
-    return { ...found, items: withItems ? await getRunItems(pool, runId) : null };
+  // The cache's key is the run id as the triggers spell it (lower case).
+  const watch = (id: string) => {
+    const runId = normalizeRunId(id);
+    return runId ? watches.read(runId, () => watchRun(pool, runId, SHOWN_ITEMS)) : Promise.resolve(null);
   };
 
   app.get<{ Querystring: RunsQuery }>(
     '/system/ops/runs',
     { schema: { querystring: runsQuery }, config: { capability: CAPABILITIES.runsView } },
     async (request, reply) => {
-      const filter = { status: request.query.status || undefined, runbook: request.query.runbook || undefined };
+      const filter = {
+        status: request.query.status || undefined,
+        runbook: request.query.runbook || undefined,
+        initiator: request.query.initiator?.trim() || undefined,
+      };
       // One more than a page tells whether there is a next one.
       const page = { ...filter, before: request.query.before, limit: PAGE_SIZE + 1 };
       const render = async () => {
         const rows = await listRunSummaries(pool, page);
         const now = new Date();
         const runs = rows.slice(0, PAGE_SIZE).map((run) => runListView(run, now));
-        const query = (extra: Record<string, string>) =>
-          `/system/ops/runs?${new URLSearchParams({ ...(filter.status ? { status: filter.status } : {}), ...(filter.runbook ? { runbook: filter.runbook } : {}), ...extra }).toString()}`;
+        // Every filter is in the URL, so a filtered list can be shared and paged.
+        const query = (changed: Record<string, string | undefined>) => {
+          const params = Object.entries({ ...filter, ...changed }).filter(
+            (entry): entry is [string, string] => entry[1] !== undefined,
+          );
+          return `/system/ops/runs${params.length ? `?${new URLSearchParams(params).toString()}` : ''}`;
+        };
         return app.renderView('system/runs', {
-          runs,
+          runs: runs.map((run) => ({ ...run, initiatorHref: query({ initiator: run.initiator }) })),
           filter,
-          statuses: RUN_STATUSES,
+          statuses: RUN_FILTERS.map((status) => ({ value: status, label: status.replace('_', ' ') })),
           runbooks: RUNBOOKS.map(({ id, title }) => ({ id, title })),
           next: rows.length > PAGE_SIZE ? query({ before: runs.at(-1)!.id }) : null,
           first: request.query.before ? query({}) : null,
+          clear: filter.status || filter.runbook || filter.initiator ? '/system/ops/runs' : null,
         });
       };
       return reply.renderedPage((await listBodies.read(JSON.stringify(page), render))!, { title: 'Runs' });
     },
   );
 
-  app.get<{ Params: { id: string }; Querystring: { started?: '1'; done?: Action } }>(
+  app.get<{ Params: { id: string } }>(
     '/system/ops/runs/:id',
-    { schema: { params: runParams, querystring: runQuery }, config: { capability: CAPABILITIES.runsView } },
+    { schema: { params: runParams, querystring: NO_QUERY }, config: { capability: CAPABILITIES.runsView } },
     async (request, reply) => {
-      const found = await getRunProgress(pool, request.params.id);
-      if (!found) throw new NotFoundError();
-      const { run, inScope } = found;
-      const [items, audit, retries] = await Promise.all([
-        getRunItems(pool, run.id),
-        getRunAuditTrail(pool, run.id),
-        findRetriesOf(pool, run.id),
-      ]);
+      const [run, watched] = await Promise.all([getRun(pool, request.params.id), watch(request.params.id)]);
+      if (!run || !watched) throw new NotFoundError();
       const { config } = app.deps;
-      const toast =
-        request.query.started === '1'
-          ? `${runbookTitle(run.runbook)} queued`
-          : request.query.done
-            ? DONE[request.query.done]
-            : null;
-      const model = runDetailView(run, items, audit, {
-        inScope,
+      const model = runDetailView(run, watched, {
         now: new Date(),
         canManage: request.can(CAPABILITIES.runsManage),
         canRetry: request.can(CAPABILITIES.runbooksRun),
         csrfToken: reply.generateCsrf(),
         temporalUiUrl: config.temporalUiUrl,
         temporalNamespace: config.temporal.namespace,
-        retries,
-        toast,
+        retries: await findRetriesOf(pool, run.id),
+        notice: takeNotice(request, reply, run.id),
       });
       // Without JavaScript nothing polls: an active run's page reloads itself instead.
       return reply.page('system/run', model, {
-        title: 'Run',
-        refreshSeconds: run.status === 'completed' ? undefined : 5,
+        title: model.title,
+        refreshSeconds: watched.run.status === 'completed' ? undefined : 5,
       });
     },
   );
@@ -213,21 +180,17 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
       config: { capability: CAPABILITIES.runsView, background: true },
     },
     async (request, reply) => {
-      // The cache's key is the run id as the triggers spell it (lower case).
-      const runId = normalizeRunId(request.params.id)!;
-      const found = await polledRuns.read(runId, () => readPolledRun(runId));
-      if (!found) throw new NotFoundError();
-      const { run, inScope, items } = found;
-      const live = liveView(run, { inScope, now: new Date(), canManage: request.can(CAPABILITIES.runsManage) });
-      // The audit trail comes in the terminal answer, the last poll.
-      const terminal = run.status === 'completed';
-      const audit = terminal ? await getRunAuditTrail(pool, run.id) : null;
-      const tenants = items && tenantsView(run.id, items);
+      const watched = await watch(request.params.id);
+      if (!watched) throw new NotFoundError();
+      const live = liveView(watched, { now: new Date(), canManage: request.can(CAPABILITIES.runsManage) });
       // The header's notification count listens for this, to show the run's notification.
-      if (terminal) reply.header('hx-trigger', 'runCompleted');
+      if (watched.run.status === 'completed') reply.header('hx-trigger', 'runCompleted');
       return reply.pageOrPartial(
-        { view: 'partials/runs/poll', model: { live, tenants, audit: audit && auditView(audit) } },
-        () => ({ view: 'system/runPoll', model: { live, id: run.id } }),
+        {
+          view: 'partials/runs/poll',
+          model: { live, tenants: tenantsView(watched), audit: auditView(watched.audit) },
+        },
+        () => ({ view: 'system/runPoll', model: { live, id: watched.run.id } }),
         { title: 'Run progress' },
       );
     },
@@ -318,7 +281,8 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
         } else {
           await controlRun(controlDeps, asked, action satisfies RunAction);
         }
-        return reply.seeOther(`/system/ops/runs/${runId}?done=${action}`);
+        sendNotice(reply, runId, action, app.deps.config.cookieSecure);
+        return reply.seeOther(`/system/ops/runs/${runId}`);
       } catch (error) {
         if (!(error instanceof RunbookRefusal)) throw error;
         // The run as it is now (it may have completed meanwhile), shown again with what to fix.

@@ -1,29 +1,27 @@
 import { actionRefusal, type RunAction } from '../../../../runbooks/control.js';
-import { count, counted, utcTime } from '../../../../format.js';
+import { count, counted, plural, utcTime } from '../../../../format.js';
 import { progressText, runFraction } from '../../../../runbooks/progressText.js';
 import { RUNBOOKS, runbookTitle } from '../../../../runbooks/registry.js';
 import {
   auditReason,
   type AuditTrailEntry,
-  type RunItemRecord,
   type RunLive,
   type RunRecord,
   type RunSummary,
 } from '../../../../runbooks/runs.js';
+import { phaseOf, runClock } from '../../../../runbooks/runPhase.js';
+import type { RunWatch } from '../../../../runbooks/runWatch.js';
 import { describeScope } from '../../../../runbooks/scope.js';
 import { REASON_LENGTH } from '../../../../runbooks/validateStart.js';
 import { TUNING_LIMITS } from '../../../../workflows/queries.js';
-import type { RunCounts } from '../../../../runbooks/model.js';
+import type { RunCounts, TuneResult } from '../../../../runbooks/model.js';
 import { inDeclaredOrder, NO_PARAMETERS, parameterText } from '../../../../runbooks/parameters.js';
+import { NOTICES, type Notice } from './notice.js';
 
 /** The plain view models the runs pages render; views never see database rows. */
 
-/** Tenants listed on the run page; the export has them all. */
-export const SHOWN_ITEMS = 100;
-
 const runbookOf = (id: string) => RUNBOOKS.find((runbook) => runbook.id === id);
 const unitOf = (run: Pick<RunRecord, 'runbook'>) => runbookOf(run.runbook)?.unit ?? 'rows';
-const when = (date: Date | null) => (date ? utcTime(date) : '');
 const scopeText = (run: Pick<RunRecord, 'scope'>) => describeScope(run.scope);
 const runHref = (id: string) => `/system/ops/runs/${id}`;
 
@@ -36,130 +34,183 @@ function duration(seconds: number): string {
   return `${Math.floor(s / 3600)} h${minutes ? ` ${minutes} min` : ''}`;
 }
 
-/** What a status partial (`partials/status/<status>`) shows. */
-function badge(run: Pick<RunRecord, 'status' | 'outcome' | 'pausedAt'>) {
-  return { status: run.status, outcome: run.outcome, paused: run.pausedAt !== null };
+/** A run's one status badge (`partials/status/<phase>`): its phase, and how a completed run ended. */
+function badge(run: Pick<RunRecord, 'status' | 'outcome' | 'pausedAt' | 'cancelRequestedAt'>) {
+  const outcome = run.outcome?.replace('_', ' ') ?? 'completed';
+  return { phase: phaseOf(run), outcome: run.outcome, outcomeLabel: outcome[0]!.toUpperCase() + outcome.slice(1) };
 }
 
-/** The share done: findings examined of those the preflight counted, else tenants settled. */
+/** The share done: rows examined of those the preflight counted, else tenants worked through. */
 function fractionOf(run: RunLive, inScope: number | null): number {
-  if (run.status === 'completed') return 1;
-  if (inScope && inScope > 0) return Math.min(0.99, (run.counts.examined ?? 0) / inScope);
+  if (run.status === 'completed' && run.outcome !== 'cancelled') return 1;
+  if (inScope && inScope > 0)
+    return Math.min(run.status === 'completed' ? 1 : 0.99, (run.counts.examined ?? 0) / inScope);
   return runFraction(run);
 }
 
 // The view models below nest their parts (`badge`) rather than spread them: see Views
 // (templates.ts) for what a spread followed by more properties costs on a page of rows.
 
+/** An instant for a `<time>`: in the one human form, its exact value for the `title`. */
+function instant(date: Date) {
+  return { iso: date.toISOString(), text: utcTime(date) };
+}
+
 export function runListView(run: RunSummary, now: Date) {
   return {
     badge: badge(run),
     id: run.id,
+    shortId: run.id.slice(0, 8),
     href: runHref(run.id),
     runbookTitle: runbookTitle(run.runbook),
     scope: scopeText(run),
     initiator: run.initiatorLabel ?? run.source,
     reason: run.reason.length > 120 ? `${run.reason.slice(0, 119)}…` : run.reason,
     percent: Math.floor(runFraction(run) * 100),
-    createdAt: run.createdAt.toISOString(),
+    created: instant(run.createdAt),
     age: `${duration((now.getTime() - run.createdAt.getTime()) / 1000)} ago`,
   };
 }
 
-const COUNT_LABELS: Array<[keyof RunCounts, string]> = [
-  ['tenants', 'Tenants'],
-  ['tenantsPending', 'Tenants pending'],
-  ['tenantsRunning', 'Tenants running'],
-  ['tenantsSucceeded', 'Tenants succeeded'],
-  ['tenantsFailed', 'Tenants failed'],
-  ['tenantsCancelled', 'Tenants cancelled'],
-  ['examined', 'Examined'],
-  ['changed', 'Changed'],
-  ['batches', 'Batches'],
-];
+/** The run's totals as a few figures in a row: the tenants by state (those there are), then the work. */
+function talliesOf(counts: RunCounts, unit: string) {
+  const tenants: Array<[keyof RunCounts, string]> = [
+    ['tenantsSucceeded', 'succeeded'],
+    ['tenantsFailed', 'failed'],
+    ['tenantsRunning', 'running'],
+    ['tenantsPending', 'pending'],
+    ['tenantsCancelled', 'cancelled'],
+  ];
+  return [
+    { label: counts.tenants === 1 ? 'tenant' : 'tenants', value: count(counts.tenants) },
+    ...tenants
+      .filter(([key]) => ((counts[key] as number | undefined) ?? 0) > 0)
+      .map(([key, label]) => ({ label, value: count(counts[key] as number) })),
+    { label: `${unit} examined`, value: count(counts.examined) },
+    { label: 'changed', value: count(counts.changed) },
+    { label: 'batches', value: count(counts.batches) },
+  ];
+}
 
 /** What an operator may do to the run in its present state, each a link to its confirmation. */
 function actionsOf(
   run: RunLive,
   canManage: boolean,
-): Array<{ action: RunAction | 'tune'; label: string; href: string }> {
-  if (!canManage) return [];
-  const actions: Array<[RunAction | 'tune', string]> = [
-    ['pause', 'Pause'],
-    ['resume', 'Resume'],
-    ['tune', 'Tune'],
-    ['cancel', 'Cancel'],
+): Array<{ action: RunAction | 'tune'; label: string; href: string; style: string }> {
+  if (!canManage || run.cancelRequestedAt) return [];
+  // The way on (resume) is the strong button; cancel is marked as the one that cannot be undone.
+  const actions: Array<[RunAction | 'tune', string, string]> = [
+    ['resume', 'Resume', 'primary'],
+    ['pause', 'Pause', 'secondary'],
+    ['tune', 'Tune', 'secondary outline'],
+    ['cancel', 'Cancel', 'danger outline'],
   ];
   return actions
     .filter(([action]) => !actionRefusal(run, action))
-    .map(([action, label]) => ({ action, label, href: `${runHref(run.id)}/actions/${action}` }));
+    .map(([action, label, style]) => ({ action, label, style, href: `${runHref(run.id)}/actions/${action}` }));
 }
 
-/** Rate, and what is left (ETA) or what it took: from the run's own clock and counts. */
+/**
+ * Rate and what is left, or how long it took: by the run's working time only (paused time
+ * apart), so a run just resumed is neither slow nor fast, and a paused one promises nothing.
+ */
 function pace(run: RunLive, inScope: number | null, now: Date) {
-  if (!run.startedAt) return { rate: null, eta: null };
-  const elapsed = ((run.completedAt ?? now).getTime() - run.startedAt.getTime()) / 1000;
+  const { workedMs, pausedMs } = runClock(run, now);
+  const seconds = workedMs / 1000;
   const examined = run.counts.examined ?? 0;
-  const perSecond = elapsed > 0 ? examined / elapsed : 0;
+  const perSecond = seconds > 0 ? examined / seconds : 0;
   const rate = perSecond > 0 ? `${count(Math.round(perSecond))} ${unitOf(run)}/s` : null;
-  if (run.status === 'completed') return { rate, eta: `took ${duration(elapsed)}` };
-  if (run.pausedAt) return { rate, eta: 'no estimate while paused' };
-  if (!inScope || perSecond <= 0) return { rate, eta: null };
-  return { rate, eta: `about ${duration(Math.max(0, inScope - examined) / perSecond)} left` };
+  const paused = pausedMs >= 1000 ? `, paused ${duration(pausedMs / 1000)}` : '';
+  if (!run.startedAt) return { rate: null, eta: null, took: null };
+  if (run.status === 'completed') return { rate, eta: null, took: `worked ${duration(seconds)}${paused}` };
+  if (run.pausedAt || run.cancelRequestedAt) return { rate, eta: '—', took: null };
+  if (!inScope || perSecond <= 0) return { rate, eta: null, took: null };
+  return { rate, eta: `about ${duration(Math.max(0, inScope - examined) / perSecond)} left`, took: null };
 }
 
-/** The part of the run page that updates while the run is active, and stops when it is terminal. */
-export function liveView(run: RunLive, options: { inScope: number | null; now: Date; canManage: boolean }) {
-  const fraction = fractionOf(run, options.inScope);
-  const { rate, eta } = pace(run, options.inScope, options.now);
+/** The parallelism and batch size the run goes on with, as recorded at its start and at each tune. */
+function settingsText(run: Pick<RunLive, 'scopeKind' | 'settings'>): string | null {
+  const { parallelism, batchSize } = run.settings;
+  const parts = [
+    run.scopeKind !== 'tenant' && parallelism !== undefined ? `${plural(parallelism, 'tenant')} at once` : null,
+    batchSize !== undefined ? `batches of ${count(batchSize)} rows` : null,
+  ].filter((part): part is string => part !== null);
+  return parts.length ? parts.join(' · ') : null;
+}
+
+/**
+ * The part of the run page that updates while the run is active, and stops when it is terminal:
+ * from one watch, so its figures and the tenants and audit trail beside them agree.
+ */
+export function liveView(watch: RunWatch, options: { now: Date; canManage: boolean }) {
+  const run = { ...watch.run, counts: watch.counts };
+  const fraction = fractionOf(run, watch.inScope);
+  const percent = Math.floor(fraction * 100);
+  const cancelled = run.status === 'completed' && run.outcome === 'cancelled';
   return {
     badge: badge(run),
     id: run.id,
     // Polled while there is something to watch; the terminal render has no trigger, so it stops.
     pollUrl: run.status === 'completed' ? null : `${runHref(run.id)}/progress`,
-    percent: Math.floor(fraction * 100),
+    percent,
+    share: cancelled ? `cancelled at ${percent} %` : `${percent} %`,
     text: progressText(run, unitOf(run)),
-    rate,
-    eta,
-    pause: run.pausedAt ? { since: when(run.pausedAt), by: run.pausedBy ?? '', reason: run.pauseReason ?? '' } : null,
+    ...pace(run, watch.inScope, options.now),
+    settings: settingsText(run),
+    pause:
+      run.pausedAt && run.status !== 'completed'
+        ? { since: instant(run.pausedAt), by: run.pausedBy ?? '', reason: run.pauseReason ?? '' }
+        : null,
+    cancelling: run.cancelRequestedAt && run.status !== 'completed' ? instant(run.cancelRequestedAt) : null,
+    notStarted: cancelled && watch.notStarted > 0 ? `${plural(watch.notStarted, 'tenant')} did not start.` : null,
     error: run.error,
-    counts: COUNT_LABELS.filter(([key]) => typeof run.counts[key] === 'number').map(([key, label]) => ({
-      label,
-      value: count(run.counts[key] as number),
-    })),
+    tallies: talliesOf(run.counts, unitOf(run)),
     actions: actionsOf(run, options.canManage),
   };
 }
 
-/** The run's tenants, failed first (what an operator opens the page for), the first SHOWN_ITEMS of them. */
-export function tenantsView(runId: string, items: RunItemRecord[]) {
-  const failedFirst = [...items].sort((a, b) => Number(b.status === 'failed') - Number(a.status === 'failed'));
+/** The run's tenants as the watch read them: failed first, with their names. */
+export function tenantsView(watch: RunWatch) {
+  const total = watch.counts.tenants ?? 0;
   return {
-    total: items.length,
-    more: Math.max(0, items.length - SHOWN_ITEMS),
-    exportHref: `${runHref(runId)}/export?format=csv`,
-    items: failedFirst.slice(0, SHOWN_ITEMS).map((item) => ({
+    total,
+    more: Math.max(0, total - watch.items.length),
+    exportHref: `${runHref(watch.run.id)}/export?format=csv`,
+    items: watch.items.map((item) => ({
       tenant: item.externalId,
+      name: item.tenantName,
       status: item.status,
       examined: count(item.counts.examined),
       changed: count(item.counts.changed),
-      error: item.error ?? '',
+      // A cancelled tenant's reason is the run's, said once above the table.
+      error: item.status === 'cancelled' ? '' : (item.error ?? ''),
     })),
   };
 }
 
+/** A tune's change, "parallelism 8 → 4, batch size 500 → 200", from its audit metadata. */
+function tuneText(metadata: unknown): string {
+  const { from, to } = (metadata ?? {}) as Partial<TuneResult>;
+  if (!from || !to) return '';
+  return [
+    from.parallelism !== to.parallelism ? `parallelism ${from.parallelism} → ${to.parallelism}` : null,
+    from.batchSize !== to.batchSize ? `batch size ${count(from.batchSize)} → ${count(to.batchSize)}` : null,
+  ]
+    .filter((part): part is string => part !== null)
+    .join(', ');
+}
+
 export function auditView(audit: AuditTrailEntry[]) {
   return audit.map((event) => ({
-    occurredAt: event.occurredAt.toISOString(),
-    occurredAtText: when(event.occurredAt),
+    at: instant(event.occurredAt),
     action: event.action,
     actor: event.actorLabel ?? event.actorKind,
+    change: event.action === 'runbook.tuned' ? tuneText(event.metadata) : '',
     reason: auditReason(event) ?? '',
   }));
 }
 
 export interface RunPageContext {
-  inScope: number | null;
   now: Date;
   canManage: boolean;
   canRetry: boolean;
@@ -167,34 +218,35 @@ export interface RunPageContext {
   temporalUiUrl: string;
   temporalNamespace: string;
   retries: Array<Pick<RunRecord, 'id' | 'status' | 'outcome'>>;
-  /** A notice at the top: the start's intent-only toast, or an action just asked for. */
-  toast: string | null;
+  /** The intent toast of the start or action just asked for, shown once. */
+  notice: Notice | null;
 }
 
-export function runDetailView(
-  run: RunRecord,
-  items: RunItemRecord[],
-  audit: AuditTrailEntry[],
-  context: RunPageContext,
-) {
-  const failed = items.filter((item) => item.status === 'failed').length;
+/** "Rebuild Findings Lifecycle — all tenants": the run's runbook and scope, its page's title. */
+function runTitle(run: Pick<RunRecord, 'runbook' | 'scope'>): string {
+  return `${runbookTitle(run.runbook)} — ${scopeText(run)}`;
+}
+
+export function runDetailView(run: RunRecord, watch: RunWatch, context: RunPageContext) {
+  const failed = watch.counts.tenantsFailed ?? 0;
   return {
     id: run.id,
-    toast: context.toast ? { text: context.toast, href: runHref(run.id) } : null,
-    runbookTitle: runbookTitle(run.runbook),
+    toast: context.notice
+      ? { text: context.notice === 'started' ? `${runbookTitle(run.runbook)} queued` : NOTICES[context.notice] }
+      : null,
+    title: runTitle(run),
     runbookId: run.runbook,
     scope: scopeText(run),
     parameters: inDeclaredOrder(runbookOf(run.runbook)?.parameters ?? NO_PARAMETERS, run.parameters).map(
       ([name, value]) => ({ name, value: parameterText(value) }),
     ),
-    asOf: when(run.asOf),
+    asOf: instant(run.asOf),
     reason: run.reason,
     initiator: run.initiatorLabel ?? run.source,
     source: run.source,
-    createdAt: run.createdAt.toISOString(),
-    createdAtText: when(run.createdAt),
+    created: instant(run.createdAt),
     preflight: run.preflightId
-      ? { id: run.preflightId, inScope: context.inScope === null ? null : counted(context.inScope, unitOf(run)) }
+      ? { id: run.preflightId, inScope: watch.inScope === null ? null : counted(watch.inScope, unitOf(run)) }
       : null,
     guards: guardsText(run),
     retryOf: run.retryOf ? { id: run.retryOf, href: runHref(run.retryOf) } : null,
@@ -220,9 +272,9 @@ export function runDetailView(
             csrfToken: context.csrfToken,
           }
         : null,
-    live: liveView(run, context),
-    tenants: tenantsView(run.id, items),
-    audit: auditView(audit),
+    live: liveView(watch, context),
+    tenants: tenantsView(watch),
+    audit: auditView(watch.audit),
   };
 }
 
@@ -271,6 +323,10 @@ export function actionView(
     explain: explain[action],
     tune: action === 'tune',
     limits: TUNING_LIMITS,
+    // A one-tenant run has no parallelism to tune.
+    multiTenant: run.scopeKind !== 'tenant',
+    // What the fields change from, as recorded (a run started before they were has none).
+    current: { parallelism: run.settings.parallelism ?? null, batchSize: run.settings.batchSize ?? null },
     fields,
     reasonMin: REASON_LENGTH.min,
     reasonMax: REASON_LENGTH.max,

@@ -10,9 +10,13 @@ const tenantsQuery = {
   additionalProperties: false,
 } as const;
 
+/** The runbooks page with this tenant filled in as every runbook's one-tenant scope. */
+const runbooksFor = (externalId: string) => `/system/ops/runbooks?tenant=${encodeURIComponent(externalId)}`;
+
 /**
  * `GET /system/ops/tenants?q=`: customer tenants by external id or name, to fill a runbook's
- * scope. htmx gets the `<option>`s of the scope form's list; a browser without it a page.
+ * scope. htmx gets the `<option>`s of the scope form's list; a browser without it a page whose
+ * results each link to the runbooks with that tenant as the scope.
  */
 export const tenantsRoutes: FastifyPluginAsync = async (app) => {
   app.get<{ Querystring: { q?: string } }>(
@@ -20,7 +24,10 @@ export const tenantsRoutes: FastifyPluginAsync = async (app) => {
     { schema: { querystring: tenantsQuery }, config: { capability: CAPABILITIES.runbooksRun } },
     async (request, reply) => {
       const q = request.query.q ?? '';
-      const tenants = await searchTenants(app.deps.database.pool, q);
+      const tenants = (await searchTenants(app.deps.database.pool, q)).map((tenant) => ({
+        ...tenant,
+        href: runbooksFor(tenant.externalId),
+      }));
       const model = { q, tenants, limit: TENANT_SEARCH_LIMIT };
       return reply.pageOrPartial(
         { view: 'partials/tenants/options', model },
