@@ -1,4 +1,5 @@
-// Finds or builds the Temporal CLI before the tests start, so the build's progress is visible.
+// Finds the Temporal CLI, or downloads or builds it (src/dev/temporalCli.ts), before the tests start,
+// so that its progress is visible.
 import { runEntryPoint } from '../src/entryPoint.js';
 import { ensureTemporalCli } from '../src/dev/temporalCli.js';
 

@@ -4,6 +4,11 @@
  */
 export interface Config {
   databaseUrl: string;
+  /**
+   * Whether DATABASE_URL was set. Unset, `npm start` runs an embedded PostgreSQL when nothing answers
+   * at the default address (src/dev/localPostgres.ts); a URL that was given is always used as it is.
+   */
+  databaseUrlGiven: boolean;
   /** How long a new PostgreSQL connection may take before it counts as unreachable. */
   databaseConnectTimeoutMs: number;
   temporal: {
@@ -138,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const wantsTls = env.TEMPORAL_TLS === 'true' || apiKey !== undefined || Object.values(tlsOptions).some(Boolean);
   return {
     databaseUrl: databaseUrl(env),
+    databaseUrlGiven: Boolean(env.DATABASE_URL),
     databaseConnectTimeoutMs: 1000 * positiveInt(env, 'DATABASE_CONNECT_TIMEOUT_SECONDS', 10, 600),
     temporal: {
       address: env.TEMPORAL_ADDRESS || '127.0.0.1:7233',

@@ -29,15 +29,31 @@ function describeFatal(error: unknown): { line: string; exitCode: number } {
 }
 
 /**
+ * A `.env` file in the working directory (the project root, under npm) fills in the variables
+ * the environment does not set; one the environment sets always wins. No file, no change.
+ */
+function loadDotEnv(): void {
+  try {
+    process.loadEnvFile();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new ConfigError(`The .env file here could not be read (${firstLine(error)}); fix or remove it.`);
+  }
+}
+
+/**
  * Runs a process entry point. Whatever ends it prints one line on stderr, never a stack
  * trace or an object dump (DEBUG=1 adds the stack of an unexpected failure), and exits with
  * the documented code: 2 usage, 3 an unreachable dependency, 1 anything else.
  */
 export function runEntryPoint(run: () => Promise<void>): void {
-  run().catch((error: unknown) => {
-    const { line, exitCode } = describeFatal(error);
-    process.stderr.write(`error: ${printableLines(line, 1_000)}\n`);
-    if (process.env.DEBUG && exitCode === 1 && !(error instanceof UserError)) console.error(error);
-    process.exit(exitCode);
-  });
+  Promise.resolve()
+    .then(loadDotEnv)
+    .then(run)
+    .catch((error: unknown) => {
+      const { line, exitCode } = describeFatal(error);
+      process.stderr.write(`error: ${printableLines(line, 1_000)}\n`);
+      if (process.env.DEBUG && exitCode === 1 && !(error instanceof UserError)) console.error(error);
+      process.exit(exitCode);
+    });
 }

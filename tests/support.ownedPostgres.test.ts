@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startOwnedPostgres, type OwnedPostgres } from './support/ownedPostgres.js';
+import { queryOnce } from './support/queryOnce.js';
 
 /** The machine's shared server, which other test files use at the same time. */
 const sharedUrl = (() => {
@@ -9,16 +10,6 @@ const sharedUrl = (() => {
   parsed.pathname = '/postgres';
   return parsed.toString();
 })();
-
-async function queryOnce<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 const postmasterStart = async (url: string) =>
   (await queryOnce<{ started: Date }>(url, 'SELECT pg_postmaster_start_time() AS started'))[0]!.started.toISOString();

@@ -7,7 +7,7 @@ import { controlRun } from '../src/runbooks/control.js';
 import { liveRunCounts } from '../src/runbooks/runItems.js';
 import { findActiveRuns, getRun } from '../src/runbooks/runs.js';
 import { buildApp } from '../src/web/app.js';
-import { launchChromium, PHONE, screenshot, type ChromiumSession } from './support/browser.js';
+import { docsScreenshot, launchChromium, PHONE, screenshot, type ChromiumSession } from './support/browser.js';
 import { createCustomer, createOperator } from './support/console.js';
 import { LIFECYCLE, useRunbookHarness } from './support/harness.js';
 import { tenantIds, waitForRun } from './support/runs.js';
@@ -144,6 +144,8 @@ describe('the /system console in Chromium', { timeout: 120_000 }, () => {
     // htmx swaps the report in place: the document stays the same.
     await page.evaluate(setMarker('runbooks'));
     const report = await preflightAllTenants(page, 'console');
+    await report.scrollIntoViewIfNeeded();
+    await docsScreenshot(page, 'preflight');
     expect(await page.evaluate<string>(MARKER)).toBe('runbooks');
     expect(await report.locator('.preflight-totals').textContent()).toMatch(/Tenants in scope\s*4\b/);
     const sample = report.locator('table.preflight-sample');
@@ -373,6 +375,8 @@ describe('the /system console in Chromium', { timeout: 120_000 }, () => {
       (counts) => (counts.examined ?? 0) >= 20,
       'some work done before the pause',
     );
+    await expect.poll(() => page.locator('#run-progress').getAttribute('value')).not.toBe('0');
+    await docsScreenshot(page, 'run-page');
 
     // A colleague pauses it from elsewhere: the badge, the ETA and the audit trail say so within a poll.
     const control = { pool: h.database.pool, launcher: h.launcher };
@@ -492,6 +496,7 @@ describe('the /system console in Chromium', { timeout: 120_000 }, () => {
       }
       await page.goto('/system/ops/runs');
       await screenshot(page, 'story-runs-1280');
+      await docsScreenshot(page, 'runs-list');
     } finally {
       await desk.close();
     }

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { loadConfig, type Config } from '../config.js';
 import { openDatabase, type Database } from '../db/client.js';
 import { asConnectionError } from '../db/connectionError.js';
+import { localDatabaseUrl } from '../dev/localPostgres.js';
 import type { RunLauncher } from '../runbooks/launcher.js';
 import { temporalLauncher } from '../temporal/launcher.js';
 
@@ -16,7 +17,11 @@ export interface CliDeps {
 
 /** Opens the database (checked) for one command, and Temporal when it asks; closes both after. */
 export async function withDeps<T>(work: (deps: CliDeps) => Promise<T>): Promise<T> {
-  const config = loadConfig();
+  const loaded = loadConfig();
+  const config = {
+    ...loaded,
+    databaseUrl: await localDatabaseUrl(loaded.databaseUrl, loaded.databaseUrlGiven),
+  };
   const database = openDatabase(config.databaseUrl, { max: 4, connectTimeoutMs: config.databaseConnectTimeoutMs });
   let temporal: Promise<Client> | undefined;
   try {

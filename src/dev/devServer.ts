@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnavailableError } from '../errors.js';
 import { Client, Connection } from '@temporalio/client';
@@ -24,8 +25,9 @@ function tail(path: string, lines = 15): string {
 }
 
 /**
- * Starts `temporal <args>` with its output in `logFile`, and resolves once the namespace
- * answers. Rejects with the log's tail if the server exits or does not come up in time.
+ * Starts `temporal <args>` with its output in `logFile` (and each line of it handed to `onLine`:
+ * npm start shows some on the terminal), and resolves once the namespace answers. Rejects with
+ * the log's tail if the server exits or does not come up in time.
  */
 export async function startDevServer(options: {
   binary: string;
@@ -33,6 +35,7 @@ export async function startDevServer(options: {
   address: string;
   namespace: string;
   logFile: string;
+  onLine?: (line: string) => void;
   timeoutMs?: number;
 }): Promise<RunningDevServer> {
   mkdirSync(dirname(options.logFile), { recursive: true });
@@ -40,6 +43,8 @@ export async function startDevServer(options: {
   const child = spawn(options.binary, options.args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
+  const { onLine } = options;
+  if (onLine) for (const input of [child.stdout, child.stderr]) createInterface({ input }).on('line', onLine);
   let exited = false;
   const exit = new Promise<void>((resolve) => child.on('exit', () => ((exited = true), resolve())));
 

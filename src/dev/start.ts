@@ -2,13 +2,15 @@
 // from temporal-dev.yaml, the migrated (and, when empty, seeded) database, the worker (built here
 // first, and started as in production) and the console — and a clean stop of every child on Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { isAbsolute, join, relative } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../config.js';
 import { openDatabase } from '../db/client.js';
 import { describeDatabaseUrl } from '../db/describeUrl.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { runEntryPoint } from '../entryPoint.js';
-import { firstLine } from '../errors.js';
+import { firstLine, UsageError } from '../errors.js';
 import { generatePassword } from '../auth/passwords.js';
 import { countCustomerUsers, createCustomerUser } from '../auth/customerUsers.js';
 import { countPlatformUsers, createPlatformUser } from '../auth/platformUsers.js';
@@ -18,8 +20,11 @@ import { ALL_CAPABILITIES } from '../runbooks/capabilities.js';
 import { seedDemoData } from '../seed/seedDemoData.js';
 import { connectTemporal, pingTemporal } from '../temporal/connection.js';
 import { buildWorker, workerCommand } from '../temporal/workerBuild.js';
+import { rankOf, readableLine, teeLines, terminalThreshold } from './childLogs.js';
 import { startDevServer, type RunningDevServer } from './devServer.js';
 import { devServerArgs, loadDevServerConfig } from './devServerConfig.js';
+import { startEmbeddedPostgres } from './embeddedPostgres.js';
+import { chooseLocalPostgres, EMBEDDED_POSTGRES_DIR, type LocalPostgres } from './localPostgres.js';
 import { PROJECT_ROOT } from './projectRoot.js';
 import { untilReady } from './ready.js';
 import { ensureTemporalCli } from './temporalCli.js';
@@ -29,10 +34,18 @@ const DEMO_OPERATOR_EMAIL = 'operator@example.com';
 const DEMO_CUSTOMER_EMAIL = 'customer@example.com';
 /**
  * Where the console's log goes unless LOG_FILE says otherwise: its two lines a request, every second
- * for each open run page, would bury the terminal.
+ * for each open run page, would bury the terminal. The worker's and the dev server's logs go beside it.
  */
 const CONSOLE_LOG = join(PROJECT_ROOT, '.data', 'logs', 'console.log');
 const say = (line: string) => process.stdout.write(`[start] ${line}\n`);
+/** Set by Ctrl-C (or a child's end): from then on, what the children print on their way out is no news. */
+let stopping = false;
+
+/** Where the children's logs go: files in `dir`, and to the terminal their lines from `threshold` up (childLogs.ts). */
+interface Logs {
+  dir: string;
+  threshold: number;
+}
 
 async function temporalAnswers(config: Config): Promise<boolean> {
   try {
@@ -48,7 +61,7 @@ async function temporalAnswers(config: Config): Promise<boolean> {
   }
 }
 
-async function startTemporal(config: Config): Promise<RunningDevServer | null> {
+async function startTemporal(config: Config, logs: Logs): Promise<RunningDevServer | null> {
   if (await temporalAnswers(config)) {
     say(`Temporal already answers at ${config.temporal.address}; using it.`);
     return null;
@@ -59,17 +72,19 @@ async function startTemporal(config: Config): Promise<RunningDevServer | null> {
     say(`TEMPORAL_ADDRESS=${config.temporal.address} does not answer and is not the dev server's ${address}.`);
   }
   const binary = await ensureTemporalCli({ log: say });
-  const logFile = join(PROJECT_ROOT, '.data', 'temporal', 'server.log');
-  say(`Starting the Temporal dev server (log: ${logFile})...`);
-  const server = await startDevServer({
+  // The folder of its file store, which the server does not create.
+  mkdirSync(dirname(resolve(PROJECT_ROOT, devConfig.dbFilename)), { recursive: true });
+  return startDevServer({
     binary,
     args: devServerArgs(devConfig, { projectRoot: PROJECT_ROOT }),
     address,
     namespace: devConfig.namespace,
-    logFile,
+    logFile: join(logs.dir, 'temporal.log'),
+    // Not once stopping: its warnings then are about the pollers and connections it is closing.
+    onLine: (line) => {
+      if (line && !stopping && rankOf(line, 'info') >= logs.threshold) process.stderr.write(`[temporal] ${line}\n`);
+    },
   });
-  say(`Temporal at ${address}, Web UI at http://${devConfig.ip}:${devConfig.uiPort}`);
-  return server;
 }
 
 /** A demo sign-in this start created (its password is shown by this start only). */
@@ -87,7 +102,9 @@ async function firstCustomerTenant(q: Queryable): Promise<string | null> {
 
 async function prepareDatabase(databaseUrl: string): Promise<DemoSignIns> {
   const migration = await migrateDatabase(databaseUrl);
-  say(`Database ${describeDatabaseUrl(databaseUrl)}: ${migration.applied} migration(s) applied.`);
+  if (migration.applied > 0) {
+    say(`Database ${describeDatabaseUrl(databaseUrl)}: ${migration.applied} migration(s) applied.`);
+  }
   const database = openDatabase(databaseUrl, { max: 2 });
   try {
     const { rows } = await database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM tenants');
@@ -115,19 +132,35 @@ async function prepareDatabase(databaseUrl: string): Promise<DemoSignIns> {
   }
 }
 
+/**
+ * Starts a child. With `logs`, its output goes to `<name>.log` there, and to the terminal its
+ * lines from the threshold up, and any line it writes without a level (a crash's); without, it
+ * writes to the terminal itself (the console, whose log LOG_FILE sends to its file).
+ */
 function startChild(
   name: string,
   run: { command: string; args: string[]; env?: Record<string, string> },
+  logs?: Logs,
 ): ChildProcess {
-  const child = spawn(run.command, run.args, { stdio: 'inherit', env: { ...process.env, ...run.env } });
-  child.on('exit', (code, signal) => say(`${name} exited (${signal ?? `code ${code}`}).`));
+  const child = spawn(run.command, run.args, {
+    stdio: logs ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+    env: { ...process.env, ...run.env },
+  });
+  if (logs) {
+    teeLines(join(logs.dir, `${name}.log`), [child.stdout!, child.stderr!], (line) => {
+      if (rankOf(line, 'error') >= logs.threshold) process.stderr.write(`[${name}] ${readableLine(line)}\n`);
+    });
+  }
+  child.on('exit', (code, signal) => {
+    if (!stopping) say(`${name} exited (${signal ?? `code ${code}`}).`);
+  });
   return child;
 }
 
 /**
  * How to sign in: the demo sign-ins this start created, or else how to create one (an existing
- * operator's password is never shown again). Printed when they are created, and again as the
- * banner's last lines, where the console's and the worker's start-up output cannot bury them.
+ * operator's password is never shown again). Printed when they are created, so that a start that
+ * fails later does not lose them, and again as the banner's last lines.
  */
 function signInLines(config: Config, demo: DemoSignIns): string[] {
   const site = `http://${config.host}:${config.port}`;
@@ -145,36 +178,65 @@ function signInLines(config: Config, demo: DemoSignIns): string[] {
   ];
 }
 
-/** Where the console's log goes, as the banner says it: the file, and what the terminal shows of it. */
-function consoleLogLine(logFile: string): string {
-  const path = relative(PROJECT_ROOT, logFile);
-  const shown = path.startsWith('..') || isAbsolute(path) ? logFile : path;
+/** Where the logs go, as the banner says it: their folder and files, and what the terminal shows of them. */
+function logsLine(dir: string, files: string[], verbose: boolean): string {
+  const path = relative(PROJECT_ROOT, dir);
+  const shown = path.startsWith('..') || isAbsolute(path) ? dir : path;
   const level = process.env.LOG_LEVEL;
-  return level
-    ? `Console log: ${shown}, and here from LOG_LEVEL=${level} up.`
-    : `Console log: ${shown}; warnings and errors show here too (LOG_LEVEL=info shows every request here).`;
+  const here = level
+    ? `their lines from LOG_LEVEL=${level} up show here too`
+    : verbose
+      ? 'everything shows here too (--verbose)'
+      : 'warnings and errors show here too (npm start -- --verbose shows everything)';
+  return `Logs in ${shown}/: ${files.join(', ')}; ${here}.`;
+}
+
+/** `npm start -- --verbose` is its one option. */
+function isVerbose(): boolean {
+  try {
+    return parseArgs({ options: { verbose: { type: 'boolean' } } }).values.verbose === true;
+  } catch (error) {
+    throw new UsageError(`${firstLine(error)}; npm start takes one option: npm start -- --verbose`);
+  }
 }
 
 runEntryPoint(async () => {
   const config = loadConfig();
-  // First, so that code that does not build stops the start before anything runs.
-  say('Building the worker (dist/)...');
-  const workerRun = workerCommand(await buildWorker());
-  const temporal = await startTemporal(config);
-  const demo = await prepareDatabase(config.databaseUrl);
+  const verbose = isVerbose();
+  const consoleLog = process.env.LOG_FILE || CONSOLE_LOG;
+  const logs: Logs = { dir: dirname(consoleLog), threshold: terminalThreshold(process.env.LOG_LEVEL, verbose) };
+  // First, so that code that does not build stops the start before anything runs. A warm start
+  // finds it built; --json, so that the worker's log says each line's level.
+  const workerRun = workerCommand(await buildWorker({ onlyStale: true, log: say }), ['--json']);
+  const temporal = await startTemporal(config, logs);
+  let database: LocalPostgres | undefined;
+  let demo: DemoSignIns;
+  try {
+    database = await chooseLocalPostgres(config.databaseUrl, {
+      given: config.databaseUrlGiven,
+      startEmbedded: () => startEmbeddedPostgres(EMBEDDED_POSTGRES_DIR),
+    });
+    if (database.embedded) say('Using the embedded PostgreSQL in .data/postgres (set DATABASE_URL to use your own)');
+    // The worker and the console inherit this environment: they find the database as any DATABASE_URL.
+    process.env.DATABASE_URL = database.url;
+    demo = await prepareDatabase(database.url);
+  } catch (error) {
+    // What this start has started stops with it, as on Ctrl-C.
+    await database?.embedded?.stop();
+    await temporal?.stop();
+    throw error;
+  }
   if (demo.operator || demo.customer) for (const line of signInLines(config, demo)) say(line);
-  const logFile = process.env.LOG_FILE || CONSOLE_LOG;
-  const worker = startChild('worker', workerRun);
+  const worker = startChild('worker', workerRun, logs);
   const children = [
     worker,
     startChild('console', {
       command: process.execPath,
       args: ['--import', 'tsx', join(PROJECT_ROOT, 'src/web/server.ts')],
-      env: { LOG_FILE: logFile },
+      env: { LOG_FILE: consoleLog, ...(verbose && !process.env.LOG_LEVEL ? { LOG_LEVEL: 'info' } : {}) },
     }),
   ];
 
-  let stopping = false;
   const stop = async (exitCode: number) => {
     if (stopping) return;
     stopping = true;
@@ -190,6 +252,7 @@ runEntryPoint(async () => {
       ),
     );
     await temporal?.stop();
+    await database.embedded?.stop();
     say('Stopped.');
     process.exit(exitCode);
   };
@@ -198,16 +261,17 @@ runEntryPoint(async () => {
   // One part dying takes the whole stack down rather than leaving it half-working.
   for (const child of children) child.on('exit', () => void stop(1));
 
-  say('Waiting for the worker to poll and the console to answer...');
   try {
     await untilReady(config, worker.pid!);
   } catch (error) {
     say(`error: ${firstLine(error)}`);
     return stop(1);
   }
-  say(`Console at http://${config.host}:${config.port}/system/login (health: /healthz).`);
-  say(`Temporal UI at ${config.temporalUiUrl}.`);
-  say(consoleLogLine(logFile));
+  say(
+    `Console at http://${config.host}:${config.port}/system/login (health: /healthz), Temporal UI at ${config.temporalUiUrl}.`,
+  );
+  const files = [basename(consoleLog), 'worker.log', ...(temporal ? ['temporal.log'] : [])];
+  say(logsLine(logs.dir, files, verbose));
   say('Ready. Ctrl-C stops everything.');
   for (const line of signInLines(config, demo)) say(line);
 });

@@ -1,12 +1,19 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
-import { UserError } from '../errors.js';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { delimiter, dirname, join } from 'node:path';
+import { firstLine, UserError } from '../errors.js';
 import { PROJECT_ROOT } from './projectRoot.js';
 
 /** The newest release that `go install` accepts (later ones carry `replace` directives). */
 const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
 const TOOLS_BIN = join(PROJECT_ROOT, '.tools', 'bin');
+const SDK_DOWNLOAD_SCRIPT = join(PROJECT_ROOT, 'scripts', 'download-temporal-cli.ts');
+/**
+ * How long the SDK's download may take before Go is tried: the CLI is about 60 MB, seconds on a
+ * connected machine, and a machine that cannot reach temporal.download should not wait for long.
+ */
+const DOWNLOAD_TIMEOUT_MS = 15_000;
 
 function isExecutable(path: string): boolean {
   try {
@@ -44,32 +51,136 @@ export function findTemporalCli(
   return found ? { path: found, source: 'PATH' } : null;
 }
 
-const INSTALL_HINT =
-  'Install the Temporal CLI (e.g. "brew install temporal", or a release binary from Temporal) and put it ' +
-  'on PATH or set TEMPORAL_CLI=/path/to/temporal';
-
-export const NO_TEMPORAL_CLI_MESSAGE =
-  `No Temporal CLI found and no Go toolchain to build it. ${INSTALL_HINT}, ` +
-  `or install Go 1.23+ so that the project can run "go install ${TEMPORAL_CLI_MODULE}".`;
+/** Puts the Temporal CLI at `dest`, or rejects saying why not; stops when `signal` aborts. */
+export type TemporalCliDownload = (dest: string, signal: AbortSignal) => Promise<void>;
 
 /**
- * Returns a `temporal` binary, building the official CLI into the git-ignored tools folder
- * the first time (a few minutes, once per checkout; Go's caches make later builds faster).
+ * The Temporal SDK's own download (scripts/download-temporal-cli.ts), in a process of its own
+ * and its own process group: the SDK's download cannot be cancelled and waits without limit on
+ * a network that never answers, so an abort kills the group (the script and any dev server the
+ * SDK started from the download). The script works in a fresh folder, so that what a killed
+ * download left behind never makes the next one wait for it.
+ */
+export async function downloadWithSdk(dest: string, signal: AbortSignal, env = process.env): Promise<void> {
+  const folder = await mkdtemp(join(dirname(dest), '.download-'));
+  try {
+    const stderr: string[] = [];
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', SDK_DOWNLOAD_SCRIPT, folder], {
+        cwd: PROJECT_ROOT,
+        env,
+        detached: true,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      const kill = () => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          // The group has already ended.
+        }
+      };
+      signal.addEventListener('abort', kill, { once: true });
+      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (exitCode) => {
+        signal.removeEventListener('abort', kill);
+        resolve(exitCode);
+      });
+    });
+    if (signal.aborted) return;
+    if (code !== 0) {
+      const said = stderr
+        .join('')
+        .trim()
+        .replace(/^error: /, '');
+      throw new Error(said || `exit ${code}`);
+    }
+    await rename(join(folder, 'temporal'), dest);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+/** Runs `download`, aborting it and rejecting once `timeoutMs` have passed. */
+async function downloadWithin(download: TemporalCliDownload, dest: string, timeoutMs: number): Promise<void> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      // Rejected before the abort, so that the race ends with the time bound, not with how the download took its abort.
+      reject(new Error(`no answer within ${timeoutMs / 1000} s`));
+      controller.abort();
+    }, timeoutMs);
+  });
+  try {
+    await Promise.race([download(dest, controller.signal), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Every way to a CLI, in the order they are tried, with what each gave; then how to fix it. */
+function nothingWorked(toolsBin: string, downloadFailure: string, goFailure: string): UserError {
+  return new UserError(
+    [
+      'No Temporal CLI, and none could be installed. Tried, in order:',
+      '  1. TEMPORAL_CLI: not set',
+      `  2. ${join(toolsBin, 'temporal')}: not there`,
+      '  3. temporal on PATH: not found',
+      `  4. the Temporal SDK's download from temporal.download: ${downloadFailure}`,
+      `  5. go install ${TEMPORAL_CLI_MODULE}: ${goFailure}`,
+      'Any one of these fixes it: set TEMPORAL_CLI=/path/to/temporal; put a temporal binary in ' +
+        `${toolsBin} or on PATH (e.g. "brew install temporal", or a release from https://github.com/temporalio/cli/releases); ` +
+        'let this machine reach temporal.download; or install Go 1.23+.',
+    ].join('\n'),
+  );
+}
+
+/**
+ * Returns a `temporal` binary. When none is found (`findTemporalCli`), it puts one in the
+ * git-ignored tools folder, once per checkout: the Temporal SDK's download (seconds, at most
+ * `downloadTimeoutMs`), else a build of the official CLI with Go (a few minutes; Go's caches make
+ * later builds faster). When neither works, the error lists every option in that order.
  */
 export async function ensureTemporalCli(
-  options: { env?: NodeJS.ProcessEnv; toolsBin?: string; log?: (line: string) => void } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    toolsBin?: string;
+    log?: (line: string) => void;
+    download?: TemporalCliDownload;
+    downloadTimeoutMs?: number;
+  } = {},
 ): Promise<string> {
   const env = options.env ?? process.env;
   const toolsBin = options.toolsBin ?? TOOLS_BIN;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const found = findTemporalCli(env, toolsBin);
   if (found) return found.path;
-  const go = onPath('go', env);
-  if (!go || spawnSync(go, ['version'], { env }).status !== 0) throw new UserError(NO_TEMPORAL_CLI_MESSAGE);
+  const binary = join(toolsBin, 'temporal');
+  await mkdir(toolsBin, { recursive: true });
 
-  log(`Building the Temporal CLI (${TEMPORAL_CLI_MODULE}) into ${toolsBin}.`);
+  const timeoutMs = options.downloadTimeoutMs ?? DOWNLOAD_TIMEOUT_MS;
+  log(
+    `No Temporal CLI found: downloading it into ${toolsBin} with the Temporal SDK (at most ${timeoutMs / 1000} s)...`,
+  );
+  let started = Date.now();
+  let downloadFailure: string;
+  try {
+    const download = options.download ?? ((dest, signal) => downloadWithSdk(dest, signal, env));
+    await downloadWithin(download, binary, timeoutMs);
+    log(`Downloaded the Temporal CLI in ${Math.round((Date.now() - started) / 1000)} s.`);
+    return binary;
+  } catch (error) {
+    downloadFailure = firstLine(error);
+  }
+
+  const go = onPath('go', env);
+  if (!go || spawnSync(go, ['version'], { env }).status !== 0) {
+    throw nothingWorked(toolsBin, downloadFailure, 'no Go toolchain on PATH');
+  }
+  log(`The download failed (${downloadFailure}); building the Temporal CLI (${TEMPORAL_CLI_MODULE}) with Go instead.`);
   log('This happens once per checkout and takes a few minutes on a fresh machine...');
-  const started = Date.now();
+  started = Date.now();
   const ticker = setInterval(() => log(`  still building (${Math.round((Date.now() - started) / 1000)} s)`), 30_000);
   try {
     const output: string[] = [];
@@ -84,12 +195,12 @@ export async function ensureTemporalCli(
       child.on('close', resolve);
     });
     if (code !== 0) {
-      const tail = output.join('').trim().split('\n').slice(-5).join('\n');
-      throw new UserError(`"go install ${TEMPORAL_CLI_MODULE}" failed (exit ${code}):\n${tail}\n${INSTALL_HINT}.`);
+      const tail = output.join('').trim().split('\n').slice(-5).join('\n       ');
+      throw nothingWorked(toolsBin, downloadFailure, `failed (exit ${code}):\n       ${tail}`);
     }
   } finally {
     clearInterval(ticker);
   }
   log(`Built the Temporal CLI in ${Math.round((Date.now() - started) / 1000)} s.`);
-  return join(toolsBin, 'temporal');
+  return binary;
 }

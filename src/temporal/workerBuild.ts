@@ -1,11 +1,13 @@
 // The worker process as npm start, the bench and production run it: compiled JavaScript and a
 // prebuilt workflow bundle, started with the memory settings below. Each of those builds it right
-// before it starts the worker, so a worker never runs code older than the sources it started from.
-import { join } from 'node:path';
-import { bundleWorkflowCode, DefaultLogger, type Logger } from '@temporalio/worker';
-import { buildCli, CLI_ENTRY, writeWhole } from '../cli/compile.mjs';
+// before it starts the worker (npm start only what changed since its last build), so a worker
+// never runs code older than the sources it started from.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '@temporalio/worker';
+import { buildCli, CLI_ENTRY, isCliFresh, writeWhole } from '../cli/compile.mjs';
 import { PROJECT_ROOT } from '../dev/projectRoot.js';
-import { WORKFLOWS_PATH } from './worker.js';
 
 export interface WorkerBuild {
   /** The compiled CLI's entry (src/cli/compile.mjs). */
@@ -18,22 +20,84 @@ const WORKER_BUILD: WorkerBuild = {
   cli: CLI_ENTRY,
   workflowBundle: join(PROJECT_ROOT, 'dist', 'workflow-bundle.js'),
 };
+/** When the bundle's build started and the files it was made from (what `isBundleFresh` compares). */
+const BUNDLE_RECORD = join(PROJECT_ROOT, 'dist', 'workflow-bundle.json');
 
 /**
- * The SDK's webpack bundle of the workflow code. A worker that bundles for itself (started
- * without --workflow-bundle) keeps webpack's peak, over 100 MiB, in its resident memory.
+ * The SDK's webpack bundle of the workflow code; resolves to the files webpack read. A worker that
+ * bundles for itself (started without --workflow-bundle) keeps webpack's peak, over 100 MiB, in its
+ * resident memory.
  */
-export async function writeWorkflowBundle(file: string, logger?: Logger): Promise<void> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger });
+export async function writeWorkflowBundle(file: string, logger?: Logger): Promise<string[]> {
+  // Loaded here, not with this module: the SDK's worker and webpack take about a second to load,
+  // which a start that finds the bundle fresh does without.
+  const [{ bundleWorkflowCode }, { WORKFLOWS_PATH }] = await Promise.all([
+    import('@temporalio/worker'),
+    import('./worker.js'),
+  ]);
+  let read: string[] = [];
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger,
+    webpackConfigHook: (config) => ({
+      ...config,
+      plugins: [
+        ...(config.plugins ?? []),
+        {
+          apply: (compiler) =>
+            compiler.hooks.done.tap('inputs', (stats) => {
+              read = [...stats.compilation.fileDependencies];
+            }),
+        },
+      ],
+    }),
+  });
   await writeWhole(file, code);
+  // Webpack counts the folders it looked in and its generated entry among what it read: only files count.
+  return read.filter((path) => statSync(path, { throwIfNoEntry: false })?.isFile());
 }
 
-/** Webpack's progress lines are left out; its warnings and errors are printed. */
-export async function buildWorker(): Promise<WorkerBuild> {
+/** Whether the bundle was built after the last change to any file it was made from (and to this file). */
+function isBundleFresh(): boolean {
+  let record: { startedAt: number; inputs: string[] };
+  try {
+    record = JSON.parse(readFileSync(BUNDLE_RECORD, 'utf8')) as typeof record;
+  } catch {
+    return false;
+  }
+  const inputs = [fileURLToPath(import.meta.url), ...record.inputs.map((input) => join(PROJECT_ROOT, input))];
+  return (
+    existsSync(WORKER_BUILD.workflowBundle) &&
+    inputs.every((input) => (statSync(input, { throwIfNoEntry: false })?.mtimeMs ?? Infinity) <= record.startedAt)
+  );
+}
+
+async function buildWorkflowBundle(): Promise<void> {
+  const startedAt = Date.now();
+  const { DefaultLogger } = await import('@temporalio/worker');
+  // Webpack's progress lines are left out; its warnings and errors are printed.
+  const inputs = await writeWorkflowBundle(WORKER_BUILD.workflowBundle, new DefaultLogger('WARN'));
+  await writeWhole(
+    BUNDLE_RECORD,
+    JSON.stringify({ startedAt, inputs: inputs.map((input) => relative(PROJECT_ROOT, input)) }),
+  );
+}
+
+/**
+ * Builds the worker: the compiled CLI and the workflow bundle. With `onlyStale` (npm start), a part
+ * built after the last change to every file it was made from is kept as it is, which saves a warm
+ * start the build's seconds; `log` says so when something is built.
+ */
+export async function buildWorker(
+  options: { onlyStale?: boolean; log?: (line: string) => void } = {},
+): Promise<WorkerBuild> {
+  const cli = !options.onlyStale || !isCliFresh();
+  const bundle = !options.onlyStale || !isBundleFresh();
+  if (cli || bundle) options.log?.('Building the worker (dist/)...');
   await Promise.all([
     // Running compiled JavaScript rather than tsx saves the worker about 30 MiB: tsx's loader thread and its compiled sources.
-    buildCli(),
-    writeWorkflowBundle(WORKER_BUILD.workflowBundle, new DefaultLogger('WARN')),
+    cli ? buildCli() : undefined,
+    bundle ? buildWorkflowBundle() : undefined,
   ]);
   return WORKER_BUILD;
 }

@@ -81,6 +81,20 @@ export async function launchChromium({
   };
 }
 
+/** Where the README's screenshots live: taken by the browser test when DOCS_SCREENSHOTS=1. */
+const DOCS_DIR = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+
+/**
+ * With DOCS_SCREENSHOTS=1, saves what the window shows as `docs/screenshots/<name>.jpg` for the
+ * README, small (the viewport only, JPEG); otherwise nothing, so that a test run leaves the
+ * tracked pictures alone.
+ */
+export async function docsScreenshot(page: Page, name: string): Promise<void> {
+  if (process.env.DOCS_SCREENSHOTS !== '1') return;
+  await mkdir(DOCS_DIR, { recursive: true });
+  await page.screenshot({ path: join(DOCS_DIR, `${name}.jpg`), type: 'jpeg', quality: 70 });
+}
+
 /** Saves a full-page PNG as `test-artifacts/<name>.png` and returns its path. */
 export async function screenshot(page: Page, name: string): Promise<string> {
   if (!/^[a-z0-9][a-z0-9.-]*$/.test(name))

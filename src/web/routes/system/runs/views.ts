@@ -88,7 +88,7 @@ function talliesOf(counts: RunCounts, unit: string) {
       .map(([key, label]) => ({ label, value: count(counts[key] as number) })),
     { label: `${unit} examined`, value: count(counts.examined) },
     { label: 'changed', value: count(counts.changed) },
-    { label: 'batches', value: count(counts.batches) },
+    { label: counts.batches === 1 ? 'batch' : 'batches', value: count(counts.batches) },
   ];
 }
 
