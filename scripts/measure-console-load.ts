@@ -244,7 +244,10 @@ function table(figures: Figures[]): string {
 runEntryPoint(async () => {
   const options = parseOptions(process.argv.slice(2));
   const name = `platform_ops_load_${process.pid}`;
-  const url = `postgres://postgres@127.0.0.1:5432/${name}`;
+  // The benchmark's server (the tests hand theirs, which may be an embedded one), else the default.
+  const server = new URL(process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres');
+  server.pathname = `/${name}`;
+  const url = server.toString();
   const keep = Boolean(process.env.LOAD_KEEP);
   let app: FastifyInstance | null = null;
   const database = openDatabase(url);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../src/dev/projectRoot.js';
+import { testServerUrl } from './support/testDatabase.js';
 
 const SECTIONS = [
   'machine',
@@ -37,7 +38,8 @@ describe('npm run bench --quick', () => {
         // Its own results folder: bench/results/ keeps real runs only.
         {
           cwd: PROJECT_ROOT,
-          env: { ...process.env, BENCH_RESULTS_DIR: resultsDir },
+          // On the tests' server, which may be an embedded one where nothing answers at 5432.
+          env: { ...process.env, BENCH_RESULTS_DIR: resultsDir, BENCH_DATABASE_URL: testServerUrl() },
           timeout: 280_000,
           maxBuffer: 64 * 1024 * 1024,
         },

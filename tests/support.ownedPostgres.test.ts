@@ -1,15 +1,12 @@
 import { existsSync } from 'node:fs';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOwnedPostgres, type OwnedPostgres } from './support/ownedPostgres.js';
 import { queryOnce } from './support/queryOnce.js';
+import { testServerUrl } from './support/testDatabase.js';
 
 /** The machine's shared server, which other test files use at the same time. */
-const sharedUrl = (() => {
-  const parsed = new URL(inject('templateDatabaseUrl'));
-  parsed.pathname = '/postgres';
-  return parsed.toString();
-})();
+const sharedUrl = testServerUrl();
 
 const postmasterStart = async (url: string) =>
   (await queryOnce<{ started: Date }>(url, 'SELECT pg_postmaster_start_time() AS started'))[0]!.started.toISOString();

@@ -17,6 +17,14 @@ function withDatabaseName(url: string, name: string): string {
 }
 
 /**
+ * The tests' PostgreSQL server (the one the global setup chose: given, the machine's, or an
+ * embedded one), as a URL of its `postgres` database.
+ */
+export function testServerUrl(): string {
+  return withDatabaseName(inject('templateDatabaseUrl'), 'postgres');
+}
+
+/**
  * A fresh, migrated database of its own for one test file, cloned from the template that
  * the global setup migrated once (a clone takes a fraction of a second). Files run in
  * parallel, and all-tenants runs see every tenant, so no two files may share a database.
@@ -25,7 +33,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const templateUrl = inject('templateDatabaseUrl');
   const template = new URL(templateUrl).pathname.slice(1);
   const name = `${template}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: withDatabaseName(templateUrl, 'postgres') });
+  const admin = new pg.Client({ connectionString: testServerUrl() });
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE ${pg.escapeIdentifier(template)}`);
