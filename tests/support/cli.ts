@@ -88,6 +88,7 @@ export function spawnTsx(entry: string, args: string[], env: Record<string, stri
           `${stream} never matched ${pattern} (${done ? 'the process exited' : 'timed out'}):\nstderr:\n${output.stderr}\nstdout:\n${output.stdout}`,
         );
       }
+      // The poll interval of a wait for the pattern (bounded by the deadline), not a fixed wait.
       await sleep(100);
     }
   };

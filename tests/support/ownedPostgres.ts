@@ -161,6 +161,7 @@ export async function startOwnedPostgres(): Promise<OwnedPostgres> {
     while (!(await canConnect(url()))) {
       if (Date.now() > deadline)
         throw new Error(`owned PostgreSQL on port ${port} does not accept connections:\n${await logTail()}`);
+      // The poll interval of the wait for connections (bounded by the deadline), not a fixed wait.
       await sleep(100);
     }
   }
