@@ -62,10 +62,8 @@ async function temporalAnswers(config: Config): Promise<boolean> {
 }
 
 async function startTemporal(config: Config, logs: Logs): Promise<RunningDevServer | null> {
-  if (await temporalAnswers(config)) {
-    say(`Temporal already answers at ${config.temporal.address}; using it.`);
-    return null;
-  }
+  // The banner says so: its Ready line names the Temporal it found.
+  if (await temporalAnswers(config)) return null;
   const devConfig = loadDevServerConfig(join(PROJECT_ROOT, 'temporal-dev.yaml'));
   const address = `${devConfig.ip}:${devConfig.port}`;
   if (address !== config.temporal.address) {
@@ -102,16 +100,17 @@ async function firstCustomerTenant(q: Queryable): Promise<string | null> {
 
 async function prepareDatabase(databaseUrl: string): Promise<DemoSignIns> {
   const migration = await migrateDatabase(databaseUrl);
-  if (migration.applied > 0) {
-    say(`Database ${describeDatabaseUrl(databaseUrl)}: ${migration.applied} migration(s) applied.`);
-  }
   const database = openDatabase(databaseUrl, { max: 2 });
   try {
     const { rows } = await database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM tenants');
-    if (rows[0]?.n === 0) {
-      say(`Empty database: seeding ${DEMO.tenants} demo tenants x ${DEMO.findingsPerTenant} findings...`);
-      await seedDemoData(database.pool, DEMO);
-    }
+    const seeding = rows[0]?.n === 0;
+    // One line for what this start did to the database, before the seeding it announces.
+    const news = [
+      ...(migration.applied > 0 ? [`${migration.applied} migration(s) applied`] : []),
+      ...(seeding ? [`seeding ${DEMO.tenants} demo tenants x ${DEMO.findingsPerTenant} findings...`] : []),
+    ];
+    if (news.length > 0) say(`Database ${describeDatabaseUrl(databaseUrl)}: ${news.join('; ')}`);
+    if (seeding) await seedDemoData(database.pool, DEMO);
     // Only a database without any operator (customer user) gets the demo one, so a restart
     // never adds another.
     let operator: DemoSignIn | null = null;
@@ -159,8 +158,8 @@ function startChild(
 
 /**
  * How to sign in: the demo sign-ins this start created, or else how to create one (an existing
- * operator's password is never shown again). Printed when they are created, so that a start that
- * fails later does not lose them, and again as the banner's last lines.
+ * operator's password is never shown again). The banner's last lines; a start that stops before
+ * its banner prints the ones it created as it stops, so that their passwords are not lost.
  */
 function signInLines(config: Config, demo: DemoSignIns): string[] {
   const site = `http://${config.host}:${config.port}`;
@@ -226,7 +225,7 @@ runEntryPoint(async () => {
     await temporal?.stop();
     throw error;
   }
-  if (demo.operator || demo.customer) for (const line of signInLines(config, demo)) say(line);
+  let bannerShown = false;
   const worker = startChild('worker', workerRun, logs);
   const children = [
     worker,
@@ -240,6 +239,7 @@ runEntryPoint(async () => {
   const stop = async (exitCode: number) => {
     if (stopping) return;
     stopping = true;
+    if (!bannerShown && (demo.operator || demo.customer)) for (const line of signInLines(config, demo)) say(line);
     say('Stopping...');
     await Promise.all(
       children.map(
@@ -267,11 +267,15 @@ runEntryPoint(async () => {
     say(`error: ${firstLine(error)}`);
     return stop(1);
   }
-  say(
-    `Console at http://${config.host}:${config.port}/system/login (health: /healthz), Temporal UI at ${config.temporalUiUrl}.`,
-  );
+  const temporalSeen = temporal
+    ? `Temporal UI at ${config.temporalUiUrl}`
+    : `Temporal at ${config.temporal.address} (already running; its UI at ${config.temporalUiUrl})`;
   const files = [basename(consoleLog), 'worker.log', ...(temporal ? ['temporal.log'] : [])];
   say(logsLine(logs.dir, files, verbose));
-  say('Ready. Ctrl-C stops everything.');
+  say(
+    `Ready: console at http://${config.host}:${config.port}/system/login (health: /healthz), ${temporalSeen}. ` +
+      'Ctrl-C stops everything.',
+  );
+  bannerShown = true;
   for (const line of signInLines(config, demo)) say(line);
 });

@@ -16,7 +16,9 @@ export default fp(
   async (app) => {
     const feed = openChangeFeed(app.deps.config.databaseUrl, app.log);
     app.decorate('changeFeed', feed);
-    app.addHook('onClose', () => feed.close());
+    // First thing on closing: the database may be going down at the same moment (Ctrl-C under
+    // npm start reaches both), and losing the feed then is no news.
+    app.addHook('preClose', () => feed.close());
     // Whoever writes reads next what they wrote: the answer to a POST leaves once this console
     // has heard its writes (one round trip), so the page it leads to is never from before them.
     // Other processes' writes are heard a moment after their commit. A refused POST (a bad CSRF
