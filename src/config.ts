@@ -1,3 +1,6 @@
+import { envName, GATE_FIELD_NAMES, parseGateChange } from './runbooks/health/gateFields.js';
+import type { GateChange, GateSettings } from './runbooks/health/gateSettings.js';
+
 /**
  * Configuration, parsed and validated once from the environment. Defaults run everything on
  * one machine; production points the same code at a real PostgreSQL and Temporal cluster.
@@ -27,6 +30,11 @@ export interface Config {
   cookieSecure: boolean;
   /** How runs execute (`RUNBOOK_*`), for every runbook alike. */
   runs: RunSettings;
+  /**
+   * The database health gates (`HEALTH_*`): the environment's thresholds, over the engine's and each
+   * runbook's defaults when a run starts, and the custom gate's query, which workers run.
+   */
+  health: { gates: GateChange; customQuery: string | null };
   /** Runbook names the deploy hook runs per release (`DEPLOY_RUNBOOKS`); null: the registry's deploy-triggered ones. */
   deployRunbooks: string[] | null;
   /** How often a deploy-triggered start waits for the previous release's run before trying again. */
@@ -57,6 +65,8 @@ export interface RunSettings {
   heartbeatTimeoutMs: number;
   /** How long one activity keeps taking batches before it reports back. */
   activityTimeBudgetMs: number;
+  /** The run's health-gate thresholds, fixed at start; runs started before the gates have none (the defaults apply). */
+  gates?: GateSettings;
 }
 
 export class ConfigError extends Error {}
@@ -123,6 +133,22 @@ function temporalUiUrl(env: NodeJS.ProcessEnv): string {
   return url.href.replace(/\/+$/, '');
 }
 
+/** The `HEALTH_*` settings: `HEALTH_GATES=off` turns the gates off, the others set thresholds. */
+function healthSettings(env: NodeJS.ProcessEnv): Config['health'] {
+  const given = Object.fromEntries(GATE_FIELD_NAMES.map((name) => [name, env[envName(name)]]));
+  const parsed = parseGateChange(given, envName);
+  if ('problem' in parsed) throw new ConfigError(parsed.problem);
+  const switched = env.HEALTH_GATES;
+  if (switched !== undefined && !['', 'on', 'off'].includes(switched)) {
+    throw new ConfigError(`HEALTH_GATES must be "on" or "off", got "${switched.slice(0, 200)}"`);
+  }
+  return {
+    // Set either way, it wins over a runbook's own choice; unset, the runbook's (or the default, on) stands.
+    gates: switched === 'off' || switched === 'on' ? { ...parsed.change, enabled: switched === 'on' } : parsed.change,
+    customQuery: env.HEALTH_CUSTOM_QUERY?.trim() || null,
+  };
+}
+
 /** A switch that is off unless set to exactly `on`; a typo is an error, not a silent off. */
 function onOff(env: NodeJS.ProcessEnv, name: string): boolean {
   const raw = env[name];
@@ -164,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       heartbeatTimeoutMs: 1000 * runSetting(env, 'HEARTBEAT_TIMEOUT_SECONDS', 30, 3600),
       activityTimeBudgetMs: 10_000,
     },
+    health: healthSettings(env),
     deployRunbooks:
       env.DEPLOY_RUNBOOKS === undefined
         ? null

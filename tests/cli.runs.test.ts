@@ -78,7 +78,7 @@ describe('tsx src/cli runs follow / list', () => {
     const wrong = await runCli(['runs', 'list', '--status', 'stuck'], env());
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain(
-      'expected one of queued, running, paused, cancelling, completed, succeeded, partially_succeeded, failed, cancelled.',
+      'expected one of queued, running, held, paused, cancelling, completed, succeeded, partially_succeeded, failed, cancelled.',
     );
   });
 });

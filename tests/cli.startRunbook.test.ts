@@ -109,7 +109,7 @@ describe('tsx src/cli start-runbook / runs', () => {
       [
         ['runs', 'list', '--status', 'done'],
         2,
-        /expected one of queued, running, paused, cancelling, completed, succeeded/,
+        /expected one of queued, running, held, paused, cancelling, completed, succeeded/,
       ],
     ];
     for (const [args, code, message] of cases) {

@@ -68,11 +68,16 @@ describe('tuning a live run', () => {
     });
     expect(await refusal(tune(run.id, {}))).toMatchObject({
       code: 'invalid_tuning',
-      message: 'Give a parallelism, a batch size, or both.',
+      message: 'Give a parallelism, a batch size or a health-gate threshold to change.',
     });
 
     const tuned = await tune(run.id, { parallelism: 6, batchSize: 50 });
-    expect(tuned).toEqual({ from: { parallelism: 2, batchSize: 10 }, to: { parallelism: 6, batchSize: 50 } });
+    // The health gates' thresholds go on as the run started with them.
+    expect(run.settings.gates).toBeDefined();
+    expect(tuned).toEqual({
+      from: { parallelism: 2, batchSize: 10, gates: run.settings.gates },
+      to: { parallelism: 6, batchSize: 50, gates: run.settings.gates },
+    });
     await until(
       () => queryRunProgress(h.client, run.id),
       (p) => p.running === 6,

@@ -141,6 +141,42 @@ describe('runs pages', () => {
     }
   });
 
+  it('a run the health gates hold says what it waits for and since when, escaped, under its own badge and filter', async () => {
+    const { rows } = await database.pool.query<{ id: string }>(
+      `INSERT INTO operation_runs (id, workspace_id, runbook, scope_kind, scope, status, source, initiator_label, reason,
+                                   started_at, held_since, held_reason, held_ms, settings)
+       SELECT gen_random_uuid(), workspace_id, 'findings.lifecycle.rebuild', 'tenant', '{"tenants": []}', 'running', 'cli',
+              'cli:test', 'A held run', now() - interval '60 seconds', now() - interval '14 seconds', $2, 3000,
+              '{"batchSize": 250, "gates": {"enabled": true, "hold": {"replicaLagMs": 5000, "transactionAgeMs": 300000, "connectionsPercent": 80, "custom": null}, "critical": {"replicaLagMs": 60000, "transactionAgeMs": 1800000, "connectionsPercent": 95, "custom": null}, "lockTimeoutMs": 2000}}'
+         FROM tenants WHERE external_id = $1
+       RETURNING id`,
+      [HOSTILE, `replica lag 12.4 s > 5 s ${HOSTILE}`],
+    );
+    const id = rows[0]!.id;
+    try {
+      expect(runIdsOf((await get('/system/ops/runs?status=held')).body)).toEqual([id]);
+      expect((await get('/system/ops/runs?status=held')).body).toContain('status-held">Held');
+      expect(runIdsOf((await get('/system/ops/runs?status=running')).body)).not.toContain(id);
+      const live = await app.inject({
+        method: 'GET',
+        url: `/system/ops/runs/${id}/progress`,
+        headers: { cookie, 'hx-request': 'true' },
+      });
+      expect(live.body).toContain(
+        'Throttled: <span class="reason">replica lag 12.4 s &gt; 5 s &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</span>, since <time',
+      );
+      // 3 s of holds that ended and the 14 s of the one going on.
+      expect(live.body).toMatch(/Held 1[78] s in all; it goes on by itself once the database is healthy again\./);
+      expect(live.body).toContain(
+        'Health gates: max-replica-lag 5 s, max-transaction-age 5 min, max-connections 80 %, max-custom none, ' +
+          'critical-replica-lag 1 min, critical-transaction-age 30 min, critical-connections 95 %, critical-custom none, lock-timeout 2 s.',
+      );
+      expect(live.body).not.toContain(HOSTILE);
+    } finally {
+      await database.pool.query('DELETE FROM operation_runs WHERE id = $1', [id]);
+    }
+  });
+
   it('filters by status and runbook', async () => {
     const completed = await get('/system/ops/runs?status=completed');
     expect(completed.body).toContain(runIds.old);
@@ -154,7 +190,7 @@ describe('runs pages', () => {
     const status = await get('/system/ops/runs?status=%3Cscript%3E');
     expect(status.statusCode).toBe(400);
     expect(status.body).toContain(
-      '<strong>status</strong> must be one of: queued, running, paused, cancelling, completed, succeeded, partially_succeeded, failed, cancelled (or empty, for any).',
+      '<strong>status</strong> must be one of: queued, running, held, paused, cancelling, completed, succeeded, partially_succeeded, failed, cancelled (or empty, for any).',
     );
     const runbook = await get('/system/ops/runs?runbook=nope');
     expect(runbook.statusCode).toBe(400);

@@ -5,6 +5,12 @@ import { inTransaction } from '../db/transaction.js';
 import { completeRun } from '../runbooks/completeRun.js';
 import { startDeployRun, type DeployStart } from '../runbooks/deployRun.js';
 import { pauseRunItself } from '../runbooks/pauseItself.js';
+import { DEFAULT_GATES, type GateSettings } from '../runbooks/health/gateSettings.js';
+import type { HealthMonitor } from '../runbooks/health/healthMonitor.js';
+import type { HealthSnapshot } from '../runbooks/health/healthSnapshot.js';
+import { judgeHealth, type HealthVerdict } from '../runbooks/health/judgeHealth.js';
+import { describeLockWait, isLockTimeout } from '../runbooks/health/lockWait.js';
+import { recordHold, releaseHold } from '../runbooks/health/runHolds.js';
 import { getRunbook } from '../runbooks/registry.js';
 import {
   isSettled,
@@ -26,6 +32,8 @@ import type { RunOutcome } from '../runbooks/model.js';
 
 export interface ActivityDeps {
   pool: pg.Pool;
+  /** The worker's view of the database's health, which every batch consults first. */
+  health: HealthMonitor;
   /** How long tenant work retries through an outage; see `Config.outageWindowMs`. */
   outageWindowMs: number;
   /** The shared starter's dependencies, for the runs the deploy workflow starts. */
@@ -97,10 +105,21 @@ export interface TenantStep extends TenantProgress {
   settled: boolean;
   /** The run is paused: no new batch until it resumes. */
   paused: boolean;
+  /** A health gate holds the run (what it waits for): the tenant takes its next batch once it clears. */
+  held?: string;
+  /** A critical threshold is crossed (which): the run must pause for an operator. */
+  critical?: string;
 }
 
+/** How long a held tenant waits before it asks the gates again. */
+const HOLD_RECHECK_MS = 1_000;
+
+/** The gates' verdict on a snapshot; without one (it could not be read), they stand aside. */
+const judged = (snapshot: HealthSnapshot | null, gates: GateSettings): HealthVerdict =>
+  snapshot ? judgeHealth(snapshot, gates) : { level: 'clear' };
+
 /** One tenant's work: bounded by the outage window, and its business failures are counted. */
-function tenantWorkActivities(pool: pg.Pool) {
+function tenantWorkActivities(pool: pg.Pool, health: HealthMonitor) {
   /**
    * Takes one tenant as far as it gets within the time budget: starts its item, takes batches
    * until none is left, then verifies and settles it. A small tenant is done in one call and
@@ -108,16 +127,50 @@ function tenantWorkActivities(pool: pg.Pool) {
    * (worker killed, timeout) resumes after the last committed batch and never counts a row
    * twice; a settled item is left as it is. A cancellation (learnt through the heartbeat
    * after each batch) stops it at the next batch boundary, and a paused run at the next batch.
+   * Before each batch the health gates have their say: a hold (or a batch that waited for a
+   * lock longer than the lock timeout, rolled back) records the hold on the run and asks again
+   * a second later; a critical threshold returns at once, for the workflow to pause the run.
    */
-  async function processTenant(input: TenantBatchInput & { timeBudgetMs: number }): Promise<TenantStep> {
+  async function processTenant(
+    input: TenantBatchInput & { timeBudgetMs: number; gates?: GateSettings },
+  ): Promise<TenantStep> {
     const context = Context.current();
     const deadline = Date.now() + input.timeBudgetMs;
+    const gates = input.gates ?? DEFAULT_GATES;
+    const { tables } = getRunbook(input.runbook);
     for (;;) {
       if (context.cancellationSignal.aborted) throw new CancelledFailure('tenant processing cancelled');
-      const step = await inTransaction(pool, (client) => takeTenantBatch(client, input));
-      // A local activity has no heartbeat: it is short, and the workflow task it runs in waits for it.
+      let verdict = judged(await health.snapshot(tables), gates);
+      // A pause waits for an operator: it is decided on the database as it is now, not as it was
+      // up to two seconds ago (an operator may have just resumed the run after fixing it).
+      if (verdict.level === 'critical') verdict = judged(await health.snapshot(tables, { fresh: true }), gates);
+      if (verdict.level === 'critical') {
+        const progress = await itemProgress(pool, input.runId, input.tenantId);
+        return { ...progress, settled: false, paused: false, critical: verdict.reason };
+      }
+      let held: string;
+      if (verdict.level === 'hold') held = verdict.reason;
+      else {
+        try {
+          const step = await inTransaction(pool, (client) => takeTenantBatch(client, input, gates.lockTimeoutMs));
+          // A local activity has no heartbeat: it is short, and the workflow task it runs in waits for it.
+          if (!context.info.isLocal) context.heartbeat(step);
+          if (step.settled || step.paused || Date.now() >= deadline) return step;
+          continue;
+        } catch (error) {
+          if (!isLockTimeout(error)) throw error;
+          held = await describeLockWait(pool, tables);
+        }
+      }
+      await inTransaction(pool, async (client) => {
+        await recordHold(client, input.runId, held);
+        // Its work has begun, and waits: the tenant is running, not pending.
+        await settleItem(client, input.runId, input.tenantId, 'running');
+      });
+      const step = { ...(await itemProgress(pool, input.runId, input.tenantId)), settled: false, paused: false, held };
       if (!context.info.isLocal) context.heartbeat(step);
-      if (step.settled || step.paused || Date.now() >= deadline) return step;
+      if (Date.now() + HOLD_RECHECK_MS >= deadline) return step;
+      await context.sleep(HOLD_RECHECK_MS);
     }
   }
   return {
@@ -144,9 +197,13 @@ interface TenantBatchInput {
  * last batch the tenant is verified in the same transaction: a read-only recount of all its
  * rows, and the item succeeds only when nothing is left to change.
  */
-async function takeTenantBatch(client: pg.PoolClient, input: TenantBatchInput): Promise<TenantStep> {
+async function takeTenantBatch(
+  client: pg.PoolClient,
+  input: TenantBatchInput,
+  lockTimeoutMs: number,
+): Promise<TenantStep> {
   const { runId, tenantId } = input;
-  const { status, counts, runPaused, context } = await lockItemCounts(client, runId, tenantId);
+  const { status, counts, runPaused, runHeld, context } = await lockItemCounts(client, runId, tenantId);
   // Once a run says a tenant is done, its data stays put.
   if (isSettled(status)) return { ...(await itemProgress(client, runId, tenantId)), settled: true, paused: false };
   if (status === 'pending') await settleItem(client, runId, tenantId, 'running');
@@ -156,6 +213,10 @@ async function takeTenantBatch(client: pg.PoolClient, input: TenantBatchInput): 
     await refreshRunCounts(client, runId);
     return { ...progressOf(tenantId, 'running', counts), settled: false, paused: true };
   }
+  // The gates let this batch go: a hold that was on ends now.
+  if (runHeld) await releaseHold(client, runId);
+  // The batch's statements wait this long for a lock, and no longer (its item's lock is taken).
+  await client.query(`SET LOCAL lock_timeout = ${Math.round(lockTimeoutMs)}`);
   const runbook = getRunbook(input.runbook);
   const began = Date.now();
   const batch = await runbook.processBatch(
@@ -198,10 +259,10 @@ async function takeTenantBatch(client: pg.PoolClient, input: TenantBatchInput): 
  * The activities the runbook workflows call. Each is idempotent: Temporal delivers at least
  * once, so every write is a checked transition, an upsert, or counts derived from items.
  */
-export function createActivities({ pool, outageWindowMs, starter }: ActivityDeps) {
+export function createActivities({ pool, health, outageWindowMs, starter }: ActivityDeps) {
   return {
     ...classifyFailures(bookkeepingActivities(pool, starter), null),
-    ...classifyFailures(tenantWorkActivities(pool), outageWindowMs),
+    ...classifyFailures(tenantWorkActivities(pool, health), outageWindowMs),
   };
 }
 

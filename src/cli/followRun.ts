@@ -8,7 +8,7 @@ import { phaseOf } from '../runbooks/runPhase.js';
 import { getRun, type RunRecord } from '../runbooks/runs.js';
 import { isTransientError } from '../transient.js';
 import type { CliDeps } from './deps.js';
-import { CLI, pauseHint } from './hints.js';
+import { CLI, heldHint, pauseHint } from './hints.js';
 import { printable } from './printable.js';
 import { liveProgress, progress } from './output.js';
 
@@ -22,7 +22,7 @@ function followAgainHint(runId: string): string {
 /**
  * Follows a run to its end: a live bar on a terminal; otherwise a line when its progress changed
  * (at most one every few seconds) and at once when its phase did. A pause is said once, with how
- * to resume, however long it lasts. An outage of PostgreSQL is ridden out (one line when it
+ * to resume, however long it lasts; a hold of the health gates when it begins and when it ends. An outage of PostgreSQL is ridden out (one line when it
  * starts, one when it ends); Ctrl-C stops following, never the run.
  */
 export async function followRun(deps: CliDeps, runId: string, unit: string, pollMs = 1_000): Promise<Followed> {
@@ -56,6 +56,15 @@ export async function followRun(deps: CliDeps, runId: string, unit: string, poll
         if (seen === 'paused' && phase !== 'paused') {
           live.done();
           progress(`Run ${runId} is ${pauseHint(last)}`);
+        }
+        // A hold is said when it begins and when it ends, not at every move of its measure.
+        if (seen === 'held' && phase !== 'held') {
+          live.done();
+          progress(`Run ${runId} is ${heldHint(last)}`);
+        }
+        if (phase === 'held' && seen === 'running') {
+          live.done();
+          progress(`Run ${runId} goes on: the health gates are clear.`);
         }
         phase = seen;
         if (seen === 'completed') return { run: last, interrupted: false };

@@ -21,6 +21,11 @@ export function pauseHint(run: Pick<RunRecord, 'id' | 'pausedAt' | 'pausedBy' | 
   );
 }
 
+/** A run the health gates hold: what it waits for and since when; it needs nobody to go on. */
+export function heldHint(run: Pick<RunRecord, 'heldSince' | 'heldReason'>): string {
+  return `throttled: ${printable(run.heldReason ?? '')}, since ${instant(run.heldSince)}; it goes on by itself once the database is healthy again`;
+}
+
 /** What to type next, for the refusals where the CLI can say it; the core stays surface-free. */
 const HINTS: Partial<Record<RefusalCode, string>> = {
   run_not_found: LIST_HINT,

@@ -4,6 +4,7 @@ import { orm } from '../db/orm.js';
 import { notifications } from '../db/schema/index.js';
 import { inTransaction } from '../db/transaction.js';
 import type { AuditActor } from './initiator.js';
+import { releaseHold } from './health/runHolds.js';
 import { refreshRunCounts } from './runItems.js';
 import { persistTransition } from './runStatus.js';
 import type { RunCounts, RunOutcome } from './model.js';
@@ -52,6 +53,8 @@ export async function completeRun(
       );
     }
     await refreshRunCounts(client, runId);
+    // A run that ends while held (cancelled, say) keeps the time it was held.
+    await releaseHold(client, runId);
     const { rows } = await client.query<{
       runbook: string;
       // refreshRunCounts has just written every tally.

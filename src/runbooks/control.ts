@@ -9,6 +9,13 @@ import type { ControlOutcome, RunLauncher } from './launcher.js';
 import { RunbookRefusal } from './refusal.js';
 import { getRun, recordCancelRequest, recordRunPause, recordRunTuning, type RunRecord } from './runs.js';
 import { validReason } from './validateStart.js';
+import {
+  applyGateChange,
+  DEFAULT_GATES,
+  gateChangeProblem,
+  isEmptyGateChange,
+  type GateChange,
+} from './health/gateSettings.js';
 import type { RunSource, TuneResult } from './model.js';
 
 /** How long a tune waits for a worker to answer by default. */
@@ -54,7 +61,9 @@ export function actionRefusal(run: RunState, action: RunAction | 'tune'): Runboo
     );
   }
   if (action === 'cancel') return null;
-  if (action !== 'tune' && run.scopeKind === 'tenant') {
+  // A one-tenant run pauses only by itself (a critical health threshold), and an operator resumes it.
+  const resumable = action === 'resume' && run.pausedAt !== null;
+  if (action !== 'tune' && run.scopeKind === 'tenant' && !resumable) {
     return new RunbookRefusal(
       'not_pausable',
       `Run ${run.id} covers one tenant; only multi-tenant runs can ${action} between tenants.`,
@@ -126,20 +135,28 @@ export async function controlRun(deps: ControlDeps, request: ControlRequest, act
 export interface TuneRunRequest extends ControlRequest {
   parallelism?: number;
   batchSize?: number;
+  gates?: GateChange;
   reason: string;
 }
 
 /**
- * Changes a running run's child parallelism and batch size (a Temporal update, whose validator
- * refuses out-of-range values), with a reason, audited with the values before and after.
+ * Changes a running run's child parallelism, batch size and health-gate thresholds (a Temporal
+ * update, whose validator refuses out-of-range values), with a reason, audited with the values
+ * before and after.
  */
 export async function tuneRun(deps: ControlDeps, request: TuneRunRequest): Promise<TuneResult> {
   const run = await controllableRun(deps, request, 'tune');
   const reason = validReason(request.reason);
   const by = initiatorLabel(request.initiator);
+  const gateProblem = request.gates && gateChangeProblem(request.gates);
+  if (gateProblem) throw new RunbookRefusal('invalid_tuning', gateProblem);
+  // The thresholds it goes on with: those recorded (the defaults for a run started before the gates), changed.
+  const gates = isEmptyGateChange(request.gates)
+    ? undefined
+    : applyGateChange(run.settings.gates ?? DEFAULT_GATES, request.gates);
   const outcome = await deps.launcher.tune(
     run.id,
-    { by, parallelism: request.parallelism, batchSize: request.batchSize },
+    { by, parallelism: request.parallelism, batchSize: request.batchSize, gates },
     deps.answerWithinMs ?? TUNE_ANSWER_MS,
   );
   if (outcome === 'no_workflow')

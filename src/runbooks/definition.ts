@@ -1,5 +1,6 @@
 import type { Static, TObject } from 'typebox';
 import type { Queryable } from '../db/queryable.js';
+import type { GateChange } from './health/gateSettings.js';
 import type { TenantFingerprint, TenantRef } from './model.js';
 
 /** What a preflight counts, per tenant and in total, in the runbook's unit (e.g. findings). */
@@ -64,6 +65,13 @@ export interface RunbookDefinition<P extends TObject = TObject> {
    * same data over an overlapping scope refuses a start.
    */
   writes: string;
+  /**
+   * The tables its batches write, as PostgreSQL names them: the health gates watch them (a vacuum
+   * running on one, or sessions waiting for locks on one, hold the run).
+   */
+  tables: readonly string[];
+  /** Its own health-gate thresholds where the engine's defaults do not suit it; the environment's win over them. */
+  gates?: GateChange;
   /** Whether a customer may start it on their own tenant from the /admin trigger; operators only otherwise. */
   customerTrigger?: boolean;
   /**

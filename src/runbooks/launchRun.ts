@@ -34,6 +34,7 @@ export async function launchRun(
       runbook: run.runbook,
       singleTenant: run.scopeKind === 'tenant' ? tenants[0]! : null,
       guards: run.guards,
+      gates: run.settings.gates,
       preflight: {
         id: preflight.id,
         contentHash: preflight.contentHash,

@@ -1,3 +1,4 @@
+import type { GateChange, GateSettings } from './health/gateSettings.js';
 import type { PreflightSummary, RunGuards, RunTuning, TuneRequest, TuneResult } from './model.js';
 
 /** What a run's root workflow needs to know; the starter hands it over. */
@@ -8,6 +9,8 @@ export interface RunToLaunch {
   singleTenant: { id: number; externalId: string } | null;
   preflight: PreflightSummary;
   guards: RunGuards;
+  /** Its health-gate thresholds, as resolved when it was written (absent on runs written before the gates). */
+  gates?: GateSettings;
 }
 
 /**
@@ -29,6 +32,8 @@ export interface RunLauncher {
   readonly name: string;
   /** The parallelism and batch size runs start with (a one-tenant run has no parallelism). */
   readonly settings: RunTuning;
+  /** The deployment's health-gate thresholds (`HEALTH_*`), which win over the engine's and each runbook's defaults. */
+  readonly gates: GateChange;
   /** The id of a run's root workflow: derived from the run id, so a run can never have two. */
   workflowIdOf(runId: string): string;
   /** Starts a run's root workflow; false when it exists already (a replayed start). */

@@ -1,8 +1,10 @@
 /**
  * The engine's shared vocabulary: plain types (and the list of run statuses) that the run
- * records, the drizzle schema, the workflows and every surface speak. It imports nothing, so
- * that the schema can name them without importing the repositories that use the schema.
+ * records, the drizzle schema, the workflows and every surface speak. It imports only types
+ * that import nothing, so that the schema can name them without importing the repositories that
+ * use the schema.
  */
+import type { GateSettings } from './health/gateSettings.js';
 
 /** The phrase an operator types to confirm an all-tenants run. */
 export const ALL_TENANTS_PHRASE = 'ALL TENANTS';
@@ -19,10 +21,10 @@ export const RUN_OUTCOMES = ['succeeded', 'partially_succeeded', 'failed', 'canc
 export type RunOutcome = (typeof RUN_OUTCOMES)[number];
 
 /**
- * What a run is doing, in one word, wherever it is shown: its status, told apart by a pause
- * (by an operator or by itself) and by a cancel asked for and not yet done.
+ * What a run is doing, in one word, wherever it is shown: its status, told apart by a hold of
+ * the health gates, a pause (by an operator or by itself) and a cancel asked for and not yet done.
  */
-const RUN_PHASES = ['queued', 'running', 'paused', 'cancelling', 'completed'] as const;
+const RUN_PHASES = ['queued', 'running', 'held', 'paused', 'cancelling', 'completed'] as const;
 export type RunPhase = (typeof RUN_PHASES)[number];
 
 /** What lists of runs filter by: a phase, or how a completed run ended. */
@@ -105,12 +107,16 @@ export interface TuneRequest {
   by: string;
   parallelism?: number;
   batchSize?: number;
+  /** The health-gate thresholds to go on with: the recorded ones with the operator's changes. */
+  gates?: GateSettings;
 }
 
 /** The settings a run goes on with, and an operator may tune. */
 export interface RunTuning {
   parallelism: number;
   batchSize: number;
+  /** Its health-gate thresholds (runs started before the gates have none). */
+  gates?: GateSettings;
 }
 
 /** The settings a run goes on with: before and after the change. */

@@ -94,30 +94,33 @@ export async function settleItem(
 
 /**
  * Locks an item for the rest of the transaction (batches and settling a tenant take turns),
- * says whether its run is paused right now (a paused run takes no new batch), and gives the
+ * says whether its run is paused right now (a paused run takes no new batch) and whether a
+ * health gate holds it, and gives the
  * run's parameters and instant, which its batches and verification work with.
  */
 export async function lockItemCounts(
   q: Queryable,
   runId: string,
   tenantId: number,
-): Promise<{ status: ItemStatus; counts: TenantCounts; runPaused: boolean; context: RunContext }> {
+): Promise<{ status: ItemStatus; counts: TenantCounts; runPaused: boolean; runHeld: boolean; context: RunContext }> {
   const { rows } = await q.query<{
     status: ItemStatus;
     counts: TenantCounts;
     runPaused: boolean;
+    runHeld: boolean;
     parameters: Record<string, unknown>;
     asOf: Date;
   }>(
-    `SELECT i.status, i.counts, r.paused_at IS NOT NULL AS "runPaused", r.parameters, r.as_of AS "asOf"
+    `SELECT i.status, i.counts, r.paused_at IS NOT NULL AS "runPaused", r.held_since IS NOT NULL AS "runHeld",
+            r.parameters, r.as_of AS "asOf"
        FROM operation_run_items i JOIN operation_runs r ON r.id = i.run_id
       WHERE i.run_id = $1 AND i.tenant_id = $2
         FOR UPDATE OF i`,
     [runId, tenantId],
   );
   if (!rows[0]) throw new Error(`run ${runId} has no item for tenant ${tenantId}`);
-  const { status, counts, runPaused, parameters, asOf } = rows[0];
-  return { status, counts: { ...EMPTY_COUNTS, ...counts }, runPaused, context: { parameters, asOf } };
+  const { status, counts, runPaused, runHeld, parameters, asOf } = rows[0];
+  return { status, counts: { ...EMPTY_COUNTS, ...counts }, runPaused, runHeld, context: { parameters, asOf } };
 }
 
 export async function saveItemCounts(

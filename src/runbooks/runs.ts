@@ -96,6 +96,9 @@ const RUN_LIVE_COLUMNS = {
   pauseReason: operationRuns.pauseReason,
   pausedMs: operationRuns.pausedMs,
   cancelRequestedAt: operationRuns.cancelRequestedAt,
+  heldSince: operationRuns.heldSince,
+  heldReason: operationRuns.heldReason,
+  heldMs: operationRuns.heldMs,
   settings: operationRuns.settings,
 } satisfies SelectedFields;
 
@@ -154,6 +157,7 @@ const RUN_SUMMARY_COLUMNS = {
   createdAt: operationRuns.createdAt,
   pausedAt: operationRuns.pausedAt,
   cancelRequestedAt: operationRuns.cancelRequestedAt,
+  heldSince: operationRuns.heldSince,
 } satisfies SelectedFields;
 
 export type RunSummary = Pick<RunRecord, keyof typeof RUN_SUMMARY_COLUMNS>;
@@ -170,7 +174,8 @@ const FILTERS = ['status', 'runbook', 'initiator', 'before'] as const;
 const ACTIVE = "status <> 'completed'";
 const FILTER_SQL: Record<RunFilter, string> = {
   queued: "status = 'queued' AND paused_at IS NULL AND cancel_requested_at IS NULL",
-  running: "status = 'running' AND paused_at IS NULL AND cancel_requested_at IS NULL",
+  running: "status = 'running' AND held_since IS NULL AND paused_at IS NULL AND cancel_requested_at IS NULL",
+  held: "status = 'running' AND held_since IS NOT NULL AND paused_at IS NULL AND cancel_requested_at IS NULL",
   paused: `${ACTIVE} AND paused_at IS NOT NULL AND cancel_requested_at IS NULL`,
   cancelling: `${ACTIVE} AND cancel_requested_at IS NOT NULL`,
   completed: "status = 'completed'",

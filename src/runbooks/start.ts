@@ -22,6 +22,7 @@ import { storedIdempotencyKey } from './idempotencyKeys.js';
 import { resolveScope, sameScope, type ResolvedScope } from './scope.js';
 import { validateStartRequest, type StartRequest } from './validateStart.js';
 import type { RunGuards } from './model.js';
+import { applyGateChange, DEFAULT_GATES } from './health/gateSettings.js';
 
 export interface StartDeps {
   pool: pg.Pool;
@@ -153,7 +154,10 @@ async function insertOrReplayRun(
     preflightId: preflight.id,
     guards: plan.guards,
     retryOf: plan.retryOf,
-    settings: scope.kind === 'tenant' ? { batchSize: deps.launcher.settings.batchSize } : { ...deps.launcher.settings },
+    settings: {
+      ...(scope.kind === 'tenant' ? { batchSize: deps.launcher.settings.batchSize } : deps.launcher.settings),
+      gates: applyGateChange(applyGateChange(DEFAULT_GATES, runbook.gates), deps.launcher.gates),
+    },
   });
   return { run, created: true };
 }

@@ -19,6 +19,7 @@ export function temporalLauncher(config: Config, connect: () => Promise<Client>)
   return {
     name: `Temporal at ${config.temporal.address}`,
     settings: { parallelism: config.runs.childParallelism, batchSize: config.runs.batchSize },
+    gates: config.health.gates,
     workflowIdOf: workflowIdFor,
     start: async (run) => (await workflows()).startRunWorkflow(await target(), run),
     cancel: async (runId) => (await workflows()).cancelRunWorkflow(await connect(), runId),

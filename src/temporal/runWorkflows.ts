@@ -42,7 +42,7 @@ async function startRoot(target: LaunchTarget, run: RunToLaunch, searchAttribute
   const base = {
     runId: run.runId,
     runbook: run.runbook,
-    settings: target.settings,
+    settings: { ...target.settings, gates: run.gates },
     preflight: run.preflight,
     searchAttributes,
   };

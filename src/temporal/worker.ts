@@ -2,7 +2,10 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type pg from 'pg';
+import { log } from '@temporalio/activity';
 import { createActivities } from '../activities/index.js';
+import { firstLine } from '../errors.js';
+import { HealthMonitor } from '../runbooks/health/healthMonitor.js';
 import type { Config } from '../config.js';
 import { temporalUnavailable, tlsOption } from './connection.js';
 import { temporalLauncher } from './launcher.js';
@@ -35,6 +38,13 @@ export async function createWorker(options: {
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities({
       pool: options.pool,
+      health: new HealthMonitor(options.pool, {
+        customQuery: config.health.customQuery,
+        // Said once per gate and worker; the run goes on without that gate.
+        onUnavailable: (gate, why) => {
+          log.warn(`health gate ${gate} unavailable, the runs go on without it: ${firstLine(why)}`);
+        },
+      }),
       outageWindowMs: config.outageWindowMs,
       starter: { pool: options.pool, launcher: temporalLauncher(config, () => Promise.resolve(temporal)) },
     }),

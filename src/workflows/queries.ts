@@ -1,4 +1,5 @@
 import { ApplicationFailure, defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { GateSettings } from '../runbooks/health/gateSettings.js';
 import type { PreflightSummary, TuneRequest, TuneResult } from '../runbooks/model.js';
 
 /** The preflight the run was confirmed against. */
@@ -10,6 +11,8 @@ export interface ControlSignal {
 }
 
 export const pauseSignal = defineSignal<[ControlSignal]>('pause');
+/** Who a run's own pause (canary, error budget, a critical health threshold) is recorded as. */
+export const PAUSED_BY_ITSELF = 'the run itself';
 export const resumeSignal = defineSignal<[ControlSignal]>('resume');
 
 /** Limits of live tuning: wide enough for any real run, narrow enough to stay safe. */
@@ -19,6 +22,10 @@ export const TUNING_LIMITS = { parallelism: { min: 1, max: 64 }, batchSize: { mi
 export const tuneUpdate = defineUpdate<TuneResult, [TuneRequest]>('tune');
 /** A fan-out passes a new batch size on to its running children. */
 export const batchSizeSignal = defineSignal<[number]>('batchSize');
+/** A fan-out passes tuned health-gate thresholds on to its running children. */
+export const gatesSignal = defineSignal<[GateSettings]>('gates');
+/** A child tells its fan-out that a critical threshold is crossed (which): the run pauses for an operator. */
+export const criticalSignal = defineSignal<[string]>('healthCritical');
 
 function inRange(name: string, value: number | undefined, limits: { min: number; max: number }): void {
   if (value === undefined) return;
@@ -32,8 +39,11 @@ function inRange(name: string, value: number | undefined, limits: { min: number;
 
 /** The update's validator: a refused change never reaches the workflow's history. */
 export function validateTuning(request: TuneRequest, options: { parallelismAllowed: boolean }): void {
-  if (request.parallelism === undefined && request.batchSize === undefined) {
-    throw ApplicationFailure.nonRetryable('Give a parallelism, a batch size, or both.', 'InvalidTuning');
+  if (request.parallelism === undefined && request.batchSize === undefined && request.gates === undefined) {
+    throw ApplicationFailure.nonRetryable(
+      'Give a parallelism, a batch size or a health-gate threshold to change.',
+      'InvalidTuning',
+    );
   }
   if (request.parallelism !== undefined && !options.parallelismAllowed) {
     throw ApplicationFailure.nonRetryable(

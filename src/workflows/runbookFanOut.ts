@@ -12,7 +12,17 @@ import {
 import { failureMessage, ownRun, runbookActivities } from './activities.js';
 import { FanOutState, type RunProgress } from './fanOutState.js';
 import type { FanOutInput } from './inputs.js';
-import { batchSizeSignal, pauseSignal, preflightQuery, resumeSignal, tuneUpdate, validateTuning } from './queries.js';
+import {
+  batchSizeSignal,
+  criticalSignal,
+  gatesSignal,
+  PAUSED_BY_ITSELF,
+  pauseSignal,
+  preflightQuery,
+  resumeSignal,
+  tuneUpdate,
+  validateTuning,
+} from './queries.js';
 import type { TuneRequest } from '../runbooks/model.js';
 import { runbookTenantWorkflow } from './runbookTenant.js';
 import { runSearchAttributes } from './searchAttributes.js';
@@ -20,8 +30,6 @@ import { runSearchAttributes } from './searchAttributes.js';
 export const runProgressQuery = defineQuery<RunProgress & { parallelism: number; batchSize: number }>('progress');
 
 const PAGE_SIZE = 100;
-/** Who a run's own pause (canary, error budget) is recorded as, in its state and on its row. */
-const SELF = 'the run itself';
 /** Run counts are derived from items; refreshing them more often than this buys nothing. */
 const COUNTS_REFRESH_MS = 1_000;
 
@@ -57,22 +65,32 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
     state.resume();
     await tellChildren(resumeSignal, by);
   });
+  // A child that crossed a critical health threshold: the whole run pauses for an operator, once.
+  setHandler(criticalSignal, async (reason) => {
+    if (!state.paused) await pauseItself(reason);
+  });
+  const tuning = () => ({
+    parallelism: settings.childParallelism,
+    batchSize: settings.batchSize,
+    gates: settings.gates,
+  });
   setHandler(
     tuneUpdate,
     async (request) => {
-      const from = { parallelism: settings.childParallelism, batchSize: settings.batchSize };
+      const from = tuning();
       settings.childParallelism = request.parallelism ?? settings.childParallelism;
       settings.batchSize = request.batchSize ?? settings.batchSize;
-      if (request.batchSize !== undefined) {
-        // Running children take the new size from their next batch on.
-        // A child that has just finished cannot be told, and needs not be.
-        await Promise.allSettled(
-          [...state.running].map((tenantId) =>
-            getExternalWorkflowHandle(childId(tenantId)).signal(batchSizeSignal, settings.batchSize),
-          ),
-        );
-      }
-      return { from, to: { parallelism: settings.childParallelism, batchSize: settings.batchSize } };
+      // Resolved and checked by the engine (tuneRun) against the run's recorded thresholds.
+      settings.gates = request.gates ?? settings.gates;
+      // Running children take the new values from their next batch on.
+      const running = [...state.running].map((tenantId) => getExternalWorkflowHandle(childId(tenantId)));
+      await Promise.allSettled([
+        ...(request.batchSize === undefined
+          ? []
+          : running.map((child) => child.signal(batchSizeSignal, settings.batchSize))),
+        ...(settings.gates === from.gates ? [] : running.map((child) => child.signal(gatesSignal, settings.gates!))),
+      ]);
+      return { from, to: tuning() };
     },
     { validator: (request: TuneRequest) => validateTuning(request, { parallelismAllowed: true }) },
   );
@@ -125,8 +143,11 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
 
   /** The run stops starting tenants and waits for an operator: resume goes on, cancel ends it. */
   async function pauseItself(reason: string): Promise<void> {
-    state.pause(SELF);
-    await Promise.all([tellChildren(pauseSignal, SELF), bookkeeping.pauseRunItself(runId, { by: SELF, reason })]);
+    state.pause(PAUSED_BY_ITSELF);
+    await Promise.all([
+      tellChildren(pauseSignal, PAUSED_BY_ITSELF),
+      bookkeeping.pauseRunItself(runId, { by: PAUSED_BY_ITSELF, reason }),
+    ]);
   }
 
   /** The canary wave: its tenants first, then a pause for the operator's go-ahead. Returns how many it started. */

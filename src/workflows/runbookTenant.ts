@@ -1,9 +1,28 @@
-import { CancellationScope, condition, defineQuery, isCancellation, patched, setHandler } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  condition,
+  defineQuery,
+  getExternalWorkflowHandle,
+  isCancellation,
+  patched,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { TenantStep } from '../activities/index.js';
 import type { TenantProgress } from '../runbooks/runItems.js';
 import { failureMessage, isBusinessFailure, ownRun, runbookActivities, withBusinessRetries } from './activities.js';
 import type { TenantInput } from './inputs.js';
-import { batchSizeSignal, pauseSignal, preflightQuery, resumeSignal, tuneUpdate, validateTuning } from './queries.js';
+import {
+  batchSizeSignal,
+  criticalSignal,
+  gatesSignal,
+  PAUSED_BY_ITSELF,
+  pauseSignal,
+  preflightQuery,
+  resumeSignal,
+  tuneUpdate,
+  validateTuning,
+} from './queries.js';
 import type { TuneRequest } from '../runbooks/model.js';
 
 export const tenantProgressQuery = defineQuery<TenantProgress>('progress');
@@ -35,6 +54,7 @@ export async function runbookTenantWorkflow(input: TenantInput): Promise<TenantP
   setHandler(tenantProgressQuery, () => progress);
   setHandler(preflightQuery, () => input.preflight);
   setHandler(batchSizeSignal, (batchSize) => void (settings.batchSize = batchSize));
+  setHandler(gatesSignal, (gates) => void (settings.gates = gates));
   // Paused with its run (its parent tells it): no new batch until resumed.
   let paused = false;
   setHandler(pauseSignal, () => void (paused = true));
@@ -42,9 +62,10 @@ export async function runbookTenantWorkflow(input: TenantInput): Promise<TenantP
   setHandler(
     tuneUpdate,
     (request) => {
-      const from = { parallelism: 1, batchSize: settings.batchSize };
+      const from = { parallelism: 1, batchSize: settings.batchSize, gates: settings.gates };
       settings.batchSize = request.batchSize ?? settings.batchSize;
-      return { from, to: { parallelism: 1, batchSize: settings.batchSize } };
+      settings.gates = request.gates ?? settings.gates;
+      return { from, to: { parallelism: 1, batchSize: settings.batchSize, gates: settings.gates } };
     },
     { validator: (request: TuneRequest) => validateTuning(request, { parallelismAllowed: false }) },
   );
@@ -52,12 +73,34 @@ export async function runbookTenantWorkflow(input: TenantInput): Promise<TenantP
 
   const batchActivity = patched(BATCH_ACTIVITY_RENAMED) ? 'processTenant' : 'rebuildTenant';
   const stretch = (activities: typeof work, timeBudgetMs: number) =>
-    activities[batchActivity]({ runId, runbook: input.runbook, tenantId, batchSize: settings.batchSize, timeBudgetMs });
+    activities[batchActivity]({
+      runId,
+      runbook: input.runbook,
+      tenantId,
+      batchSize: settings.batchSize,
+      timeBudgetMs,
+      gates: settings.gates,
+    });
   /** Keeps the tenant's progress for the query; returns what decides the next step. */
-  const track = ({ settled, paused: runPaused, ...tenant }: TenantStep) => {
+  const track = ({ settled, paused: runPaused, critical, held: _held, ...tenant }: TenantStep) => {
     progress = tenant;
-    return { settled, paused: runPaused };
+    return { settled, paused: runPaused, critical };
   };
+
+  /**
+   * A critical health threshold pauses the whole run for an operator: a fan-out's child asks its
+   * parent (which pauses every child, once), a one-tenant run pauses itself and tells its initiator.
+   */
+  async function pauseForCritical(reason: string): Promise<void> {
+    const parent = workflowInfo().parent;
+    if (parent && !input.isRoot) {
+      await getExternalWorkflowHandle(parent.workflowId).signal(criticalSignal, reason);
+      await condition(() => paused, PAUSE_NOTICE_WAIT);
+      return;
+    }
+    paused = true;
+    await bookkeeping.pauseRunItself(runId, { by: PAUSED_BY_ITSELF, reason });
+  }
 
   async function processTenant(): Promise<TenantProgress> {
     try {
@@ -65,8 +108,9 @@ export async function runbookTenantWorkflow(input: TenantInput): Promise<TenantP
         await attempt((number) => (number === 1 ? firstStretch() : stretch(work, settings.activityTimeBudgetMs))),
       );
       while (!step.settled) {
+        if (step.critical) await pauseForCritical(step.critical);
         // The activity saw the run paused before its parent's word reached this workflow.
-        if (step.paused) await condition(() => paused, PAUSE_NOTICE_WAIT);
+        else if (step.paused) await condition(() => paused, PAUSE_NOTICE_WAIT);
         await condition(() => !paused);
         step = track(await attempt(() => stretch(work, settings.activityTimeBudgetMs)));
       }

@@ -38,6 +38,7 @@ export const flagRunbook = defineRunbook({
   deployTriggered: false,
   parameters,
   writes: 'findings',
+  tables: ['findings'],
 
   async preflight(q, tenants, { parameters: p, asOf }) {
     const perTenant = [];

@@ -17,6 +17,7 @@ import './registerFlagRunbook.js';
 import { createOperator } from './runs.js';
 import { testClient, testConfig, testLauncher, testWorker } from './temporal.js';
 import { createTestDatabase, type TestDatabase } from './testDatabase.js';
+import type { GateChange } from '../../src/runbooks/health/gateSettings.js';
 import type { RunLauncher } from '../../src/runbooks/launcher.js';
 import type { RunSource } from '../../src/runbooks/model.js';
 
@@ -93,6 +94,8 @@ export interface RunbookHarness {
 export function useRunbookHarness(setup: {
   seed: Omit<SeedOptions, 'onProgress'>;
   settings?: Partial<RunSettings>;
+  /** Health-gate thresholds its runs start with, over the tests' (see testConfig). */
+  gates?: GateChange;
   worker?: boolean;
 }): RunbookHarness {
   const harness = {} as RunbookHarness;
@@ -103,7 +106,7 @@ export function useRunbookHarness(setup: {
   beforeAll(async () => {
     harness.database = await createTestDatabase();
     await seedDemoData(harness.database.pool, setup.seed);
-    harness.config = testConfig(harness.database.url, setup.settings);
+    harness.config = testConfig(harness.database.url, setup.settings, setup.gates);
     harness.client = await testClient(harness.config);
     harness.launcher = testLauncher(harness);
     harness.operator = await createOperator(harness.database.pool);

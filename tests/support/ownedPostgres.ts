@@ -128,9 +128,11 @@ async function canConnect(url: string): Promise<boolean> {
 
 /**
  * Creates a cluster with `initdb` in a fresh temporary directory and starts it on a free loopback
- * port: listening on 127.0.0.1 only, its socket in that directory, fsync off, trust auth.
+ * port: listening on 127.0.0.1 only, its socket in that directory, fsync off, trust auth. With
+ * `replicaOf`, the cluster is a base backup of that server instead, started as its streaming
+ * replica (hot standby).
  */
-export async function startOwnedPostgres(): Promise<OwnedPostgres> {
+export async function startOwnedPostgres(options: { replicaOf?: OwnedPostgres } = {}): Promise<OwnedPostgres> {
   const bin = binDir();
   const pgCtl = join(bin, 'pg_ctl');
   const dir = await mkdtemp(join(tmpdir(), 'owned-postgres-'));
@@ -202,11 +204,33 @@ export async function startOwnedPostgres(): Promise<OwnedPostgres> {
     installExitGuard();
     live.set(dir, { pgCtl, dataDir, dir });
     watchdog = startWatchdog(pgCtl, dataDir, dir);
-    await run(
-      join(bin, 'initdb'),
-      ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '--no-instructions', '-E', 'UTF8', '--locale=C'],
-      dir,
-    );
+    if (options.replicaOf) {
+      // -R: standby.signal and the primary's connection, so that it starts as its replica.
+      await run(
+        join(bin, 'pg_basebackup'),
+        [
+          '-D',
+          dataDir,
+          '-h',
+          '127.0.0.1',
+          '-p',
+          String(options.replicaOf.port),
+          '-U',
+          'postgres',
+          '-R',
+          '-X',
+          'stream',
+          '--no-sync',
+        ],
+        dir,
+      );
+    } else {
+      await run(
+        join(bin, 'initdb'),
+        ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '--no-instructions', '-E', 'UTF8', '--locale=C'],
+        dir,
+      );
+    }
     // In the config file rather than on pg_ctl's command line, so that start() after stop() gets the same.
     const settings = (chosen: number) =>
       [

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Config, RunSettings } from '../../src/config.js';
 import { openDatabase } from '../../src/db/client.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
+import type { GateChange } from '../../src/runbooks/health/gateSettings.js';
 import { seedDemoData, type SeedOptions } from '../../src/seed/seedDemoData.js';
 import { startTestRun, type RunbookHarness } from './harness.js';
 import { createOperator } from './runs.js';
@@ -28,13 +29,15 @@ export async function startRunbookWorld(setup: {
   databaseUrl: string;
   seed: Omit<SeedOptions, 'onProgress'>;
   settings?: Partial<RunSettings>;
+  /** Health-gate thresholds its runs start with, over the tests' (see testConfig). */
+  gates?: GateChange;
   outageWindowMs?: number;
   temporalAddress?: string;
 }): Promise<RunbookWorld> {
   await migrateDatabase(setup.databaseUrl);
   const database = openDatabase(setup.databaseUrl);
   await seedDemoData(database.pool, setup.seed);
-  const base = testConfig(setup.databaseUrl, setup.settings);
+  const base = testConfig(setup.databaseUrl, setup.settings, setup.gates);
   const config: Config = {
     ...base,
     temporal: { ...base.temporal, address: setup.temporalAddress ?? base.temporal.address },

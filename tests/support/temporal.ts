@@ -4,6 +4,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import type pg from 'pg';
 import { inject } from 'vitest';
 import { loadConfig, type Config, type RunSettings } from '../../src/config.js';
+import type { GateChange } from '../../src/runbooks/health/gateSettings.js';
 import type { RunLauncher } from '../../src/runbooks/launcher.js';
 import { temporalLauncher } from '../../src/temporal/launcher.js';
 import { createWorker } from '../../src/temporal/worker.js';
@@ -34,12 +35,28 @@ const FAST_SETTINGS: RunSettings = {
 };
 
 /** Config for a test: its own task queue on the test dev server, and the test database. */
-export function testConfig(databaseUrl: string, settings: Partial<RunSettings> = {}): Config {
-  const config = loadConfig({ DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: inject('temporalAddress') });
+/**
+ * A test's configuration: its database, the tests' Temporal on a task queue of its own, fast run
+ * settings, and the health gates as the tests' environment sets them (vitest.config.ts), with
+ * `gates` over them.
+ */
+export function testConfig(databaseUrl: string, settings: Partial<RunSettings> = {}, gates: GateChange = {}): Config {
+  const health = Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('HEALTH_')));
+  const config = loadConfig({ DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: inject('temporalAddress'), ...health });
+  const base = config.health.gates;
   return {
     ...config,
     temporal: { ...config.temporal, taskQueue: `test-${randomBytes(4).toString('hex')}` },
     runs: { ...FAST_SETTINGS, ...settings },
+    health: {
+      ...config.health,
+      gates: {
+        ...base,
+        ...gates,
+        hold: { ...base.hold, ...gates.hold },
+        critical: { ...base.critical, ...gates.critical },
+      },
+    },
   };
 }
 

@@ -57,6 +57,7 @@ export const closeStaleFindings = defineRunbook({
   parameters,
   // It writes the lifecycle fields the rebuild writes: their runs must not overlap.
   writes: 'findings',
+  tables: ['findings', 'finding_events'],
 
   async preflight(q, tenants, { parameters: p, asOf }, options = {}) {
     const ids = tenants.map((tenant) => tenant.id);

@@ -26,6 +26,7 @@ export const findingsLifecycleRebuild = defineRunbook({
   deployTriggered: true,
   parameters: NO_PARAMETERS,
   writes: 'findings',
+  tables: ['findings'],
   // The legacy /admin maintenance trigger starts it for the customer's own tenant.
   customerTrigger: true,
 

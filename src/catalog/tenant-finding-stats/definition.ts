@@ -17,6 +17,7 @@ export const tenantFindingStatsRebuild = defineRunbook({
   deployTriggered: false,
   parameters: NO_PARAMETERS,
   writes: 'finding_stats',
+  tables: ['tenant_finding_stats'],
 
   async preflight(q, tenants, { asOf }, options = {}) {
     const summaries = await summarizeStatsToChange(

@@ -4,8 +4,11 @@ import { getRunbook } from '../../runbooks/registry.js';
 import type { RunGuards } from '../../runbooks/model.js';
 import { auditReason, findRetriesOf, getRunAuditTrail, getRunItems, type RunItemRecord } from '../../runbooks/runs.js';
 import { describeScope } from '../../runbooks/scope.js';
+import { formatGateDuration } from '../../runbooks/health/gateSettings.js';
+import { gatesLine } from '../../runbooks/health/gateFields.js';
+import { phaseOf, runClock } from '../../runbooks/runPhase.js';
 import { withDeps } from '../deps.js';
-import { CLI, pauseHint } from '../hints.js';
+import { CLI, heldHint, pauseHint } from '../hints.js';
 import { instant, printResult } from '../output.js';
 import { printable } from '../printable.js';
 import { existingRun } from '../existingRun.js';
@@ -53,6 +56,11 @@ export async function runsShow(id: string, options: { json?: boolean }): Promise
         `  as of ${instant(run.asOf)}`,
         `  created ${instant(run.createdAt)}, started ${instant(run.startedAt)}, completed ${instant(run.completedAt)}`,
         run.pausedAt ? `  ${pauseHint(run)}` : null,
+        phaseOf(run) === 'held' ? `  ${heldHint(run)}` : null,
+        run.heldMs > 0 || run.heldSince
+          ? `  held by the health gates ${formatGateDuration(runClock(run, new Date()).heldMs)} in all`
+          : null,
+        `  health gates: ${gatesLine(run.settings.gates)}`,
         guardsLine(run.guards),
         run.retryOf ? `  retries the failed tenants of run ${run.retryOf}` : null,
         ...retries.map(

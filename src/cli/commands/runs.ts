@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { RunAction } from '../../runbooks/control.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../../runbooks/exportFormats.js';
+import { GATE_FIELD_NAMES, GATE_FIELDS, kebabCase } from '../../runbooks/health/gateFields.js';
 import { RUN_FILTERS, type RunFilter } from '../../runbooks/model.js';
 import { lazyAction } from '../lazy.js';
 import { wholeNumber } from '../options.js';
@@ -69,14 +70,18 @@ export function registerRunsCommands(program: Command): void {
     .option('--json', 'print machine-readable JSON')
     .action(lazyAction(async () => (await import('../actions/runsRetryFailed.js')).runsRetryFailed));
 
-  runs
+  const tune = runs
     .command('tune')
     .description(
-      "Change a running run's child parallelism (1–64) and batch size (50–50,000); new children and batches use them",
+      "Change a running run's child parallelism (1–64), batch size (50–50,000) and health-gate thresholds; " +
+        'new children and batches use them',
     )
     .argument('<id>', 'the run id')
     .option('--parallelism <n>', 'tenant workflows at once', wholeNumber(0))
-    .option('--batch-size <n>', 'rows per batch statement', wholeNumber(0))
+    .option('--batch-size <n>', 'rows per batch statement', wholeNumber(0));
+  // Each health-gate threshold, as its environment setting names it (HEALTH_MAX_REPLICA_LAG, …).
+  for (const name of GATE_FIELD_NAMES) tune.option(`--${kebabCase(name)} <value>`, GATE_FIELDS[name].help);
+  tune
     .requiredOption('--reason <text>', 'why (10–500 characters)')
     .option('--json', 'print machine-readable JSON')
     .action(lazyAction(async () => (await import('../actions/runsTune.js')).runsTune));

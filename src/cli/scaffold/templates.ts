@@ -47,6 +47,8 @@ export const ${n.identifier} = defineRunbook({
   deployTriggered: false,
   parameters,
   writes: ${literal(n.writes)},
+  // The tables its batches write: the health gates watch them (a vacuum, lock waits).
+  tables: [${literal(n.writes)}],
 
   /**
    * Read-only (it runs in a READ ONLY transaction): per tenant the ${n.unit} in scope and those to

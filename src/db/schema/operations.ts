@@ -70,6 +70,11 @@ export const operationRuns = pgTable(
     pausedMs: bigint('paused_ms', { mode: 'number' }).notNull().default(0),
     /** Set when a cancel was asked for: the run is cancelling until its workflows complete it. */
     cancelRequestedAt: tstz('cancel_requested_at'),
+    /** Since when a health gate holds the run (no tenant starts a batch), and which, with its measure. */
+    heldSince: tstz('held_since'),
+    heldReason: text('held_reason'),
+    /** Time spent held by the health gates before the hold going on, if any. */
+    heldMs: bigint('held_ms', { mode: 'number' }).notNull().default(0),
     /** What the run goes on with, as started and as tuned since: shown on its page. */
     settings: jsonb('settings').$type<Partial<RunTuning>>().notNull().default({}),
     /** Error budget and canary wave the run was started with; empty for none. */

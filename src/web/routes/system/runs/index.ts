@@ -4,13 +4,24 @@ import { CAPABILITIES } from '../../../../runbooks/capabilities.js';
 import { actionRefusal, controlRun, tuneRun, type RunAction } from '../../../../runbooks/control.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../../../../runbooks/exportFormats.js';
 import { exportCsv, exportRun } from '../../../../runbooks/exportRun.js';
+import { GATE_FIELD_NAMES, parseGateChange, type GateFieldName } from '../../../../runbooks/health/gateFields.js';
 import { RunbookRefusal } from '../../../../runbooks/refusal.js';
 import { RUNBOOKS } from '../../../../runbooks/registry.js';
 import { findRetriesOf, getRun, listRunSummaries, normalizeRunId, type RunRecord } from '../../../../runbooks/runs.js';
 import { watchRun, type RunWatch } from '../../../../runbooks/runWatch.js';
 import { HttpError, NotFoundError } from '../../../httpErrors.js';
 import { initiatorOf } from '../../../plugins/app/auth.js';
-import { actionView, auditView, liveView, runDetailView, runListView, tenantsView } from './views.js';
+import {
+  actionView,
+  auditView,
+  emptyActionFields,
+  gateLabel,
+  liveView,
+  runDetailView,
+  runListView,
+  tenantsView,
+  type ActionFields,
+} from './views.js';
 import { sendNotice, takeNotice } from './notice.js';
 import { CSRF_FIELD, NO_QUERY, PLAIN_TEXT, RUN_ID } from '../../../schemas.js';
 import { RUN_FILTERS, type RunFilter } from '../../../../runbooks/model.js';
@@ -64,15 +75,15 @@ const actionBody = {
     reason: { type: 'string', maxLength: 4000 },
     parallelism: wholeNumberText,
     batchSize: wholeNumberText,
+    // Health-gate thresholds as people write them (5s, 80%); parsed by the engine's own rules.
+    ...Object.fromEntries(GATE_FIELD_NAMES.map((name) => [name, { type: 'string', maxLength: 40 }])),
   },
   additionalProperties: false,
 } as const;
 
-interface ActionBody {
-  reason?: string;
-  parallelism?: string;
-  batchSize?: string;
-}
+type ActionBody = { reason?: string; parallelism?: string; batchSize?: string } & Partial<
+  Record<GateFieldName, string>
+>;
 
 type ActionRequest = FastifyRequest<{ Params: { id: string; action: Action }; Body: ActionBody }>;
 
@@ -223,7 +234,7 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
     request: ActionRequest,
     reply: FastifyReply,
     run: RunRecord,
-    fields: { reason: string; parallelism: string; batchSize: string },
+    fields: ActionFields,
     problems: { top: string | null; reason: string | null; tuning: string | null },
     status: number,
   ) => {
@@ -246,7 +257,7 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
         request as ActionRequest,
         reply,
         run,
-        { reason: '', parallelism: '', batchSize: '' },
+        emptyActionFields(),
         { top: null, reason: null, tuning: null },
         200,
       );
@@ -263,20 +274,27 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
       // The schema admits only a UUID; the core reads the run itself (one read on success).
       const runId = normalizeRunId(request.params.id)!;
       const body = request.body ?? {};
-      const fields = {
+      const fields: ActionFields = {
         reason: body.reason ?? '',
         parallelism: body.parallelism?.trim() ?? '',
         batchSize: body.batchSize?.trim() ?? '',
+        ...(Object.fromEntries(GATE_FIELD_NAMES.map((name) => [name, body[name]?.trim() ?? ''])) as Record<
+          GateFieldName,
+          string
+        >),
       };
       const { initiator, context } = initiatorOf(request);
       const { action } = request.params;
       const asked = { runId, initiator, context, source: 'system_ui' as const, reason: fields.reason };
       try {
         if (action === 'tune') {
+          const gates = parseGateChange(fields, gateLabel);
+          if ('problem' in gates) throw new RunbookRefusal('invalid_tuning', gates.problem);
           await tuneRun(controlDeps, {
             ...asked,
             parallelism: numberOrUndefined(fields.parallelism),
             batchSize: numberOrUndefined(fields.batchSize),
+            gates: gates.change,
           });
         } else {
           await controlRun(controlDeps, asked, action satisfies RunAction);

@@ -9,6 +9,16 @@ import {
   type RunRecord,
   type RunSummary,
 } from '../../../../runbooks/runs.js';
+import {
+  formatGateValue,
+  gateDifferences,
+  gatesLine,
+  GATE_FIELD_NAMES,
+  GATE_FIELDS,
+  gateValue,
+  kebabCase,
+  type GateFieldName,
+} from '../../../../runbooks/health/gateFields.js';
 import { phaseOf, runClock } from '../../../../runbooks/runPhase.js';
 import type { RunWatch } from '../../../../runbooks/runWatch.js';
 import { describeScope } from '../../../../runbooks/scope.js';
@@ -35,7 +45,7 @@ function duration(seconds: number): string {
 }
 
 /** A run's one status badge (`partials/status/<phase>`): its phase, and how a completed run ended. */
-function badge(run: Pick<RunRecord, 'status' | 'outcome' | 'pausedAt' | 'cancelRequestedAt'>) {
+function badge(run: Pick<RunRecord, 'status' | 'outcome' | 'pausedAt' | 'cancelRequestedAt' | 'heldSince'>) {
   const outcome = run.outcome?.replace('_', ' ') ?? 'completed';
   return { phase: phaseOf(run), outcome: run.outcome, outcomeLabel: outcome[0]!.toUpperCase() + outcome.slice(1) };
 }
@@ -113,16 +123,18 @@ function actionsOf(
 /**
  * Rate and what is left, or how long it took: by the run's working time only (paused time
  * apart), so a run just resumed is neither slow nor fast, and a paused one promises nothing.
+ * Time held by the health gates is working time: the ETA counts on holds like the past ones.
  */
 function pace(run: RunLive, inScope: number | null, now: Date) {
-  const { workedMs, pausedMs } = runClock(run, now);
+  const { workedMs, pausedMs, heldMs } = runClock(run, now);
   const seconds = workedMs / 1000;
   const examined = run.counts.examined ?? 0;
   const perSecond = seconds > 0 ? examined / seconds : 0;
   const rate = perSecond > 0 ? `${count(Math.round(perSecond))} ${unitOf(run)}/s` : null;
+  const held = heldMs >= 1000 ? `, held ${duration(heldMs / 1000)}` : '';
   const paused = pausedMs >= 1000 ? `, paused ${duration(pausedMs / 1000)}` : '';
   if (!run.startedAt) return { rate: null, eta: null, took: null };
-  if (run.status === 'completed') return { rate, eta: null, took: `worked ${duration(seconds)}${paused}` };
+  if (run.status === 'completed') return { rate, eta: null, took: `worked ${duration(seconds)}${held}${paused}` };
   if (run.pausedAt || run.cancelRequestedAt) return { rate, eta: '—', took: null };
   if (!inScope || perSecond <= 0) return { rate, eta: null, took: null };
   return { rate, eta: `about ${duration(Math.max(0, inScope - examined) / perSecond)} left`, took: null };
@@ -157,11 +169,21 @@ export function liveView(watch: RunWatch, options: { now: Date; canManage: boole
     text: progressText(run, unitOf(run)),
     ...pace(run, watch.inScope, options.now),
     settings: settingsText(run),
+    gates: run.status === 'completed' ? null : gatesLine(run.settings.gates),
     pause:
       run.pausedAt && run.status !== 'completed'
         ? { since: instant(run.pausedAt), by: run.pausedBy ?? '', reason: run.pauseReason ?? '' }
         : null,
     cancelling: run.cancelRequestedAt && run.status !== 'completed' ? instant(run.cancelRequestedAt) : null,
+    // What the health gates hold it for, while they do and nothing else (a pause, a cancel) says more.
+    held:
+      run.heldSince && phaseOf(run) === 'held'
+        ? {
+            since: instant(run.heldSince),
+            reason: run.heldReason ?? '',
+            heldFor: duration(runClock(run, options.now).heldMs / 1000),
+          }
+        : null,
     notStarted: cancelled && watch.notStarted > 0 ? `${plural(watch.notStarted, 'tenant')} did not start.` : null,
     error: run.error,
     tallies: talliesOf(run.counts, unitOf(run)),
@@ -188,16 +210,23 @@ export function tenantsView(watch: RunWatch) {
   };
 }
 
-/** A tune's change, "parallelism 8 → 4, batch size 500 → 200", from its audit metadata. */
+/** A tune's change, "parallelism 8 → 4, batch size 500 → 200, max-replica-lag 5 s → 10 s", from its audit metadata. */
 function tuneText(metadata: unknown): string {
   const { from, to } = (metadata ?? {}) as Partial<TuneResult>;
   if (!from || !to) return '';
   return [
     from.parallelism !== to.parallelism ? `parallelism ${from.parallelism} → ${to.parallelism}` : null,
     from.batchSize !== to.batchSize ? `batch size ${count(from.batchSize)} → ${count(to.batchSize)}` : null,
+    ...gateDifferences(from.gates, to.gates),
   ]
     .filter((part): part is string => part !== null)
     .join(', ');
+}
+
+/** A hold's end, "held 14 s", from its audit metadata. */
+function releaseText(metadata: unknown): string {
+  const { heldMs } = (metadata ?? {}) as { heldMs?: number };
+  return typeof heldMs === 'number' ? `held ${duration(heldMs / 1000)}` : '';
 }
 
 export function auditView(audit: AuditTrailEntry[]) {
@@ -205,7 +234,12 @@ export function auditView(audit: AuditTrailEntry[]) {
     at: instant(event.occurredAt),
     action: event.action,
     actor: event.actorLabel ?? event.actorKind,
-    change: event.action === 'runbook.tuned' ? tuneText(event.metadata) : '',
+    change:
+      event.action === 'runbook.tuned'
+        ? tuneText(event.metadata)
+        : event.action === 'runbook.released'
+          ? releaseText(event.metadata)
+          : '',
     reason: auditReason(event) ?? '',
   }));
 }
@@ -289,11 +323,27 @@ function guardsText(run: RunRecord): string[] {
   ].filter((line): line is string => line !== null);
 }
 
+/** What an action's form holds, as typed: the reason, and the tune's values (empty: keep). */
+export type ActionFields = { reason: string; parallelism: string; batchSize: string } & Record<GateFieldName, string>;
+
+export const emptyActionFields = (): ActionFields => ({
+  reason: '',
+  parallelism: '',
+  batchSize: '',
+  ...(Object.fromEntries(GATE_FIELD_NAMES.map((name) => [name, ''])) as Record<GateFieldName, string>),
+});
+
+/** A health-gate threshold's label in the tune form, and in what it says of a bad value: "Max replica lag". */
+export function gateLabel(name: GateFieldName): string {
+  const words = kebabCase(name).replace(/-/g, ' ');
+  return words[0]!.toUpperCase() + words.slice(1);
+}
+
 /** The confirmation step of an action on a run: what it does, and a reason. */
 export function actionView(
   run: RunRecord,
   action: RunAction | 'tune',
-  fields: { reason: string; parallelism: string; batchSize: string },
+  fields: ActionFields,
   problems: { top: string | null; reason: string | null; tuning: string | null },
   csrfToken: string,
 ) {
@@ -304,7 +354,7 @@ export function actionView(
     pause:
       'Pausing lets running tenants finish their current batch; no new batch or tenant starts until someone resumes the run.',
     resume: 'Resuming lets the run start new tenants and batches again.',
-    tune: `New tenants and batches use the new values: parallelism ${TUNING_LIMITS.parallelism.min}–${TUNING_LIMITS.parallelism.max} tenants at once, batch size ${count(TUNING_LIMITS.batchSize.min)}–${count(TUNING_LIMITS.batchSize.max)} rows. Leave a field empty to keep it.`,
+    tune: `New tenants and batches use the new values: parallelism ${TUNING_LIMITS.parallelism.min}–${TUNING_LIMITS.parallelism.max} tenants at once, batch size ${count(TUNING_LIMITS.batchSize.min)}–${count(TUNING_LIMITS.batchSize.max)} rows, and the health gates' thresholds from the next batch on. Leave a field empty to keep it.`,
   };
   const label: Record<RunAction | 'tune', string> = {
     cancel: 'Cancel the run',
@@ -327,6 +377,15 @@ export function actionView(
     multiTenant: run.scopeKind !== 'tenant',
     // What the fields change from, as recorded (a run started before they were has none).
     current: { parallelism: run.settings.parallelism ?? null, batchSize: run.settings.batchSize ?? null },
+    gates: GATE_FIELD_NAMES.map((name) => ({
+      name,
+      label: gateLabel(name),
+      help: GATE_FIELDS[name].help,
+      now: formatGateValue(name, gateValue(run.settings.gates, name)),
+      value: fields[name],
+    })),
+    // Open when a threshold was typed (and refused), so that what to fix shows.
+    gatesOpen: GATE_FIELD_NAMES.some((name) => fields[name] !== ''),
     fields,
     reasonMin: REASON_LENGTH.min,
     reasonMax: REASON_LENGTH.max,
