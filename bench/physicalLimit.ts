@@ -15,14 +15,17 @@ import { profiled, round, type Profile } from './profile.js';
  * it applies exactly the same rules is not taken on trust: `assertSameFindings` compares its
  * result with the runbook's, row for row.
  */
-function rebuiltAllCtes(): string {
+function rebuiltAllCtes(partitioned = false): string {
   const differs = (field: LifecycleField) => `r.${field} IS DISTINCT FROM r.new_${field}`;
+  // One part of `tenant_id % $2 = $3`, over each table the statement reads: a part's statement
+  // reads only its tenants' rows, so that the parts add up to the one statement's work.
+  const part = (alias: string) => (partitioned ? `AND ${alias}.tenant_id % $2 = $3` : '');
   return `
 WITH latest AS (
   -- The latest status event per finding: greatest occurred_at, ties by greatest id.
   SELECT DISTINCT ON (e.finding_id) e.finding_id, e.type, e.occurred_at
     FROM finding_events e
-   WHERE e.type IN ('triaged', 'resolved', 'risk_accepted')
+   WHERE e.type IN ('triaged', 'resolved', 'risk_accepted') ${part('e')}
    ORDER BY e.finding_id, e.occurred_at DESC, e.id DESC
 ),
 seen AS (
@@ -32,6 +35,7 @@ seen AS (
          min(d.detected_at) FILTER (WHERE l.type = 'resolved' AND d.detected_at > l.occurred_at) AS reopened_at
     FROM finding_detections d
     LEFT JOIN latest l ON l.finding_id = d.finding_id
+   WHERE true ${part('d')}
    GROUP BY d.finding_id
 ),
 derived AS (
@@ -45,7 +49,7 @@ derived AS (
          1 AS new_lifecycle_version,
          sla.days AS sla_days
     FROM findings f
-    JOIN tenants t ON t.id = f.tenant_id AND t.external_id <> $1
+    JOIN tenants t ON t.id = f.tenant_id AND t.external_id <> $1 ${part('f')}
     LEFT JOIN seen s ON s.finding_id = f.id
     LEFT JOIN latest l ON l.finding_id = f.id
     LEFT JOIN (VALUES ('critical', 3), ('high', 7), ('medium', 30), ('low', 90)) AS sla (severity, days) ON sla.severity = f.severity
@@ -63,11 +67,13 @@ compared AS (
 }
 
 /** The one statement: writes (and stamps updated_at of) only the findings with a changed field. */
-const REBUILD_ALL = `${rebuiltAllCtes()}
+const rebuildAll = (partitioned = false) => `${rebuiltAllCtes(partitioned)}
 UPDATE findings f
    SET ${LIFECYCLE_FIELDS.map((field) => `${field} = c.new_${field}`).join(', ')}, updated_at = now()
   FROM compared c
  WHERE f.id = c.id AND c.changed`;
+const REBUILD_ALL = rebuildAll();
+const REBUILD_PART = rebuildAll(true);
 
 /** The raw count the preflight is held against: findings in scope and to change, one query. */
 const COUNT_ALL = `${rebuiltAllCtes()}
@@ -105,6 +111,40 @@ export async function measurePhysicalLimit(
       changed,
       findingsPerSecond: Math.round(examined / seconds),
       profile,
+    };
+  } finally {
+    await database.close();
+  }
+}
+
+/** The machine's limit: the one statement's work in `ways` statements at once, one per core. */
+export interface MachineLimit {
+  ways: number;
+  seconds: number;
+  changed: number;
+  findingsPerSecond: number;
+}
+
+/**
+ * One statement is the limit of one core; the machine's is one statement per core, at once, each
+ * over its part of the tenants (`tenant_id % ways`), on a fresh copy. Its result is the one
+ * statement's (the caller compares them row for row).
+ */
+export async function measureMachineLimit(url: string, ways: number, examined: number): Promise<MachineLimit> {
+  const database = openDatabase(url, { max: ways });
+  try {
+    const started = performance.now();
+    const parts = await Promise.all(
+      Array.from({ length: ways }, (_, part) =>
+        database.pool.query(REBUILD_PART, [PLATFORM_TENANT_EXTERNAL_ID, ways, part]),
+      ),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      ways,
+      seconds: round(seconds, 3),
+      changed: parts.reduce((sum, { rowCount }) => sum + (rowCount ?? 0), 0),
+      findingsPerSecond: Math.round(examined / seconds),
     };
   } finally {
     await database.close();

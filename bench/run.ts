@@ -2,7 +2,7 @@
 // machine (issue 10). What each figure means: bench/README.md. Progress goes to stderr; the
 // table (or, with --json-only, the JSON) to stdout; the JSON also to bench/results/.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { wholeNumber } from '../src/cli/options.js';
@@ -18,7 +18,8 @@ import { measureConsoleLoad } from './consoleLoad.js';
 import { BenchDatabases, type Dataset } from './databases.js';
 import { measureNaivePeer } from './naivePeer.js';
 import { measureTinyRun } from './orchestration.js';
-import { assertSameFindings, measurePhysicalLimit } from './physicalLimit.js';
+import { measureGatesCost } from './gatesCost.js';
+import { assertSameFindings, measureMachineLimit, measurePhysicalLimit } from './physicalLimit.js';
 import { measurePreflight } from './preflight.js';
 import { spawnWorker, startBenchServer, type BenchServer, type WorkerProcess } from './processes.js';
 import { round } from './profile.js';
@@ -242,13 +243,28 @@ runEntryPoint(async () => {
     say(
       `   ${physical.seconds} s, ${physical.changed.toLocaleString('en-US')} of ${physical.examined.toLocaleString('en-US')} findings changed`,
     );
+    const ways = availableParallelism();
+    say(`1b. the machine's limit: ${ways} statements at once over tenant_id % ${ways}, on a fresh copy...`);
+    const machineUrl = await databases.copy(main.name, 'machine');
+    const machineLimit = await measureMachineLimit(machineUrl, ways, physical.examined);
+    const machineDatabase = openDatabase(machineUrl, { max: 1 });
+    try {
+      await assertSameFindings(machineDatabase.pool, physicalUrl, {
+        here: "machine's limit",
+        there: 'physical-limit statement',
+      });
+    } finally {
+      await machineDatabase.close();
+    }
+    await databases.drop('machine');
+    say(`   ${machineLimit.seconds} s`);
 
     say('4. preflight, and 2. the all-tenants run through the starter, on another fresh copy...');
     await databases.settle();
     const database = openDatabase(runbookUrl);
     const config = loadConfig({ ...process.env, DATABASE_URL: runbookUrl, TEMPORAL_ADDRESS: memory.address });
     const temporal = await connectTemporal(config.temporal);
-    let runbook: BenchResults['runbook'];
+    let runbook: Omit<BenchResults['runbook'], 'ratioToMachine' | 'gates'>;
     let preflightFigures: BenchResults['preflight'];
     try {
       const measured = await measurePreflight(database.pool, REASON);
@@ -301,6 +317,16 @@ runEntryPoint(async () => {
     }
     await databases.drop('naive');
     say(`   ${naive.findingsPerSecond.toLocaleString('en-US')} findings/s`);
+
+    say('2b. the run again with the health gates off, on a fresh copy...');
+    await databases.copy(main.name, 'runbook');
+    const gates = await measureGatesCost({
+      url: runbookUrl,
+      config: loadConfig({ ...process.env, DATABASE_URL: runbookUrl, TEMPORAL_ADDRESS: memory.address }),
+      gatesOnSeconds: runbook.seconds,
+      reason: REASON,
+    });
+    say(`   ${gates.offSeconds} s without the gates: they cost ${gates.cost}×`);
 
     const tinyRun = (server: BenchServer, runWorkers: WorkerProcess[], settings = {}) =>
       measureTinyRun({
@@ -362,7 +388,8 @@ runEntryPoint(async () => {
       machine,
       dataset: datasetOf(dataset, main),
       physicalLimit: physical,
-      runbook,
+      machineLimit,
+      runbook: { ...runbook, ratioToMachine: round(runbook.seconds / machineLimit.seconds), gates },
       naivePeer: {
         ...naive,
         runbookSpeedup: round(runbook.findingsPerSecond / naive.findingsPerSecond, 1),

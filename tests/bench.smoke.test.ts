@@ -10,6 +10,7 @@ const SECTIONS = [
   'machine',
   'dataset',
   'physicalLimit',
+  'machineLimit',
   'runbook',
   'naivePeer',
   'preflight',
@@ -53,6 +54,14 @@ describe('npm run bench --quick', () => {
     expect(Object.keys(printed)).toEqual(expect.arrayContaining(SECTIONS));
     for (const section of SECTIONS) expect(printed[section], section).toBeTruthy();
     expect(printed.quick).toBe(true);
+    // The machine's limit and the run with the health gates off were measured, as real runs.
+    expect(printed.machineLimit).toMatchObject({ ways: expect.any(Number), seconds: expect.any(Number) });
+    expect(printed.runbook).toMatchObject({
+      ratioToMachine: expect.any(Number),
+      gates: { offSeconds: expect.any(Number), cost: expect.any(Number) },
+    });
+    const { gates } = printed.runbook as { gates: { offSeconds: number } };
+    expect(gates.offSeconds).toBeGreaterThan(0);
 
     const file = /^results: (\S+\.json) /m.exec(stderr)?.[1];
     expect(file, stderr).toMatch(new RegExp(`^${resultsDir}/`));

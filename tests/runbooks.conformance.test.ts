@@ -47,13 +47,32 @@ async function loadTestData(runbook: RunbookDefinition): Promise<RunbookTestData
   return testData;
 }
 
-/** A hash of every row that names the tenant, in every table but the engine's, and of the tenant row itself. */
-async function tenantRowsHash(q: pg.Pool | pg.PoolClient, tenantId: number): Promise<string> {
-  const { rows: tables } = await q.query<{ table_name: string }>(
+/** Every table but the engine's with rows that name a tenant. */
+async function tenantTables(q: pg.Pool | pg.PoolClient): Promise<Array<{ table_name: string }>> {
+  const { rows } = await q.query<{ table_name: string }>(
     `SELECT table_name FROM information_schema.columns
       WHERE table_schema = 'public' AND column_name = 'tenant_id' AND NOT table_name = ANY($1) ORDER BY table_name`,
     [ENGINE_TABLES],
   );
+  return rows;
+}
+
+/** Per table, a hash of the rows that name these tenants. */
+async function tableHashes(q: pg.Pool | pg.PoolClient, tenantIds: number[]): Promise<Map<string, string>> {
+  const hashes = new Map<string, string>();
+  for (const { table_name } of await tenantTables(q)) {
+    const { rows } = await q.query<{ hash: string }>(
+      `SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS hash FROM "${table_name}" t WHERE t.tenant_id = ANY($1)`,
+      [tenantIds],
+    );
+    hashes.set(table_name, rows[0]!.hash);
+  }
+  return hashes;
+}
+
+/** A hash of every row that names the tenant, in every table but the engine's, and of the tenant row itself. */
+async function tenantRowsHash(q: pg.Pool | pg.PoolClient, tenantId: number): Promise<string> {
+  const tables = await tenantTables(q);
   const parts = tables.map(
     ({ table_name }) =>
       `(SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM "${table_name}" t WHERE t.tenant_id = $1)`,
@@ -187,8 +206,19 @@ for (const runbook of RUNBOOKS) {
     it("its run changes per tenant what its preflight counted, verified, even with batches retried after their commit; other tenants' rows stay byte for byte", async () => {
       ready();
       const outside = await hashesOutOfScope();
+      const inScope = IN_SCOPE.map((name) => world.tenants.get(name)!);
+      const tablesBefore = await tableHashes(world.database.pool, inScope);
       const { run, items } = await startAgainst(firstPreflight);
       expect(run.outcome, JSON.stringify(items)).toBe('succeeded');
+      // What it writes, it declares: the health gates watch its tables (a vacuum, lock waits).
+      const written = [...(await tableHashes(world.database.pool, inScope))]
+        .filter(([table, hash]) => tablesBefore.get(table) !== hash)
+        .map(([table]) => table);
+      expect(written.length, 'tables its run wrote').toBeGreaterThan(0);
+      expect(
+        written.filter((table) => !runbook.tables.includes(table)),
+        `tables its run wrote that its definition's \`tables\` does not name`,
+      ).toEqual([]);
       const counted = await loadPreflightTenants(world.database.pool, firstPreflight.id);
       const toChange = new Map(counted.map((tenant) => [tenant.tenantId, tenant.toChange]));
       expect(items.map((item) => [item.tenantId, item.counts.changed])).toEqual(
