@@ -7,7 +7,7 @@ import { controlRun, tuneRun } from '../src/runbooks/control.js';
 import type { GateChange } from '../src/runbooks/health/gateSettings.js';
 import { phaseOf } from '../src/runbooks/runPhase.js';
 import { getRun, getRunItems, type RunRecord } from '../src/runbooks/runs.js';
-import { runCli } from './support/cli.js';
+import { runCli, spawnCli } from './support/cli.js';
 import { expectEveryTenantFlagged, loadFindings, unflagFindings } from './support/flagOracle.js';
 import { useRunbookHarness, type RunbookHarness } from './support/harness.js';
 import { pendingRunWork } from './support/pendingActivities.js';
@@ -203,7 +203,8 @@ describe('thresholds tuned live', () => {
   let restore: () => Promise<void>;
   beforeAll(async () => {
     session = await otherSession(h);
-    restore = await slowBatches(h.database.pool, 60);
+    // Batches of some length: the run goes on for seconds after its hold.
+    restore = await slowBatches(h.database.pool, 150);
   });
   afterAll(async () => {
     await restore?.();
@@ -215,15 +216,17 @@ describe('thresholds tuned live', () => {
       { runId, initiator: h.operator, source: 'system_ui', reason: REASON, gates },
     );
 
-  it('hold from the next batch on without a restart, and let it go on again; each change audited', async () => {
+  it('hold from the next batch on without a restart, and let it go on again; each change audited, the hold followed', async () => {
+    // An open transaction far under the default limit of 5 minutes: nothing holds the run yet.
+    await openTransactionOlderThan(h, session, 2_500);
     const { run } = await h.start({ kind: 'all_tenants' });
+    const env = { DATABASE_URL: h.database.url, TEMPORAL_ADDRESS: h.config.temporal.address };
+    const follow = spawnCli(['runs', 'follow', run.id], env, { testRunbook: true });
     await until(
       () => getRunItems(h.database.pool, run.id),
       (items) => items.some((item) => (item.counts.batches ?? 0) > 0),
       'a first batch',
     );
-    // An open transaction far under the default limit of 5 minutes: nothing holds the run yet.
-    await openTransactionOlderThan(h, session, 2_500);
     const tuned = await tuneGates(run.id, { hold: { transactionAgeMs: 1_000 } });
     expect(tuned.from.gates!.hold.transactionAgeMs).toBe(300_000);
     expect(tuned.to.gates!.hold.transactionAgeMs).toBe(1_000);
@@ -234,6 +237,8 @@ describe('thresholds tuned live', () => {
     );
     expect(held!.heldReason).toMatch(new RegExp(`^transaction of pid ${session.pid} open for [\\d.]+ (s|min) > 1 s$`));
 
+    // The follower has said so before the run goes on (it reads the run once a second).
+    await follow.waitForStderr(new RegExp(`Run ${run.id} is throttled: `), 30_000);
     const cli = await runCli(['runs', 'tune', run.id, '--max-transaction-age', '10m', '--reason', REASON], {
       DATABASE_URL: h.database.url,
       TEMPORAL_ADDRESS: h.config.temporal.address,
@@ -243,6 +248,18 @@ describe('thresholds tuned live', () => {
     const done = await waitForRun(h.database.pool, run.id);
     expect(done).toMatchObject({ outcome: 'succeeded', heldSince: null });
     expect(done.settings.gates!.hold.transactionAgeMs).toBe(600_000);
+    // Following it said the hold once when it began, and once when it ended.
+    const followed = await follow.exited;
+    expect(followed.code, followed.stderr).toBe(0);
+    const lines = followed.stderr.trimEnd().split('\n');
+    expect(lines.filter((line) => line.includes('is throttled:'))).toEqual([
+      expect.stringMatching(
+        new RegExp(`^Run ${run.id} is throttled: transaction of pid ${session.pid} open for .* > 1 s, since \\S+; `),
+      ),
+    ]);
+    expect(lines.filter((line) => line.includes('health gates are clear'))).toEqual([
+      `Run ${run.id} goes on: the health gates are clear.`,
+    ]);
     const audit = await auditActions(h, run.id);
     expect(audit.filter((event) => event.action === 'runbook.tuned').map((event) => event.metadata.reason)).toEqual([
       REASON,

@@ -163,7 +163,7 @@ function tenantWorkActivities(pool: pg.Pool, health: HealthMonitor) {
         }
       }
       await inTransaction(pool, async (client) => {
-        await recordHold(client, input.runId, held);
+        await recordHold(client, input.runId, input.tenantId, held);
         // Its work has begun, and waits: the tenant is running, not pending.
         await settleItem(client, input.runId, input.tenantId, 'running');
       });
@@ -203,7 +203,7 @@ async function takeTenantBatch(
   lockTimeoutMs: number,
 ): Promise<TenantStep> {
   const { runId, tenantId } = input;
-  const { status, counts, runPaused, runHeld, context } = await lockItemCounts(client, runId, tenantId);
+  const { status, counts, runPaused, held, context } = await lockItemCounts(client, runId, tenantId);
   // Once a run says a tenant is done, its data stays put.
   if (isSettled(status)) return { ...(await itemProgress(client, runId, tenantId)), settled: true, paused: false };
   if (status === 'pending') await settleItem(client, runId, tenantId, 'running');
@@ -213,8 +213,8 @@ async function takeTenantBatch(
     await refreshRunCounts(client, runId);
     return { ...progressOf(tenantId, 'running', counts), settled: false, paused: true };
   }
-  // The gates let this batch go: a hold that was on ends now.
-  if (runHeld) await releaseHold(client, runId);
+  // The gates let this batch go: this tenant's hold ends now (the run's, with its last held tenant's).
+  if (held) await releaseHold(client, runId, tenantId);
   // The batch's statements wait this long for a lock, and no longer (its item's lock is taken).
   await client.query(`SET LOCAL lock_timeout = ${Math.round(lockTimeoutMs)}`);
   const runbook = getRunbook(input.runbook);

@@ -54,7 +54,7 @@ export async function completeRun(
     }
     await refreshRunCounts(client, runId);
     // A run that ends while held (cancelled, say) keeps the time it was held.
-    await releaseHold(client, runId);
+    await releaseHold(client, runId, null);
     const { rows } = await client.query<{
       runbook: string;
       // refreshRunCounts has just written every tally.

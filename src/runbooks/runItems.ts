@@ -94,24 +94,24 @@ export async function settleItem(
 
 /**
  * Locks an item for the rest of the transaction (batches and settling a tenant take turns),
- * says whether its run is paused right now (a paused run takes no new batch) and whether a
- * health gate holds it, and gives the
+ * says whether its run is paused right now (a paused run takes no new batch) and whether the
+ * health gates hold the tenant, and gives the
  * run's parameters and instant, which its batches and verification work with.
  */
 export async function lockItemCounts(
   q: Queryable,
   runId: string,
   tenantId: number,
-): Promise<{ status: ItemStatus; counts: TenantCounts; runPaused: boolean; runHeld: boolean; context: RunContext }> {
+): Promise<{ status: ItemStatus; counts: TenantCounts; runPaused: boolean; held: boolean; context: RunContext }> {
   const { rows } = await q.query<{
     status: ItemStatus;
     counts: TenantCounts;
     runPaused: boolean;
-    runHeld: boolean;
+    held: boolean;
     parameters: Record<string, unknown>;
     asOf: Date;
   }>(
-    `SELECT i.status, i.counts, r.paused_at IS NOT NULL AS "runPaused", r.held_since IS NOT NULL AS "runHeld",
+    `SELECT i.status, i.counts, r.paused_at IS NOT NULL AS "runPaused", i.held_since IS NOT NULL AS held,
             r.parameters, r.as_of AS "asOf"
        FROM operation_run_items i JOIN operation_runs r ON r.id = i.run_id
       WHERE i.run_id = $1 AND i.tenant_id = $2
@@ -119,8 +119,8 @@ export async function lockItemCounts(
     [runId, tenantId],
   );
   if (!rows[0]) throw new Error(`run ${runId} has no item for tenant ${tenantId}`);
-  const { status, counts, runPaused, runHeld, parameters, asOf } = rows[0];
-  return { status, counts: { ...EMPTY_COUNTS, ...counts }, runPaused, runHeld, context: { parameters, asOf } };
+  const { status, counts, runPaused, held, parameters, asOf } = rows[0];
+  return { status, counts: { ...EMPTY_COUNTS, ...counts }, runPaused, held, context: { parameters, asOf } };
 }
 
 export async function saveItemCounts(

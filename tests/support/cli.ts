@@ -61,9 +61,17 @@ export interface SpawnedProcess {
   interrupt(): void;
 }
 
-/** `tsx <entry> <args>` (`entry` relative to the project) in a child process that the test can act on while it runs. */
-export function spawnTsx(entry: string, args: string[], env: Record<string, string> = {}): SpawnedProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, entry), ...args], {
+/**
+ * `tsx <entry> <args>` (`entry` relative to the project) in a child process that the test can act
+ * on while it runs; `nodeArgs` after `--import tsx` (TEST_RUNBOOK_IMPORT, say).
+ */
+export function spawnTsx(
+  entry: string,
+  args: string[],
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): SpawnedProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, join(PROJECT_ROOT, entry), ...args], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -107,6 +115,9 @@ export function spawnTsx(entry: string, args: string[], env: Record<string, stri
   };
 }
 
-/** `tsx src/cli <args>` in a child process that the test can act on while it runs. */
-export const spawnCli = (args: string[], env: Record<string, string> = {}): SpawnedProcess =>
-  spawnTsx('src/cli/index.ts', args, env);
+/** `tsx src/cli <args>` in a child process that the test can act on while it runs (with `testRunbook`, as runCli). */
+export const spawnCli = (
+  args: string[],
+  env: Record<string, string> = {},
+  { testRunbook = false }: { testRunbook?: boolean } = {},
+): SpawnedProcess => spawnTsx('src/cli/index.ts', args, env, testRunbook ? TEST_RUNBOOK_IMPORT : []);

@@ -113,6 +113,8 @@ export const operationRunItems = pgTable(
     error: text('error'),
     startedAt: tstz('started_at'),
     completedAt: tstz('completed_at'),
+    /** Since when the health gates hold this tenant: its run is held while any of its tenants is. */
+    heldSince: tstz('held_since'),
   },
   (t) => [primaryKey({ columns: [t.runId, t.tenantId] })],
 );

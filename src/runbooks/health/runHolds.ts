@@ -1,16 +1,30 @@
-import type { Connection } from '../../db/orm.js';
 import { recordAudit } from '../../audit/recordAudit.js';
+import type { Connection } from '../../db/orm.js';
 
 /** Who a hold is recorded as in the audit trail: the engine's gates, not a person. */
 const GATES = 'the health gates';
 
 /**
- * Records that a health gate holds a running run, with what it waits for. The first word of a
- * hold starts its clock and is audited (`runbook.held`); later words keep the reason current
- * (measures move), at most one write per word, and say nothing new to the audit trail.
- * In the caller's transaction.
+ * Tenants hold and go on in transactions of their own: each takes the run's row first, so that
+ * the last tenant to go on sees every other's, and ends the run's hold (two ending at once would
+ * each see the other still held, and neither would).
  */
-export async function recordHold(q: Connection, runId: string, reason: string): Promise<void> {
+async function lockRunHold(q: Connection, runId: string): Promise<void> {
+  await q.query('SELECT 1 FROM operation_runs WHERE id = $1 FOR UPDATE', [runId]);
+}
+
+/**
+ * Records that the health gates hold a tenant of a running run, with what it waits for. A run is
+ * held while any of its tenants is: the first tenant's hold starts the run's clock and is audited
+ * (`runbook.held`); later words keep the run's reason current (measures move) and say nothing new
+ * to the audit trail. In the caller's transaction.
+ */
+export async function recordHold(q: Connection, runId: string, tenantId: number, reason: string): Promise<void> {
+  await lockRunHold(q, runId);
+  await q.query(
+    `UPDATE operation_run_items SET held_since = coalesce(held_since, now()) WHERE run_id = $1 AND tenant_id = $2`,
+    [runId, tenantId],
+  );
   const { rows } = await q.query<{ began: boolean; runbook: string }>(
     `WITH before AS (SELECT held_since FROM operation_runs WHERE id = $1 FOR UPDATE)
      UPDATE operation_runs r
@@ -36,8 +50,18 @@ export async function recordHold(q: Connection, runId: string, reason: string): 
   );
 }
 
-/** Ends a run's hold, adding its time to the run's time held, and audits it (`runbook.released`), in the caller's transaction. */
-export async function releaseHold(q: Connection, runId: string): Promise<void> {
+/**
+ * Ends a tenant's hold (or, without a tenant, every hold of the run, as it completes). The run's
+ * hold ends with its last held tenant's: its time is added to the run's time held, and audited
+ * (`runbook.released`). In the caller's transaction.
+ */
+export async function releaseHold(q: Connection, runId: string, tenantId: number | null): Promise<void> {
+  await lockRunHold(q, runId);
+  await q.query(
+    `UPDATE operation_run_items SET held_since = NULL
+      WHERE run_id = $1 AND ($2::bigint IS NULL OR tenant_id = $2) AND held_since IS NOT NULL`,
+    [runId, tenantId],
+  );
   const { rows } = await q.query<{ heldMs: number; runbook: string; reason: string }>(
     `WITH before AS (SELECT held_since, held_reason FROM operation_runs WHERE id = $1 FOR UPDATE)
      UPDATE operation_runs r
@@ -45,6 +69,7 @@ export async function releaseHold(q: Connection, runId: string): Promise<void> {
             held_since = NULL, held_reason = NULL
        FROM before
       WHERE r.id = $1 AND before.held_since IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM operation_run_items i WHERE i.run_id = $1 AND i.held_since IS NOT NULL)
      RETURNING (extract(epoch FROM now() - before.held_since) * 1000)::float8 AS "heldMs", r.runbook,
                before.held_reason AS reason`,
     [runId],

@@ -1,0 +1,2 @@
+-- A run is held while any of its tenants is: each tenant records its own hold, so that one going on never ends another's.
+ALTER TABLE "operation_run_items" ADD COLUMN "held_since" timestamp (6) with time zone;
