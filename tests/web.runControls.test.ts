@@ -137,22 +137,33 @@ describe('the run page: live progress and the operator actions, on real runs', (
       const outOfRange = await act(run.id, 'tune', { parallelism: '99', reason: REASON });
       expect(outOfRange.statusCode).toBe(422);
       expect(outOfRange.body).toMatch(/id="tuning-problem" role="alert">The parallelism must be/);
+      // A health-gate threshold that is not one: said beside the form, kept as typed, its section open.
+      const notADuration = await act(run.id, 'tune', { maxReplicaLag: 'soon', reason: REASON });
+      expect(notADuration.statusCode).toBe(422);
+      expect(notADuration.body).toContain(
+        'id="tuning-problem" role="alert">Max replica lag: &quot;soon&quot; is not a duration (write 500ms, 5s, 2m or 1h)',
+      );
+      expect(notADuration.body).toContain('<details class="gate-fields" open>');
+      expect(notADuration.body).toMatch(/name="maxReplicaLag" maxlength="40" value="soon"/);
       expect(
         (
           await act(run.id, 'tune', {
             parallelism: '3',
             batchSize: '',
+            maxReplicaLag: '10s',
             reason: 'Faster now that the canary looked right',
           })
         ).statusCode,
       ).toBe(303);
       const tuned = (await poll(run.id)).body;
       expect(tuned).toContain('Goes on with 3 tenants at once · batches of 20 rows.');
+      expect(tuned).toContain('Health gates: max-replica-lag 10 s, ');
       expect(tuned).toContain('<strong>runbook.tuned</strong> by');
-      expect(tuned).toContain('(parallelism 2 → 3)');
+      expect(tuned).toContain('(parallelism 2 → 3, max-replica-lag 5 s → 10 s)');
       const tuneForm = (await get(`/system/ops/runs/${run.id}/actions/tune`)).body;
       expect(tuneForm).toContain('now <strong>3</strong>');
       expect(tuneForm).toContain('now <strong>20</strong>');
+      expect(tuneForm).toContain('now <strong>10 s</strong>');
 
       expect((await act(run.id, 'resume', { reason: REASON })).statusCode).toBe(303);
       const done = await waitForRun(h.database.pool, run.id);
