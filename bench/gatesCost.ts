@@ -1,9 +1,8 @@
 import { openDatabase } from '../src/db/client.js';
 import { connectTemporal } from '../src/temporal/connection.js';
 import type { Config } from '../src/config.js';
-import { measurePreflight } from './preflight.js';
 import { round } from './profile.js';
-import { startAndWait } from './startRun.js';
+import { precheckAndPreflight, startAndWait } from './startRun.js';
 
 /** What the health gates cost a run: item 2's run again with them off, and the ratio. */
 export interface GatesCost {
@@ -30,7 +29,7 @@ export async function measureGatesCost(options: {
   };
   const temporal = await connectTemporal(config.temporal);
   try {
-    const { preflight } = await measurePreflight(database.pool, options.reason);
+    const { preflight } = await precheckAndPreflight(database.pool, options.reason);
     const { runSeconds } = await startAndWait({ pool: database.pool, temporal, config }, preflight, options.reason);
     return {
       onSeconds: options.gatesOnSeconds,

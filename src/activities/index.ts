@@ -138,6 +138,8 @@ function tenantWorkActivities(pool: pg.Pool, health: HealthMonitor) {
     const deadline = Date.now() + input.timeBudgetMs;
     const gates = input.gates ?? DEFAULT_GATES;
     const { tables } = getRunbook(input.runbook);
+    // Whether this call has held the tenant already: its item is then running and marked held.
+    let holding = false;
     for (;;) {
       if (context.cancellationSignal.aborted) throw new CancelledFailure('tenant processing cancelled');
       let verdict = judged(await health.snapshot(tables), gates);
@@ -165,8 +167,9 @@ function tenantWorkActivities(pool: pg.Pool, health: HealthMonitor) {
       await inTransaction(pool, async (client) => {
         await recordHold(client, input.runId, input.tenantId, held);
         // Its work has begun, and waits: the tenant is running, not pending.
-        await settleItem(client, input.runId, input.tenantId, 'running');
+        if (!holding) await settleItem(client, input.runId, input.tenantId, 'running');
       });
+      holding = true;
       const step = { ...(await itemProgress(pool, input.runId, input.tenantId)), settled: false, paused: false, held };
       if (!context.info.isLocal) context.heartbeat(step);
       if (Date.now() + HOLD_RECHECK_MS >= deadline) return step;

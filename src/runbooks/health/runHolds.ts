@@ -22,7 +22,7 @@ async function lockRunHold(q: Connection, runId: string): Promise<void> {
 export async function recordHold(q: Connection, runId: string, tenantId: number, reason: string): Promise<void> {
   await lockRunHold(q, runId);
   await q.query(
-    `UPDATE operation_run_items SET held_since = coalesce(held_since, now()) WHERE run_id = $1 AND tenant_id = $2`,
+    `UPDATE operation_run_items SET held_since = now() WHERE run_id = $1 AND tenant_id = $2 AND held_since IS NULL`,
     [runId, tenantId],
   );
   const { rows } = await q.query<{ began: boolean; runbook: string }>(

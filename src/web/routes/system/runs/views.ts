@@ -125,8 +125,8 @@ function actionsOf(
  * apart), so a run just resumed is neither slow nor fast, and a paused one promises nothing.
  * Time held by the health gates is working time: the ETA counts on holds like the past ones.
  */
-function pace(run: RunLive, inScope: number | null, now: Date) {
-  const { workedMs, pausedMs, heldMs } = runClock(run, now);
+function pace(run: RunLive, inScope: number | null, clock: ReturnType<typeof runClock>) {
+  const { workedMs, pausedMs, heldMs } = clock;
   const seconds = workedMs / 1000;
   const examined = run.counts.examined ?? 0;
   const perSecond = seconds > 0 ? examined / seconds : 0;
@@ -159,6 +159,7 @@ export function liveView(watch: RunWatch, options: { now: Date; canManage: boole
   const fraction = fractionOf(run, watch.inScope);
   const percent = Math.floor(fraction * 100);
   const cancelled = run.status === 'completed' && run.outcome === 'cancelled';
+  const clock = runClock(run, options.now);
   return {
     badge: badge(run),
     id: run.id,
@@ -167,7 +168,7 @@ export function liveView(watch: RunWatch, options: { now: Date; canManage: boole
     percent,
     share: cancelled ? `cancelled at ${percent} %` : `${percent} %`,
     text: progressText(run, unitOf(run)),
-    ...pace(run, watch.inScope, options.now),
+    ...pace(run, watch.inScope, clock),
     settings: settingsText(run),
     gates: run.status === 'completed' ? null : gatesLine(run.settings.gates),
     pause:
@@ -181,7 +182,7 @@ export function liveView(watch: RunWatch, options: { now: Date; canManage: boole
         ? {
             since: instant(run.heldSince),
             reason: run.heldReason ?? '',
-            heldFor: duration(runClock(run, options.now).heldMs / 1000),
+            heldFor: duration(clock.heldMs / 1000),
           }
         : null,
     notStarted: cancelled && watch.notStarted > 0 ? `${plural(watch.notStarted, 'tenant')} did not start.` : null,
