@@ -7,10 +7,10 @@ import type { ConsoleFigures } from './consoleLoad.js';
 import type { Dataset, Template } from './databases.js';
 import type { NaivePeerFigures } from './naivePeer.js';
 import type { OrchestrationFigures, TinyRunFigures } from './orchestration.js';
-import type { GatesCost } from './gatesCost.js';
 import type { MachineLimit, PhysicalLimit } from './physicalLimit.js';
 import type { PreflightFigures } from './preflight.js';
 import { round, type Profile } from './profile.js';
+import type { GatesCost, SizingFigures } from './runAgain.js';
 import type { RunbookFigures } from './runbookRun.js';
 import type { ScaleOutFigures } from './scaleOut.js';
 
@@ -73,6 +73,8 @@ export interface BenchResults {
     /** Run time over the machine's limit (item 1b). */
     ratioToMachine: number;
     gates: GatesCost;
+    /** Item 2c: item 2's run again with the other batch sizing (auto against the tuned constant). */
+    sizing: SizingFigures;
   };
   naivePeer: NaivePeerFigures & { runbookSpeedup: number; identicalToRunbook: { rowsCompared: number } };
   preflight: PreflightFigures;
@@ -136,6 +138,13 @@ export function targetsOf(r: Omit<BenchResults, 'targets'>): Target[] {
       value: r.runbook.gates.cost,
       target: '≤ 1.05',
       met: r.runbook.gates.cost <= 1.05,
+    },
+    {
+      item: 2,
+      figure: `batch sizing: auto / fixed ${r.runbook.sizing.fixed.batchSize.toLocaleString('en-US')}`,
+      value: r.runbook.sizing.autoOverFixed,
+      target: '≤ 1.05',
+      met: r.runbook.sizing.autoOverFixed <= 1.05,
     },
     {
       item: 2,
@@ -249,6 +258,30 @@ function tiny(f: TinyRunFigures): string {
   );
 }
 
+const duration = (ms: number) => (ms < 1_000 ? `${ms} ms` : `${n(ms / 1_000, ms % 1_000 ? 1 : 0)} s`);
+
+/** "batch auto (1 s)" or "batch 2000": how item 2 sized its batches (the environment's). */
+function batchSetting(settings: RunbookFigures['settings']): string {
+  return settings.batchTargetMs === null
+    ? `batch ${settings.batchSize}`
+    : `batch auto (${duration(settings.batchTargetMs)})`;
+}
+
+/** Item 2c: auto against the fixed size, whichever item 2 ran. */
+function sizingRow(z: SizingFigures): string[] {
+  const fixed = `fixed ${n(z.fixed.batchSize)}`;
+  const auto = `auto (${duration(z.auto.targetMs)})`;
+  const i = z.auto.items;
+  return [
+    '2c',
+    `the same run, ${z.item2 === 'auto' ? `${fixed} (the constant earlier runs were tuned with)` : auto}`,
+    `auto ${s(z.auto.seconds)} (ratio ${z.auto.ratioToPhysical}), ${fixed} ${s(z.fixed.seconds)} (ratio ${z.fixed.ratioToPhysical}): auto / fixed ${z.autoOverFixed}×`,
+    `auto: final size ${n(z.auto.finalSize)} rows, per tenant median ${n(i.medianFinalSize)} (${n(i.minFinalSize)}–${n(i.maxFinalSize)}) over ${i.items}, ` +
+      `${i.medianMsPerRow ?? '?'} ms/row; changes grow ${i.changes.grow}, shrink ${i.changes.shrink}, split ${i.changes.split}; ` +
+      `${n(z.auto.batches)} batches against ${n(z.fixed.batches)}`,
+  ];
+}
+
 /** The terminal's table: every figure and ratio, then the targets. */
 export function formatResults(r: BenchResults): string {
   const rb = r.runbook;
@@ -276,6 +309,7 @@ export function formatResults(r: BenchResults): string {
       busy(rb.profile),
     ],
     ['2b', 'the same run with the health gates off', `${s(rb.gates.offSeconds)}: the gates cost ${rb.gates.cost}×`, ''],
+    sizingRow(rb.sizing),
     [
       '2',
       'end to end (precheck + preflight + run)',
@@ -354,7 +388,7 @@ export function formatResults(r: BenchResults): string {
   return [
     `${r.date}: ${m.cores} cores (${m.cpu}), PostgreSQL ${m.postgres}, ${m.temporalCli.split('\n')[0]}, Node ${m.node}; load ${m.loadAverageAtStart} at start`,
     `dataset ${n(r.dataset.tenants)} tenants × ${n(r.dataset.findingsPerTenant)} findings (${n(r.dataset.findings)} findings, ${n(r.dataset.detections)} detections, ${n(r.dataset.events)} events)${r.quick ? ', quick' : ''}; ` +
-      `batch ${rb.settings.batchSize}, ${rb.settings.childParallelism} tenants at once`,
+      `${batchSetting(rb.settings)}, ${rb.settings.childParallelism} tenants at once`,
     '',
     table(figures),
     '',

@@ -6,11 +6,12 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { wholeNumber } from '../src/cli/options.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig, type Config } from '../src/config.js';
 import { openDatabase } from '../src/db/client.js';
 import { PROJECT_ROOT } from '../src/dev/projectRoot.js';
 import { ensureTemporalCli } from '../src/dev/temporalCli.js';
 import { runEntryPoint } from '../src/entryPoint.js';
+import { getRun, type RunRecord } from '../src/runbooks/runs.js';
 import { SEED_LIMITS } from '../src/seed/limits.js';
 import { connectTemporal } from '../src/temporal/connection.js';
 import { formatCliFigures, measureCli } from './cli.js';
@@ -18,7 +19,6 @@ import { measureConsoleLoad } from './consoleLoad.js';
 import { BenchDatabases, type Dataset } from './databases.js';
 import { measureNaivePeer } from './naivePeer.js';
 import { measureTinyRun } from './orchestration.js';
-import { measureGatesCost } from './gatesCost.js';
 import { assertSameFindings, measureMachineLimit, measurePhysicalLimit } from './physicalLimit.js';
 import { measurePreflight } from './preflight.js';
 import { spawnWorker, startBenchServer, type BenchServer, type WorkerProcess } from './processes.js';
@@ -34,6 +34,17 @@ import {
   type BenchResults,
 } from './report.js';
 import { measureRunbookRun } from './runbookRun.js';
+import {
+  gatesCostOf,
+  gatesOff,
+  otherSizing,
+  readItemSizing,
+  runAgain,
+  sizingFiguresOf,
+  sizingOf,
+  TUNED_BATCH_SIZE,
+  type ItemSizing,
+} from './runAgain.js';
 import { scaleOutFigures } from './scaleOut.js';
 import { measureServerCeiling } from './serverCeiling.js';
 
@@ -264,8 +275,11 @@ runEntryPoint(async () => {
     const database = openDatabase(runbookUrl);
     const config = loadConfig({ ...process.env, DATABASE_URL: runbookUrl, TEMPORAL_ADDRESS: memory.address });
     const temporal = await connectTemporal(config.temporal);
-    let runbook: Omit<BenchResults['runbook'], 'ratioToMachine' | 'gates'>;
+    let runbook: Omit<BenchResults['runbook'], 'ratioToMachine' | 'gates' | 'sizing'>;
     let preflightFigures: BenchResults['preflight'];
+    // Item 2's run and its items' sizing, read now: its copy is replaced by item 2b's.
+    let item2Run: RunRecord;
+    let item2Items: ItemSizing | null;
     try {
       const measured = await measurePreflight(database.pool, REASON);
       preflightFigures = measured.figures;
@@ -291,6 +305,8 @@ runEntryPoint(async () => {
         there: 'physical-limit statement',
       });
       runbook = { ...figures, identicalToPhysical: identical };
+      item2Run = (await getRun(database.pool, figures.runId))!;
+      item2Items = await readItemSizing(database.pool, figures.runId);
     } finally {
       await temporal.connection.close();
       await database.close();
@@ -318,15 +334,30 @@ runEntryPoint(async () => {
     await databases.drop('naive');
     say(`   ${naive.findingsPerSecond.toLocaleString('en-US')} findings/s`);
 
+    // Items 2b and 2c: item 2's run again, each on a fresh copy at the workers' URL, one thing changed.
+    const again = async (changed: Config) => {
+      await databases.copy(main.name, 'runbook');
+      return runAgain({ url: runbookUrl, config: changed, reason: REASON });
+    };
     say('2b. the run again with the health gates off, on a fresh copy...');
-    await databases.copy(main.name, 'runbook');
-    const gates = await measureGatesCost({
-      url: runbookUrl,
-      config: loadConfig({ ...process.env, DATABASE_URL: runbookUrl, TEMPORAL_ADDRESS: memory.address }),
-      gatesOnSeconds: runbook.seconds,
-      reason: REASON,
-    });
+    const gates = gatesCostOf(runbook.seconds, (await again(gatesOff(config))).seconds);
     say(`   ${gates.offSeconds} s without the gates: they cost ${gates.cost}×`);
+
+    const item2cConfig = otherSizing(config);
+    say(
+      sizingOf(config) === 'auto'
+        ? `2c. the run again with a fixed batch of ${TUNED_BATCH_SIZE.toLocaleString('en-US')} rows (the constant earlier full runs were tuned with), on a fresh copy...`
+        : '2c. the run again with auto batch sizing (the default target), on a fresh copy...',
+    );
+    const item2c = await again(item2cConfig);
+    const sizing = sizingFiguresOf(
+      { config, seconds: runbook.seconds, run: item2Run, items: item2Items },
+      { config: item2cConfig, seconds: item2c.seconds, run: item2c.run, items: item2c.sizing },
+      physical.seconds,
+    );
+    say(
+      `   auto ${sizing.auto.seconds} s (final size ${sizing.auto.finalSize.toLocaleString('en-US')}), fixed ${sizing.fixed.seconds} s: auto / fixed ${sizing.autoOverFixed}`,
+    );
 
     const tinyRun = (server: BenchServer, runWorkers: WorkerProcess[], settings = {}) =>
       measureTinyRun({
@@ -389,7 +420,7 @@ runEntryPoint(async () => {
       dataset: datasetOf(dataset, main),
       physicalLimit: physical,
       machineLimit,
-      runbook: { ...runbook, ratioToMachine: round(runbook.seconds / machineLimit.seconds), gates },
+      runbook: { ...runbook, ratioToMachine: round(runbook.seconds / machineLimit.seconds), gates, sizing },
       naivePeer: {
         ...naive,
         runbookSpeedup: round(runbook.findingsPerSecond / naive.findingsPerSecond, 1),

@@ -14,7 +14,8 @@ export interface RunbookFigures {
   examined: number;
   changed: number;
   batches: number;
-  settings: { batchSize: number; childParallelism: number; continueAsNewAfter: number };
+  /** The environment's: `batchTargetMs` is the target of auto sizing (`batchSize` its start), null for a fixed size. */
+  settings: { batchSize: number; batchTargetMs: number | null; childParallelism: number; continueAsNewAfter: number };
   /** Start → completed. */
   seconds: number;
   findingsPerSecond: number;
@@ -91,6 +92,7 @@ export async function measureRunbookRun(options: {
     batches: run.counts.batches ?? 0,
     settings: {
       batchSize: deps.config.runs.batchSize,
+      batchTargetMs: deps.config.runs.batchTargetMs ?? null,
       childParallelism: parallelism,
       continueAsNewAfter: deps.config.runs.continueAsNewAfter,
     },

@@ -1,5 +1,8 @@
+import { isIP } from 'node:net';
 import { envName, GATE_FIELD_NAMES, parseGateChange } from './runbooks/health/gateFields.js';
 import type { GateChange, GateSettings } from './runbooks/health/gateSettings.js';
+import { parseBatchTarget } from './runbooks/sizing/batchSizeText.js';
+import { AUTO_START_SIZE, DEFAULT_BATCH_TARGET_MS } from './runbooks/sizing/batchSizer.js';
 
 /**
  * Configuration, parsed and validated once from the environment. Defaults run everything on
@@ -49,13 +52,21 @@ export interface Config {
    * off, its URL does not exist at all.
    */
   adminMaintenanceTrigger: boolean;
+  /**
+   * Prometheus endpoints, each off (null) unless its port is set, all on `host` (docs/operations.md):
+   * the console's (`CONSOLE_METRICS_PORT`), the worker's runbook metrics (`WORKER_METRICS_PORT`) and
+   * the Temporal SDK's own metrics of the worker (`TEMPORAL_METRICS_PORT`).
+   */
+  metrics: { host: string; consolePort: number | null; workerPort: number | null; temporalPort: number | null };
   isProduction: boolean;
 }
 
 /** How runs execute; passed into every workflow so a run keeps the settings it started with. */
 export interface RunSettings {
-  /** Rows per batch statement. */
+  /** Rows per batch statement; where the run sizes its batches itself, the size it starts with. */
   batchSize: number;
+  /** Present when the run sizes its batches itself: the duration it aims each batch at. */
+  batchTargetMs?: number;
   /** Tenant child workflows running at once in a multi-tenant run. */
   childParallelism: number;
   /** Children a parent starts before it continues as new (keeps history small). */
@@ -93,6 +104,29 @@ function runSetting(env: NodeJS.ProcessEnv, suffix: string, fallback: number, ma
   const deprecated = `REBUILD_${suffix}`;
   const given = env[name] === undefined || env[name] === '' ? deprecated : name;
   return positiveInt(env, given, fallback, max);
+}
+
+/**
+ * `RUNBOOK_BATCH_SIZE`: `auto` (the default) sizes each run's batches to take
+ * `RUNBOOK_BATCH_TARGET` (1 s), starting from 2,000 rows; a number fixes them at that many rows.
+ */
+function batchSizing(env: NodeJS.ProcessEnv): Pick<RunSettings, 'batchSize' | 'batchTargetMs'> {
+  const name = env.RUNBOOK_BATCH_SIZE ? 'RUNBOOK_BATCH_SIZE' : 'REBUILD_BATCH_SIZE';
+  const size = env[name]?.trim() ?? '';
+  if (size !== '' && size.toLowerCase() !== 'auto') {
+    const rows = Number(size);
+    if (!/^\d+$/.test(size) || rows < 1 || rows > 100_000) {
+      throw new ConfigError(
+        `${name} must be auto or a whole number of rows from 1 to 100000, got "${size.slice(0, 200)}"`,
+      );
+    }
+    return { batchSize: rows };
+  }
+  const target = env.RUNBOOK_BATCH_TARGET?.trim()
+    ? parseBatchTarget(env.RUNBOOK_BATCH_TARGET)
+    : DEFAULT_BATCH_TARGET_MS;
+  if (typeof target === 'string') throw new ConfigError(`RUNBOOK_BATCH_TARGET: ${target}`);
+  return { batchSize: AUTO_START_SIZE, batchTargetMs: target };
 }
 
 /**
@@ -157,6 +191,35 @@ function onOff(env: NodeJS.ProcessEnv, name: string): boolean {
   throw new ConfigError(`${name} must be "on" or "off", got "${raw.slice(0, 200)}"`);
 }
 
+/**
+ * The `*_METRICS_PORT` settings and the address they listen on (`METRICS_HOST`, an IP address: the
+ * Temporal SDK's exporter binds to nothing else). A worker serves two of them, which must differ.
+ */
+function metricsSettings(env: NodeJS.ProcessEnv): Config['metrics'] {
+  const port = (name: string) => (env[name] ? positiveInt(env, name, 0, 65535) : null);
+  const host = env.METRICS_HOST || '127.0.0.1';
+  if (!isIP(host)) {
+    throw new ConfigError(
+      `METRICS_HOST must be an IP address such as 127.0.0.1 or 0.0.0.0, got "${host.slice(0, 200)}"`,
+    );
+  }
+  const metrics = {
+    host,
+    consolePort: port('CONSOLE_METRICS_PORT'),
+    workerPort: port('WORKER_METRICS_PORT'),
+    temporalPort: port('TEMPORAL_METRICS_PORT'),
+  };
+  if (metrics.consolePort !== null && metrics.consolePort === positiveInt(env, 'PORT', 3000, 65535)) {
+    throw new ConfigError(
+      `CONSOLE_METRICS_PORT must differ from PORT, the console's own, both are ${metrics.consolePort}`,
+    );
+  }
+  if (metrics.workerPort !== null && metrics.workerPort === metrics.temporalPort) {
+    throw new ConfigError(`WORKER_METRICS_PORT and TEMPORAL_METRICS_PORT must differ, both are ${metrics.workerPort}`);
+  }
+  return metrics;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const isProduction = env.NODE_ENV === 'production';
   const tlsOptions = {
@@ -183,7 +246,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: env.HOST || '127.0.0.1',
     cookieSecure: env.NODE_ENV !== 'development' && env.COOKIE_SECURE !== 'false',
     runs: {
-      batchSize: runSetting(env, 'BATCH_SIZE', 2000, 100_000),
+      ...batchSizing(env),
       childParallelism: runSetting(env, 'CHILD_PARALLELISM', 8, 1000),
       continueAsNewAfter: runSetting(env, 'CONTINUE_AS_NEW_AFTER', 500, 100_000),
       maxAttempts: runSetting(env, 'MAX_ATTEMPTS', 5, 100),
@@ -200,6 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     deployRetryMs: 1000 * positiveInt(env, 'DEPLOY_RETRY_SECONDS', 15, 3600),
     outageWindowMs: 1000 * runSetting(env, 'OUTAGE_WINDOW_SECONDS', 1800, 7 * 24 * 3600),
     adminMaintenanceTrigger: onOff(env, 'ADMIN_MAINTENANCE_TRIGGER'),
+    metrics: metricsSettings(env),
     isProduction,
   };
 }

@@ -62,6 +62,38 @@ describe('npm run bench --quick', () => {
     });
     const { gates } = printed.runbook as { gates: { offSeconds: number } };
     expect(gates.offSeconds).toBeGreaterThan(0);
+    // Item 2c: the run with the other batch sizing, also a real run; auto's final size within the bounds.
+    const { sizing } = printed.runbook as {
+      sizing: {
+        item2: string;
+        auto: { seconds: number; finalSize: number; items: { items: number; medianFinalSize: number } };
+        fixed: { seconds: number; batchSize: number };
+        autoOverFixed: number;
+      };
+    };
+    expect(sizing).toMatchObject({
+      item2: expect.stringMatching(/^(auto|fixed)$/),
+      auto: {
+        seconds: expect.any(Number),
+        ratioToPhysical: expect.any(Number),
+        targetMs: expect.any(Number),
+        finalSize: expect.any(Number),
+        items: { changes: { grow: expect.any(Number), shrink: expect.any(Number), split: expect.any(Number) } },
+      },
+      fixed: { seconds: expect.any(Number), ratioToPhysical: expect.any(Number), batchSize: expect.any(Number) },
+      autoOverFixed: expect.any(Number),
+    });
+    expect(sizing.auto.seconds).toBeGreaterThan(0);
+    expect(sizing.fixed.seconds).toBeGreaterThan(0);
+    expect(sizing.auto.finalSize).toBeGreaterThanOrEqual(50);
+    expect(sizing.auto.finalSize).toBeLessThanOrEqual(50_000);
+    expect(sizing.auto.items.items).toBeGreaterThan(0);
+    expect(sizing.auto.items.medianFinalSize).toBeGreaterThanOrEqual(50);
+    expect(sizing.autoOverFixed).toBeGreaterThan(0);
+    const targets = printed.targets as Array<{ figure: string; value: unknown }>;
+    expect(targets.find((target) => target.figure.startsWith('batch sizing: auto / fixed'))).toMatchObject({
+      value: sizing.autoOverFixed,
+    });
 
     const file = /^results: (\S+\.json) /m.exec(stderr)?.[1];
     expect(file, stderr).toMatch(new RegExp(`^${resultsDir}/`));

@@ -31,13 +31,26 @@ describe('tsx src/cli start-runbook / runs', () => {
 
   it('starts, follows with --wait and exits 0 on success; runs list and show report it', async () => {
     const result = await runCli(
-      ['start-runbook', 'findings-lifecycle', '--tenant', 'tenant-00002', '--reason', REASON, '--wait', '--json'],
+      [
+        'start-runbook',
+        'findings-lifecycle',
+        '--tenant',
+        'tenant-00002',
+        '--reason',
+        REASON,
+        '--batch-target',
+        '300ms',
+        '--wait',
+        '--json',
+      ],
       env(),
     );
     expect(result.code).toBe(0);
     const { run, created } = JSON.parse(result.stdout);
     expect(created).toBe(true);
     expect(run).toMatchObject({ status: 'completed', outcome: 'succeeded', source: 'cli' });
+    // Sized by itself (the default), aiming at the target asked for, from the usual 2,000 rows.
+    expect(run.settings).toMatchObject({ batchSize: 2000, batchTargetMs: 300 });
     expect(run.initiatorLabel).toMatch(/^cli:/);
     // Not a terminal: progress comes as plain lines, never a carriage-return bar.
     expect(result.stderr).not.toContain('\r');
@@ -56,6 +69,7 @@ describe('tsx src/cli start-runbook / runs', () => {
     const human = await runCli(['runs', 'show', run.id], env());
     expect(human.stdout).toContain(`Run ${run.id} — findings.lifecycle.rebuild on tenant-00002`);
     expect(human.stdout).toContain('Completed (succeeded): 1/1 tenants');
+    expect(human.stdout).toContain('  batches sized to take 300 ms (now 2,000 rows)');
   });
 
   it('exits 1 with --wait when the run does not succeed', async () => {
@@ -77,6 +91,15 @@ describe('tsx src/cli start-runbook / runs', () => {
 
   it('refuses bad input with one line and the right exit code, before any preflight', async () => {
     const preflights = await count('preflights');
+    const startOne = (...flags: string[]) => [
+      'start-runbook',
+      'findings-lifecycle',
+      '--tenant',
+      'tenant-00001',
+      '--reason',
+      REASON,
+      ...flags,
+    ];
     const cases: Array<[string[], number, RegExp]> = [
       [
         ['start-runbook', 'findings-lifecycle', '--reason', REASON],
@@ -104,6 +127,17 @@ describe('tsx src/cli start-runbook / runs', () => {
         2,
         /10 to 500 characters; it has 5/,
       ],
+      [
+        startOne('--batch-size', '10'),
+        2,
+        /The batch size of findings\.lifecycle\.rebuild must be auto or a whole number from 50 to 50,000 rows; got 10\./,
+      ],
+      [
+        startOne('--batch-size', '500', '--batch-target', '1s'),
+        2,
+        /A fixed batch size has no target duration; give one or the other\./,
+      ],
+      [startOne('--batch-target', 'soon'), 2, /"soon" is not a duration \(write 500ms, 5s, 2m or 1h\)/],
       [['runs', 'show', 'not-a-run'], 2, /No run with id not-a-run\./],
       [['runs', 'cancel', 'not-a-run'], 2, /No run with id not-a-run\./],
       [
@@ -181,6 +215,8 @@ describe('tsx src/cli start-runbook / runs', () => {
       '--idempotency-key',
       '--preflight',
       '--preflight-only',
+      '--batch-size',
+      '--batch-target',
       '--wait',
       '--json',
     ]) {

@@ -3,7 +3,6 @@ import { ConfigError, loadConfig, type Config } from '../src/config.js';
 
 /** Each run setting: its variable's suffix, its upper bound, and where the config keeps it (in ms for seconds). */
 const SETTINGS: { suffix: string; max: number; read: (config: Config) => number; scale: number }[] = [
-  { suffix: 'BATCH_SIZE', max: 100_000, read: (config) => config.runs.batchSize, scale: 1 },
   { suffix: 'CHILD_PARALLELISM', max: 1000, read: (config) => config.runs.childParallelism, scale: 1 },
   { suffix: 'CONTINUE_AS_NEW_AFTER', max: 100_000, read: (config) => config.runs.continueAsNewAfter, scale: 1 },
   { suffix: 'MAX_ATTEMPTS', max: 100, read: (config) => config.runs.maxAttempts, scale: 1 },
@@ -15,7 +14,9 @@ describe('loadConfig: the run settings, RUNBOOK_* (formerly REBUILD_*)', () => {
   it('has the documented defaults', () => {
     const config = loadConfig({});
     expect(config.runs).toMatchObject({
+      // Auto: each batch sized to take a second, from 2,000 rows.
       batchSize: 2000,
+      batchTargetMs: 1000,
       childParallelism: 8,
       continueAsNewAfter: 500,
       maxAttempts: 5,
@@ -28,6 +29,45 @@ describe('loadConfig: the run settings, RUNBOOK_* (formerly REBUILD_*)', () => {
     const config = loadConfig({ NODE_ENV: 'production' });
     expect(config.isProduction).toBe(true);
     expect(Object.keys(config).filter((key) => /secret/i.test(key))).toEqual([]);
+  });
+
+  describe('RUNBOOK_BATCH_SIZE and RUNBOOK_BATCH_TARGET', () => {
+    const refusal = (env: NodeJS.ProcessEnv) => {
+      try {
+        loadConfig(env);
+        return null;
+      } catch (error) {
+        return error instanceof ConfigError ? error.message : error;
+      }
+    };
+
+    it('sizes batches itself (auto) unless given rows, which fix them', () => {
+      expect(loadConfig({ RUNBOOK_BATCH_SIZE: 'auto', RUNBOOK_BATCH_TARGET: '250ms' }).runs).toMatchObject({
+        batchSize: 2000,
+        batchTargetMs: 250,
+      });
+      const fixed = loadConfig({ RUNBOOK_BATCH_SIZE: '5000', RUNBOOK_BATCH_TARGET: '250ms' }).runs;
+      expect(fixed.batchSize).toBe(5000);
+      expect(fixed.batchTargetMs).toBeUndefined();
+      expect(loadConfig({ REBUILD_BATCH_SIZE: '300' }).runs.batchSize).toBe(300);
+      expect(loadConfig({ RUNBOOK_BATCH_SIZE: '', REBUILD_BATCH_SIZE: '300' }).runs.batchSize).toBe(300);
+      expect(loadConfig({ RUNBOOK_BATCH_SIZE: 'AUTO', REBUILD_BATCH_SIZE: '300' }).runs.batchTargetMs).toBe(1000);
+    });
+
+    it('names the variable and what it takes when it refuses a value', () => {
+      expect(refusal({ RUNBOOK_BATCH_SIZE: '0' })).toBe(
+        'RUNBOOK_BATCH_SIZE must be auto or a whole number of rows from 1 to 100000, got "0"',
+      );
+      expect(refusal({ REBUILD_BATCH_SIZE: 'lots' })).toBe(
+        'REBUILD_BATCH_SIZE must be auto or a whole number of rows from 1 to 100000, got "lots"',
+      );
+      expect(refusal({ RUNBOOK_BATCH_TARGET: 'soon' })).toBe(
+        'RUNBOOK_BATCH_TARGET: "soon" is not a duration (write 500ms, 5s, 2m or 1h)',
+      );
+      expect(refusal({ RUNBOOK_BATCH_TARGET: '10m' })).toBe(
+        'RUNBOOK_BATCH_TARGET: a target batch duration must be from 100 ms to 1 min; got 10 min',
+      );
+    });
   });
 
   describe.each(SETTINGS)('$suffix', ({ suffix, max, read, scale }) => {

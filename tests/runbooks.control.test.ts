@@ -11,7 +11,7 @@ import { workflowIdFor } from '../src/temporal/workflowIds.js';
 import { unflagFindings } from './support/flagOracle.js';
 import { FLAG_PARAMETERS, RUNBOOK, useRunbookHarness } from './support/harness.js';
 import { pendingRunWork } from './support/pendingActivities.js';
-import { tenantIds, waitForRun } from './support/runs.js';
+import { tenantIds, untilChildrenRunning, waitForRun } from './support/runs.js';
 import { slowBatches } from './support/slowBatches.js';
 import { until } from './support/until.js';
 
@@ -57,11 +57,7 @@ describe('pausing, resuming and cancelling a run', () => {
   it("pauses after the running children's current batch, says so on the run row, and succeeds after resume", async () => {
     await unflagFindings(h.database.pool);
     const { run } = await h.start({ kind: 'all_tenants' });
-    await until(
-      () => queryRunProgress(h.client, run.id),
-      (p) => p.running === 2,
-      'two children to run',
-    );
+    await untilChildrenRunning(h.client, run.id, 2);
     await until(
       () => batchesSoFar(run.id),
       (n) => n > 0,

@@ -37,6 +37,7 @@ describe('judgeHealth', () => {
     expect(judgeHealth({ ...healthy, replicaLagMs: 12_400 }, DEFAULT_GATES)).toEqual({
       level: 'hold',
       reason: 'replica lag 12.4 s > 5 s',
+      gates: ['replica_lag'],
     });
   });
 
@@ -52,7 +53,11 @@ describe('judgeHealth', () => {
       { ...healthy, replicaLagMs: 90_000, connections: { used: 85, max: 100 }, vacuuming: ['public.findings'] },
       DEFAULT_GATES,
     );
-    expect(verdict).toEqual({ level: 'critical', reason: 'replica lag 90.0 s > 1 min (critical)' });
+    expect(verdict).toEqual({
+      level: 'critical',
+      reason: 'replica lag 90.0 s > 1 min (critical)',
+      gates: ['replica_lag'],
+    });
   });
 
   it('lists every critical limit it is over, once, with "(critical)" at the end', () => {
@@ -63,6 +68,7 @@ describe('judgeHealth', () => {
     expect(verdict).toEqual({
       level: 'critical',
       reason: 'replica lag 61.0 s > 1 min; connections 96 of 100 (96 %) > 95 % (critical)',
+      gates: ['replica_lag', 'connections'],
     });
   });
 
@@ -70,6 +76,7 @@ describe('judgeHealth', () => {
     expect(judgeHealth({ ...healthy, oldestTransaction: { pid: 777, ageMs: 400_000 } }, DEFAULT_GATES)).toEqual({
       level: 'hold',
       reason: 'transaction of pid 777 open for 6.7 min > 5 min',
+      gates: ['transaction_age'],
     });
   });
 
@@ -77,6 +84,7 @@ describe('judgeHealth', () => {
     expect(judgeHealth({ ...healthy, connections: { used: 170, max: 200 } }, DEFAULT_GATES)).toEqual({
       level: 'hold',
       reason: 'connections 170 of 200 (85 %) > 80 %',
+      gates: ['connections'],
     });
   });
 
@@ -84,10 +92,12 @@ describe('judgeHealth', () => {
     expect(judgeHealth({ ...healthy, vacuuming: ['public.findings'] }, DEFAULT_GATES)).toEqual({
       level: 'hold',
       reason: 'vacuum running on public.findings',
+      gates: ['vacuum'],
     });
     expect(judgeHealth({ ...healthy, vacuuming: ['public.a', 'public.b'] }, DEFAULT_GATES)).toEqual({
       level: 'hold',
       reason: 'vacuum running on public.a, public.b',
+      gates: ['vacuum'],
     });
   });
 
@@ -96,10 +106,12 @@ describe('judgeHealth', () => {
     expect(judgeHealth({ ...healthy, lockWaits }, DEFAULT_GATES)).toEqual({
       level: 'hold',
       reason: '3 session(s) waiting for locks on public.findings (blocked by pid 9876)',
+      gates: ['lock_wait'],
     });
     expect(judgeHealth({ ...healthy, lockWaits: { ...lockWaits, blockedBy: null } }, DEFAULT_GATES)).toEqual({
       level: 'hold',
       reason: '3 session(s) waiting for locks on public.findings',
+      gates: ['lock_wait'],
     });
   });
 
@@ -118,6 +130,7 @@ describe('judgeHealth', () => {
       reason:
         'replica lag 6.0 s > 5 s; vacuum running on public.findings; ' +
         '1 session(s) waiting for locks on public.findings (blocked by pid 12)',
+      gates: ['replica_lag', 'vacuum', 'lock_wait'],
     });
   });
 
@@ -127,10 +140,12 @@ describe('judgeHealth', () => {
     expect(judgeHealth(snapshot, withLimits({ hold: { custom: 10 } }))).toEqual({
       level: 'hold',
       reason: 'custom gate 42 > 10',
+      gates: ['custom'],
     });
     expect(judgeHealth(snapshot, withLimits({ hold: { custom: 10 }, critical: { custom: 40 } }))).toEqual({
       level: 'critical',
       reason: 'custom gate 42 > 40 (critical)',
+      gates: ['custom'],
     });
     expect(judgeHealth({ ...healthy, custom: null }, withLimits({ hold: { custom: 10 } }))).toEqual({
       level: 'clear',
@@ -166,6 +181,7 @@ describe('judgeHealth', () => {
     expect(judgeHealth(snapshot, withLimits({ critical: { replicaLagMs: 10_000 } }))).toEqual({
       level: 'critical',
       reason: 'replica lag 12.4 s > 10 s (critical)',
+      gates: ['replica_lag'],
     });
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tuneRun } from '../src/runbooks/control.js';
+import { controlRun, tuneRun } from '../src/runbooks/control.js';
 import type { Initiator } from '../src/runbooks/initiator.js';
 import { RunbookRefusal } from '../src/runbooks/refusal.js';
 import { getRun, getRunItems } from '../src/runbooks/runs.js';
@@ -7,7 +7,7 @@ import { queryRunProgress } from '../src/temporal/runWorkflows.js';
 import { runCli } from './support/cli.js';
 import { unflagFindings } from './support/flagOracle.js';
 import { useRunbookHarness } from './support/harness.js';
-import { waitForRun } from './support/runs.js';
+import { untilChildrenRunning, waitForRun } from './support/runs.js';
 import { slowBatches } from './support/slowBatches.js';
 import { until } from './support/until.js';
 
@@ -33,6 +33,13 @@ describe('tuning a live run', () => {
       { pool: h.database.pool, launcher: h.launcher },
       { runId, initiator, source: 'system_ui', reason: REASON, ...change },
     );
+  /** An all-tenants run whose first two children are running. */
+  const startWithTwoRunning = async () => {
+    await unflagFindings(h.database.pool);
+    const { run } = await h.start({ kind: 'all_tenants' });
+    await untilChildrenRunning(h.client, run.id, 2);
+    return run;
+  };
   const refusal = (attempt: Promise<unknown>) =>
     attempt.then(
       () => null,
@@ -43,13 +50,7 @@ describe('tuning a live run', () => {
     );
 
   it('raises the running children from 2 to 6; new batches take the new size; audited with its reason', async () => {
-    await unflagFindings(h.database.pool);
-    const { run } = await h.start({ kind: 'all_tenants' });
-    await until(
-      () => queryRunProgress(h.client, run.id),
-      (p) => p.running === 2,
-      'two children to run',
-    );
+    const run = await startWithTwoRunning();
 
     const viewer: Initiator = {
       kind: 'platform_user',
@@ -64,7 +65,7 @@ describe('tuning a live run', () => {
     });
     expect(await refusal(tune(run.id, { batchSize: 10 }))).toEqual({
       code: 'invalid_tuning',
-      message: 'The batch size must be a whole number from 50 to 50,000; got 10.',
+      message: 'The batch size of test.findings.flag must be auto or a whole number from 50 to 50,000 rows; got 10.',
     });
     expect(await refusal(tune(run.id, {}))).toMatchObject({
       code: 'invalid_tuning',
@@ -118,5 +119,51 @@ describe('tuning a live run', () => {
     });
     expect(cli.code).toBe(2);
     expect(cli.stderr).toBe(`error: Run ${done.id} is already completed (succeeded); there is nothing to tune.\n`);
+  });
+
+  it('switches a running run to batches that size themselves, and back to a fixed size, from the CLI', async () => {
+    const run = await startWithTwoRunning();
+    const env = { DATABASE_URL: h.database.url, TEMPORAL_ADDRESS: h.config.temporal.address };
+    const tuneCli = (...flags: string[]) =>
+      runCli(['runs', 'tune', run.id, ...flags, '--reason', REASON], env, { testRunbook: true });
+
+    const refused = await tuneCli('--batch-size', 'lots');
+    expect(refused.stderr).toContain(
+      `option '--batch-size <auto|rows>' argument 'lots' is invalid. "lots" is not a batch size (write auto, or a whole number of rows).`,
+    );
+    const auto = await tuneCli('--batch-size', 'auto', '--batch-target', '200ms');
+    expect(auto.stdout).toContain('batch size 10 rows → auto (200 ms a batch)');
+    // Each tenant sizes its own batches from its next one, within the runbook's bounds (50 rows at least).
+    const sized = await until(
+      () => getRunItems(h.database.pool, run.id),
+      (items) => items.some((item) => item.counts.sizing),
+      'a tenant to size its batches',
+    );
+    for (const item of sized.filter((i) => i.counts.sizing)) {
+      expect(item.counts.sizing!.size).toBeGreaterThanOrEqual(50);
+    }
+    // Paused, so that the run is still there to tune back (batches of 50 rows and more finish it fast).
+    const control = (action: 'pause' | 'resume') =>
+      controlRun(
+        { pool: h.database.pool, launcher: h.launcher },
+        { runId: run.id, initiator: h.operator, source: 'cli', reason: REASON },
+        action,
+      );
+    await control('pause');
+    const fixed = await tuneCli('--batch-size', '100');
+    expect(fixed.stdout).toContain('batch size auto (200 ms a batch) → 100 rows');
+    await control('resume');
+
+    const done = await waitForRun(h.database.pool, run.id);
+    expect(done).toMatchObject({ outcome: 'succeeded', settings: { parallelism: 2, batchSize: 100 } });
+    expect(done.settings.batchTargetMs).toBeUndefined();
+    const { rows } = await h.database.pool.query<{ to: { batchSize: number; batchTargetMs?: number } }>(
+      `SELECT metadata -> 'to' AS to FROM audit_events WHERE target_id = $1 AND action = 'runbook.tuned' ORDER BY id`,
+      [run.id],
+    );
+    expect(rows.map(({ to }) => [to.batchSize, to.batchTargetMs])).toEqual([
+      [10, 200],
+      [100, undefined],
+    ]);
   });
 });

@@ -145,24 +145,33 @@ describe('the run page: live progress and the operator actions, on real runs', (
       );
       expect(notADuration.body).toContain('<details class="gate-fields" open>');
       expect(notADuration.body).toMatch(/name="maxReplicaLag" maxlength="40" value="soon"/);
+      const notASize = await act(run.id, 'tune', { batchSize: 'lots', reason: REASON });
+      expect(notASize.statusCode).toBe(422);
+      expect(notASize.body).toContain(
+        'id="tuning-problem" role="alert">Batch size: &quot;lots&quot; is not a batch size (write auto, or a whole number of rows).',
+      );
+      expect(notASize.body).toMatch(/name="batchSize" maxlength="12" placeholder="auto or rows" value="lots"/);
       expect(
         (
           await act(run.id, 'tune', {
             parallelism: '3',
-            batchSize: '',
+            batchSize: 'auto',
+            batchTarget: '300ms',
             maxReplicaLag: '10s',
             reason: 'Faster now that the canary looked right',
           })
         ).statusCode,
       ).toBe(303);
       const tuned = (await poll(run.id)).body;
-      expect(tuned).toContain('Goes on with 3 tenants at once · batches of 20 rows.');
+      expect(tuned).toContain('Goes on with 3 tenants at once · batches sized to take 300 ms.');
       expect(tuned).toContain('Health gates: max-replica-lag 10 s, ');
       expect(tuned).toContain('<strong>runbook.tuned</strong> by');
-      expect(tuned).toContain('(parallelism 2 → 3, max-replica-lag 5 s → 10 s)');
+      expect(tuned).toContain(
+        '(parallelism 2 → 3, batch size 20 rows → auto (300 ms a batch), max-replica-lag 5 s → 10 s)',
+      );
       const tuneForm = (await get(`/system/ops/runs/${run.id}/actions/tune`)).body;
       expect(tuneForm).toContain('now <strong>3</strong>');
-      expect(tuneForm).toContain('now <strong>20</strong>');
+      expect(tuneForm).toContain('now <strong>auto (300 ms a batch)</strong>');
       expect(tuneForm).toContain('now <strong>10 s</strong>');
 
       expect((await act(run.id, 'resume', { reason: REASON })).statusCode).toBe(303);

@@ -5,7 +5,7 @@ import { inTransaction } from '../db/transaction.js';
 import { completeRun } from '../runbooks/completeRun.js';
 import { startDeployRun, type DeployStart } from '../runbooks/deployRun.js';
 import { pauseRunItself } from '../runbooks/pauseItself.js';
-import { DEFAULT_GATES, type GateSettings } from '../runbooks/health/gateSettings.js';
+import { DEFAULT_GATES, formatGateDuration, type GateSettings } from '../runbooks/health/gateSettings.js';
 import type { HealthMonitor } from '../runbooks/health/healthMonitor.js';
 import type { HealthSnapshot } from '../runbooks/health/healthSnapshot.js';
 import { judgeHealth, type HealthVerdict } from '../runbooks/health/judgeHealth.js';
@@ -28,12 +28,24 @@ import type { TenantProgress } from '../runbooks/runItems.js';
 import { persistTransition } from '../runbooks/runStatus.js';
 import type { StartDeps } from '../runbooks/start.js';
 import { classifyFailures } from './failures.js';
-import type { RunOutcome } from '../runbooks/model.js';
+import type { RunOutcome, TenantCounts } from '../runbooks/model.js';
+import { UNOBSERVED, type GateName, type RunObserver } from '../runbooks/runObserver.js';
+import {
+  afterBatch,
+  afterTimeout,
+  initialSizing,
+  isStatementTimeout,
+  statementTimeoutMs,
+  type SizeBounds,
+} from '../runbooks/sizing/batchSizer.js';
+import { sizeBounds } from '../runbooks/sizing/runSizing.js';
 
 export interface ActivityDeps {
   pool: pg.Pool;
   /** The worker's view of the database's health, which every batch consults first. */
   health: HealthMonitor;
+  /** Told of every batch and every second held (the worker's metrics); nobody, by default. */
+  observer?: RunObserver;
   /** How long tenant work retries through an outage; see `Config.outageWindowMs`. */
   outageWindowMs: number;
   /** The shared starter's dependencies, for the runs the deploy workflow starts. */
@@ -119,7 +131,7 @@ const judged = (snapshot: HealthSnapshot | null, gates: GateSettings): HealthVer
   snapshot ? judgeHealth(snapshot, gates) : { level: 'clear' };
 
 /** One tenant's work: bounded by the outage window, and its business failures are counted. */
-function tenantWorkActivities(pool: pg.Pool, health: HealthMonitor) {
+function tenantWorkActivities(pool: pg.Pool, health: HealthMonitor, observer: RunObserver) {
   /**
    * Takes one tenant as far as it gets within the time budget: starts its item, takes batches
    * until none is left, then verifies and settles it. A small tenant is done in one call and
@@ -130,6 +142,7 @@ function tenantWorkActivities(pool: pg.Pool, health: HealthMonitor) {
    * Before each batch the health gates have their say: a hold (or a batch that waited for a
    * lock longer than the lock timeout, rolled back) records the hold on the run and asks again
    * a second later; a critical threshold returns at once, for the workflow to pause the run.
+   * A batch sized by itself that runs into its statement timeout is rolled back and split.
    */
   async function processTenant(
     input: TenantBatchInput & { timeBudgetMs: number; gates?: GateSettings },
@@ -151,17 +164,26 @@ function tenantWorkActivities(pool: pg.Pool, health: HealthMonitor) {
         return { ...progress, settled: false, paused: false, critical: verdict.reason };
       }
       let held: string;
-      if (verdict.level === 'hold') held = verdict.reason;
+      let heldBy: readonly GateName[];
+      if (verdict.level === 'hold') ({ reason: held, gates: heldBy } = verdict);
       else {
         try {
-          const step = await inTransaction(pool, (client) => takeTenantBatch(client, input, gates.lockTimeoutMs));
+          const { step, batch } = await inTransaction(pool, (client) =>
+            takeTenantBatch(client, input, gates.lockTimeoutMs),
+          );
+          if (batch) observer.batchDone({ runbook: input.runbook, ...batch });
           // A local activity has no heartbeat: it is short, and the workflow task it runs in waits for it.
           if (!context.info.isLocal) context.heartbeat(step);
           if (step.settled || step.paused || Date.now() >= deadline) return step;
           continue;
         } catch (error) {
+          if (isStatementTimeout(error) && input.batchTargetMs !== undefined) {
+            await inTransaction(pool, (client) => splitBatch(client, input));
+            continue;
+          }
           if (!isLockTimeout(error)) throw error;
           held = await describeLockWait(pool, tables);
+          heldBy = ['lock_timeout'];
         }
       }
       await inTransaction(pool, async (client) => {
@@ -174,6 +196,7 @@ function tenantWorkActivities(pool: pg.Pool, health: HealthMonitor) {
       if (!context.info.isLocal) context.heartbeat(step);
       if (Date.now() + HOLD_RECHECK_MS >= deadline) return step;
       await context.sleep(HOLD_RECHECK_MS);
+      observer.held({ runbook: input.runbook, gates: heldBy, ms: HOLD_RECHECK_MS });
     }
   }
   return {
@@ -192,7 +215,36 @@ interface TenantBatchInput {
   runId: string;
   runbook: string;
   tenantId: number;
+  /** Rows per batch; where the run sizes its batches itself, where a tenant with no sizing yet starts. */
   batchSize: number;
+  /** Present when the run sizes its batches itself: the duration it aims each at. */
+  batchTargetMs?: number;
+}
+
+/**
+ * Where a tenant's batch size stands, for a run that sizes its batches itself: its own, or where
+ * the run's newest sizing is (its next tenant need not learn it again), or the run's starting size.
+ */
+function tenantSizing(counts: TenantCounts, runBatchSize: number | null, input: TenantBatchInput, bounds: SizeBounds) {
+  return counts.sizing ?? initialSizing(runBatchSize ?? input.batchSize, bounds, Date.now());
+}
+
+/**
+ * A batch ran into its statement timeout and was rolled back: the tenant's next batch is half
+ * its size. One already at the runbook's smallest size fails the attempt, naming the timeout.
+ */
+async function splitBatch(client: pg.PoolClient, input: TenantBatchInput): Promise<void> {
+  const { counts, runBatchSize } = await lockItemCounts(client, input.runId, input.tenantId);
+  const bounds = sizeBounds(getRunbook(input.runbook));
+  const sizing = tenantSizing(counts, runBatchSize, input, bounds);
+  const timeoutMs = statementTimeoutMs(input.batchTargetMs!);
+  const split = afterTimeout(sizing, bounds, timeoutMs, Date.now());
+  if (!split) {
+    throw new Error(
+      `A batch of ${sizing.size} rows, the smallest this runbook allows, ran past its statement timeout (${formatGateDuration(timeoutMs)}).`,
+    );
+  }
+  await saveItemCounts(client, input.runId, input.tenantId, { ...counts, sizing: split });
 }
 
 /**
@@ -204,29 +256,39 @@ async function takeTenantBatch(
   client: pg.PoolClient,
   input: TenantBatchInput,
   lockTimeoutMs: number,
-): Promise<TenantStep> {
+): Promise<{ step: TenantStep; batch?: { ms: number; examined: number; changed: number } }> {
   const { runId, tenantId } = input;
-  const { status, counts, runPaused, held, context } = await lockItemCounts(client, runId, tenantId);
+  const { status, counts, runPaused, held, runBatchSize, context } = await lockItemCounts(client, runId, tenantId);
   // Once a run says a tenant is done, its data stays put.
-  if (isSettled(status)) return { ...(await itemProgress(client, runId, tenantId)), settled: true, paused: false };
+  if (isSettled(status)) {
+    return { step: { ...(await itemProgress(client, runId, tenantId)), settled: true, paused: false } };
+  }
   if (status === 'pending') await settleItem(client, runId, tenantId, 'running');
   // A paused run takes no new batch; the workflow waits for the resume. Its totals are brought
   // up to date, since nothing refreshes them while it waits.
   if (runPaused) {
     await refreshRunCounts(client, runId);
-    return { ...progressOf(tenantId, 'running', counts), settled: false, paused: true };
+    return { step: { ...progressOf(tenantId, 'running', counts), settled: false, paused: true } };
   }
   // The gates let this batch go: this tenant's hold ends now (the run's, with its last held tenant's).
   if (held) await releaseHold(client, runId, tenantId);
   // The batch's statements wait this long for a lock, and no longer (its item's lock is taken).
   await client.query(`SET LOCAL lock_timeout = ${Math.round(lockTimeoutMs)}`);
   const runbook = getRunbook(input.runbook);
+  const bounds = sizeBounds(runbook);
+  const { batchTargetMs } = input;
+  // Sized by itself: the tenant's own size, and a statement that runs far past its aim is split.
+  const sizing = batchTargetMs === undefined ? undefined : tenantSizing(counts, runBatchSize, input, bounds);
+  if (batchTargetMs !== undefined) {
+    await client.query(`SET LOCAL statement_timeout = ${statementTimeoutMs(batchTargetMs)}`);
+  }
   const began = Date.now();
   const batch = await runbook.processBatch(
     client,
-    { runId, tenantId, cursor: counts.cursor, batchSize: input.batchSize },
+    { runId, tenantId, cursor: counts.cursor, batchSize: sizing?.size ?? input.batchSize },
     context,
   );
+  const ms = Date.now() - began;
   let next = counts;
   if (batch) {
     next = {
@@ -236,13 +298,17 @@ async function takeTenantBatch(
       batches: counts.batches + 1,
       breakdown: addBreakdown(counts.breakdown, batch.breakdown),
       cursor: batch.cursor,
-      spentMs: { ...counts.spentMs, batches: (counts.spentMs?.batches ?? 0) + Date.now() - began },
+      spentMs: { ...counts.spentMs, batches: (counts.spentMs?.batches ?? 0) + ms },
+      ...(sizing && { sizing: afterBatch(sizing, { rows: batch.examined, ms }, batchTargetMs!, bounds, Date.now()) }),
     };
   }
+  const done = batch ? { ms, examined: batch.examined, changed: batch.changed } : undefined;
   if (batch && !batch.last) {
     await saveItemCounts(client, runId, tenantId, next);
-    return { ...progressOf(tenantId, 'running', next), settled: false, paused: false };
+    return { step: { ...progressOf(tenantId, 'running', next), settled: false, paused: false }, batch: done };
   }
+  // The recount reads all the tenant's rows: it is no batch, and takes as long as it takes.
+  if (batchTargetMs !== undefined) await client.query('SET LOCAL statement_timeout TO DEFAULT');
   const verifying = Date.now();
   const remaining = await runbook.remainingToChange(client, tenantId, context);
   next = {
@@ -255,17 +321,17 @@ async function takeTenantBatch(
   const error = remaining === 0 ? null : `Verification found ${remaining} row(s) still to change after its batches.`;
   await saveItemCounts(client, runId, tenantId, next);
   await settleItem(client, runId, tenantId, verdict, error);
-  return { ...progressOf(tenantId, verdict, next, error), settled: true, paused: false };
+  return { step: { ...progressOf(tenantId, verdict, next, error), settled: true, paused: false }, batch: done };
 }
 
 /**
  * The activities the runbook workflows call. Each is idempotent: Temporal delivers at least
  * once, so every write is a checked transition, an upsert, or counts derived from items.
  */
-export function createActivities({ pool, health, outageWindowMs, starter }: ActivityDeps) {
+export function createActivities({ pool, health, observer = UNOBSERVED, outageWindowMs, starter }: ActivityDeps) {
   return {
     ...classifyFailures(bookkeepingActivities(pool, starter), null),
-    ...classifyFailures(tenantWorkActivities(pool, health), outageWindowMs),
+    ...classifyFailures(tenantWorkActivities(pool, health, observer), outageWindowMs),
   };
 }
 

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { parseBatchSize, parseBatchTarget, type BatchSizeChoice } from '../runbooks/sizing/batchSizeText.js';
 
 /** A commander option parser for a whole number in [min, max]; errors list the allowed range. */
 export function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -9,4 +10,18 @@ export function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER) {
     }
     return value;
   };
+}
+
+/** `--batch-size`: `auto`, or a whole number of rows (whose range the runbook checks). */
+export function batchSizeOption(raw: string): BatchSizeChoice {
+  const choice = parseBatchSize(raw);
+  if (typeof choice === 'string') throw new InvalidArgumentError(`${choice}.`);
+  return choice;
+}
+
+/** `--batch-target`: the duration a batch that sizes itself aims at. */
+export function batchTargetOption(raw: string): number {
+  const target = parseBatchTarget(raw);
+  if (typeof target === 'string') throw new InvalidArgumentError(`${target}.`);
+  return target;
 }

@@ -16,7 +16,10 @@ import {
   isEmptyGateChange,
   type GateChange,
 } from './health/gateSettings.js';
-import type { RunSource, TuneResult } from './model.js';
+import type { RunSource, TuneRequest, TuneResult } from './model.js';
+import { getRunbook } from './registry.js';
+import { AUTO_START_SIZE } from './sizing/batchSizer.js';
+import { applySizing, checkSizingRequest, type SizingRequest } from './sizing/runSizing.js';
 
 /** How long a tune waits for a worker to answer by default. */
 const TUNE_ANSWER_MS = 15_000;
@@ -134,9 +137,33 @@ export async function controlRun(deps: ControlDeps, request: ControlRequest, act
 
 export interface TuneRunRequest extends ControlRequest {
   parallelism?: number;
-  batchSize?: number;
+  /** Rows per batch from now on, or `auto`: the run sizes them itself. */
+  batchSize?: number | 'auto';
+  /** The duration an auto-sized batch aims at (it makes the run size its batches itself). */
+  batchTargetMs?: number;
   gates?: GateChange;
   reason: string;
+}
+
+/** The sizing part of a tune, checked against the run's runbook and resolved against what the run has. */
+function tunedSizing(run: RunRecord, request: TuneRunRequest): Pick<TuneRequest, 'batchSize' | 'batchTargetMs'> {
+  const { batchSize, batchTargetMs } = request;
+  if (batchSize === undefined && batchTargetMs === undefined) return {};
+  const asked: SizingRequest = {
+    ...(batchSize === undefined ? {} : { batchSize: batchSize === 'auto' ? { auto: true } : { rows: batchSize } }),
+    ...(batchTargetMs === undefined ? {} : { batchTargetMs }),
+  };
+  checkSizingRequest(asked, getRunbook(run.runbook), 'invalid_tuning');
+  const next = applySizing(
+    { batchSize: run.settings.batchSize ?? AUTO_START_SIZE, batchTargetMs: run.settings.batchTargetMs },
+    asked,
+  );
+  // The target always (null: a fixed size from now on); the size only where rows were asked for
+  // (auto starts each tenant from the size it has, which may be one the deployment set below the bounds).
+  return {
+    ...(batchSize === undefined || batchSize === 'auto' ? {} : { batchSize: next.batchSize }),
+    batchTargetMs: next.batchTargetMs ?? null,
+  };
 }
 
 /**
@@ -156,7 +183,7 @@ export async function tuneRun(deps: ControlDeps, request: TuneRunRequest): Promi
     : applyGateChange(run.settings.gates ?? DEFAULT_GATES, request.gates);
   const outcome = await deps.launcher.tune(
     run.id,
-    { by, parallelism: request.parallelism, batchSize: request.batchSize, gates },
+    { by, parallelism: request.parallelism, ...tunedSizing(run, request), gates },
     deps.answerWithinMs ?? TUNE_ANSWER_MS,
   );
   if (outcome === 'no_workflow')

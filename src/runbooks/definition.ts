@@ -70,6 +70,11 @@ export interface RunbookDefinition<P extends TObject = TObject> {
    * running on one, or sessions waiting for locks on one, hold the run).
    */
   tables: readonly string[];
+  /**
+   * The batch sizes that suit it, within the engine's 50–50,000 rows: a size that sizes itself
+   * stays within them, and an operator's fixed size must too.
+   */
+  batchBounds?: { min?: number; max?: number };
   /** Its own health-gate thresholds where the engine's defaults do not suit it; the environment's win over them. */
   gates?: GateChange;
   /** Whether a customer may start it on their own tenant from the /admin trigger; operators only otherwise. */

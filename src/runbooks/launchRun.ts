@@ -35,6 +35,9 @@ export async function launchRun(
       singleTenant: run.scopeKind === 'tenant' ? tenants[0]! : null,
       guards: run.guards,
       gates: run.settings.gates,
+      ...(run.settings.batchSize === undefined
+        ? {}
+        : { sizing: { batchSize: run.settings.batchSize, batchTargetMs: run.settings.batchTargetMs } }),
       preflight: {
         id: preflight.id,
         contentHash: preflight.contentHash,

@@ -1,4 +1,5 @@
 import type { GateChange, GateSettings } from './health/gateSettings.js';
+import type { RunSizing } from './sizing/runSizing.js';
 import type { PreflightSummary, RunGuards, RunTuning, TuneRequest, TuneResult } from './model.js';
 
 /** What a run's root workflow needs to know; the starter hands it over. */
@@ -11,6 +12,8 @@ export interface RunToLaunch {
   guards: RunGuards;
   /** Its health-gate thresholds, as resolved when it was written (absent on runs written before the gates). */
   gates?: GateSettings;
+  /** How it sizes its batches, as written (absent: the launcher's settings). */
+  sizing?: RunSizing;
 }
 
 /**
@@ -30,7 +33,7 @@ export type TuneOutcome = { tuned: TuneResult } | { refused: string } | 'no_work
 export interface RunLauncher {
   /** Where runs are launched, for messages: "Temporal at 127.0.0.1:7233". */
   readonly name: string;
-  /** The parallelism and batch size runs start with (a one-tenant run has no parallelism). */
+  /** The parallelism and batch sizing runs start with (a one-tenant run has no parallelism). */
   readonly settings: RunTuning;
   /** The deployment's health-gate thresholds (`HEALTH_*`), which win over the engine's and each runbook's defaults. */
   readonly gates: GateChange;

@@ -5,6 +5,7 @@
  * use the schema.
  */
 import type { GateSettings } from './health/gateSettings.js';
+import type { BatchSizing } from './sizing/batchSizer.js';
 
 /** The phrase an operator types to confirm an all-tenants run. */
 export const ALL_TENANTS_PHRASE = 'ALL TENANTS';
@@ -45,6 +46,8 @@ export interface RunCounts {
   changed?: number;
   batches?: number;
   breakdown?: Record<string, number>;
+  /** The newest size of a run that sizes its batches itself: where its next tenant starts. */
+  batchSize?: number;
 }
 
 /** What stops a run on its own to let an operator look: too many failed tenants, or a canary wave. */
@@ -80,6 +83,8 @@ export interface TenantCounts {
   remaining?: number;
   /** Where the tenant's time went: its batches' statements and the verification, in milliseconds. */
   spentMs?: { batches?: number; verification?: number };
+  /** Its batch size, while the run sizes its batches itself. */
+  sizing?: BatchSizing;
 }
 
 export type ScopeKind = 'tenant' | 'tenants' | 'all_tenants';
@@ -107,6 +112,8 @@ export interface TuneRequest {
   by: string;
   parallelism?: number;
   batchSize?: number;
+  /** A target batch duration: the run sizes its batches itself from now on; null: at `batchSize` from now on. */
+  batchTargetMs?: number | null;
   /** The health-gate thresholds to go on with: the recorded ones with the operator's changes. */
   gates?: GateSettings;
 }
@@ -114,7 +121,10 @@ export interface TuneRequest {
 /** The settings a run goes on with, and an operator may tune. */
 export interface RunTuning {
   parallelism: number;
+  /** Rows per batch; where a run sizes its batches itself, the size it starts with. */
   batchSize: number;
+  /** Present when the run sizes its batches itself: how long it aims a batch to take. */
+  batchTargetMs?: number;
   /** Its health-gate thresholds (runs started before the gates have none). */
   gates?: GateSettings;
 }

@@ -29,6 +29,7 @@ export type RefusalCode =
   | 'not_started'
   | 'invalid_tuning'
   | 'invalid_guards'
+  | 'invalid_batch_size'
   | 'nothing_to_retry';
 
 /**

@@ -84,7 +84,7 @@ export async function settleItem(
 ): Promise<void> {
   await q.query(
     `UPDATE operation_run_items
-        SET status = $3, error = $4,
+        SET status = $3, error = $4, progress_at = now(),
             started_at = coalesce(started_at, now()),
             completed_at = CASE WHEN $3 = ANY($5::text[]) THEN now() ELSE NULL END
       WHERE run_id = $1 AND tenant_id = $2 AND NOT (status = ANY($5::text[]))`,
@@ -95,32 +95,47 @@ export async function settleItem(
 /**
  * Locks an item for the rest of the transaction (batches and settling a tenant take turns),
  * says whether its run is paused right now (a paused run takes no new batch) and whether the
- * health gates hold the tenant, and gives the
- * run's parameters and instant, which its batches and verification work with.
+ * health gates hold the tenant, and gives the run's newest batch size (where it sizes its batches
+ * itself), parameters and instant, which its batches and verification work with.
  */
 export async function lockItemCounts(
   q: Queryable,
   runId: string,
   tenantId: number,
-): Promise<{ status: ItemStatus; counts: TenantCounts; runPaused: boolean; held: boolean; context: RunContext }> {
+): Promise<{
+  status: ItemStatus;
+  counts: TenantCounts;
+  runPaused: boolean;
+  held: boolean;
+  runBatchSize: number | null;
+  context: RunContext;
+}> {
   const { rows } = await q.query<{
     status: ItemStatus;
     counts: TenantCounts;
     runPaused: boolean;
     held: boolean;
+    runBatchSize: number | null;
     parameters: Record<string, unknown>;
     asOf: Date;
   }>(
     `SELECT i.status, i.counts, r.paused_at IS NOT NULL AS "runPaused", i.held_since IS NOT NULL AS held,
-            r.parameters, r.as_of AS "asOf"
+            (r.counts ->> 'batchSize')::int AS "runBatchSize", r.parameters, r.as_of AS "asOf"
        FROM operation_run_items i JOIN operation_runs r ON r.id = i.run_id
       WHERE i.run_id = $1 AND i.tenant_id = $2
         FOR UPDATE OF i`,
     [runId, tenantId],
   );
   if (!rows[0]) throw new Error(`run ${runId} has no item for tenant ${tenantId}`);
-  const { status, counts, runPaused, held, parameters, asOf } = rows[0];
-  return { status, counts: { ...EMPTY_COUNTS, ...counts }, runPaused, held, context: { parameters, asOf } };
+  const { status, counts, runPaused, held, runBatchSize, parameters, asOf } = rows[0];
+  return {
+    status,
+    counts: { ...EMPTY_COUNTS, ...counts },
+    runPaused,
+    held,
+    runBatchSize,
+    context: { parameters, asOf },
+  };
 }
 
 export async function saveItemCounts(
@@ -129,11 +144,10 @@ export async function saveItemCounts(
   tenantId: number,
   counts: TenantCounts,
 ): Promise<void> {
-  await q.query('UPDATE operation_run_items SET counts = $3 WHERE run_id = $1 AND tenant_id = $2', [
-    runId,
-    tenantId,
-    JSON.stringify(counts),
-  ]);
+  await q.query(
+    'UPDATE operation_run_items SET counts = $3, progress_at = now() WHERE run_id = $1 AND tenant_id = $2',
+    [runId, tenantId, JSON.stringify(counts)],
+  );
 }
 
 export async function itemProgress(q: Queryable, runId: string, tenantId: number): Promise<TenantProgress> {
@@ -165,7 +179,7 @@ export function progressOf(
 
 /** The run's totals as of now, from its items (`r` is the run row). */
 const COUNTS_OF_ITEMS = `
-  SELECT jsonb_build_object(
+  SELECT jsonb_strip_nulls(jsonb_build_object(
            'tenants', count(*),
            'tenantsPending', count(*) FILTER (WHERE i.status = 'pending'),
            'tenantsRunning', count(*) FILTER (WHERE i.status = 'running'),
@@ -175,11 +189,14 @@ const COUNTS_OF_ITEMS = `
            'examined', coalesce(sum((i.counts ->> 'examined')::bigint), 0),
            'changed', coalesce(sum((i.counts ->> 'changed')::bigint), 0),
            'batches', coalesce(sum((i.counts ->> 'batches')::bigint), 0),
+           'batchSize', (array_agg((i.counts -> 'sizing' ->> 'size')::int
+                                   ORDER BY (i.counts -> 'sizing' ->> 'at')::bigint DESC)
+                           FILTER (WHERE i.counts ? 'sizing'))[1],
            'breakdown', coalesce((
              SELECT jsonb_object_agg(key, total) FROM (
                SELECT b.key, sum(b.value::bigint) AS total
                  FROM operation_run_items i2, jsonb_each_text(i2.counts -> 'breakdown') b
-                WHERE i2.run_id = r.id GROUP BY b.key) per_key), '{}'::jsonb))
+                WHERE i2.run_id = r.id GROUP BY b.key) per_key), '{}'::jsonb)))
     FROM operation_run_items i WHERE i.run_id = r.id`;
 
 /**

@@ -23,6 +23,7 @@ import { resolveScope, sameScope, type ResolvedScope } from './scope.js';
 import { validateStartRequest, type StartRequest } from './validateStart.js';
 import type { RunGuards } from './model.js';
 import { applyGateChange, DEFAULT_GATES } from './health/gateSettings.js';
+import { applySizing } from './sizing/runSizing.js';
 
 export interface StartDeps {
   pool: pg.Pool;
@@ -155,7 +156,8 @@ async function insertOrReplayRun(
     guards: plan.guards,
     retryOf: plan.retryOf,
     settings: {
-      ...(scope.kind === 'tenant' ? { batchSize: deps.launcher.settings.batchSize } : deps.launcher.settings),
+      ...(scope.kind === 'tenant' ? {} : { parallelism: deps.launcher.settings.parallelism }),
+      ...applySizing(deps.launcher.settings, plan.request.sizing ?? {}),
       gates: applyGateChange(applyGateChange(DEFAULT_GATES, runbook.gates), deps.launcher.gates),
     },
   });

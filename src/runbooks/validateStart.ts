@@ -6,6 +6,7 @@ import { parseParameters } from './parameters.js';
 import { getRunbook } from './registry.js';
 import type { ScopeInput } from './scope.js';
 import { ALL_TENANTS_PHRASE, type RunSource } from './model.js';
+import { checkSizingRequest, type SizingRequest } from './sizing/runSizing.js';
 
 export const REASON_LENGTH = { min: 10, max: 500 } as const;
 
@@ -26,6 +27,8 @@ export interface StartRequest {
   guards?: GuardsInput;
   /** The run whose failed tenants this start retries. */
   retryOf?: string | null;
+  /** Its batch size (auto or rows) and target duration; the deployment's (`RUNBOOK_BATCH_*`) otherwise. */
+  sizing?: SizingRequest;
 }
 
 export interface GuardsInput {
@@ -71,7 +74,7 @@ function validIdempotencyKey(key: string | null | undefined): string | null {
   return key;
 }
 
-/** The checks that need no data: runbook, capabilities, parameters, reason, idempotency key, typed confirmation. */
+/** The checks that need no data: runbook, capabilities, parameters, reason, idempotency key, batch size, typed confirmation. */
 export function validateStartRequest(request: StartRequest): {
   runbook: RunbookDefinition;
   reason: string;
@@ -83,6 +86,7 @@ export function validateStartRequest(request: StartRequest): {
   const parameters = parseParameters(runbook.parameters, request.parameters);
   const reason = validReason(request.reason);
   const idempotencyKey = validIdempotencyKey(request.idempotencyKey);
+  if (request.sizing) checkSizingRequest(request.sizing, runbook, 'invalid_batch_size');
   if (request.scope.kind === 'all_tenants') {
     if (request.confirmation !== ALL_TENANTS_PHRASE) {
       throw new RunbookRefusal(

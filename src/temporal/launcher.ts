@@ -18,7 +18,11 @@ export function temporalLauncher(config: Config, connect: () => Promise<Client>)
   const workflows = () => import('./runWorkflows.js');
   return {
     name: `Temporal at ${config.temporal.address}`,
-    settings: { parallelism: config.runs.childParallelism, batchSize: config.runs.batchSize },
+    settings: {
+      parallelism: config.runs.childParallelism,
+      batchSize: config.runs.batchSize,
+      ...(config.runs.batchTargetMs === undefined ? {} : { batchTargetMs: config.runs.batchTargetMs }),
+    },
     gates: config.health.gates,
     workflowIdOf: workflowIdFor,
     start: async (run) => (await workflows()).startRunWorkflow(await target(), run),

@@ -42,7 +42,12 @@ async function startRoot(target: LaunchTarget, run: RunToLaunch, searchAttribute
   const base = {
     runId: run.runId,
     runbook: run.runbook,
-    settings: { ...target.settings, gates: run.gates },
+    settings: {
+      ...target.settings,
+      // The run's own sizing wins over the deployment's, down to having no target (a fixed size).
+      ...(run.sizing && { batchSize: run.sizing.batchSize, batchTargetMs: run.sizing.batchTargetMs }),
+      gates: run.gates,
+    },
     preflight: run.preflight,
     searchAttributes,
   };

@@ -6,6 +6,7 @@ import { log } from '@temporalio/activity';
 import { createActivities } from '../activities/index.js';
 import { firstLine } from '../errors.js';
 import { HealthMonitor } from '../runbooks/health/healthMonitor.js';
+import type { RunObserver } from '../runbooks/runObserver.js';
 import type { Config } from '../config.js';
 import { temporalUnavailable, tlsOption } from './connection.js';
 import { temporalLauncher } from './launcher.js';
@@ -25,6 +26,8 @@ export async function createWorker(options: {
   pool: pg.Pool;
   taskQueue?: string;
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Told of every batch and hold (the worker's metrics, WORKER_METRICS_PORT); nobody by default. */
+  observer?: RunObserver;
 }): Promise<Worker> {
   const taskQueue = options.taskQueue ?? options.config.temporal.taskQueue;
   // The runs the deploy workflow starts go to the queue this worker polls.
@@ -46,6 +49,7 @@ export async function createWorker(options: {
         },
       }),
       outageWindowMs: config.outageWindowMs,
+      observer: options.observer,
       starter: { pool: options.pool, launcher: temporalLauncher(config, () => Promise.resolve(temporal)) },
     }),
     // Heartbeats carry cancellation back to a batch activity: a short throttle lets it stop

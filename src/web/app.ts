@@ -13,6 +13,7 @@ import cookiesPlugin from './plugins/external/cookies.js';
 import csrfPlugin from './plugins/external/csrf.js';
 import formBodyPlugin from './plugins/external/formBody.js';
 import helmetPlugin from './plugins/external/helmet.js';
+import metricsPlugin from './plugins/external/metrics.js';
 import rateLimitPlugin from './plugins/external/rateLimit.js';
 import staticPlugin from './plugins/external/static.js';
 import { adminRoutes } from './routes/admin/index.js';
@@ -91,6 +92,8 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
     temporalLauncher(deps.config, () => Promise.resolve(deps.temporal)),
   );
 
+  // First, so that a request's time includes every hook after it.
+  await app.register(metricsPlugin);
   await app.register(helmetPlugin, { secure: deps.config.cookieSecure });
   await app.register(cookiesPlugin);
   await app.register(formBodyPlugin);

@@ -1,6 +1,7 @@
 import { ApplicationFailure, defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { GateSettings } from '../runbooks/health/gateSettings.js';
-import type { PreflightSummary, TuneRequest, TuneResult } from '../runbooks/model.js';
+import type { RunSettings } from '../config.js';
+import type { PreflightSummary, RunTuning, TuneRequest, TuneResult } from '../runbooks/model.js';
 
 /** The preflight the run was confirmed against. */
 export const preflightQuery = defineQuery<PreflightSummary | null>('preflight');
@@ -18,10 +19,22 @@ export const resumeSignal = defineSignal<[ControlSignal]>('resume');
 /** Limits of live tuning: wide enough for any real run, narrow enough to stay safe. */
 export const TUNING_LIMITS = { parallelism: { min: 1, max: 64 }, batchSize: { min: 50, max: 50_000 } } as const;
 
+/** What a tune reports of a run's settings: a target only while it sizes its batches itself. */
+export function tuningOf(parallelism: number, settings: RunSettings): RunTuning {
+  return {
+    parallelism,
+    batchSize: settings.batchSize,
+    ...(settings.batchTargetMs === undefined ? {} : { batchTargetMs: settings.batchTargetMs }),
+    gates: settings.gates,
+  };
+}
+
 /** Changes a running run's parallelism and batch size; new children and batches use them. */
 export const tuneUpdate = defineUpdate<TuneResult, [TuneRequest]>('tune');
 /** A fan-out passes a new batch size on to its running children. */
 export const batchSizeSignal = defineSignal<[number]>('batchSize');
+/** A fan-out passes a new target batch duration (null: a fixed size from now on) on to its running children. */
+export const batchTargetSignal = defineSignal<[number | null]>('batchTarget');
 /** A fan-out passes tuned health-gate thresholds on to its running children. */
 export const gatesSignal = defineSignal<[GateSettings]>('gates');
 /** A child tells its fan-out that a critical threshold is crossed (which): the run pauses for an operator. */
@@ -39,7 +52,12 @@ function inRange(name: string, value: number | undefined, limits: { min: number;
 
 /** The update's validator: a refused change never reaches the workflow's history. */
 export function validateTuning(request: TuneRequest, options: { parallelismAllowed: boolean }): void {
-  if (request.parallelism === undefined && request.batchSize === undefined && request.gates === undefined) {
+  if (
+    request.parallelism === undefined &&
+    request.batchSize === undefined &&
+    request.batchTargetMs === undefined &&
+    request.gates === undefined
+  ) {
     throw ApplicationFailure.nonRetryable(
       'Give a parallelism, a batch size or a health-gate threshold to change.',
       'InvalidTuning',

@@ -14,6 +14,7 @@ import { FanOutState, type RunProgress } from './fanOutState.js';
 import type { FanOutInput } from './inputs.js';
 import {
   batchSizeSignal,
+  batchTargetSignal,
   criticalSignal,
   gatesSignal,
   PAUSED_BY_ITSELF,
@@ -21,6 +22,7 @@ import {
   preflightQuery,
   resumeSignal,
   tuneUpdate,
+  tuningOf,
   validateTuning,
 } from './queries.js';
 import type { TuneRequest } from '../runbooks/model.js';
@@ -69,17 +71,14 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
   setHandler(criticalSignal, async (reason) => {
     if (!state.paused) await pauseItself(reason);
   });
-  const tuning = () => ({
-    parallelism: settings.childParallelism,
-    batchSize: settings.batchSize,
-    gates: settings.gates,
-  });
+  const tuning = () => tuningOf(settings.childParallelism, settings);
   setHandler(
     tuneUpdate,
     async (request) => {
       const from = tuning();
       settings.childParallelism = request.parallelism ?? settings.childParallelism;
       settings.batchSize = request.batchSize ?? settings.batchSize;
+      if (request.batchTargetMs !== undefined) settings.batchTargetMs = request.batchTargetMs ?? undefined;
       // Resolved and checked by the engine (tuneRun) against the run's recorded thresholds.
       settings.gates = request.gates ?? settings.gates;
       // Running children take the new values from their next batch on.
@@ -88,6 +87,9 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
         ...(request.batchSize === undefined
           ? []
           : running.map((child) => child.signal(batchSizeSignal, settings.batchSize))),
+        ...(request.batchTargetMs === undefined
+          ? []
+          : running.map((child) => child.signal(batchTargetSignal, request.batchTargetMs ?? null))),
         ...(settings.gates === from.gates ? [] : running.map((child) => child.signal(gatesSignal, settings.gates!))),
       ]);
       return { from, to: tuning() };

@@ -14,6 +14,7 @@ import { failureMessage, isBusinessFailure, ownRun, runbookActivities, withBusin
 import type { TenantInput } from './inputs.js';
 import {
   batchSizeSignal,
+  batchTargetSignal,
   criticalSignal,
   gatesSignal,
   PAUSED_BY_ITSELF,
@@ -21,6 +22,7 @@ import {
   preflightQuery,
   resumeSignal,
   tuneUpdate,
+  tuningOf,
   validateTuning,
 } from './queries.js';
 import type { TuneRequest } from '../runbooks/model.js';
@@ -54,6 +56,7 @@ export async function runbookTenantWorkflow(input: TenantInput): Promise<TenantP
   setHandler(tenantProgressQuery, () => progress);
   setHandler(preflightQuery, () => input.preflight);
   setHandler(batchSizeSignal, (batchSize) => void (settings.batchSize = batchSize));
+  setHandler(batchTargetSignal, (targetMs) => void (settings.batchTargetMs = targetMs ?? undefined));
   setHandler(gatesSignal, (gates) => void (settings.gates = gates));
   // Paused with its run (its parent tells it): no new batch until resumed.
   let paused = false;
@@ -62,10 +65,11 @@ export async function runbookTenantWorkflow(input: TenantInput): Promise<TenantP
   setHandler(
     tuneUpdate,
     (request) => {
-      const from = { parallelism: 1, batchSize: settings.batchSize, gates: settings.gates };
+      const from = tuningOf(1, settings);
       settings.batchSize = request.batchSize ?? settings.batchSize;
+      if (request.batchTargetMs !== undefined) settings.batchTargetMs = request.batchTargetMs ?? undefined;
       settings.gates = request.gates ?? settings.gates;
-      return { from, to: { parallelism: 1, batchSize: settings.batchSize, gates: settings.gates } };
+      return { from, to: tuningOf(1, settings) };
     },
     { validator: (request: TuneRequest) => validateTuning(request, { parallelismAllowed: false }) },
   );
@@ -78,6 +82,7 @@ export async function runbookTenantWorkflow(input: TenantInput): Promise<TenantP
       runbook: input.runbook,
       tenantId,
       batchSize: settings.batchSize,
+      batchTargetMs: settings.batchTargetMs,
       timeBudgetMs,
       gates: settings.gates,
     });

@@ -1,3 +1,4 @@
+import type { SizingRequest } from '../../src/runbooks/sizing/runSizing.js';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type pg from 'pg';
@@ -46,6 +47,8 @@ export type StartOptions = {
   runbook?: string;
   /** The runbook's parameters: FLAG_PARAMETERS for RUNBOOK unless given. */
   parameters?: Record<string, unknown>;
+  /** Its batch size and target, over the harness's settings. */
+  sizing?: SizingRequest;
 };
 
 /** Preflights the scope and starts against it through the one starter, as the console does. */
@@ -70,6 +73,7 @@ export async function startTestRun(
       confirmation: scope.kind === 'all_tenants' ? ALL_TENANTS_PHRASE : null,
       preflightId: preflight.id,
       guards: options.guards,
+      sizing: options.sizing,
     },
   );
   return { preflight, run };

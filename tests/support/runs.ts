@@ -4,6 +4,9 @@ import { expect } from 'vitest';
 import { ALL_CAPABILITIES } from '../../src/runbooks/capabilities.js';
 import type { Initiator } from '../../src/runbooks/initiator.js';
 import { getRun, getRunItems, type RunRecord } from '../../src/runbooks/runs.js';
+import type { Client } from '@temporalio/client';
+import { queryRunProgress } from '../../src/temporal/runWorkflows.js';
+import { until } from './until.js';
 
 /** Polls the run row until it is completed (the workflow's own record of its end). */
 export async function waitForRun(pool: pg.Pool, runId: string, timeoutMs = 90_000): Promise<RunRecord> {
@@ -124,4 +127,13 @@ export function rowsPerTenant(rows: Iterable<{ tenantId: number }>): Map<number,
   const byTenant = new Map<number, number>();
   for (const row of rows) byTenant.set(row.tenantId, (byTenant.get(row.tenantId) ?? 0) + 1);
   return byTenant;
+}
+
+/** Waits until a fan-out runs `children` tenants at once, by its own progress query. */
+export async function untilChildrenRunning(client: Client, runId: string, children: number): Promise<void> {
+  await until(
+    () => queryRunProgress(client, runId),
+    (progress) => progress.running === children,
+    `${children} children to run`,
+  );
 }

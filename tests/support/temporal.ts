@@ -6,6 +6,7 @@ import { inject } from 'vitest';
 import { loadConfig, type Config, type RunSettings } from '../../src/config.js';
 import type { GateChange } from '../../src/runbooks/health/gateSettings.js';
 import type { RunLauncher } from '../../src/runbooks/launcher.js';
+import type { RunObserver } from '../../src/runbooks/runObserver.js';
 import { temporalLauncher } from '../../src/temporal/launcher.js';
 import { createWorker } from '../../src/temporal/worker.js';
 
@@ -70,10 +71,11 @@ export async function testClient(config: Config): Promise<Client> {
   return new Client({ connection, namespace: config.temporal.namespace });
 }
 
-/** A real worker on the config's task queue, using the workflow bundle built once per run. */
+/** A real worker on the config's task queue, using the workflow bundle built once per run (and telling `observer`). */
 export async function testWorker(
   config: Config,
   pool: pg.Pool,
+  options: { observer?: RunObserver } = {},
 ): Promise<{ worker: Worker; connection: NativeConnection }> {
   quietRuntime();
   const connection = await NativeConnection.connect({ address: config.temporal.address });
@@ -82,6 +84,7 @@ export async function testWorker(
     config,
     pool,
     workflowBundle: { codePath: inject('workflowBundlePath') },
+    observer: options.observer,
   });
   return { worker, connection };
 }

@@ -6,6 +6,8 @@ import { auditReason, findRetriesOf, getRunAuditTrail, getRunItems, type RunItem
 import { describeScope } from '../../runbooks/scope.js';
 import { formatGateDuration } from '../../runbooks/health/gateSettings.js';
 import { gatesLine } from '../../runbooks/health/gateFields.js';
+import { batchSizeText } from '../../runbooks/sizing/batchSizeText.js';
+import type { RunRecord } from '../../runbooks/runs.js';
 import { phaseOf, runClock } from '../../runbooks/runPhase.js';
 import { withDeps } from '../deps.js';
 import { CLI, heldHint, pauseHint } from '../hints.js';
@@ -37,6 +39,12 @@ function guardsLine(guards: RunGuards): string | null {
   return parts.length ? `  guards: ${parts.join('; ')}` : null;
 }
 
+/** How the run sizes its batches, and where an auto size stands (as of the run's last refresh). */
+function sizingLine(run: RunRecord): string | null {
+  const text = batchSizeText(run.settings, run.counts.batchSize);
+  return text && `  ${text}`;
+}
+
 export async function runsShow(id: string, options: { json?: boolean }): Promise<void> {
   await withDeps(async ({ database }) => {
     const run = await existingRun(database.pool, id);
@@ -61,6 +69,7 @@ export async function runsShow(id: string, options: { json?: boolean }): Promise
           ? `  held by the health gates ${formatGateDuration(runClock(run, new Date()).heldMs)} in all`
           : null,
         `  health gates: ${gatesLine(run.settings.gates)}`,
+        sizingLine(run),
         guardsLine(run.guards),
         run.retryOf ? `  retries the failed tenants of run ${run.retryOf}` : null,
         ...retries.map(

@@ -1,6 +1,7 @@
 import { tuneRun } from '../../runbooks/control.js';
 import { UsageError } from '../../errors.js';
 import { gateDifferences, kebabCase, parseGateChange, type GateFieldName } from '../../runbooks/health/gateFields.js';
+import { batchSizeName, type BatchSizeChoice } from '../../runbooks/sizing/batchSizeText.js';
 import { withDeps } from '../deps.js';
 import { withCliHint } from '../hints.js';
 import { cliInitiator } from '../initiator.js';
@@ -8,9 +9,13 @@ import { printResult } from '../output.js';
 
 export async function runsTune(
   id: string,
-  options: { parallelism?: number; batchSize?: number; reason: string; json?: boolean } & Partial<
-    Record<GateFieldName, string>
-  >,
+  options: {
+    parallelism?: number;
+    batchSize?: BatchSizeChoice;
+    batchTarget?: number;
+    reason: string;
+    json?: boolean;
+  } & Partial<Record<GateFieldName, string>>,
 ): Promise<void> {
   const gates = parseGateChange(options, (name) => `--${kebabCase(name)}`);
   if ('problem' in gates) throw new UsageError(gates.problem);
@@ -22,7 +27,8 @@ export async function runsTune(
         initiator: cliInitiator(),
         source: 'cli',
         parallelism: options.parallelism,
-        batchSize: options.batchSize,
+        batchSize: options.batchSize && ('auto' in options.batchSize ? 'auto' : options.batchSize.rows),
+        batchTargetMs: options.batchTarget,
         gates: gates.change,
         reason: options.reason,
       },
@@ -35,7 +41,7 @@ export async function runsTune(
       () =>
         [
           `Run ${id}: parallelism ${tuned.from.parallelism} → ${tuned.to.parallelism}`,
-          `batch size ${tuned.from.batchSize} → ${tuned.to.batchSize}`,
+          `batch size ${batchSizeName(tuned.from)} → ${batchSizeName(tuned.to)}`,
           ...gateDifferences(tuned.from.gates, tuned.to.gates),
         ].join(', ') + '.',
     );

@@ -3,6 +3,7 @@ import type { RunbookDefinition } from '../../runbooks/definition.js';
 import { runPreflight } from '../../runbooks/preflight.js';
 import { getRunbook } from '../../runbooks/registry.js';
 import type { ScopeInput } from '../../runbooks/scope.js';
+import type { BatchSizeChoice } from '../../runbooks/sizing/batchSizeText.js';
 import type { GuardsInput, StartRequest } from '../../runbooks/validateStart.js';
 import { withDeps } from '../deps.js';
 import { cliInitiator } from '../initiator.js';
@@ -24,6 +25,8 @@ export interface StartOptions {
   maxFailedPercent?: number;
   canary?: number;
   canaryTenants?: string;
+  batchSize?: BatchSizeChoice;
+  batchTarget?: number;
 }
 
 function guardsOf(options: StartOptions): GuardsInput | undefined {
@@ -80,6 +83,7 @@ export function startRunbook(named: RunbookDefinition | null) {
         confirmation: options.confirm ?? null,
         preflightId: options.preflight ?? null,
         guards: guardsOf(options),
+        sizing: { batchSize: options.batchSize, batchTargetMs: options.batchTarget },
       };
       await startFromCli(deps, request, options);
     });

@@ -4,7 +4,7 @@ import { EXPORT_FORMATS, type ExportFormat } from '../../runbooks/exportFormats.
 import { GATE_FIELD_NAMES, GATE_FIELDS, kebabCase } from '../../runbooks/health/gateFields.js';
 import { RUN_FILTERS, type RunFilter } from '../../runbooks/model.js';
 import { lazyAction } from '../lazy.js';
-import { wholeNumber } from '../options.js';
+import { batchSizeOption, batchTargetOption, wholeNumber } from '../options.js';
 
 function exportFormat(raw: string): ExportFormat {
   if (!EXPORT_FORMATS.includes(raw as ExportFormat))
@@ -73,12 +73,21 @@ export function registerRunsCommands(program: Command): void {
   const tune = runs
     .command('tune')
     .description(
-      "Change a running run's child parallelism (1–64), batch size (50–50,000) and health-gate thresholds; " +
+      "Change a running run's child parallelism (1–64), batch size (auto, or 50–50,000 rows) and health-gate thresholds; " +
         'new children and batches use them',
     )
     .argument('<id>', 'the run id')
     .option('--parallelism <n>', 'tenant workflows at once', wholeNumber(0))
-    .option('--batch-size <n>', 'rows per batch statement', wholeNumber(0));
+    .option(
+      '--batch-size <auto|rows>',
+      'auto: batches sized to take --batch-target; or rows per batch',
+      batchSizeOption,
+    )
+    .option(
+      '--batch-target <duration>',
+      'what an auto-sized batch aims to take (makes the run size them itself)',
+      batchTargetOption,
+    );
   // Each health-gate threshold, as its environment setting names it (HEALTH_MAX_REPLICA_LAG, …).
   for (const name of GATE_FIELD_NAMES) tune.option(`--${kebabCase(name)} <value>`, GATE_FIELDS[name].help);
   tune

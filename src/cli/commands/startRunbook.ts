@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ALL_TENANTS_PHRASE } from '../../runbooks/model.js';
 import { lazyAction } from '../lazy.js';
-import { wholeNumber } from '../options.js';
+import { batchSizeOption, batchTargetOption, wholeNumber } from '../options.js';
 import type { StartRunbookCatalog } from '../startRunbookCatalog.js';
 
 /** `--tenant a --tenant b` and `--tenant a,b`: one value per flag, so nothing swallows the runbook name. */
@@ -50,6 +50,12 @@ export function registerStartRunbookCommand(program: Command, catalog: StartRunb
     )
     .option('--canary <n>', 'run n tenants first (the first by id), then pause for a go-ahead (resume)', wholeNumber(1))
     .option('--canary-tenants <external_ids>', 'the canary tenants, comma-separated (instead of the first by id)')
+    .option(
+      '--batch-size <auto|rows>',
+      'auto: each batch sized to take --batch-target; or a fixed number of rows (default: RUNBOOK_BATCH_SIZE, auto)',
+      batchSizeOption,
+    )
+    .option('--batch-target <duration>', 'what an auto-sized batch aims to take (default 1s)', batchTargetOption)
     .option('--wait', 'follow the run to its end; exit 0 only when it succeeded')
     .option('--json', 'print machine-readable JSON');
   catalog?.describe(command);

@@ -115,6 +115,8 @@ export const operationRunItems = pgTable(
     completedAt: tstz('completed_at'),
     /** Since when the health gates hold this tenant: its run is held while any of its tenants is. */
     heldSince: tstz('held_since'),
+    /** When its work last moved (a batch committed, the tenant started or settled): a stuck run's age. */
+    progressAt: tstz('progress_at'),
   },
   (t) => [primaryKey({ columns: [t.runId, t.tenantId] })],
 );

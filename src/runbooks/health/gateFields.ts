@@ -1,4 +1,4 @@
-import ms from 'ms';
+import { parseDuration } from '../durationText.js';
 import {
   DEFAULT_GATES,
   formatGateDuration,
@@ -74,13 +74,7 @@ export const envName = (name: GateFieldName) => `HEALTH_${kebabCase(name).replac
 /** A value as given ("10s", "80%", "12.5"), or why it is none; `none` clears a custom limit. */
 function parseValue(kind: Kind, text: string): number | null | string {
   const trimmed = text.trim();
-  if (kind === 'duration') {
-    // A bare number is seconds, as people say "a lag of 5".
-    const value = /^(\d+(\.\d+)?|\.\d+)$/.test(trimmed) ? Number(trimmed) * 1000 : ms(trimmed as ms.StringValue);
-    return typeof value === 'number' && Number.isFinite(value)
-      ? Math.round(value)
-      : `"${trimmed}" is not a duration (write 500ms, 5s, 2m or 1h)`;
-  }
+  if (kind === 'duration') return parseDuration(trimmed);
   if (kind === 'percent') {
     const match = /^(\d+)\s*%?$/.exec(trimmed);
     return match ? Number(match[1]) : `"${trimmed}" is not a percentage (write 80%)`;

@@ -5,6 +5,7 @@ import { actionRefusal, controlRun, tuneRun, type RunAction } from '../../../../
 import { EXPORT_FORMATS, type ExportFormat } from '../../../../runbooks/exportFormats.js';
 import { exportCsv, exportRun } from '../../../../runbooks/exportRun.js';
 import { GATE_FIELD_NAMES, parseGateChange, type GateFieldName } from '../../../../runbooks/health/gateFields.js';
+import { parseBatchSize, parseBatchTarget } from '../../../../runbooks/sizing/batchSizeText.js';
 import { RunbookRefusal } from '../../../../runbooks/refusal.js';
 import { RUNBOOKS } from '../../../../runbooks/registry.js';
 import { findRetriesOf, getRun, listRunSummaries, normalizeRunId, type RunRecord } from '../../../../runbooks/runs.js';
@@ -74,14 +75,16 @@ const actionBody = {
     ...CSRF_FIELD,
     reason: { type: 'string', maxLength: 4000 },
     parallelism: wholeNumberText,
-    batchSize: wholeNumberText,
+    // "auto" or rows, and a duration; parsed by the engine's own rules.
+    batchSize: { type: 'string', maxLength: 12 },
+    batchTarget: { type: 'string', maxLength: 40 },
     // Health-gate thresholds as people write them (5s, 80%); parsed by the engine's own rules.
     ...Object.fromEntries(GATE_FIELD_NAMES.map((name) => [name, { type: 'string', maxLength: 40 }])),
   },
   additionalProperties: false,
 } as const;
 
-type ActionBody = { reason?: string; parallelism?: string; batchSize?: string } & Partial<
+type ActionBody = { reason?: string; parallelism?: string; batchSize?: string; batchTarget?: string } & Partial<
   Record<GateFieldName, string>
 >;
 
@@ -95,6 +98,18 @@ async function runOr404(pool: Parameters<typeof getRun>[0], id: string): Promise
 
 const numberOrUndefined = (text: string | undefined) =>
   text === undefined || text.trim() === '' ? undefined : Number(text.trim());
+
+/** The tune form's batch size ("auto" or rows) and target duration; empty keeps them. */
+function sizingOf(fields: ActionFields): { batchSize?: number | 'auto'; batchTargetMs?: number } {
+  const size = fields.batchSize === '' ? undefined : parseBatchSize(fields.batchSize);
+  if (typeof size === 'string') throw new RunbookRefusal('invalid_tuning', `Batch size: ${size}.`);
+  const target = fields.batchTarget === '' ? undefined : parseBatchTarget(fields.batchTarget);
+  if (typeof target === 'string') throw new RunbookRefusal('invalid_tuning', `Batch target: ${target}.`);
+  return {
+    ...(size && { batchSize: 'auto' in size ? ('auto' as const) : size.rows }),
+    ...(target === undefined ? {} : { batchTargetMs: target }),
+  };
+}
 
 /**
  * The runs list (newest first, filtered, keyset pages), a run's page with its live part
@@ -278,6 +293,7 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
         reason: body.reason ?? '',
         parallelism: body.parallelism?.trim() ?? '',
         batchSize: body.batchSize?.trim() ?? '',
+        batchTarget: body.batchTarget?.trim() ?? '',
         ...(Object.fromEntries(GATE_FIELD_NAMES.map((name) => [name, body[name]?.trim() ?? ''])) as Record<
           GateFieldName,
           string
@@ -293,7 +309,7 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
           await tuneRun(controlDeps, {
             ...asked,
             parallelism: numberOrUndefined(fields.parallelism),
-            batchSize: numberOrUndefined(fields.batchSize),
+            ...sizingOf(fields),
             gates: gates.change,
           });
         } else {

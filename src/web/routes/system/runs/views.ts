@@ -26,6 +26,7 @@ import { REASON_LENGTH } from '../../../../runbooks/validateStart.js';
 import { TUNING_LIMITS } from '../../../../workflows/queries.js';
 import type { RunCounts, TuneResult } from '../../../../runbooks/model.js';
 import { inDeclaredOrder, NO_PARAMETERS, parameterText } from '../../../../runbooks/parameters.js';
+import { batchSizeChange, batchSizeName, batchSizeText } from '../../../../runbooks/sizing/batchSizeText.js';
 import { NOTICES, type Notice } from './notice.js';
 
 /** The plain view models the runs pages render; views never see database rows. */
@@ -141,11 +142,11 @@ function pace(run: RunLive, inScope: number | null, clock: ReturnType<typeof run
 }
 
 /** The parallelism and batch size the run goes on with, as recorded at its start and at each tune. */
-function settingsText(run: Pick<RunLive, 'scopeKind' | 'settings'>): string | null {
-  const { parallelism, batchSize } = run.settings;
+function settingsText(run: Pick<RunLive, 'scopeKind' | 'settings' | 'counts'>): string | null {
+  const { parallelism } = run.settings;
   const parts = [
     run.scopeKind !== 'tenant' && parallelism !== undefined ? `${plural(parallelism, 'tenant')} at once` : null,
-    batchSize !== undefined ? `batches of ${count(batchSize)} rows` : null,
+    batchSizeText(run.settings, run.counts.batchSize),
   ].filter((part): part is string => part !== null);
   return parts.length ? parts.join(' · ') : null;
 }
@@ -217,7 +218,7 @@ function tuneText(metadata: unknown): string {
   if (!from || !to) return '';
   return [
     from.parallelism !== to.parallelism ? `parallelism ${from.parallelism} → ${to.parallelism}` : null,
-    from.batchSize !== to.batchSize ? `batch size ${count(from.batchSize)} → ${count(to.batchSize)}` : null,
+    batchSizeChange(from, to),
     ...gateDifferences(from.gates, to.gates),
   ]
     .filter((part): part is string => part !== null)
@@ -325,12 +326,16 @@ function guardsText(run: RunRecord): string[] {
 }
 
 /** What an action's form holds, as typed: the reason, and the tune's values (empty: keep). */
-export type ActionFields = { reason: string; parallelism: string; batchSize: string } & Record<GateFieldName, string>;
+export type ActionFields = { reason: string; parallelism: string; batchSize: string; batchTarget: string } & Record<
+  GateFieldName,
+  string
+>;
 
 export const emptyActionFields = (): ActionFields => ({
   reason: '',
   parallelism: '',
   batchSize: '',
+  batchTarget: '',
   ...(Object.fromEntries(GATE_FIELD_NAMES.map((name) => [name, ''])) as Record<GateFieldName, string>),
 });
 
@@ -355,7 +360,7 @@ export function actionView(
     pause:
       'Pausing lets running tenants finish their current batch; no new batch or tenant starts until someone resumes the run.',
     resume: 'Resuming lets the run start new tenants and batches again.',
-    tune: `New tenants and batches use the new values: parallelism ${TUNING_LIMITS.parallelism.min}–${TUNING_LIMITS.parallelism.max} tenants at once, batch size ${count(TUNING_LIMITS.batchSize.min)}–${count(TUNING_LIMITS.batchSize.max)} rows, and the health gates' thresholds from the next batch on. Leave a field empty to keep it.`,
+    tune: `New tenants and batches use the new values: parallelism ${TUNING_LIMITS.parallelism.min}–${TUNING_LIMITS.parallelism.max} tenants at once, batch size auto (each batch sized to take its target) or ${count(TUNING_LIMITS.batchSize.min)}–${count(TUNING_LIMITS.batchSize.max)} rows, and the health gates' thresholds from the next batch on. Leave a field empty to keep it.`,
   };
   const label: Record<RunAction | 'tune', string> = {
     cancel: 'Cancel the run',
@@ -377,7 +382,14 @@ export function actionView(
     // A one-tenant run has no parallelism to tune.
     multiTenant: run.scopeKind !== 'tenant',
     // What the fields change from, as recorded (a run started before they were has none).
-    current: { parallelism: run.settings.parallelism ?? null, batchSize: run.settings.batchSize ?? null },
+    current: {
+      parallelism: run.settings.parallelism ?? null,
+      batchSize: run.settings.batchSize === undefined ? null : batchSizeName(run.settings),
+      sizeNow:
+        run.settings.batchTargetMs === undefined || run.counts.batchSize === undefined
+          ? null
+          : count(run.counts.batchSize),
+    },
     gates: GATE_FIELD_NAMES.map((name) => ({
       name,
       label: gateLabel(name),

@@ -1,0 +1,2 @@
+-- When each tenant's work last moved (a batch committed, the tenant started or settled): the age of a stuck run, for its alert.
+ALTER TABLE "operation_run_items" ADD COLUMN "progress_at" timestamp (6) with time zone;
