@@ -49,8 +49,9 @@ export async function startDeployRun(deps: StartDeps, release: string, runbookNa
     return { state: 'started', runId: started.run.id };
   } catch (error) {
     if (!(error instanceof RunbookRefusal)) throw error;
-    // Another start took the scope, or the data moved, between the check and the start.
-    if (error.code === 'overlapping_run' || error.code === 'preflight_drift')
+    // Another start took the scope, or the data moved, between the check and the start; or an
+    // operator stopped every run: the release's run starts once they resume them.
+    if (error.code === 'overlapping_run' || error.code === 'preflight_drift' || error.code === 'runs_stopped')
       return { state: 'waiting', reason: error.message };
     return { state: 'refused', reason: error.message };
   }

@@ -10,6 +10,9 @@ import type { BatchSizing } from './sizing/batchSizer.js';
 /** The phrase an operator types to confirm an all-tenants run. */
 export const ALL_TENANTS_PHRASE = 'ALL TENANTS';
 
+/** The phrase an operator types to stop every run. */
+export const STOP_ALL_PHRASE = 'STOP ALL RUNS';
+
 /** The lifecycle of an `operation_runs` row. */
 export const RUN_STATUSES = [
   'queued', // row written by the starter; the workflow has not begun work yet

@@ -30,6 +30,8 @@ export type RefusalCode =
   | 'invalid_tuning'
   | 'invalid_guards'
   | 'invalid_batch_size'
+  | 'runs_stopped'
+  | 'not_stopped'
   | 'nothing_to_retry';
 
 /**

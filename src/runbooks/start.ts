@@ -24,6 +24,7 @@ import { validateStartRequest, type StartRequest } from './validateStart.js';
 import type { RunGuards } from './model.js';
 import { applyGateChange, DEFAULT_GATES } from './health/gateSettings.js';
 import { applySizing } from './sizing/runSizing.js';
+import { refuseWhileStopped } from './stopAll.js';
 
 export interface StartDeps {
   pool: pg.Pool;
@@ -133,6 +134,7 @@ async function insertOrReplayRun(
     const existing = await findRunByIdempotencyKey(client, key);
     if (existing) return { run: replayOf(existing, plan), created: false };
   }
+  await refuseWhileStopped(client, { locked: true });
   const holder = await findOverlappingRun(client, runbook, scope.stored);
   if (holder) throw overlapRefusal(holder, runbook);
   await refuseDrift(client, runbook, scope, preflight, deps.preflightPolicy ?? DEFAULT_PREFLIGHT_POLICY);
@@ -193,9 +195,10 @@ async function auditRefusal(pool: pg.Pool, request: StartRequest, error: unknown
   });
 }
 
-/** Every check of a start that needs no preflight: the request, its scope, guards and retried run. */
+/** Every check of a start that needs no preflight: the request, a stop of every run, its scope, guards and retried run. */
 async function planStart(pool: pg.Pool, request: StartRequest): Promise<StartPlan> {
   const { runbook, reason, idempotencyKey, parameters } = validateStartRequest(request);
+  await refuseWhileStopped(pool);
   const scope = await resolveScope(pool, request.scope);
   return {
     request,

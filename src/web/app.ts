@@ -23,6 +23,7 @@ import { loginRoutes } from './routes/system/login/index.js';
 import { notificationsRoutes } from './routes/system/notifications/index.js';
 import { runbooksRoutes } from './routes/system/runbooks/index.js';
 import { runsRoutes } from './routes/system/runs/index.js';
+import { stopAllRoutes } from './routes/system/runs/stopAll.js';
 import { tenantsRoutes } from './routes/system/tenants/index.js';
 import type { RunLauncher } from '../runbooks/launcher.js';
 import { temporalLauncher } from '../temporal/launcher.js';
@@ -113,6 +114,7 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
   await app.register(loginRoutes);
   await app.register(runbooksRoutes);
   await app.register(runsRoutes);
+  await app.register(stopAllRoutes);
   await app.register(tenantsRoutes);
   await app.register(adminRoutes);
   await app.register(notificationsRoutes);

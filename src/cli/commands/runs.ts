@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { RunAction } from '../../runbooks/control.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../../runbooks/exportFormats.js';
 import { GATE_FIELD_NAMES, GATE_FIELDS, kebabCase } from '../../runbooks/health/gateFields.js';
-import { RUN_FILTERS, type RunFilter } from '../../runbooks/model.js';
+import { RUN_FILTERS, STOP_ALL_PHRASE, type RunFilter } from '../../runbooks/model.js';
 import { lazyAction } from '../lazy.js';
 import { batchSizeOption, batchTargetOption, wholeNumber } from '../options.js';
 
@@ -109,4 +109,20 @@ export function registerRunsCommands(program: Command): void {
       .option('--json', 'print machine-readable JSON')
       .action(lazyAction(async () => (await import('../actions/runsControl.js')).runsControl(action)));
   }
+
+  runs
+    .command('stop-all')
+    .description(
+      'Pause every active run (their tenants finish the batch they are in) and refuse every start, until resume-all',
+    )
+    .requiredOption('--reason <text>', 'why (10–500 characters); audited, and shown on every paused run')
+    .option('--confirm <phrase>', `typed confirmation: "${STOP_ALL_PHRASE}"`)
+    .option('--json', 'print machine-readable JSON')
+    .action(lazyAction(async () => (await import('../actions/runsStopAll.js')).runsStopAll));
+  runs
+    .command('resume-all')
+    .description('Lift a stop-all: resume the runs it paused and allow starts again')
+    .requiredOption('--reason <text>', 'why (10–500 characters); audited')
+    .option('--json', 'print machine-readable JSON')
+    .action(lazyAction(async () => (await import('../actions/runsStopAll.js')).runsResumeAll));
 }

@@ -8,6 +8,8 @@ import { GATE_FIELD_NAMES, parseGateChange, type GateFieldName } from '../../../
 import { parseBatchSize, parseBatchTarget } from '../../../../runbooks/sizing/batchSizeText.js';
 import { RunbookRefusal } from '../../../../runbooks/refusal.js';
 import { RUNBOOKS } from '../../../../runbooks/registry.js';
+import { currentStop } from '../../../../runbooks/stopAll.js';
+import { utcTime } from '../../../../format.js';
 import { findRetriesOf, getRun, listRunSummaries, normalizeRunId, type RunRecord } from '../../../../runbooks/runs.js';
 import { watchRun, type RunWatch } from '../../../../runbooks/runWatch.js';
 import { HttpError, NotFoundError } from '../../../httpErrors.js';
@@ -170,7 +172,13 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
           clear: filter.status || filter.runbook || filter.initiator ? '/system/ops/runs' : null,
         });
       };
-      return reply.renderedPage((await listBodies.read(JSON.stringify(page), render))!, { title: 'Runs' });
+      // The stop's banner is the operator's own (who may lift it), above the list every operator shares.
+      const stop = await currentStop(pool);
+      const banner = app.renderView('partials/runs/stopBanner', {
+        stop: stop && { ...stop, since: utcTime(stop.stoppedAt) },
+        canManage: request.can(CAPABILITIES.runsManage),
+      });
+      return reply.renderedPage(banner + (await listBodies.read(JSON.stringify(page), render))!, { title: 'Runs' });
     },
   );
 
