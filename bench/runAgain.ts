@@ -84,7 +84,7 @@ export function otherSizing(config: Config): Config {
 }
 
 /** The batch sizes a run's items ended with (`counts.sizing`), and how often they changed. */
-export interface ItemSizing {
+interface ItemSizing {
   /** Items that recorded a sizing. */
   items: number;
   /** The items' last sizes (rows of the batch each would have taken next). */
@@ -105,7 +105,7 @@ function median(values: number[]): number | null {
 }
 
 /** The sizing a run's items recorded, or null when none did (a fixed size). */
-export async function readItemSizing(pool: pg.Pool, runId: string): Promise<ItemSizing | null> {
+async function readItemSizing(pool: pg.Pool, runId: string): Promise<ItemSizing | null> {
   const { rows } = await pool.query<{
     size: number;
     msPerRow: number | null;
@@ -135,7 +135,7 @@ export async function readItemSizing(pool: pg.Pool, runId: string): Promise<Item
   };
 }
 
-/** One side of item 2 against item 2c. */
+/** One side of item 2c's pair. */
 interface SizedRun {
   seconds: number;
   /** Run time over the physical limit's (item 1). */
@@ -143,10 +143,18 @@ interface SizedRun {
   batches: number;
 }
 
-/** Item 2c: the run with auto batch sizing against the same run at the tuned constant. */
+/**
+ * Item 2c: the run with auto batch sizing against the same run at the tuned constant, measured
+ * as an adjacent pair late in the bench: the other sizing than item 2's, then item 2's again,
+ * each on a fresh copy, gates as item 2 has them. Item 2's own run (early in the bench, under
+ * other load) is reported beside them, not compared.
+ */
 export interface SizingFigures {
-  /** How item 2 sized its batches (the environment's `RUNBOOK_BATCH_SIZE`); item 2c ran the other way. */
+  /** How item 2 sized its batches (the environment's `RUNBOOK_BATCH_SIZE`); the pair ran the other way first. */
   item2: SizingKind;
+  /** Item 2's own run time (start → completed), measured early in the bench; not in the ratio. */
+  item2Seconds: number;
+  /** The pair's auto-sized run. */
   auto: SizedRun & {
     targetMs: number;
     startSize: number;
@@ -154,23 +162,33 @@ export interface SizingFigures {
     finalSize: number;
     items: ItemSizing;
   };
+  /** The pair's fixed-size run. */
   fixed: SizedRun & { batchSize: number };
-  /** Auto's run time over the fixed size's: 1.0 is as fast as the tuned constant. */
+  /** The two runs compared, back to back: their times and which ran first. */
+  pair: { autoSeconds: number; fixedSeconds: number; order: [SizingKind, SizingKind] };
+  /** Auto's run time over the fixed size's, within the pair: 1.0 is as fast as the tuned constant. */
   autoOverFixed: number;
 }
 
-interface SizingSide {
+export interface SizingSide {
   config: Config;
   seconds: number;
   run: RunRecord;
   items: ItemSizing | null;
 }
 
-/** Item 2 and item 2c, whichever ran auto, as auto against fixed. */
-export function sizingFiguresOf(item2: SizingSide, item2c: SizingSide, physicalSeconds: number): SizingFigures {
-  const kind = sizingOf(item2.config);
-  if (sizingOf(item2c.config) === kind) throw new Error('bench: item 2c must size its batches the other way');
-  const [auto, fixed] = kind === 'auto' ? [item2, item2c] : [item2c, item2];
+/**
+ * Item 2c's figures from its pair (in the order the two ran, one auto and one fixed) and item 2's
+ * own run, which sized its batches one of the two ways and is only reported.
+ */
+export function sizingFiguresOf(
+  item2: { config: Config; seconds: number },
+  pair: [SizingSide, SizingSide],
+  physicalSeconds: number,
+): SizingFigures {
+  const order: [SizingKind, SizingKind] = [sizingOf(pair[0].config), sizingOf(pair[1].config)];
+  if (order[0] === order[1]) throw new Error('bench: item 2c must run one sizing of each kind');
+  const [auto, fixed] = order[0] === 'auto' ? pair : [pair[1], pair[0]];
   const side = ({ seconds, run }: SizingSide): SizedRun => ({
     seconds,
     ratioToPhysical: round(seconds / physicalSeconds),
@@ -183,7 +201,8 @@ export function sizingFiguresOf(item2: SizingSide, item2c: SizingSide, physicalS
     );
   }
   return {
-    item2: kind,
+    item2: sizingOf(item2.config),
+    item2Seconds: item2.seconds,
     auto: {
       ...side(auto),
       targetMs: auto.config.runs.batchTargetMs!,
@@ -192,6 +211,7 @@ export function sizingFiguresOf(item2: SizingSide, item2c: SizingSide, physicalS
       items: auto.items,
     },
     fixed: { ...side(fixed), batchSize: fixed.config.runs.batchSize },
+    pair: { autoSeconds: auto.seconds, fixedSeconds: fixed.seconds, order },
     autoOverFixed: round(auto.seconds / fixed.seconds),
   };
 }

@@ -62,17 +62,22 @@ describe('npm run bench --quick', () => {
     });
     const { gates } = printed.runbook as { gates: { offSeconds: number } };
     expect(gates.offSeconds).toBeGreaterThan(0);
-    // Item 2c: the run with the other batch sizing, also a real run; auto's final size within the bounds.
-    const { sizing } = printed.runbook as {
+    // Item 2c: the other batch sizing, then item 2's again, back to back, both real runs; the ratio
+    // is the pair's, item 2's own time only reported; auto's final size within the bounds.
+    const { sizing, seconds: item2Seconds } = printed.runbook as {
+      seconds: number;
       sizing: {
-        item2: string;
+        item2: 'auto' | 'fixed';
+        item2Seconds: number;
         auto: { seconds: number; finalSize: number; items: { items: number; medianFinalSize: number } };
         fixed: { seconds: number; batchSize: number };
+        pair: { autoSeconds: number; fixedSeconds: number; order: string[] };
         autoOverFixed: number;
       };
     };
     expect(sizing).toMatchObject({
       item2: expect.stringMatching(/^(auto|fixed)$/),
+      item2Seconds: expect.any(Number),
       auto: {
         seconds: expect.any(Number),
         ratioToPhysical: expect.any(Number),
@@ -81,8 +86,13 @@ describe('npm run bench --quick', () => {
         items: { changes: { grow: expect.any(Number), shrink: expect.any(Number), split: expect.any(Number) } },
       },
       fixed: { seconds: expect.any(Number), ratioToPhysical: expect.any(Number), batchSize: expect.any(Number) },
+      pair: { autoSeconds: expect.any(Number), fixedSeconds: expect.any(Number), order: expect.any(Array) },
       autoOverFixed: expect.any(Number),
     });
+    expect(sizing.item2Seconds).toBe(item2Seconds);
+    expect(sizing.pair.order).toEqual([sizing.item2, sizing.item2 === 'auto' ? 'fixed' : 'auto']);
+    expect(sizing.pair).toMatchObject({ autoSeconds: sizing.auto.seconds, fixedSeconds: sizing.fixed.seconds });
+    expect(sizing.autoOverFixed).toBe(Math.round((sizing.pair.autoSeconds / sizing.pair.fixedSeconds) * 100) / 100);
     expect(sizing.auto.seconds).toBeGreaterThan(0);
     expect(sizing.fixed.seconds).toBeGreaterThan(0);
     expect(sizing.auto.finalSize).toBeGreaterThanOrEqual(50);
