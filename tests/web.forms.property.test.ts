@@ -164,7 +164,18 @@ describe('every form, posted with random values', () => {
       _csrf: csrf(token),
       reason: anyText,
       parallelism: numberText,
-      batchSize: numberText,
+      batchSize: fc.oneof(fc.constant('auto'), numberText),
+      batchTarget: fc.oneof(fc.constantFrom('1s', '50ms', '2m'), anyText),
+    }),
+    // The switch for every run: the phrase (sometimes right, so that a stop and a lift go through too) and a reason.
+    'POST /system/ops/runs/stop-all': (token) => ({
+      _csrf: csrf(token),
+      confirmation: fc.oneof(fc.constantFrom('STOP ALL RUNS', 'stop all runs'), anyText),
+      reason: fc.oneof(fc.constant('The primary is failing over'), anyText),
+    }),
+    'POST /system/ops/runs/resume-all': (token) => ({
+      _csrf: csrf(token),
+      reason: fc.oneof(fc.constant('The failover is over'), anyText),
     }),
     'POST /system/notifications/:id/read': (token) => ({ _csrf: csrf(token) }),
     'POST /system/notifications/read-all': (token) => ({ _csrf: csrf(token) }),
