@@ -82,6 +82,17 @@ describe('--json', () => {
     'runs cancel': { args: ['runs', 'cancel', runId], refused: completed, exit: 2 },
     'runs pause': { args: ['runs', 'pause', runId], refused: completed, exit: 2 },
     'runs resume': { args: ['runs', 'resume', runId], refused: completed, exit: 2 },
+    // Refused, so that no stop holds the examples after them (runbooks.stopAll.test.ts stops and lifts).
+    'runs stop-all': {
+      args: ['runs', 'stop-all', '--reason', REASON],
+      refused: /^error: Stopping every run needs the typed confirmation "STOP ALL RUNS" exactly\.\n$/,
+      exit: 2,
+    },
+    'runs resume-all': {
+      args: ['runs', 'resume-all', '--reason', REASON],
+      refused: /^error: No stop holds: every run goes on as it was\.\n$/,
+      exit: 2,
+    },
     'deploy-hook': { args: ['deploy-hook', '--release', 'json-1'], json: 0 },
     // Its JSON log lines are cli.worker.test.ts's; here it has no Temporal to poll.
     worker: {
