@@ -10,7 +10,11 @@ import { expectEveryTenantFlagged, loadFindings, unflagFindings } from './suppor
 import { useRunbookHarness } from './support/harness.js';
 import { tenantIds, waitForRun } from './support/runs.js';
 
-/** Every update statement on findings sleeps `sql` seconds, given `rows`, the rows it changed. Returns the undo. */
+/**
+ * Every update statement on findings sleeps `sql` seconds, given `rows`, the rows it changed: a
+ * cost per row the controller must learn (the sleep is the dataset's speed, not a wait in the test).
+ * Returns the undo.
+ */
 async function rowCost(pool: pg.Pool, sql: string): Promise<() => Promise<void>> {
   await pool.query(`
     CREATE OR REPLACE FUNCTION test_row_cost() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -10,14 +10,13 @@ import { until } from './until.js';
 
 /** Polls the run row until it is completed (the workflow's own record of its end). */
 export async function waitForRun(pool: pg.Pool, runId: string, timeoutMs = 90_000): Promise<RunRecord> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const run = await getRun(pool, runId);
-    if (run?.status === 'completed') return run;
-    if (Date.now() > deadline)
-      throw new Error(`run ${runId} still ${run?.status} after ${timeoutMs} ms: ${JSON.stringify(run?.counts)}`);
-    await sleep(200);
-  }
+  const run = await until(
+    () => getRun(pool, runId),
+    (found) => found?.status === 'completed',
+    `run ${runId} to complete`,
+    timeoutMs,
+  );
+  return run!;
 }
 
 /** Notifications written for a run (the initiator gets exactly one when it completes). */
@@ -78,6 +77,7 @@ export async function waitForTenantMidWork(
     if (row.settled >= settled && row.midWork?.length) return { settled: row.settled, midWork: row.midWork };
     if (Date.now() > deadline)
       throw new Error(`run ${runId}: no tenant mid-work after ${settled} settled items within ${timeoutMs} ms`);
+    // The poll interval of a wait for the condition above (bounded by the deadline): short, to catch a tenant mid-work.
     await sleep(25);
   }
 }
