@@ -11,7 +11,8 @@ export default defineConfig({
     pool: 'forks',
     // The machine's shared server serves every test file at once: its connection count says
     // nothing of one test's run, so the connections gate stands aside unless a test sets it.
-    env: { HEALTH_MAX_CONNECTIONS: '100%', HEALTH_CRITICAL_CONNECTIONS: '100%' },
+    // Approvals are the approval tests' subject; every other test starts its runs at once.
+    env: { HEALTH_MAX_CONNECTIONS: '100%', HEALTH_CRITICAL_CONNECTIONS: '100%', APPROVALS: 'none' },
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

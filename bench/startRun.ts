@@ -7,7 +7,7 @@ import type { Initiator } from '../src/runbooks/initiator.js';
 import { runPreflight, type SavedPreflight } from '../src/runbooks/preflight.js';
 import { getRunbook } from '../src/runbooks/registry.js';
 import { getRun, type RunRecord } from '../src/runbooks/runs.js';
-import { precheckStart, startRunbook } from '../src/runbooks/start.js';
+import { precheckStart, runOf, startRunbook } from '../src/runbooks/start.js';
 import { ALL_TENANTS_PHRASE } from '../src/runbooks/model.js';
 import type { StartRequest } from '../src/runbooks/validateStart.js';
 import { round } from './profile.js';
@@ -41,7 +41,7 @@ export async function precheckAndPreflight(
   reason: string,
 ): Promise<{ preflight: SavedPreflight; precheckSeconds: number; preflightSeconds: number }> {
   let started = performance.now();
-  await precheckStart(pool, request(reason, null));
+  await precheckStart({ pool }, request(reason, null));
   const precheckSeconds = (performance.now() - started) / 1000;
   started = performance.now();
   const preflight = await runPreflight(pool, {
@@ -73,7 +73,7 @@ export async function startAndWait(deps: BenchDeps, preflight: SavedPreflight, r
   const startedAt = Date.now();
   const started = performance.now();
   const launcher = temporalLauncher(deps.config, () => Promise.resolve(deps.temporal));
-  const { run } = await startRunbook({ pool: deps.pool, launcher }, request(reason, preflight.id));
+  const { run } = runOf(await startRunbook({ pool: deps.pool, launcher }, request(reason, preflight.id)));
   const startSeconds = (performance.now() - started) / 1000;
   let done: RunRecord = run;
   while (done.status !== 'completed') {

@@ -2,6 +2,13 @@ import { isIP } from 'node:net';
 import { envName, GATE_FIELD_NAMES, parseGateChange } from './runbooks/health/gateFields.js';
 import type { GateChange, GateSettings } from './runbooks/health/gateSettings.js';
 import { parseBatchTarget } from './runbooks/sizing/batchSizeText.js';
+import {
+  DEFAULT_APPROVAL_TTL_MS,
+  MAX_APPROVAL_TTL_MS,
+  parseApprovalPolicy,
+  type ApprovalSettings,
+} from './runbooks/approvals/approvalPolicy.js';
+import { parseDuration } from './runbooks/durationText.js';
 import { AUTO_START_SIZE, DEFAULT_BATCH_TARGET_MS } from './runbooks/sizing/batchSizer.js';
 
 /**
@@ -58,6 +65,16 @@ export interface Config {
    * the Temporal SDK's own metrics of the worker (`TEMPORAL_METRICS_PORT`).
    */
   metrics: { host: string; consolePort: number | null; workerPort: number | null; temporalPort: number | null };
+  /**
+   * Which starts need a second operator's approval (`APPROVALS`, default `all_tenants:1`) and how
+   * long a change request stays open (`APPROVAL_TTL`, default 24 h, at most 7 days).
+   */
+  approvals: ApprovalSettings;
+  /**
+   * How long a change window's minute lasts (`CHANGE_WINDOW_MINUTE`): a minute, but tests shorten
+   * it so that a window of minutes passes in seconds.
+   */
+  windowMinuteMs: number;
   isProduction: boolean;
 }
 
@@ -220,6 +237,29 @@ function metricsSettings(env: NodeJS.ProcessEnv): Config['metrics'] {
   return metrics;
 }
 
+function approvalSettings(env: NodeJS.ProcessEnv): ApprovalSettings {
+  const policy = parseApprovalPolicy(env.APPROVALS?.trim() || 'all_tenants:1');
+  if (typeof policy === 'string') throw new ConfigError(`APPROVALS: ${policy}`);
+  const ttl = env.APPROVAL_TTL?.trim() ? parseDuration(env.APPROVAL_TTL) : DEFAULT_APPROVAL_TTL_MS;
+  if (typeof ttl === 'string') throw new ConfigError(`APPROVAL_TTL: ${ttl}`);
+  if (ttl < 1000 || ttl > MAX_APPROVAL_TTL_MS) {
+    throw new ConfigError(`APPROVAL_TTL must be from 1s to 7 days (168h), got "${env.APPROVAL_TTL!.slice(0, 100)}"`);
+  }
+  return { policy, ttlMs: ttl };
+}
+
+function windowMinute(env: NodeJS.ProcessEnv): number {
+  if (!env.CHANGE_WINDOW_MINUTE?.trim()) return 60_000;
+  const ms = parseDuration(env.CHANGE_WINDOW_MINUTE);
+  if (typeof ms === 'string') throw new ConfigError(`CHANGE_WINDOW_MINUTE: ${ms}`);
+  if (ms < 100 || ms > 60_000) {
+    throw new ConfigError(
+      `CHANGE_WINDOW_MINUTE must be from 100ms to 1m (shorter only for tests), got "${env.CHANGE_WINDOW_MINUTE.slice(0, 100)}"`,
+    );
+  }
+  return ms;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const isProduction = env.NODE_ENV === 'production';
   const tlsOptions = {
@@ -264,6 +304,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     outageWindowMs: 1000 * runSetting(env, 'OUTAGE_WINDOW_SECONDS', 1800, 7 * 24 * 3600),
     adminMaintenanceTrigger: onOff(env, 'ADMIN_MAINTENANCE_TRIGGER'),
     metrics: metricsSettings(env),
+    approvals: approvalSettings(env),
+    windowMinuteMs: windowMinute(env),
     isProduction,
   };
 }

@@ -6,13 +6,17 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildProgram } from '../src/cli/program.js';
+import { cliInitiator } from '../src/cli/initiator.js';
 import { PROJECT_ROOT } from '../src/dev/projectRoot.js';
+import { createChangeWindow } from '../src/runbooks/windows/changeWindows.js';
 import { runCli } from './support/cli.js';
 import { LIFECYCLE, useRunbookHarness } from './support/harness.js';
 import { waitForRun } from './support/runs.js';
 import { failTenants } from './support/slowBatches.js';
 
 const REASON = 'Checking that every command speaks JSON';
+/** A deny window far off, so that it holds none of the runs the examples start. */
+const FAR_OFF_WINDOW = { kind: 'deny', schedule: '2099-01-01T00:00:00', durationMinutes: 1440, timeZone: 'UTC' };
 
 /** The commands that do something (not the groups that hold them), by their words: `runs list`. */
 function commandsOf(command: Command, words: string[] = []): Array<{ name: string; command: Command }> {
@@ -39,6 +43,8 @@ describe('--json', () => {
     TEMPORAL_TASK_QUEUE: h.config.temporal.taskQueue,
   });
   let runId: string;
+  let changeId: string;
+  let windowId: number;
   let root: string;
 
   beforeAll(async () => {
@@ -51,6 +57,29 @@ describe('--json', () => {
     } finally {
       await restore();
     }
+    // An all-tenants start the approval policy holds: the change request the `changes` commands work on.
+    const filed = await runCli(
+      [
+        'start-runbook',
+        'findings-lifecycle',
+        '--all-tenants',
+        '--confirm',
+        'ALL TENANTS',
+        '--reason',
+        REASON,
+        '--json',
+      ],
+      { ...env(), APPROVALS: 'all_tenants:1' },
+    );
+    expect(filed.code, filed.stderr).toBe(0);
+    changeId = JSON.parse(filed.stdout).changeRequest.id;
+    // A change window that never holds a run here (one day in 2099): what `windows delete` deletes.
+    windowId = (
+      await createChangeWindow(h.database.pool, {
+        initiator: cliInitiator(),
+        window: { ...FAR_OFF_WINDOW, description: REASON },
+      })
+    ).id;
     // What `runbook new` needs of a project: its catalog and its formatting settings.
     root = await mkdtemp(join(tmpdir(), 'cli-json-'));
     await mkdir(join(root, 'src/catalog'), { recursive: true });
@@ -93,6 +122,43 @@ describe('--json', () => {
       refused: /^error: No stop holds: every run goes on as it was\.\n$/,
       exit: 2,
     },
+    'changes list': { args: ['changes', 'list', '--all'], json: 0 },
+    'changes show': { args: ['changes', 'show', changeId], json: 0 },
+    // As the CLI that filed it.
+    'changes withdraw': { args: ['changes', 'withdraw', changeId], json: 0 },
+    // Refused before the password is read (this runner gives no standard input): cli.changes.test.ts signs in.
+    'changes approve': {
+      args: ['changes', 'approve', changeId, '--as', 'json@example.com', '--comment', REASON],
+      refused: /^error: --as needs --password-stdin, the password on standard input: /,
+      exit: 2,
+    },
+    'changes reject': {
+      args: ['changes', 'reject', changeId, '--as', 'json@example.com', '--comment', REASON],
+      refused: /^error: --as needs --password-stdin, the password on standard input: /,
+      exit: 2,
+    },
+    'windows list': { args: ['windows', 'list'], json: 0 },
+    // In 2099, and for one runbook: it holds none of the runs started here.
+    'windows create': {
+      args: [
+        'windows',
+        'create',
+        '--kind',
+        FAR_OFF_WINDOW.kind,
+        '--schedule',
+        FAR_OFF_WINDOW.schedule,
+        '--duration',
+        '1d',
+        '--time-zone',
+        FAR_OFF_WINDOW.timeZone,
+        '--runbook',
+        'tenant-finding-stats',
+        '--description',
+        REASON,
+      ],
+      json: 0,
+    },
+    'windows delete': { args: ['windows', 'delete', String(windowId)], json: 0 },
     'deploy-hook': { args: ['deploy-hook', '--release', 'json-1'], json: 0 },
     // Its JSON log lines are cli.worker.test.ts's; here it has no Temporal to poll.
     worker: {

@@ -75,6 +75,8 @@ describe('npm start', () => {
       PORT: String(port),
       LOG_FILE: logFile,
       LOG_LEVEL: '',
+      // The default policy, as a newcomer's start has it (the tests' is none, which warns).
+      APPROVALS: 'all_tenants:1',
     });
     try {
       const [, ...signIns] = await start.waitForStdout(BANNER_END, 240_000);
@@ -110,6 +112,10 @@ describe('npm start', () => {
       expect(customer).toMatch(/^Customer customer@example\.com \/ \S+ of tenant-\d+ signs in at \S+\/admin\/login /);
       // The printed password signs the operator in: 303 to the console.
       expect(await signIn(site, created![2]!, created![3]!)).toBe(303);
+      // And the demo approver's, beside it: the second operator a change request needs.
+      const approver = operator!.match(/ or (approver@example\.com) \/ (\S+) \(the demo approver/);
+      expect(approver, operator).not.toBeNull();
+      expect(await signIn(site, approver![1]!, approver![2]!)).toBe(303);
       const logged = await until(
         () => readFile(logFile, 'utf8').catch(() => ''),
         (text) => text.includes('"url":"/system/login"') && text.includes('"method":"POST"'),

@@ -14,7 +14,7 @@ import { loadPreflightTenants, runPreflight, type SavedPreflight } from '../src/
 import { RUNBOOKS } from '../src/runbooks/registry.js';
 import { getRunItems } from '../src/runbooks/runs.js';
 import type { ScopeInput } from '../src/runbooks/scope.js';
-import { startRunbook } from '../src/runbooks/start.js';
+import { runOf, startRunbook } from '../src/runbooks/start.js';
 import type { RunbookTestData } from '../src/runbooks/testData.js';
 import { parameterBoundsProperty } from './support/parameterBounds.js';
 import { failingAfterBatchCommits } from './support/failAfterCommit.js';
@@ -114,17 +114,19 @@ for (const runbook of RUNBOOKS) {
       Promise.all(OUT_OF_SCOPE.map((name) => tenantRowsHash(world.database.pool, world.tenants.get(name)!)));
 
     const startAgainst = async (preflight: SavedPreflight) => {
-      const { run } = await startRunbook(
-        { pool: world.database.pool, launcher: testLauncher(world) },
-        {
-          runbook: runbook.id,
-          scope,
-          parameters: world.parameters,
-          initiator: world.operator,
-          reason: 'Conformance suite',
-          source: 'cli',
-          preflightId: preflight.id,
-        },
+      const { run } = runOf(
+        await startRunbook(
+          { pool: world.database.pool, launcher: testLauncher(world) },
+          {
+            runbook: runbook.id,
+            scope,
+            parameters: world.parameters,
+            initiator: world.operator,
+            reason: 'Conformance suite',
+            source: 'cli',
+            preflightId: preflight.id,
+          },
+        ),
       );
       const done = await waitForRun(world.database.pool, run.id);
       return { run: done, items: await getRunItems(world.database.pool, run.id) };

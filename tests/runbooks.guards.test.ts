@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlRun } from '../src/runbooks/control.js';
 import { RunbookRefusal } from '../src/runbooks/refusal.js';
 import { getRun, getRunItems, type RunRecord } from '../src/runbooks/runs.js';
-import type { GuardsInput } from '../src/runbooks/validateStart.js';
+import type { GuardsInput } from '../src/runbooks/model.js';
 import { queryRunProgress } from '../src/temporal/runWorkflows.js';
 import { runCli } from './support/cli.js';
 import { unflagFindings } from './support/flagOracle.js';

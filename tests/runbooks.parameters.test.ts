@@ -8,7 +8,7 @@ import { runPreflight } from '../src/runbooks/preflight.js';
 import { registerRunbook, RUNBOOKS } from '../src/runbooks/registry.js';
 import { getRun } from '../src/runbooks/runs.js';
 import type { ScopeInput } from '../src/runbooks/scope.js';
-import { startRunbook } from '../src/runbooks/start.js';
+import { runOf, startRunbook } from '../src/runbooks/start.js';
 import type { StartRequest } from '../src/runbooks/validateStart.js';
 import { buildApp } from '../src/web/app.js';
 import { confirmationOf, cookieHeader, createOperator, postForm, signIn } from './support/console.js';
@@ -122,10 +122,12 @@ describe('a runbook with parameters, end to end through the engine', () => {
   const h = useRunbookHarness({ seed: { tenants: 3, findingsPerTenant: 60, seed: 21 } });
   const preflight = (scope: ScopeInput, parameters: Record<string, unknown>) =>
     runPreflight(h.database.pool, { runbook, scope, parameters, initiator: h.operator });
-  const start = (request: Partial<StartRequest> & { scope: ScopeInput; preflightId: string }) =>
-    startRunbook(
-      { pool: h.database.pool, launcher: h.launcher },
-      { runbook: runbook.id, initiator: h.operator, reason: REASON, source: 'cli', ...request },
+  const start = async (request: Partial<StartRequest> & { scope: ScopeInput; preflightId: string }) =>
+    runOf(
+      await startRunbook(
+        { pool: h.database.pool, launcher: h.launcher },
+        { runbook: runbook.id, initiator: h.operator, reason: REASON, source: 'cli', ...request },
+      ),
     );
 
   it('saves the preflight with its canonical parameters and one instant, and the run changes what it counted', async () => {

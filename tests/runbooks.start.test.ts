@@ -9,7 +9,7 @@ import { getRunbook } from '../src/runbooks/registry.js';
 import { insertRun } from '../src/runbooks/runs.js';
 import { workflowIdFor } from '../src/temporal/workflowIds.js';
 import type { ScopeInput } from '../src/runbooks/scope.js';
-import { precheckStart, startRunbook } from '../src/runbooks/start.js';
+import { precheckStart, runOf, startRunbook } from '../src/runbooks/start.js';
 import { storedIdempotencyKey } from '../src/runbooks/idempotencyKeys.js';
 import { ALL_TENANTS_PHRASE } from '../src/runbooks/model.js';
 import type { StartRequest } from '../src/runbooks/validateStart.js';
@@ -36,18 +36,20 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
 
   async function start(request: Partial<StartRequest> & { scope: ScopeInput }, now?: Date) {
     const preflightId = request.preflightId === undefined ? (await preflight(request.scope)).id : request.preflightId;
-    return startRunbook(
-      { pool: h.database.pool, launcher: h.launcher, ...(now ? { now: () => now } : {}) },
-      {
-        runbook: RUNBOOK,
-        parameters: FLAG_PARAMETERS,
-        initiator: h.operator,
-        reason: REASON,
-        source: 'system_ui',
-        confirmation: request.scope.kind === 'all_tenants' ? ALL_TENANTS_PHRASE : null,
-        ...request,
-        preflightId,
-      },
+    return runOf(
+      await startRunbook(
+        { pool: h.database.pool, launcher: h.launcher, ...(now ? { now: () => now } : {}) },
+        {
+          runbook: RUNBOOK,
+          parameters: FLAG_PARAMETERS,
+          initiator: h.operator,
+          reason: REASON,
+          source: 'system_ui',
+          confirmation: request.scope.kind === 'all_tenants' ? ALL_TENANTS_PHRASE : null,
+          ...request,
+          preflightId,
+        },
+      ),
     );
   }
 
@@ -284,7 +286,7 @@ describe('startRunbook: validation, preflight, locking, idempotency', () => {
       source: 'deploy_hook',
       idempotencyKey: key,
     };
-    expect(await precheckStart(h.database.pool, request, { overlap: false })).toBeNull();
+    expect(await precheckStart({ pool: h.database.pool }, request, { overlap: false })).toBeNull();
     // Each maker's replay still finds its own run.
     expect(await start({ scope: tenants('tenant-00015'), idempotencyKey: key })).toMatchObject({
       created: false,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { runPreflight } from '../src/runbooks/preflight.js';
 import { getRunbook } from '../src/runbooks/registry.js';
 import type { ScopeInput } from '../src/runbooks/scope.js';
-import { startRunbook } from '../src/runbooks/start.js';
+import { runOf, startRunbook } from '../src/runbooks/start.js';
 import type { Initiator } from '../src/runbooks/initiator.js';
 import { useFlagRunbook } from './support/flagRunbook.js';
 import { LIFECYCLE, useRunbookHarness } from './support/harness.js';
@@ -25,17 +25,19 @@ describe('what a runbook writes, and who may start it', () => {
     const by = initiator ?? h.operator;
     const runbook = getRunbook(runbookId);
     const preflight = await runPreflight(h.database.pool, { runbook, scope, parameters, initiator: by });
-    return startRunbook(
-      { pool: h.database.pool, launcher: h.launcher },
-      {
-        runbook: runbookId,
-        scope,
-        parameters,
-        initiator: by,
-        reason: REASON,
-        source: 'cli',
-        preflightId: preflight.id,
-      },
+    return runOf(
+      await startRunbook(
+        { pool: h.database.pool, launcher: h.launcher },
+        {
+          runbook: runbookId,
+          scope,
+          parameters,
+          initiator: by,
+          reason: REASON,
+          source: 'cli',
+          preflightId: preflight.id,
+        },
+      ),
     );
   }
 

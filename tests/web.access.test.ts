@@ -20,6 +20,8 @@ const SAMPLE_PARAMS: Record<string, () => string> = {
   id: () => randomUUID(),
   action: () => 'cancel',
   runbook: () => 'findings.lifecycle.rebuild',
+  // A change window's id is a whole number (none exists here: a page of one is a 404).
+  window: () => '1',
 };
 
 /** A request to a plane route as a browser would send it, with these cookies and form fields. */
@@ -90,6 +92,18 @@ describe('access rules on every /system route', () => {
       'POST /system/ops/runbooks/:runbook/preflight',
       'POST /system/ops/runbooks/:runbook/start',
       'GET /system/ops/tenants',
+      'GET /system/ops/changes',
+      'GET /system/ops/changes/:id',
+      'GET /system/ops/changes/:id/approve',
+      'POST /system/ops/changes/:id/approve',
+      'GET /system/ops/changes/:id/reject',
+      'POST /system/ops/changes/:id/reject',
+      'GET /system/ops/changes/:id/withdraw',
+      'POST /system/ops/changes/:id/withdraw',
+      'GET /system/ops/windows',
+      'POST /system/ops/windows',
+      'GET /system/ops/windows/:window/delete',
+      'POST /system/ops/windows/:window/delete',
     ]) {
       expect(seen).toContain(expected);
     }

@@ -306,6 +306,28 @@ describe('the console under axe-core', { timeout: 180_000 }, () => {
         await page.locator('main table tbody tr').first().waitFor();
         await check(page, 'Tenants search with matches', 'a11y-tenants');
 
+        // The change windows: a definition refused, then one made (a nightly deny window of a
+        // runbook no run here is of, so that it holds none of them), its confirmation to delete.
+        await page.goto('/system/ops/windows');
+        await check(page, 'Change windows (none)', 'a11y-windows-empty');
+        await page.getByRole('radio', { name: /^Deny/ }).check();
+        await page.getByLabel('Schedule').fill('61 * * * *');
+        await page.getByLabel('Duration').fill('90m');
+        await page.getByLabel('Close stale findings').check();
+        await page.getByLabel('Description').fill('Backups run at midnight (accessibility test)');
+        await page.getByRole('button', { name: 'Define the window' }).click();
+        await page.locator('#window-problem').waitFor();
+        await check(page, 'Change windows, a refused definition', 'a11y-windows-refused');
+        await page.getByLabel('Schedule').fill('0 0 * * *');
+        await page.getByRole('button', { name: 'Define the window' }).click();
+        await page.locator('.toast').waitFor();
+        await check(page, 'Change windows (one)', 'a11y-windows');
+        await page.getByRole('button', { name: 'Delete…' }).click();
+        await page.getByRole('button', { name: 'Delete the window' }).waitFor();
+        await check(page, 'Change window, delete confirmation', 'a11y-window-delete');
+        await page.getByRole('button', { name: 'Delete the window' }).click();
+        await page.locator('.toast').waitFor();
+
         const missing = await page.goto('/system/no-such-page');
         expect(missing?.status()).toBe(404);
         await check(page, '404 page (signed in)', 'a11y-404');

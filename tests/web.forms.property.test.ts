@@ -5,11 +5,16 @@ import { ALL_CAPABILITIES } from '../src/runbooks/capabilities.js';
 import { tuneRun } from '../src/runbooks/control.js';
 import { UnavailableError } from '../src/errors.js';
 import { RunbookRefusal } from '../src/runbooks/refusal.js';
+import { ALL_TENANTS_PHRASE } from '../src/runbooks/model.js';
+import { runPreflight } from '../src/runbooks/preflight.js';
+import { getRunbook } from '../src/runbooks/registry.js';
+import { startRunbook } from '../src/runbooks/start.js';
+import { createChangeWindow } from '../src/runbooks/windows/changeWindows.js';
 import { buildApp } from '../src/web/app.js';
 import { PLANE_COOKIES, planeOf } from '../src/web/planes.js';
 import { createSession } from '../src/auth/sessions.js';
 import { cookieHeader, createCustomer, createOperator, csrfTokenOf } from './support/console.js';
-import { LIFECYCLE, RUNBOOK, useRunbookHarness } from './support/harness.js';
+import { FLAG_PARAMETERS, LIFECYCLE, RUNBOOK, useRunbookHarness } from './support/harness.js';
 
 /**
  * Every form of both planes, posted with random field values: no answer is a 5xx, and a form
@@ -49,7 +54,14 @@ describe('every form, posted with random values', () => {
     system: null,
     admin: null,
   };
-  let ids: { run: string; preflight: string; notification: string; tenants: string[] };
+  let ids: {
+    run: string;
+    preflight: string;
+    notification: string;
+    change: string;
+    window: string;
+    tenants: string[];
+  };
 
   beforeAll(async () => {
     // The legacy trigger is a form too, when it is on.
@@ -72,10 +84,49 @@ describe('every form, posted with random values', () => {
       `INSERT INTO notifications (platform_user_id, type, data) VALUES ($1, 'OperationRunCompleted', $2) RETURNING id::text`,
       [operator.id, JSON.stringify({ runId: run.id, outcome: 'succeeded' })],
     );
+    // A change request another operator filed, open to decide on (its run would overlap the queued one).
+    const filed = await startRunbook(
+      {
+        pool,
+        launcher: h.launcher,
+        approvals: { policy: { when: 'all_tenants', approvals: 1 }, ttlMs: 3_600_000 },
+      },
+      {
+        runbook: RUNBOOK,
+        scope: { kind: 'all_tenants' },
+        parameters: FLAG_PARAMETERS,
+        initiator: h.operator,
+        reason: 'A change request for the forms to decide on',
+        source: 'system_ui',
+        confirmation: ALL_TENANTS_PHRASE,
+        preflightId: (
+          await runPreflight(pool, {
+            runbook: getRunbook(RUNBOOK),
+            scope: { kind: 'all_tenants' },
+            parameters: FLAG_PARAMETERS,
+            initiator: h.operator,
+          })
+        ).id,
+      },
+    );
+    if (!('changeRequest' in filed)) throw new Error('the start filed no change request');
+    // A change window to delete: a freeze of a night a year from now, which no run here meets.
+    const window = await createChangeWindow(pool, {
+      initiator: h.operator,
+      window: {
+        kind: 'deny',
+        schedule: `${new Date().getUTCFullYear() + 1}-06-01T00:00:00`,
+        durationMinutes: 60,
+        timeZone: 'UTC',
+        description: 'A window for the forms to delete',
+      },
+    });
     ids = {
       run: run.id,
       preflight: preflight.id,
       notification: notification.rows[0]!.id,
+      change: filed.changeRequest.id,
+      window: String(window.id),
       tenants: tenants.map((t) => t.externalId),
     };
   });
@@ -115,7 +166,10 @@ describe('every form, posted with random values', () => {
                (SELECT count(*) FROM sessions) AS sessions,
                (SELECT count(*) FROM notifications WHERE read_at IS NULL) AS unread,
                (SELECT count(*) FROM platform_users) + (SELECT count(*) FROM users) AS accounts,
-               (SELECT string_agg(id || status || coalesce(paused_by, '') || coalesce(pause_reason, ''), ',' ORDER BY id) FROM operation_runs) AS run_state`)
+               (SELECT string_agg(id || status || coalesce(paused_by, '') || coalesce(pause_reason, ''), ',' ORDER BY id) FROM operation_runs) AS run_state,
+               (SELECT string_agg(id || status, ',' ORDER BY id) FROM change_requests) AS change_state,
+               (SELECT count(*) FROM change_approvals) AS decisions,
+               (SELECT string_agg(id::text, ',' ORDER BY id) FROM change_windows) AS windows`)
     ).rows[0];
 
   const csrf = (token: string) =>
@@ -177,6 +231,29 @@ describe('every form, posted with random values', () => {
       _csrf: csrf(token),
       reason: fc.oneof(fc.constant('The failover is over'), anyText),
     }),
+    // A change request's decisions: a comment (sometimes one the core takes, so that one goes through).
+    ...Object.fromEntries(
+      ['approve', 'reject', 'withdraw'].map((action) => [
+        `POST /system/ops/changes/:id/${action}`,
+        (token: string) => ({
+          _csrf: csrf(token),
+          comment: fc.oneof(fc.constant('Checked the preflight numbers'), anyText),
+        }),
+      ]),
+    ),
+    // A change window: its fields, sometimes all ones the engine takes (a one-off freeze a year
+    // ahead, which no run here meets), so that a definition goes through too.
+    'POST /system/ops/windows': (token) => ({
+      _csrf: csrf(token),
+      kind: fc.oneof(fc.constantFrom('allow', 'deny'), anyText),
+      schedule: fc.oneof(fc.constantFrom(`${new Date().getUTCFullYear() + 1}-07-01T00:00:00`, '61 * * * *'), anyText),
+      duration: fc.oneof(fc.constantFrom('90', '4h', '1d', '8d', '-5m'), numberText),
+      timeZone: fc.oneof(fc.constantFrom('UTC', 'Europe/Berlin', 'Mars/Olympus'), anyText),
+      cutoff: fc.oneof(fc.constantFrom('', '30m', '2d'), numberText),
+      runbooks: fc.oneof(fc.constantFrom(RUNBOOK, LIFECYCLE, 'no.such.runbook'), anyText),
+      description: fc.oneof(fc.constant('A freeze for the forms test'), anyText),
+    }),
+    'POST /system/ops/windows/:window/delete': (token) => ({ _csrf: csrf(token) }),
     'POST /system/notifications/:id/read': (token) => ({ _csrf: csrf(token) }),
     'POST /system/notifications/read-all': (token) => ({ _csrf: csrf(token) }),
     'POST /admin/login': (token) => ({
@@ -199,8 +276,11 @@ describe('every form, posted with random values', () => {
     runbook: fc.constantFrom(RUNBOOK, LIFECYCLE, 'findings-lifecycle', '%3Cscript%3E', 'x'.repeat(300)),
     id: fc
       .oneof(fc.constant(''), fc.uuid(), fc.constantFrom('not-a-uuid', '1%00', '-1'))
-      .chain((id) => (id === '' ? fc.constantFrom(ids.run, ids.notification) : fc.constant(id))),
+      .chain((id) => (id === '' ? fc.constantFrom(ids.run, ids.notification, ids.change) : fc.constant(id))),
     action: fc.constantFrom('cancel', 'pause', 'resume', 'tune', 'explode'),
+    window: fc
+      .oneof(fc.constant(''), fc.constantFrom('0', '999999', '-1', '1.5', 'abc', '9'.repeat(20)))
+      .chain((id) => (id === '' ? fc.constant(ids.window) : fc.constant(id))),
   };
 
   it('the table names every form the app has', () => {

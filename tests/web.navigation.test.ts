@@ -27,8 +27,16 @@ const HOSTILE = '"><script>alert(1)</script>';
 
 /** The operators whose start pages differ, by what they hold. */
 const PEOPLE: Record<string, { capabilities: Capability[]; home: string; nav: string[] }> = {
-  everything: { capabilities: [...ALL_CAPABILITIES], home: '/system/ops/runbooks', nav: ['Runbooks', 'Runs'] },
-  'runs.view only': { capabilities: [CAPABILITIES.runsView], home: '/system/ops/runs', nav: ['Runs'] },
+  everything: {
+    capabilities: [...ALL_CAPABILITIES],
+    home: '/system/ops/runbooks',
+    nav: ['Runbooks', 'Runs', 'Approvals', 'Windows'],
+  },
+  'runs.view only': {
+    capabilities: [CAPABILITIES.runsView],
+    home: '/system/ops/runs',
+    nav: ['Runs', 'Approvals', 'Windows'],
+  },
   'runbooks.view and run': {
     capabilities: [CAPABILITIES.runbooksView, CAPABILITIES.runbooksRun],
     home: '/system/ops/runbooks',
@@ -37,10 +45,14 @@ const PEOPLE: Record<string, { capabilities: Capability[]; home: string; nav: st
   nothing: { capabilities: [], home: '/system/notifications', nav: [] },
 };
 
-/** The header's page links (its brand and account aside) as their labels. */
+/** The header's page links (its brand and account aside) as their labels, without a count beside one. */
 const navOf = (html: string) => {
   const header = html.slice(html.indexOf('<header'), html.indexOf('</header>'));
-  return [...header.matchAll(/<li><a href="\/system\/ops\/[^"]+">([^<]+)<\/a><\/li>/g)].map((m) => m[1]);
+  return [
+    ...header.matchAll(
+      /<li><a href="\/system\/ops\/[^"]+">([^<]+?)(?: \(<span data-count="\d+">\d+<\/span>\))?<\/a><\/li>/g,
+    ),
+  ].map((m) => m[1]);
 };
 const brandHrefOf = (html: string) => /<a href="([^"]*)" class="brand">/.exec(html)?.[1];
 const backHrefOf = (html: string) => /<a href="([^"]*)">Back to the start page<\/a>/.exec(html)?.[1];

@@ -27,6 +27,8 @@ import {
 import type { TenantProgress } from '../runbooks/runItems.js';
 import { persistTransition } from '../runbooks/runStatus.js';
 import type { StartDeps } from '../runbooks/start.js';
+import { expireChangeRequest } from '../runbooks/approvals/decideChange.js';
+import { runWindowState, waitForWindow, windowOpened, type WindowVerdict } from '../runbooks/windows/runWindows.js';
 import { classifyFailures } from './failures.js';
 import type { RunOutcome, TenantCounts } from '../runbooks/model.js';
 import { UNOBSERVED, type GateName, type RunObserver } from '../runbooks/runObserver.js';
@@ -50,6 +52,8 @@ export interface ActivityDeps {
   outageWindowMs: number;
   /** The shared starter's dependencies, for the runs the deploy workflow starts. */
   starter: StartDeps;
+  /** How long a change window's minute lasts (`Config.windowMinuteMs`). */
+  windowMinuteMs: number;
 }
 
 function addBreakdown(into: Record<string, number>, add: Record<string, number>): Record<string, number> {
@@ -59,7 +63,7 @@ function addBreakdown(into: Record<string, number>, add: Record<string, number>)
 }
 
 /** The run's own records: they must get through any outage, so they retry without limit. */
-function bookkeepingActivities(pool: pg.Pool, starter: StartDeps) {
+function bookkeepingActivities(pool: pg.Pool, starter: StartDeps, windowMinuteMs: number) {
   return {
     /** One runbook of a release, through the shared starter (idempotent by its key). */
     async startDeployRun(release: string, runbook: string): Promise<DeployStart> {
@@ -107,6 +111,25 @@ function bookkeepingActivities(pool: pg.Pool, starter: StartDeps) {
 
     async completeRun(runId: string, options: { outcome?: RunOutcome; error?: string | null } = {}) {
       return completeRun(pool, runId, options);
+    },
+
+    /** Whether the run may start a tenant now under the change windows, until when, or when it may next. */
+    async windowState(runId: string): Promise<WindowVerdict> {
+      return runWindowState(pool, runId, windowMinuteMs);
+    },
+
+    /** The run waits for a window: queued, or paused at the cutoff `by` its workflow. */
+    async waitForWindow(runId: string, wait: { opensAt: number | null; by?: string }): Promise<void> {
+      await waitForWindow(pool, runId, wait);
+    },
+
+    async windowOpened(runId: string): Promise<void> {
+      await windowOpened(pool, runId);
+    },
+
+    /** A change request's deadline came: expired unless it was decided first. */
+    async expireChangeRequest(changeRequestId: string): Promise<boolean> {
+      return expireChangeRequest(pool, changeRequestId);
     },
   };
 }
@@ -328,9 +351,16 @@ async function takeTenantBatch(
  * The activities the runbook workflows call. Each is idempotent: Temporal delivers at least
  * once, so every write is a checked transition, an upsert, or counts derived from items.
  */
-export function createActivities({ pool, health, observer = UNOBSERVED, outageWindowMs, starter }: ActivityDeps) {
+export function createActivities({
+  pool,
+  health,
+  observer = UNOBSERVED,
+  outageWindowMs,
+  starter,
+  windowMinuteMs,
+}: ActivityDeps) {
   return {
-    ...classifyFailures(bookkeepingActivities(pool, starter), null),
+    ...classifyFailures(bookkeepingActivities(pool, starter, windowMinuteMs), null),
     ...classifyFailures(tenantWorkActivities(pool, health, observer), outageWindowMs),
   };
 }

@@ -40,3 +40,8 @@ export async function countPlatformUsers(q: Connection): Promise<number> {
   const { rows } = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM platform_users');
   return rows[0]?.n ?? 0;
 }
+
+export async function findPlatformUserById(q: Connection, id: number): Promise<PlatformUserRecord | null> {
+  const [user] = await orm(q).select().from(platformUsers).where(eq(platformUsers.id, id));
+  return user ?? null;
+}

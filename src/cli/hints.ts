@@ -29,6 +29,7 @@ export function heldHint(run: Pick<RunRecord, 'heldSince' | 'heldReason'>): stri
 /** What to type next, for the refusals where the CLI can say it; the core stays surface-free. */
 const HINTS: Partial<Record<RefusalCode, string>> = {
   run_not_found: LIST_HINT,
+  window_not_found: `List them with: ${CLI} windows list`,
 };
 
 /** The core's refusal with the CLI's hint appended, for a one-line message that says what to do. */

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { parseDuration } from '../runbooks/durationText.js';
 import { parseBatchSize, parseBatchTarget, type BatchSizeChoice } from '../runbooks/sizing/batchSizeText.js';
 
 /** A commander option parser for a whole number in [min, max]; errors list the allowed range. */
@@ -24,4 +25,18 @@ export function batchTargetOption(raw: string): number {
   const target = parseBatchTarget(raw);
   if (typeof target === 'string') throw new InvalidArgumentError(`${target}.`);
   return target;
+}
+
+/**
+ * `--duration` and `--cutoff` of a change window: whole minutes, written as a bare number of
+ * minutes or with a unit (90m, 4h, 1d). `parseDuration` reads a bare number as seconds, as a lag
+ * is said; a window is said in minutes, so a bare number gets its unit here first.
+ */
+export function minutesOption(raw: string): number {
+  const text = raw.trim();
+  const ms = parseDuration(/^\d+(\.\d+)?$/.test(text) ? `${text}m` : text);
+  if (typeof ms === 'string' || ms < 0 || ms % 60_000 !== 0) {
+    throw new InvalidArgumentError('expected whole minutes: a number of minutes (90), or 90m, 4h, 1d.');
+  }
+  return ms / 60_000;
 }

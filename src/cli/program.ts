@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { printableLines } from './printable.js';
+import { registerChangesCommands } from './commands/changes.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerDeployHookCommand } from './commands/deployHook.js';
 import { registerCustomerUserCommands, registerPlatformUserCommands } from './commands/platformUser.js';
@@ -8,6 +9,7 @@ import { registerRunbooksCommands } from './commands/runbooks.js';
 import { registerRunsCommands } from './commands/runs.js';
 import { registerSeedCommand } from './commands/seed.js';
 import { registerStartRunbookCommand } from './commands/startRunbook.js';
+import { registerWindowsCommands } from './commands/windows.js';
 import { registerWorkerCommand } from './commands/worker.js';
 
 /**
@@ -27,6 +29,8 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
   registerRunbooksCommands(program);
   registerRunbookNewCommand(program);
   registerRunsCommands(program);
+  registerChangesCommands(program);
+  registerWindowsCommands(program);
   registerDeployHookCommand(program);
   registerWorkerCommand(program);
   registerDbCommands(program);

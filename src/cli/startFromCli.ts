@@ -1,9 +1,12 @@
+import type { FiledResult } from '../runbooks/approvals/fileChange.js';
 import { preflightAndStart } from '../runbooks/preflightAndStart.js';
 import type { SavedPreflight } from '../runbooks/preflight.js';
 import { parameterText } from '../runbooks/parameters.js';
 import { progressText } from '../runbooks/progressText.js';
 import { getRunbook } from '../runbooks/registry.js';
 import type { StartRequest } from '../runbooks/validateStart.js';
+import { runbookWindowState, windowStartText } from '../runbooks/windows/runWindows.js';
+import type { WindowState } from '../runbooks/windows/windowSchedule.js';
 import type { CliDeps } from './deps.js';
 import { followRun, printFollowed } from './followRun.js';
 import { CLI } from './hints.js';
@@ -39,6 +42,32 @@ export function formatPreflight(preflight: SavedPreflight): string {
 }
 
 /**
+ * Whether a run of the runbook started now would start its tenants at once, or wait for a change
+ * window: what the CLI prints after the preflight (and `--json` gives as `window`).
+ */
+export function startWindow(deps: CliDeps, runbookId: string): Promise<WindowState> {
+  return runbookWindowState(deps.database.pool, runbookId, deps.config.windowMinuteMs);
+}
+
+/** A start the approval policy holds: the request, and what the approvers run. */
+function printFiled(
+  filed: FiledResult & { preflight: SavedPreflight | null; window?: WindowState },
+  json: boolean,
+): void {
+  const { changeRequest: request, created } = filed;
+  const needed = request.approvalsRequired;
+  if (!json) {
+    progress(
+      `${created ? 'Change request' : 'Already filed (same idempotency key): change request'} ${request.id} filed: needs ${needed} approval${needed === 1 ? '' : 's'}, by ${request.expiresAt.toISOString()}.`,
+    );
+    progress(
+      `An approver runs: ${CLI} changes approve ${request.id} --as <email> --password-stdin --comment "<what they checked>"`,
+    );
+  }
+  printResult(json, filed, () => `${request.id} ${request.status}`);
+}
+
+/**
  * The CLI's way through the one starter, for `start-runbook` and `runs retry-failed`: refuse a
  * bad request and find a replay before spending a preflight on either (`precheckStart`), print
  * the preflight, start, and print or follow the run.
@@ -48,19 +77,38 @@ export async function startFromCli(
   request: StartRequest,
   options: { json?: boolean; wait?: boolean; preflight?: string },
 ): Promise<void> {
-  const { run, created, preflight } = await preflightAndStart(
-    { pool: deps.database.pool, launcher: deps.launcher },
+  // When the run would start its tenants: measured before anything is written, as its preflight is.
+  let window: WindowState | undefined;
+  let fresh = false;
+  const printWindow = () => {
+    if (window && !options.json) progress(windowStartText(window));
+  };
+  const started = await preflightAndStart(
+    { pool: deps.database.pool, launcher: deps.launcher, approvals: deps.config.approvals },
     { ...request, preflightId: options.preflight ?? null },
     {
-      onPreflight: (fresh) => {
-        if (!options.json) progress(formatPreflight(fresh));
+      onPreflight: (preflight) => {
+        fresh = true;
+        if (!options.json) progress(formatPreflight(preflight));
       },
-      // Reach Temporal before anything is written: an unreachable server is exit 3 with no run recorded.
-      beforeStart: () => deps.temporal(),
+      beforeStart: async () => {
+        // None for a replay, which starts nothing new.
+        if (fresh || options.preflight !== undefined) {
+          window = await startWindow(deps, getRunbook(request.runbook).id);
+        }
+        // Under the fresh preflight; a named preflight's line waits until the start has taken it.
+        if (fresh) printWindow();
+        // Reach Temporal before anything is written: an unreachable server is exit 3 with no run recorded.
+        return deps.temporal();
+      },
     },
   ).catch((error: unknown) => {
     throw withFlagNames(error, request.runbook);
   });
+  if (!started.created) window = undefined;
+  else if (!fresh) printWindow();
+  if ('changeRequest' in started) return printFiled({ ...started, window }, Boolean(options.json));
+  const { run, created, preflight } = started;
   const unit = getRunbook(run.runbook).unit;
   if (!options.json) {
     progress(
@@ -71,9 +119,9 @@ export async function startFromCli(
   if (!options.wait)
     return printResult(
       Boolean(options.json),
-      { run, created, preflight },
+      { run, created, preflight, window },
       () => `${run.id} ${printable(progressText(run, unit))}`,
     );
   const followed = await followRun(deps, run.id, unit);
-  printFollowed(Boolean(options.json), followed, unit, { created, preflight });
+  printFollowed(Boolean(options.json), followed, unit, { created, preflight, window });
 }

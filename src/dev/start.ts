@@ -31,6 +31,8 @@ import { ensureTemporalCli } from './temporalCli.js';
 
 const DEMO = { tenants: 20, findingsPerTenant: 1_000, seed: 1 };
 const DEMO_OPERATOR_EMAIL = 'operator@example.com';
+/** A second operator, so that the demo shows a change request approved by someone else than its requester. */
+const DEMO_APPROVER_EMAIL = 'approver@example.com';
 const DEMO_CUSTOMER_EMAIL = 'customer@example.com';
 /**
  * Where the console's log goes unless LOG_FILE says otherwise: its two lines a request, every second
@@ -87,7 +89,10 @@ async function startTemporal(config: Config, logs: Logs): Promise<RunningDevServ
 
 /** A demo sign-in this start created (its password is shown by this start only). */
 type DemoSignIn = { email: string; password: string };
-type DemoSignIns = { operator: DemoSignIn | null; customer: (DemoSignIn & { tenant: string }) | null };
+type DemoSignIns = {
+  operators: { operator: DemoSignIn; approver: DemoSignIn } | null;
+  customer: (DemoSignIn & { tenant: string }) | null;
+};
 
 /** The first demo tenant, where the demo customer signs in. */
 async function firstCustomerTenant(q: Queryable): Promise<string | null> {
@@ -113,10 +118,14 @@ async function prepareDatabase(databaseUrl: string): Promise<DemoSignIns> {
     if (seeding) await seedDemoData(database.pool, DEMO);
     // Only a database without any operator (customer user) gets the demo one, so a restart
     // never adds another.
-    let operator: DemoSignIn | null = null;
+    let operators: DemoSignIns['operators'] = null;
     if ((await countPlatformUsers(database.pool)) === 0) {
-      operator = { email: DEMO_OPERATOR_EMAIL, password: generatePassword() };
-      await createPlatformUser(database.pool, { ...operator, capabilities: ALL_CAPABILITIES });
+      operators = {
+        operator: { email: DEMO_OPERATOR_EMAIL, password: generatePassword() },
+        approver: { email: DEMO_APPROVER_EMAIL, password: generatePassword() },
+      };
+      for (const account of Object.values(operators))
+        await createPlatformUser(database.pool, { ...account, capabilities: ALL_CAPABILITIES });
     }
     const tenant = (await countCustomerUsers(database.pool)) === 0 ? await firstCustomerTenant(database.pool) : null;
     let customer: DemoSignIns['customer'] = null;
@@ -125,7 +134,7 @@ async function prepareDatabase(databaseUrl: string): Promise<DemoSignIns> {
       await createCustomerUser(database.pool, { email: DEMO_CUSTOMER_EMAIL, password, tenantExternalId: tenant });
       customer = { email: DEMO_CUSTOMER_EMAIL, password, tenant };
     }
-    return { operator, customer };
+    return { operators, customer };
   } finally {
     await database.close();
   }
@@ -164,9 +173,10 @@ function startChild(
 function signInLines(config: Config, demo: DemoSignIns): string[] {
   const site = `http://${config.host}:${config.port}`;
   return [
-    demo.operator
-      ? `Sign in at ${site}/system/login as ${demo.operator.email} / ${demo.operator.password} ` +
-        '(the demo operator, every capability; this password is shown by this start only).'
+    demo.operators
+      ? `Sign in at ${site}/system/login as ${demo.operators.operator.email} / ${demo.operators.operator.password} ` +
+        `(the demo operator) or ${demo.operators.approver.email} / ${demo.operators.approver.password} ` +
+        '(the demo approver, who approves what the operator requests); both hold every capability, and these passwords are shown by this start only.'
       : `Sign in at ${site}/system/login as an operator of this database; to create one (it prints the password): ` +
         `npm run cli -- platform-user create --email <email> ${ALL_CAPABILITIES.map((c) => `--capability ${c}`).join(' ')}`,
     demo.customer
@@ -239,7 +249,7 @@ runEntryPoint(async () => {
   const stop = async (exitCode: number) => {
     if (stopping) return;
     stopping = true;
-    if (!bannerShown && (demo.operator || demo.customer)) for (const line of signInLines(config, demo)) say(line);
+    if (!bannerShown && (demo.operators || demo.customer)) for (const line of signInLines(config, demo)) say(line);
     say('Stopping...');
     await Promise.all(
       children.map(

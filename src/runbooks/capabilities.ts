@@ -10,6 +10,9 @@ export const CAPABILITIES = {
   runbooksRunAllTenants: 'platform.ops.runbooks.run_all_tenants',
   runsView: 'platform.ops.runs.view',
   runsManage: 'platform.ops.runs.manage',
+  runsApprove: 'platform.ops.runs.approve',
+  windowsManage: 'platform.ops.windows.manage',
+  windowsOverride: 'platform.ops.windows.override',
 } as const;
 
 export type Capability = (typeof CAPABILITIES)[keyof typeof CAPABILITIES];

@@ -7,7 +7,14 @@ import { auditActor, initiatorLabel, type Initiator, type RequestContext } from 
 import { UnavailableError } from '../errors.js';
 import type { ControlOutcome, RunLauncher } from './launcher.js';
 import { RunbookRefusal } from './refusal.js';
-import { getRun, recordCancelRequest, recordRunPause, recordRunTuning, type RunRecord } from './runs.js';
+import {
+  getRun,
+  recordCancelRequest,
+  recordRunPause,
+  recordRunTuning,
+  recordWindowWait,
+  type RunRecord,
+} from './runs.js';
 import { validReason } from './validateStart.js';
 import {
   applyGateChange,
@@ -16,7 +23,7 @@ import {
   isEmptyGateChange,
   type GateChange,
 } from './health/gateSettings.js';
-import type { RunSource, TuneRequest, TuneResult } from './model.js';
+import { WINDOW_CLOSED, type RunSource, type TuneRequest, type TuneResult } from './model.js';
 import { getRunbook } from './registry.js';
 import { AUTO_START_SIZE } from './sizing/batchSizer.js';
 import { applySizing, checkSizingRequest, type SizingRequest } from './sizing/runSizing.js';
@@ -111,6 +118,16 @@ function sendControl(deps: ControlDeps, run: RunRecord, action: RunAction, by: s
  */
 export async function controlRun(deps: ControlDeps, request: ControlRequest, action: RunAction): Promise<RunRecord> {
   const run = await controllableRun(deps, request, action);
+  // A run its change window paused goes on outside the window only by an override, with a reason.
+  const override = action === 'resume' && run.pauseReason === WINDOW_CLOSED;
+  if (override) {
+    requireCapability(request.initiator, CAPABILITIES.windowsOverride, 'resume a run outside its change window');
+    if (request.reason === undefined)
+      throw new RunbookRefusal(
+        'reason_length',
+        'Resuming a run outside its change window is an override: give a reason.',
+      );
+  }
   const reason = request.reason === undefined ? null : validReason(request.reason);
   const by = initiatorLabel(request.initiator);
   const actor = auditActor(request.initiator, request.context);
@@ -124,9 +141,10 @@ export async function controlRun(deps: ControlDeps, request: ControlRequest, act
   if (action === 'cancel') await recordCancelRequest(deps.pool, run.id);
   else await recordRunPause(deps.pool, run.id, action === 'pause' ? { by, reason } : null);
   if (action === 'pause') await refreshRunCounts(deps.pool, run.id);
+  if (override) await recordWindowWait(deps.pool, run.id, null);
   await recordAudit(deps.pool, {
     ...actor,
-    action: AUDIT_ACTION[action],
+    action: override ? 'runbook.window_overridden' : AUDIT_ACTION[action],
     targetKind: 'operation_run',
     targetId: run.id,
     metadata: { runbook: run.runbook, source: request.source, ...(reason ? { reason } : {}) },

@@ -1,6 +1,7 @@
 import type { Static, TObject } from 'typebox';
 import type { Queryable } from '../db/queryable.js';
 import type { GateChange } from './health/gateSettings.js';
+import type { ApprovalPolicy } from './approvals/approvalPolicy.js';
 import type { TenantFingerprint, TenantRef } from './model.js';
 
 /** What a preflight counts, per tenant and in total, in the runbook's unit (e.g. findings). */
@@ -77,6 +78,8 @@ export interface RunbookDefinition<P extends TObject = TObject> {
   batchBounds?: { min?: number; max?: number };
   /** Its own health-gate thresholds where the engine's defaults do not suit it; the environment's win over them. */
   gates?: GateChange;
+  /** Approvals its starts need beyond the deployment's policy (`APPROVALS`): the more of the two applies. */
+  approvals?: ApprovalPolicy;
   /** Whether a customer may start it on their own tenant from the /admin trigger; operators only otherwise. */
   customerTrigger?: boolean;
   /**

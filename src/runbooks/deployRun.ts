@@ -2,7 +2,7 @@ import type { Initiator } from './initiator.js';
 import { preflightAndStart } from './preflightAndStart.js';
 import { RunbookRefusal } from './refusal.js';
 import { getRunbook } from './registry.js';
-import type { StartDeps } from './start.js';
+import { runOf, type StartDeps } from './start.js';
 import { ALL_TENANTS_PHRASE } from './model.js';
 import type { StartRequest } from './validateStart.js';
 
@@ -46,7 +46,7 @@ export async function startDeployRun(deps: StartDeps, release: string, runbookNa
       const holder = started.heldBy;
       return { state: 'waiting', reason: `run ${holder.id} (by ${holder.initiatorLabel}) is still ${holder.status}` };
     }
-    return { state: 'started', runId: started.run.id };
+    return { state: 'started', runId: runOf(started).run.id };
   } catch (error) {
     if (!(error instanceof RunbookRefusal)) throw error;
     // Another start took the scope, or the data moved, between the check and the start; or an

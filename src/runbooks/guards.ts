@@ -1,7 +1,6 @@
 import { RunbookRefusal } from './refusal.js';
 import type { ResolvedScope } from './scope.js';
-import type { GuardsInput } from './validateStart.js';
-import type { RunGuards } from './model.js';
+import type { RunGuards, GuardsInput } from './model.js';
 
 /** The largest error budget in tenants taken: more than any scope has. */
 const MAX_FAILED_TENANTS = 1_000_000;

@@ -69,6 +69,9 @@ export async function launchRun(
       source: by.source,
       reason: run.reason,
       preflightId: preflight.id,
+      // Who let it start: the approvers of its change request, or the release a deploy pipeline ran it for.
+      ...(run.changeRequestId ? { changeRequestId: run.changeRequestId, approvedBy: run.approvedBy } : {}),
+      ...(run.source === 'deploy_hook' ? { approval: `pre-approved by its release (${run.initiatorLabel})` } : {}),
     },
   });
 }

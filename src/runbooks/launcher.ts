@@ -46,4 +46,8 @@ export interface RunLauncher {
   resume(runId: string, by: string): Promise<ControlOutcome>;
   /** Waits at most `answerWithinMs` for a worker to answer. */
   tune(runId: string, request: TuneRequest, answerWithinMs: number): Promise<TuneOutcome>;
+  /** Starts the durable timer that expires an open change request at its deadline (`expireChangeRequest`). */
+  expireChangeAt(changeRequestId: string, at: Date): Promise<void>;
+  /** Ends a decided request's timer early; nothing when it has ended already. */
+  changeDecided(changeRequestId: string): Promise<void>;
 }

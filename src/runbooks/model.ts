@@ -6,9 +6,13 @@
  */
 import type { GateSettings } from './health/gateSettings.js';
 import type { BatchSizing } from './sizing/batchSizer.js';
+import type { SizingRequest } from './sizing/runSizing.js';
 
 /** The phrase an operator types to confirm an all-tenants run. */
 export const ALL_TENANTS_PHRASE = 'ALL TENANTS';
+
+/** The reason a run records when it pauses at a change window's cutoff: resuming it by hand is an override. */
+export const WINDOW_CLOSED = 'change window closed';
 
 /** The phrase an operator types to stop every run. */
 export const STOP_ALL_PHRASE = 'STOP ALL RUNS';
@@ -51,6 +55,13 @@ export interface RunCounts {
   breakdown?: Record<string, number>;
   /** The newest size of a run that sizes its batches itself: where its next tenant starts. */
   batchSize?: number;
+}
+
+/** Error budget and canary wave as a start asks for them; canary tenants by external id. */
+export interface GuardsInput {
+  maxFailedTenants?: number;
+  maxFailedPercent?: number;
+  canary?: { count?: number; tenants?: string[] };
 }
 
 /** What stops a run on its own to let an operator look: too many failed tenants, or a canary wave. */
@@ -136,4 +147,16 @@ export interface RunTuning {
 export interface TuneResult {
   from: RunTuning;
   to: RunTuning;
+}
+
+/** The life of a change request (`change_requests.status`): open until decided, expired, withdrawn or voided. */
+export const CHANGE_STATUSES = ['open', 'approved', 'rejected', 'expired', 'withdrawn', 'voided'] as const;
+export type ChangeStatus = (typeof CHANGE_STATUSES)[number];
+
+/** What a change request keeps of its start beyond the columns: the retried run and the batch sizing asked for. */
+export interface FiledStart {
+  retryOf?: string;
+  sizing?: SizingRequest;
+  /** The guards as asked (canary tenants by external id): the approval's start resolves them again. */
+  guards?: GuardsInput;
 }

@@ -1,11 +1,11 @@
 import { runPreflight, type SavedPreflight } from './preflight.js';
 import { getRunbook, runbooksWriting } from './registry.js';
 import { findActiveRuns, type RunRecord } from './runs.js';
-import { precheckStart, startRunbook, type StartDeps, type StartResult } from './start.js';
+import { precheckStart, startRunbook, type StartDeps, type StartOutcome } from './start.js';
 import type { StartRequest } from './validateStart.js';
 
-/** A start made in one go: the run, and the fresh preflight it was made against (none for a replay or a named one). */
-type OneGoStart = StartResult & { preflight: SavedPreflight | null };
+/** A start made in one go: the run (or change request), and the fresh preflight it was made against (none for a replay or a named one). */
+type OneGoStart = StartOutcome & { preflight: SavedPreflight | null };
 
 interface OneGoOptions {
   /** Called with the fresh preflight, before the start (the CLI prints it). */
@@ -37,7 +37,7 @@ export async function preflightAndStart(
   options: OneGoOptions & { whenHeld?: 'refuse' | 'report' } = {},
 ): Promise<OneGoStart | { heldBy: RunRecord }> {
   const report = options.whenHeld === 'report';
-  const replay = await precheckStart(deps.pool, request, { overlap: !report });
+  const replay = await precheckStart(deps, request, { overlap: !report });
   let preflight: SavedPreflight | null = null;
   if (!replay && !request.preflightId) {
     const runbook = getRunbook(request.runbook);

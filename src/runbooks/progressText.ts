@@ -1,4 +1,5 @@
-import { count as n, counted } from '../format.js';
+import { count as n, counted, utcTime } from '../format.js';
+import { WINDOW_CLOSED } from './model.js';
 import type { RunRecord } from './runs.js';
 
 /**
@@ -19,7 +20,8 @@ export function runFraction(run: Pick<RunRecord, 'status' | 'outcome' | 'counts'
 
 /** One line of progress, a pure function of the run row, shared by the CLI and the console. */
 export function progressText(
-  run: Pick<RunRecord, 'status' | 'outcome' | 'counts'> & Partial<Pick<RunRecord, 'pausedBy' | 'cancelRequestedAt'>>,
+  run: Pick<RunRecord, 'status' | 'outcome' | 'counts'> &
+    Partial<Pick<RunRecord, 'pausedBy' | 'pauseReason' | 'cancelRequestedAt' | 'windowOpensAt'>>,
   unit: string,
 ): string {
   const { counts } = run;
@@ -33,7 +35,12 @@ export function progressText(
   const tenants = `${n(settled)}/${n(counts.tenants)} tenants`;
   const failed = counts.tenantsFailed ? `, ${n(counts.tenantsFailed)} failed` : '';
   if (run.status !== 'completed' && run.cancelRequestedAt) return `Cancelling: ${tenants}${failed}; ${changed}.`;
-  if (run.status !== 'completed' && run.pausedBy) return `Paused by ${run.pausedBy}: ${tenants}${failed}; ${changed}.`;
+  const opens = run.windowOpensAt ? utcTime(run.windowOpensAt) : null;
+  if (run.status !== 'completed' && run.pausedBy) {
+    const goesOn = opens && run.pauseReason === WINDOW_CLOSED ? `; goes on when the window opens at ${opens}` : '';
+    return `Paused by ${run.pausedBy}: ${tenants}${failed}; ${changed}${goesOn}.`;
+  }
+  if (run.status === 'queued' && opens) return `Queued: waits for the window that opens at ${opens}.`;
   if (run.status === 'queued') return 'Queued: waiting for a worker to pick the run up.';
   if (run.status === 'running') return `Running: ${tenants}${failed}; ${changed}.`;
   return `Completed (${run.outcome?.replace('_', ' ')}): ${tenants}${failed}; ${changed}.`;

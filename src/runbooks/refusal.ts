@@ -32,7 +32,18 @@ export type RefusalCode =
   | 'invalid_batch_size'
   | 'runs_stopped'
   | 'not_stopped'
-  | 'nothing_to_retry';
+  | 'nothing_to_retry'
+  // change requests (approve, reject, withdraw)
+  | 'change_not_found'
+  | 'change_closed'
+  | 'self_approval'
+  | 'already_decided'
+  | 'not_requester'
+  | 'invalid_comment'
+  | 'approval_required'
+  // change windows
+  | 'invalid_window'
+  | 'window_not_found';
 
 /**
  * A request the rules refuse; the message says what was wrong and what to do, in words that

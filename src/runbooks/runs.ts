@@ -100,6 +100,7 @@ const RUN_LIVE_COLUMNS = {
   heldReason: operationRuns.heldReason,
   heldMs: operationRuns.heldMs,
   settings: operationRuns.settings,
+  windowOpensAt: operationRuns.windowOpensAt,
 } satisfies SelectedFields;
 
 export type RunLive = Pick<RunRecord, keyof typeof RUN_LIVE_COLUMNS>;
@@ -279,6 +280,14 @@ export async function recordRunPause(
         ? { pausedBy: pause.by, pausedAt: new Date(), pauseReason: pause.reason }
         : { pausedBy: null, pausedAt: null, pauseReason: null, pausedMs: PAUSE_ENDING_NOW },
     )
+    .where(and(eq(operationRuns.id, runId), ne(operationRuns.status, 'completed')));
+}
+
+/** Records when the change window a run waits for opens (null: it waits for none). */
+export async function recordWindowWait(q: Connection, runId: string, opensAt: Date | null): Promise<void> {
+  await orm(q)
+    .update(operationRuns)
+    .set({ windowOpensAt: opensAt })
     .where(and(eq(operationRuns.id, runId), ne(operationRuns.status, 'completed')));
 }
 

@@ -25,18 +25,35 @@ import type { RunGuards } from './model.js';
 import { applyGateChange, DEFAULT_GATES } from './health/gateSettings.js';
 import { applySizing } from './sizing/runSizing.js';
 import { refuseWhileStopped } from './stopAll.js';
+import { approvalsRequired, type ApprovalSettings } from './approvals/approvalPolicy.js';
+import { approvalsOf, getChangeRequest } from './approvals/changeRequests.js';
+import { fileChangeRequest, type FiledResult } from './approvals/fileChange.js';
 
 export interface StartDeps {
   pool: pg.Pool;
   launcher: RunLauncher;
   now?: () => Date;
   preflightPolicy?: PreflightPolicy;
+  /** Which starts need approval, and for how long a request stays open; none without. */
+  approvals?: ApprovalSettings;
 }
 
 export interface StartResult {
   run: RunRecord;
   /** False when the idempotency key returned an existing run. */
   created: boolean;
+}
+
+/** A start: its run, or the change request it filed where the approval policy holds it. */
+export type StartOutcome = StartResult | FiledResult;
+
+/**
+ * The run of a start that no approval policy holds (the deploy hook's, or one made without a
+ * policy): a change request there would be a bug, not an answer to show.
+ */
+export function runOf(outcome: StartOutcome): StartResult {
+  if ('run' in outcome) return outcome;
+  throw new Error(`the start filed change request ${outcome.changeRequest.id} where it could only start a run`);
 }
 
 const UNIQUE_VIOLATION = '23505';
@@ -53,6 +70,10 @@ interface StartPlan {
   parameters: Record<string, unknown>;
   guards: RunGuards;
   retryOf: string | null;
+  /** Approvals it needs before a run is written: 0 when none, or when it carries its approval. */
+  approvalsRequired: number;
+  /** The change request it carries out, and who approved it. */
+  approval: { changeRequestId: string; approvedBy: string[] } | null;
 }
 
 /**
@@ -157,6 +178,8 @@ async function insertOrReplayRun(
     preflightId: preflight.id,
     guards: plan.guards,
     retryOf: plan.retryOf,
+    changeRequestId: plan.approval?.changeRequestId ?? null,
+    approvedBy: plan.approval?.approvedBy ?? null,
     settings: {
       ...(scope.kind === 'tenant' ? {} : { parallelism: deps.launcher.settings.parallelism }),
       ...applySizing(deps.launcher.settings, plan.request.sizing ?? {}),
@@ -195,11 +218,41 @@ async function auditRefusal(pool: pg.Pool, request: StartRequest, error: unknown
   });
 }
 
-/** Every check of a start that needs no preflight: the request, a stop of every run, its scope, guards and retried run. */
-async function planStart(pool: pg.Pool, request: StartRequest): Promise<StartPlan> {
+/**
+ * The approval a start carries, read from its change request: approved, for this runbook, scope,
+ * parameters and preflight, and not carried out by another run already (a replay finds that run
+ * by its key before this is asked).
+ */
+async function approvalOf(
+  pool: pg.Pool,
+  request: StartRequest,
+  plan: Pick<StartPlan, 'runbook' | 'scope' | 'parameters'>,
+): Promise<StartPlan['approval']> {
+  if (!request.approval) return null;
+  const change = await getChangeRequest(pool, request.approval.changeRequestId);
+  if (
+    !change ||
+    change.status !== 'approved' ||
+    change.runbook !== plan.runbook.id ||
+    change.preflightId !== request.preflightId ||
+    !sameScope(change.scope, plan.scope.stored) ||
+    !sameParameters(change.parameters, plan.parameters)
+  ) {
+    throw new RunbookRefusal(
+      'approval_required',
+      `Change request ${request.approval.changeRequestId} is not an approved request for this start.`,
+    );
+  }
+  return { changeRequestId: change.id, approvedBy: approvalsOf(change).map((decision) => decision.label) };
+}
+
+/** Every check of a start that needs no preflight: the request, a stop of every run, its scope, guards, retried run and approvals. */
+async function planStart(deps: Pick<StartDeps, 'pool' | 'approvals'>, request: StartRequest): Promise<StartPlan> {
+  const { pool } = deps;
   const { runbook, reason, idempotencyKey, parameters } = validateStartRequest(request);
   await refuseWhileStopped(pool);
   const scope = await resolveScope(pool, request.scope);
+  const approval = await approvalOf(pool, request, { runbook, scope, parameters });
   return {
     request,
     runbook,
@@ -209,6 +262,14 @@ async function planStart(pool: pg.Pool, request: StartRequest): Promise<StartPla
     parameters,
     guards: resolveGuards(request.guards, scope),
     retryOf: request.retryOf ? await checkRetryOf(pool, request.retryOf, parameters) : null,
+    approvalsRequired: approval
+      ? 0
+      : approvalsRequired(
+          { source: request.source, scope: { kind: scope.kind, tenants: scope.tenants.length } },
+          deps.approvals?.policy,
+          runbook.approvals,
+        ),
+    approval,
   };
 }
 
@@ -218,18 +279,20 @@ async function planStart(pool: pg.Pool, request: StartRequest): Promise<StartPla
  * CLI, the deploy hook) refuse a bad request, or skip a replay, before spending a preflight.
  */
 export async function precheckStart(
-  pool: pg.Pool,
+  deps: Pick<StartDeps, 'pool' | 'approvals'>,
   request: StartRequest,
   options: { overlap?: boolean } = {},
 ): Promise<RunRecord | null> {
+  const { pool } = deps;
   try {
-    const plan = await planStart(pool, request);
+    const plan = await planStart(deps, request);
     const existing = plan.key ? await findRunByIdempotencyKey(pool, plan.key) : null;
     if (existing) return replayOf(existing, plan);
     // Unlocked, so only a first answer (the start checks again under its lock), but it spares
     // the preflight a start that cannot happen, and the preflight row it would leave behind.
-    // A caller that waits for the scope instead (the deploy hook) checks it without a refusal.
-    if (options.overlap !== false) {
+    // A caller that waits for the scope instead (the deploy hook) checks it without a refusal;
+    // a start that files a change request needs the scope only once it is approved.
+    if (options.overlap !== false && plan.approvalsRequired === 0) {
       const holder = await findOverlappingRun(pool, plan.runbook, plan.scope.stored);
       if (holder) throw overlapRefusal(holder, plan.runbook);
     }
@@ -246,14 +309,40 @@ async function preflightOf(pool: pg.Pool, run: RunRecord): Promise<SavedPrefligh
   return preflight;
 }
 
+/** The policy's change request for a start it holds: filed with its checked preflight, no run written. */
+async function fileFor(deps: StartDeps, plan: StartPlan, preflight: SavedPreflight): Promise<FiledResult> {
+  const { request } = plan;
+  return fileChangeRequest(deps, {
+    runbook: plan.runbook.id,
+    scope: plan.scope,
+    parameters: plan.parameters,
+    preflightId: preflight.id,
+    reason: plan.reason,
+    guards: plan.guards,
+    initiator: request.initiator,
+    context: request.context,
+    source: request.source,
+    key: plan.key,
+    start: {
+      ...(plan.retryOf ? { retryOf: plan.retryOf } : {}),
+      ...(request.sizing ? { sizing: request.sizing } : {}),
+      ...(request.guards ? { guards: request.guards } : {}),
+    },
+    approvalsRequired: plan.approvalsRequired,
+    ttlMs: deps.approvals!.ttlMs,
+  });
+}
+
 /**
  * The one starter behind the console, the CLI and the deploy hook: validates, checks the
  * preflight, writes the run (idempotent, locked against overlapping runs) and starts its
- * workflow. It never executes the runbook itself. A refusal writes only its audit event.
+ * workflow. It never executes the runbook itself. Where the approval policy holds the start,
+ * it files a change request instead, and the last approval comes back here to write the run.
+ * A refusal writes only its audit event.
  */
-export async function startRunbook(deps: StartDeps, request: StartRequest): Promise<StartResult> {
+export async function startRunbook(deps: StartDeps, request: StartRequest): Promise<StartOutcome> {
   try {
-    const plan = await planStart(deps.pool, request);
+    const plan = await planStart(deps, request);
     const { runbook, key } = plan;
     const replayed = key ? await findRunByIdempotencyKey(deps.pool, key) : null;
     let result: StartResult;
@@ -262,10 +351,13 @@ export async function startRunbook(deps: StartDeps, request: StartRequest): Prom
       result = { run: replayOf(replayed, plan), created: false };
       preflight = await preflightOf(deps.pool, result.run);
     } else {
+      const policy = deps.preflightPolicy ?? DEFAULT_PREFLIGHT_POLICY;
       preflight = await loadStartPreflight(deps.pool, runbook, plan.scope, plan.parameters, request.preflightId, {
         now: deps.now?.() ?? new Date(),
-        policy: deps.preflightPolicy ?? DEFAULT_PREFLIGHT_POLICY,
+        // An approval may come a day after the preflight: its drift check, not its age, says whether it holds.
+        policy: plan.approval ? { ...policy, maxAgeMs: Number.POSITIVE_INFINITY } : policy,
       });
+      if (plan.approvalsRequired > 0) return await fileFor(deps, plan, preflight);
       result = await writeRun(deps, plan, preflight);
       if (!result.created) preflight = await preflightOf(deps.pool, result.run);
     }

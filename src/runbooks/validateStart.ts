@@ -1,11 +1,11 @@
 import { requireStartAllowed } from './capabilities.js';
 import type { RunbookDefinition } from './definition.js';
 import type { Initiator, RequestContext } from './initiator.js';
-import { RunbookRefusal } from './refusal.js';
+import { RunbookRefusal, type RefusalCode } from './refusal.js';
 import { parseParameters } from './parameters.js';
 import { getRunbook } from './registry.js';
 import type { ScopeInput } from './scope.js';
-import { ALL_TENANTS_PHRASE, type RunSource } from './model.js';
+import { ALL_TENANTS_PHRASE, type GuardsInput, type RunSource } from './model.js';
 import { checkSizingRequest, type SizingRequest } from './sizing/runSizing.js';
 
 export const REASON_LENGTH = { min: 10, max: 500 } as const;
@@ -29,12 +29,11 @@ export interface StartRequest {
   retryOf?: string | null;
   /** Its batch size (auto or rows) and target duration; the deployment's (`RUNBOOK_BATCH_*`) otherwise. */
   sizing?: SizingRequest;
-}
-
-export interface GuardsInput {
-  maxFailedTenants?: number;
-  maxFailedPercent?: number;
-  canary?: { count?: number; tenants?: string[] };
+  /**
+   * The approved change request this start carries out (the approval's own start): the starter
+   * reads its approvers from the request, and checks it is approved and is this start.
+   */
+  approval?: { changeRequestId: string };
 }
 
 export const IDEMPOTENCY_KEY_MAX = 200;
@@ -43,24 +42,32 @@ export const IDEMPOTENCY_KEY_MAX = 200;
 // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/u;
 
-/** A reason as every action takes it: 10–500 characters of plain text, trimmed. */
-export function validReason(reason: string): string {
-  const trimmed = reason.trim();
+/**
+ * Plain text of 10–500 characters, trimmed: a reason as every action takes it, or a decision's
+ * comment. `hint` says what to write when it is too short or too long.
+ */
+export function validText(text: string, what: { name: string; code: RefusalCode; hint: string }): string {
+  const trimmed = text.trim();
   // Characters as people count them (code points), not UTF-16 units: an emoji is one.
   const length = [...trimmed].length;
   if (length < REASON_LENGTH.min || length > REASON_LENGTH.max) {
     throw new RunbookRefusal(
-      'reason_length',
-      `The reason must be ${REASON_LENGTH.min} to ${REASON_LENGTH.max} characters; it has ${length}. Say why this run is needed.`,
+      what.code,
+      `The ${what.name} must be ${REASON_LENGTH.min} to ${REASON_LENGTH.max} characters; it has ${length}. ${what.hint}`,
     );
   }
   if (CONTROL.test(trimmed)) {
     throw new RunbookRefusal(
-      'reason_characters',
-      'The reason contains control characters (other than newline and tab); write it as plain text.',
+      what.code === 'reason_length' ? 'reason_characters' : what.code,
+      `The ${what.name} contains control characters (other than newline and tab); write it as plain text.`,
     );
   }
   return trimmed;
+}
+
+/** A reason as every action takes it. */
+export function validReason(reason: string): string {
+  return validText(reason, { name: 'reason', code: 'reason_length', hint: 'Say why this run is needed.' });
 }
 
 function validIdempotencyKey(key: string | null | undefined): string | null {

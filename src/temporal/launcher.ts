@@ -31,5 +31,13 @@ export function temporalLauncher(config: Config, connect: () => Promise<Client>)
     resume: async (runId, by) => (await workflows()).resumeRunWorkflow(await connect(), runId, by),
     tune: async (runId, request, answerWithinMs) =>
       (await workflows()).tuneRunWorkflow(await connect(), runId, request, answerWithinMs),
+    expireChangeAt: async (changeRequestId, at) =>
+      (await import('./changeTimers.js')).startChangeTimer(
+        { client: await connect(), taskQueue: config.temporal.taskQueue, settings: config.runs },
+        changeRequestId,
+        at,
+      ),
+    changeDecided: async (changeRequestId) =>
+      (await import('./changeTimers.js')).endChangeTimer(await connect(), changeRequestId),
   };
 }

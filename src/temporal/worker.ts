@@ -51,6 +51,7 @@ export async function createWorker(options: {
       outageWindowMs: config.outageWindowMs,
       observer: options.observer,
       starter: { pool: options.pool, launcher: temporalLauncher(config, () => Promise.resolve(temporal)) },
+      windowMinuteMs: config.windowMinuteMs,
     }),
     // Heartbeats carry cancellation back to a batch activity: a short throttle lets it stop
     // at the next batch boundary rather than up to 80% of the heartbeat timeout later.

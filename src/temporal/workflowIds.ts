@@ -7,3 +7,8 @@ export function workflowIdFor(runId: string): string {
 export function deployHookWorkflowId(taskQueue: string): string {
   return `platform-ops-deploy-hook/${taskQueue}`;
 }
+
+/** The expiry timer of a change request: one per request. */
+export function changeTimerWorkflowId(changeRequestId: string): string {
+  return `change-request-${changeRequestId}`;
+}

@@ -18,6 +18,7 @@ import rateLimitPlugin from './plugins/external/rateLimit.js';
 import staticPlugin from './plugins/external/static.js';
 import { adminRoutes } from './routes/admin/index.js';
 import { healthzRoutes } from './routes/healthz.js';
+import { changesRoutes } from './routes/system/changes/index.js';
 import { homeRoutes } from './routes/system/home/index.js';
 import { loginRoutes } from './routes/system/login/index.js';
 import { notificationsRoutes } from './routes/system/notifications/index.js';
@@ -25,6 +26,7 @@ import { runbooksRoutes } from './routes/system/runbooks/index.js';
 import { runsRoutes } from './routes/system/runs/index.js';
 import { stopAllRoutes } from './routes/system/runs/stopAll.js';
 import { tenantsRoutes } from './routes/system/tenants/index.js';
+import { windowsRoutes } from './routes/system/windows/index.js';
 import type { RunLauncher } from '../runbooks/launcher.js';
 import { temporalLauncher } from '../temporal/launcher.js';
 
@@ -115,6 +117,8 @@ export async function buildApp(deps: AppDeps, options: FastifyServerOptions = {}
   await app.register(runbooksRoutes);
   await app.register(runsRoutes);
   await app.register(stopAllRoutes);
+  await app.register(changesRoutes);
+  await app.register(windowsRoutes);
   await app.register(tenantsRoutes);
   await app.register(adminRoutes);
   await app.register(notificationsRoutes);

@@ -1,36 +1,29 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { Plane } from '../auth/sessions.js';
-import { verifyPassword } from '../auth/passwords.js';
 import { normalizeEmail } from '../auth/email.js';
-import { recordAudit } from '../audit/recordAudit.js';
-import type { Connection } from '../db/orm.js';
+import {
+  attemptedEmail,
+  auditSignInRefused,
+  checkSignIn,
+  MAX_EMAIL,
+  MAX_PASSWORD,
+  SIGN_IN_REFUSED,
+  type SignInAccount,
+  type SignInPlane,
+  type SignInAttempter,
+} from '../auth/signIn.js';
 import type { Refusal } from './plugins/app/errors.js';
 import { PUBLIC, type RouteAccess } from './plugins/app/auth.js';
 import { loginPathOf, logoutPathOf, PLANE_HOMES } from './planes.js';
 import { safeNext } from './safeNext.js';
 import { CSRF_FIELD, CSRF_ONLY_BODY, NO_QUERY, PLAIN_TEXT } from './schemas.js';
 
-const MAX_EMAIL = 254;
-const MAX_PASSWORD = 1024;
 const MAX_NEXT = 2048;
 
 /** Attempts per minute per plane, client address and email, successful or not. */
 const LOGIN_ATTEMPTS_PER_MINUTE = 10;
 
-/** An account that signs in to a plane, as its table holds it. */
-interface LoginAccount {
-  id: number;
-  email: string;
-  passwordHash: string;
-  isActive: boolean;
-}
-
-/** What differs between the planes' sign-in: who signs in, where they start, and what the form says. */
-export interface PlaneLogin<Account extends LoginAccount> {
-  plane: Plane;
-  /** The audit trail's name for the plane's accounts, as actor and as target. */
-  accountKind: 'platform_user' | 'user';
-  findAccount(q: Connection, email: string): Promise<Account | null>;
+/** What differs between the planes' sign-in: who signs in (`SignInPlane`), where they start, and what the form says. */
+export interface PlaneLogin<Account extends SignInAccount> extends SignInPlane<Account> {
   /** Where the account starts when it was not on its way elsewhere (no usable `next`); default: the plane's home. */
   homeOf?(account: Account): string;
   /** The access rule of sign-out: any signed-in user of the plane. */
@@ -66,11 +59,11 @@ const loginBody = {
 } as const;
 
 /** Who tried, for the audit: never the password. */
-function attempt(request: FastifyRequest<{ Body: LoginBody }>) {
+function attempt(request: FastifyRequest<{ Body: LoginBody }>): SignInAttempter {
   return {
     ip: request.ip,
     userAgent: request.headers['user-agent']?.slice(0, 500) ?? null,
-    email: typeof request.body?.email === 'string' ? normalizeEmail(request.body.email).slice(0, MAX_EMAIL) : null,
+    email: typeof request.body?.email === 'string' ? attemptedEmail(request.body.email) : null,
   };
 }
 
@@ -80,7 +73,7 @@ function attempt(request: FastifyRequest<{ Body: LoginBody }>) {
  * the same answer (and time) for an unknown email as for a wrong password, and a new session
  * of the plane on success.
  */
-export function planeLoginRoutes<Account extends LoginAccount>(login: PlaneLogin<Account>): FastifyPluginAsync {
+export function planeLoginRoutes<Account extends SignInAccount>(login: PlaneLogin<Account>): FastifyPluginAsync {
   const { plane } = login;
   const loginPath = loginPathOf(plane);
   const logoutPath = logoutPathOf(plane);
@@ -88,18 +81,8 @@ export function planeLoginRoutes<Account extends LoginAccount>(login: PlaneLogin
   return async (app) => {
     const pool = app.deps.database.pool;
 
-    const auditFailure = async (request: FastifyRequest<{ Body: LoginBody }>, reason: string) => {
-      const who = attempt(request);
-      await recordAudit(pool, {
-        actorKind: 'anonymous',
-        actorLabel: who.email,
-        action: reason === 'throttled' ? 'auth.login_throttled' : 'auth.login_failed',
-        targetKind: login.accountKind,
-        ip: who.ip,
-        userAgent: who.userAgent,
-        metadata: { plane, email: who.email, reason },
-      });
-    };
+    const auditFailure = (request: FastifyRequest<{ Body: LoginBody }>, reason: string) =>
+      auditSignInRefused(pool, login, attempt(request), reason);
 
     const renderForm = (
       reply: FastifyReply,
@@ -142,29 +125,13 @@ export function planeLoginRoutes<Account extends LoginAccount>(login: PlaneLogin
       async (request, reply) => {
         const { email, password } = request.body;
         const next = safeNext(request.body.next, plane);
-        const account = await login.findAccount(pool, email);
-        // Verified even for an unknown or inactive email, so timing and answer are the same.
-        const passwordOk = await verifyPassword(account?.passwordHash ?? null, password);
-        if (!account || !account.isActive || !passwordOk) {
-          await auditFailure(request, !account ? 'unknown_email' : !account.isActive ? 'inactive' : 'wrong_password');
-          return renderForm(
-            reply,
-            { email: email.slice(0, MAX_EMAIL), next: next ?? '', error: 'The email or password is not right.' },
-            401,
-          );
+        // The shared check (the CLI's too): the same answer and time for an unknown email, every attempt audited.
+        const account = await checkSignIn(pool, login, { ...attempt(request), email, password }, (signedIn) =>
+          reply.signIn(signedIn.id),
+        );
+        if (!account) {
+          return renderForm(reply, { email: email.slice(0, MAX_EMAIL), next: next ?? '', error: SIGN_IN_REFUSED }, 401);
         }
-        await reply.signIn(account.id);
-        await recordAudit(pool, {
-          actorKind: login.accountKind,
-          actorId: account.id,
-          actorLabel: account.email,
-          action: 'auth.login_succeeded',
-          targetKind: login.accountKind,
-          targetId: String(account.id),
-          ip: request.ip,
-          userAgent: request.headers['user-agent']?.slice(0, 500) ?? null,
-          metadata: { plane },
-        });
         return reply.redirect(next ?? login.homeOf?.(account) ?? PLANE_HOMES[plane], 303);
       },
     );

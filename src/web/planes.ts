@@ -17,17 +17,33 @@ export const PLANE_HOMES: Record<Plane, string> = {
   admin: '/admin/findings',
 };
 
-/** The operator's pages in the header, in its order, each with the capability that opens it. */
-const OPERATOR_PAGES: ReadonlyArray<{ href: string; label: string; capability: Capability }> = [
-  { href: '/system/ops/runbooks', label: 'Runbooks', capability: CAPABILITIES.runbooksView },
-  { href: '/system/ops/runs', label: 'Runs', capability: CAPABILITIES.runsView },
-];
+/** What a header link may show beside its label, counted for each page (null: not counted). */
+export interface NavCounts {
+  /** Change requests waiting for approval, for an operator who may approve them. */
+  openChanges: number | null;
+}
 
-/** The header's pages that an operator with these capabilities may open; a link to a 403 is no use. */
-export function operatorNav(capabilities: readonly string[]): Array<{ href: string; label: string }> {
-  return OPERATOR_PAGES.filter((page) => capabilities.includes(page.capability)).map(({ href, label }) => ({
+/** The operator's pages in the header, in its order, each with the capability that opens it. */
+const OPERATOR_PAGES: ReadonlyArray<{ href: string; label: string; capability: Capability; count?: keyof NavCounts }> =
+  [
+    { href: '/system/ops/runbooks', label: 'Runbooks', capability: CAPABILITIES.runbooksView },
+    { href: '/system/ops/runs', label: 'Runs', capability: CAPABILITIES.runsView },
+    { href: '/system/ops/changes', label: 'Approvals', capability: CAPABILITIES.runsView, count: 'openChanges' },
+    { href: '/system/ops/windows', label: 'Windows', capability: CAPABILITIES.runsView },
+  ];
+
+/**
+ * The header's pages that an operator with these capabilities may open (a link to a 403 is no
+ * use), each with its count when it has one and it was counted.
+ */
+export function operatorNav(
+  capabilities: readonly string[],
+  counts: Partial<NavCounts> = {},
+): Array<{ href: string; label: string; count: number | null }> {
+  return OPERATOR_PAGES.filter((page) => capabilities.includes(page.capability)).map(({ href, label, count }) => ({
     href,
     label,
+    count: count ? (counts[count] ?? null) : null,
   }));
 }
 

@@ -25,6 +25,11 @@ async function run(): Promise<void> {
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
   await app.listen({ port: config.port, host: config.host });
+  if (config.approvals.policy.when === 'never') {
+    app.log.warn(
+      "APPROVALS=none: no start needs a second operator's approval; every start, all tenants included, runs at once",
+    );
+  }
 }
 
 runEntryPoint(run);

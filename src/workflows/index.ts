@@ -2,3 +2,4 @@
 export { runbookFanOutWorkflow, runProgressQuery } from './runbookFanOut.js';
 export { runbookTenantWorkflow, tenantProgressQuery } from './runbookTenant.js';
 export { deployHookWorkflow, releaseSignal, releasesQuery } from './deployHook.js';
+export { changeTimerWorkflow } from './changeTimer.js';

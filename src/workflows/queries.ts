@@ -14,6 +14,8 @@ export interface ControlSignal {
 export const pauseSignal = defineSignal<[ControlSignal]>('pause');
 /** Who a run's own pause (canary, error budget, a critical health threshold) is recorded as. */
 export const PAUSED_BY_ITSELF = 'the run itself';
+/** Who a run's pause at its change window's cutoff is recorded as. */
+export const WINDOW_PAUSER = 'the change window';
 export const resumeSignal = defineSignal<[ControlSignal]>('resume');
 
 /** Limits of live tuning: wide enough for any real run, narrow enough to stay safe. */

@@ -6,6 +6,7 @@ import {
   executeChild,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -18,6 +19,7 @@ import {
   criticalSignal,
   gatesSignal,
   PAUSED_BY_ITSELF,
+  WINDOW_PAUSER,
   pauseSignal,
   preflightQuery,
   resumeSignal,
@@ -28,6 +30,7 @@ import {
 import type { TuneRequest } from '../runbooks/model.js';
 import { runbookTenantWorkflow } from './runbookTenant.js';
 import { runSearchAttributes } from './searchAttributes.js';
+import { CHANGE_WINDOWS_PATCH, keepToWindows, waitForWindow } from './keepToWindows.js';
 
 export const runProgressQuery = defineQuery<RunProgress & { parallelism: number; batchSize: number }>('progress');
 
@@ -176,16 +179,41 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
     await Promise.allSettled(children);
   };
 
+  // Workflows begun before change windows replay without them.
+  const keepsToWindows = patched(CHANGE_WINDOWS_PATCH);
+  let over = false;
+  const keepingToWindows = () =>
+    keepToWindows({
+      bookkeeping,
+      runId,
+      done: () => over,
+      paused: () => state.paused,
+      heldByWindow: () => state.carried.pausedBy === WINDOW_PAUSER,
+      pause: async () => {
+        state.pause(WINDOW_PAUSER);
+        await tellChildren(pauseSignal, WINDOW_PAUSER);
+      },
+      resume: async () => {
+        state.resume();
+        await Promise.all([tellChildren(resumeSignal, WINDOW_PAUSER), bookkeeping.windowOpened(runId)]);
+      },
+    }).catch((error: unknown) => {
+      // Cancelled with the run; anything else is a bug in this workflow, for its task to fail on.
+      if (!isCancellation(error)) throw error;
+    });
+
   return ownRun(
     runId,
     bookkeeping,
     async () => {
       if (!input.carried) {
+        if (keepsToWindows) await waitForWindow(bookkeeping, runId);
         const begun = await bookkeeping.beginRun(runId);
         // Null: the run was completed (cancelled) before this workflow began.
         if (!begun) return state.progress();
         state.carried.tenantsTotal = begun.tenants;
       }
+      const watching = keepsToWindows ? keepingToWindows() : null;
       // The canary's children count towards continue-as-new: a paused run continues as new too.
       let started = guards.canary && !state.carried.canaryDone ? await runCanary(guards.canary) : 0;
       // Named canary tenants ran already; the rest go in id order.
@@ -211,6 +239,8 @@ export async function runbookFanOutWorkflow(input: FanOutInput): Promise<RunProg
         children.push(childScope.run(() => runTenant(tenant)));
       }
       await Promise.all(children);
+      over = true;
+      await watching;
       if (!exhausted || queue.length > 0) {
         await continueAsNew<typeof runbookFanOutWorkflow>({ ...input, settings, carried: state.carry() });
       }

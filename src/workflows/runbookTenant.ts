@@ -26,6 +26,7 @@ import {
   validateTuning,
 } from './queries.js';
 import type { TuneRequest } from '../runbooks/model.js';
+import { CHANGE_WINDOWS_PATCH, keepToWindows, waitForWindow } from './keepToWindows.js';
 
 export const tenantProgressQuery = defineQuery<TenantProgress>('progress');
 
@@ -60,8 +61,13 @@ export async function runbookTenantWorkflow(input: TenantInput): Promise<TenantP
   setHandler(gatesSignal, (gates) => void (settings.gates = gates));
   // Paused with its run (its parent tells it): no new batch until resumed.
   let paused = false;
+  // A one-tenant run paused at its change window's cutoff, until the window opens or an operator resumes it.
+  let heldByWindow = false;
   setHandler(pauseSignal, () => void (paused = true));
-  setHandler(resumeSignal, () => void (paused = false));
+  setHandler(resumeSignal, () => {
+    paused = false;
+    heldByWindow = false;
+  });
   setHandler(
     tuneUpdate,
     (request) => {
@@ -149,10 +155,36 @@ export async function runbookTenantWorkflow(input: TenantInput): Promise<TenantP
   }
 
   if (!input.isRoot) return processTenant();
+  // Workflows begun before change windows replay without them.
+  const keepsToWindows = patched(CHANGE_WINDOWS_PATCH);
+  let over = false;
   return ownRun(runId, bookkeeping, async () => {
+    if (keepsToWindows) await waitForWindow(bookkeeping, runId);
     // Null: the run was completed (cancelled) before this workflow began.
     if (!(await bookkeeping.beginRun(runId))) return progress;
+    const watching = keepsToWindows
+      ? keepToWindows({
+          bookkeeping,
+          runId,
+          done: () => over,
+          paused: () => paused,
+          heldByWindow: () => heldByWindow,
+          pause: () => {
+            paused = heldByWindow = true;
+            return Promise.resolve();
+          },
+          resume: async () => {
+            paused = heldByWindow = false;
+            await bookkeeping.windowOpened(runId);
+          },
+        }).catch((error: unknown) => {
+          // Cancelled with the run; anything else is a bug in this workflow, for its task to fail on.
+          if (!isCancellation(error)) throw error;
+        })
+      : null;
     const result = await processTenant();
+    over = true;
+    await watching;
     await bookkeeping.completeRun(runId);
     return result;
   });

@@ -22,7 +22,7 @@ const FLAGS = [
   '--no-first-run',
 ];
 
-const DESKTOP = { width: 1280, height: 800 } as const;
+export const DESKTOP = { width: 1280, height: 800 } as const;
 export const PHONE = { width: 390, height: 844 } as const;
 
 export interface ChromiumSession {

@@ -18,7 +18,7 @@ export async function consoleApp(
   options: FastifyServerOptions = {},
   env: Record<string, string> = {},
 ): Promise<FastifyInstance> {
-  const config = loadConfig({ DATABASE_URL: database.url, ...env });
+  const config = loadConfig({ DATABASE_URL: database.url, APPROVALS: process.env.APPROVALS ?? 'none', ...env });
   const temporal = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
   const app = await buildApp({ config, database, temporal }, options);
   app.addHook('onClose', async () => temporal.connection.close());

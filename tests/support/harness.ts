@@ -9,9 +9,9 @@ import { runPreflight, type SavedPreflight } from '../../src/runbooks/preflight.
 import { getRunbook } from '../../src/runbooks/registry.js';
 import type { RunRecord } from '../../src/runbooks/runs.js';
 import type { ScopeInput } from '../../src/runbooks/scope.js';
-import { startRunbook } from '../../src/runbooks/start.js';
+import { runOf, startRunbook } from '../../src/runbooks/start.js';
 import { ALL_TENANTS_PHRASE } from '../../src/runbooks/model.js';
-import type { GuardsInput } from '../../src/runbooks/validateStart.js';
+import type { GuardsInput } from '../../src/runbooks/model.js';
 import { seedDemoData, type SeedOptions } from '../../src/seed/seedDemoData.js';
 import { flagRunbook } from './flagRunbook.js';
 import './registerFlagRunbook.js';
@@ -61,20 +61,22 @@ export async function startTestRun(
   const runbook = options.runbook ?? RUNBOOK;
   const parameters = options.parameters ?? (runbook === RUNBOOK ? FLAG_PARAMETERS : {});
   const preflight = await runPreflight(world.pool, { runbook: getRunbook(runbook), scope, parameters, initiator });
-  const { run } = await startRunbook(
-    { pool: world.pool, launcher: testLauncher(world) },
-    {
-      runbook,
-      scope,
-      parameters,
-      initiator,
-      reason: options.reason ?? 'A run of the engine tests',
-      source: options.source ?? 'system_ui',
-      confirmation: scope.kind === 'all_tenants' ? ALL_TENANTS_PHRASE : null,
-      preflightId: preflight.id,
-      guards: options.guards,
-      sizing: options.sizing,
-    },
+  const { run } = runOf(
+    await startRunbook(
+      { pool: world.pool, launcher: testLauncher(world) },
+      {
+        runbook,
+        scope,
+        parameters,
+        initiator,
+        reason: options.reason ?? 'A run of the engine tests',
+        source: options.source ?? 'system_ui',
+        confirmation: scope.kind === 'all_tenants' ? ALL_TENANTS_PHRASE : null,
+        preflightId: preflight.id,
+        guards: options.guards,
+        sizing: options.sizing,
+      },
+    ),
   );
   return { preflight, run };
 }

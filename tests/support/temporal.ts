@@ -43,7 +43,16 @@ const FAST_SETTINGS: RunSettings = {
  */
 export function testConfig(databaseUrl: string, settings: Partial<RunSettings> = {}, gates: GateChange = {}): Config {
   const health = Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('HEALTH_')));
-  const config = loadConfig({ DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: inject('temporalAddress'), ...health });
+  // A test of change windows shortens their minutes (CHANGE_WINDOW_MINUTE) for its file's worker.
+  const windows = process.env.CHANGE_WINDOW_MINUTE ? { CHANGE_WINDOW_MINUTE: process.env.CHANGE_WINDOW_MINUTE } : {};
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    // The tests' policy (vitest.config.ts: none); a test of approvals gives its own.
+    APPROVALS: process.env.APPROVALS ?? 'none',
+    ...health,
+    ...windows,
+  });
   const base = config.health.gates;
   return {
     ...config,

@@ -4,12 +4,14 @@ import { runPreflight } from '../../runbooks/preflight.js';
 import { getRunbook } from '../../runbooks/registry.js';
 import type { ScopeInput } from '../../runbooks/scope.js';
 import type { BatchSizeChoice } from '../../runbooks/sizing/batchSizeText.js';
-import type { GuardsInput, StartRequest } from '../../runbooks/validateStart.js';
+import type { StartRequest } from '../../runbooks/validateStart.js';
+import type { GuardsInput } from '../../runbooks/model.js';
+import { windowStartText } from '../../runbooks/windows/runWindows.js';
 import { withDeps } from '../deps.js';
 import { cliInitiator } from '../initiator.js';
 import { printResult } from '../output.js';
 import { parametersFromFlags, withFlagNames } from '../parameterFlags.js';
-import { formatPreflight, startFromCli } from '../startFromCli.js';
+import { formatPreflight, startFromCli, startWindow } from '../startFromCli.js';
 
 export interface StartOptions {
   tenant?: string[];
@@ -70,7 +72,12 @@ export function startRunbook(named: RunbookDefinition | null) {
         }).catch((error: unknown) => {
           throw withFlagNames(error, runbookName);
         });
-        return printResult(Boolean(options.json), preflight, () => formatPreflight(preflight));
+        const window = await startWindow(deps, preflight.report.runbook);
+        return printResult(
+          Boolean(options.json),
+          { ...preflight, window },
+          () => `${formatPreflight(preflight)}\n${windowStartText(window)}`,
+        );
       }
       const request: StartRequest = {
         runbook: runbookName,

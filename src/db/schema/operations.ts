@@ -81,6 +81,12 @@ export const operationRuns = pgTable(
     guards: jsonb('guards').$type<RunGuards>().notNull().default({}),
     /** The run whose failed tenants this run retries. */
     retryOf: uuid('retry_of').references((): AnyPgColumn => operationRuns.id),
+    /** The change request whose approval started it (`change_requests.run_id` points back). */
+    changeRequestId: uuid('change_request_id'),
+    /** Who approved it, by email, in the order they did; null for a run that needed no approval. */
+    approvedBy: text('approved_by').array(),
+    /** Set while it waits for a change window (queued, or paused at a cutoff): when the next one opens. */
+    windowOpensAt: tstz('window_opens_at'),
   },
   (t) => [
     // The overlap lock only ever looks at active runs of one runbook.

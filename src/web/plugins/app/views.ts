@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ReadCache } from '../../../db/readCache.js';
+import { countOpenChangeRequests } from '../../../runbooks/approvals/changeRequests.js';
+import { CAPABILITIES } from '../../../runbooks/capabilities.js';
 import { countUnread } from '../../../runbooks/notifications.js';
 import type { Plane } from '../../../auth/sessions.js';
 import { logoutPathOf, operatorHome, operatorNav, PLANE_HOMES, planeOf } from '../../planes.js';
@@ -23,7 +25,8 @@ interface LayoutModel {
   account: { email: string; logoutAction: string } | null;
   /** For the sign-out form and htmx requests; only a signed-in visitor has one. */
   csrfToken: string | null;
-  nav: Array<{ href: string; label: string }>;
+  /** The header's pages; `count` (open change requests, say) shows beside the label when not null. */
+  nav: Array<{ href: string; label: string; count: number | null }>;
   /** The Notifications link, for a signed-in operator; `unread` is null when it could not be counted. */
   notifications: { unread: number | null } | null;
   /** Reload the page this often without JavaScript (a live page htmx would otherwise update); null: never. */
@@ -76,6 +79,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The signed-in operator's unread notifications for the header, read before the route runs; null when not counted. */
     unreadNotifications: number | null;
+    /** The change requests waiting for approval, for the header of an operator who may approve; null when not counted. */
+    openChangeRequests: number | null;
   }
   interface FastifyReply {
     /** Renders a page (a view inside the layout) as the reply, with `status` (default 200). */
@@ -108,18 +113,27 @@ export default fp(
     // \`reply.page\` is synchronous, so the header's count is read up front, and only where a
     // whole page can follow: htmx swaps partials, which have no header. A count that fails
     // (the database went away after the session was read) leaves it out and never fails the page.
+    // The open change requests are counted on every page of an approver, uncached: the change
+    // feed does not carry change_requests, and a request leaves the count by its deadline alone,
+    // which no write announces. The count is one prepared statement on a small table.
     app.decorateRequest('unreadNotifications', null);
+    app.decorateRequest('openChangeRequests', null);
     const unread = new ReadCache<number>({ feed: app.changeFeed, dependsOn: { notifications: 'key' } });
     app.addHook('onRequest', async (request) => {
       const operator = request.session.operator;
       if (!operator || isHtmx(request)) return;
-      try {
-        request.unreadNotifications = await unread.read(String(operator.id), () =>
-          countUnread(app.deps.database.pool, operator.id),
-        );
-      } catch (error) {
-        request.log.warn({ err: error }, 'unread notifications not counted');
-      }
+      const { pool } = app.deps.database;
+      const counted = (what: string, count: () => Promise<number | null>) =>
+        count().catch((error: unknown) => {
+          request.log.warn({ err: error }, `${what} not counted`);
+          return null;
+        });
+      [request.unreadNotifications, request.openChangeRequests] = await Promise.all([
+        counted('unread notifications', () => unread.read(String(operator.id), () => countUnread(pool, operator.id))),
+        operator.capabilities.includes(CAPABILITIES.runsApprove)
+          ? counted('open change requests', () => countOpenChangeRequests(pool))
+          : null,
+      ]);
     });
 
     const documentOf = (body: string, options: PageOptions, chrome: Chrome) =>
@@ -148,7 +162,7 @@ export default fp(
           home: startPageOf(this.request),
           account: { email: operator.email, logoutAction: logoutPathOf('system') },
           csrfToken: this.generateCsrf(),
-          nav: operatorNav(operator.capabilities),
+          nav: operatorNav(operator.capabilities, { openChanges: this.request.openChangeRequests }),
           notifications: { unread: this.request.unreadNotifications },
         };
       } else if (customer) {
@@ -156,7 +170,7 @@ export default fp(
           ...signedOut,
           account: { email: customer.email, logoutAction: logoutPathOf('admin') },
           csrfToken: this.generateCsrf(),
-          nav: [{ href: PLANE_HOMES.admin, label: 'Findings' }],
+          nav: [{ href: PLANE_HOMES.admin, label: 'Findings', count: null }],
         };
       }
       return this.code(options.status ?? 200)

@@ -42,7 +42,8 @@ function operatorIdOf(request: FastifyRequest): number {
 
 /**
  * `GET /system/notifications` (the signed-in operator's own, newest first, a page at a time),
- * `GET .../:id/open` (what a notification links to: marks it read and goes on to its run),
+ * `GET .../:id/open` (what a notification links to: marks it read and goes on to its run or
+ * change request),
  * `POST .../:id/read` and `POST .../read-all` (plain forms redirect back; htmx gets the list
  * partial and an `HX-Trigger` that refreshes the header's count), and `GET .../count`, the
  * header's count that the layout polls. Another operator's notification is a 404, like an unknown one.
@@ -115,9 +116,14 @@ export const notificationsRoutes: FastifyPluginAsync = async (app) => {
       if (!NOTIFICATION_ID.test(request.params.id)) throw new NotFoundError();
       const opened = await openNotification(pool, operatorIdOf(request), Number(request.params.id));
       if (!opened) throw new NotFoundError();
-      // A run the operator may not view would be a 403: the list, where the notice now shows read, instead.
-      const runPage = opened.runId && request.can(CAPABILITIES.runsView) ? `/system/ops/runs/${opened.runId}` : null;
-      return reply.redirect(runPage ?? '/system/notifications', 303);
+      // A change request's notice leads to the request (even once it became a run: the request
+      // page links it). A page the operator may not view would be a 403: the list, where the
+      // notice now shows read, instead.
+      const target = opened.changeRequestId
+        ? `/system/ops/changes/${opened.changeRequestId}`
+        : opened.runId && `/system/ops/runs/${opened.runId}`;
+      const page = target && request.can(CAPABILITIES.runsView) ? target : null;
+      return reply.redirect(page ?? '/system/notifications', 303);
     },
   );
 

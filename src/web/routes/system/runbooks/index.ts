@@ -11,8 +11,10 @@ import { startRunbook } from '../../../../runbooks/start.js';
 import { DEFAULT_PREFLIGHT_POLICY } from '../../../../runbooks/checkPreflight.js';
 import { findOverlappingRun, overlapRefusal } from '../../../../runbooks/overlap.js';
 import { tenantNamesOf } from '../../../../runbooks/tenantNames.js';
+import { runbookWindowState } from '../../../../runbooks/windows/runWindows.js';
 import { sendNotice } from '../runs/notice.js';
-import { IDEMPOTENCY_KEY_MAX, type GuardsInput } from '../../../../runbooks/validateStart.js';
+import { IDEMPOTENCY_KEY_MAX } from '../../../../runbooks/validateStart.js';
+import type { GuardsInput } from '../../../../runbooks/model.js';
 import { NotFoundError } from '../../../httpErrors.js';
 import { initiatorOf } from '../../../plugins/app/auth.js';
 import { resultView, type ConfirmFields, type GuardFields, type ResultView, type ScopeFields } from './views.js';
@@ -150,6 +152,8 @@ function guardsInputOf(fields: GuardFields): GuardsInput {
  */
 export const runbooksRoutes: FastifyPluginAsync = async (app) => {
   const { pool } = app.deps.database;
+  /** When a run of the runbook started now would begin, under the change windows as they are now. */
+  const windowOf = (runbook: RunbookDefinition) => runbookWindowState(pool, runbook.id, app.deps.config.windowMinuteMs);
 
   /** The scope the fields name; for a retry, exactly the failed tenants of that run of this runbook. */
   const scopeInputOf = async (runbook: RunbookDefinition, fields: ScopeFields): Promise<ScopeInput> => {
@@ -290,16 +294,18 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
           confirmation: body.confirmation ?? '',
           guards: guardFieldsOf(body),
         };
-        const [holder, tenantNames] = await Promise.all([
+        const [holder, tenantNames, window] = await Promise.all([
           findOverlappingRun(pool, runbook, preflight.scope),
           tenantNamesOf(
             pool,
             preflight.report.topTenants.map((tenant) => tenant.externalId),
           ),
+          windowOf(runbook),
         ]);
         const outlook = {
           holder: holder && { id: holder.id, message: overlapRefusal(holder, runbook).message },
           validUntil: new Date(preflight.createdAt.getTime() + DEFAULT_PREFLIGHT_POLICY.maxAgeMs),
+          window,
         };
         return renderResult(
           request,
@@ -341,8 +347,8 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
       };
       const { initiator, context } = initiatorOf(request);
       try {
-        const { run } = await startRunbook(
-          { pool, launcher: app.launcher },
+        const started = await startRunbook(
+          { pool, launcher: app.launcher, approvals: app.deps.config.approvals },
           {
             runbook: runbook.id,
             scope: await scopeInputOf(runbook, scope),
@@ -358,6 +364,8 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
             retryOf: scope.retryOf || null,
           },
         );
+        if ('changeRequest' in started) return reply.seeOther(`/system/ops/changes/${started.changeRequest.id}`);
+        const { run } = started;
         sendNotice(reply, run.id, 'started', app.deps.config.cookieSecure);
         return reply.seeOther(`/system/ops/runs/${run.id}`);
       } catch (error) {
@@ -365,7 +373,15 @@ export const runbooksRoutes: FastifyPluginAsync = async (app) => {
         // The report the operator confirmed, shown again with what to fix.
         const preflight = confirm.preflightId ? await loadPreflight(pool, confirm.preflightId) : null;
         const report = preflight?.runbook === runbook.id ? preflight.report : null;
-        return renderResult(request, reply, runbook, { scope, parameters, report, confirm, refusal: error }, 422);
+        // The confirmation shown again says again when a start would begin.
+        const outlook = report ? { holder: null, validUntil: null, window: await windowOf(runbook) } : undefined;
+        return renderResult(
+          request,
+          reply,
+          runbook,
+          { scope, parameters, report, confirm, refusal: error, outlook },
+          422,
+        );
       }
     },
   );

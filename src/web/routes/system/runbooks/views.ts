@@ -5,6 +5,8 @@ import type { RunbookRefusal } from '../../../../runbooks/refusal.js';
 import { RUNBOOKS } from '../../../../runbooks/registry.js';
 import { ALL_TENANTS_PHRASE } from '../../../../runbooks/model.js';
 import { REASON_LENGTH } from '../../../../runbooks/validateStart.js';
+import { windowStartText } from '../../../../runbooks/windows/runWindows.js';
+import type { WindowState } from '../../../../runbooks/windows/windowSchedule.js';
 
 /** The plain view models the runbooks page and its preflight/confirmation partial render. */
 
@@ -124,7 +126,8 @@ function sampleKeyOf(report: PreflightReport): string {
   return saved ?? RUNBOOKS.find((runbook) => runbook.id === report.runbook)?.sampleKey ?? 'Row';
 }
 
-function reportView(report: PreflightReport, tenantNames: ReadonlyMap<string, string>) {
+/** A saved preflight's report as `partials/runbooks/report` shows it (here, and on a change request's page). */
+export function reportView(report: PreflightReport, tenantNames: ReadonlyMap<string, string>) {
   // A report read back from jsonb has its keys in jsonb's order: shown in the runbook's.
   const declared = RUNBOOKS.find((runbook) => runbook.id === report.runbook)?.parameters ?? NO_PARAMETERS;
   return {
@@ -164,6 +167,8 @@ export interface StartOutlook {
   holder: { id: string; message: string } | null;
   /** Until when a start may name this preflight. */
   validUntil: Date | null;
+  /** Whether the change windows let a run started now begin at once, or when they would. */
+  window: WindowState | null;
 }
 
 /**
@@ -206,6 +211,9 @@ export function resultView(input: {
       holder: holder && { ...holder, href: `/system/ops/runs/${holder.id}` },
       nothingToDo: input.report !== null && input.report.toChange === 0,
       validUntil: input.outlook?.validUntil ? instant(input.outlook.validUntil) : null,
+      window: input.outlook?.window
+        ? { text: windowStartText(input.outlook.window), waits: !input.outlook.window.open }
+        : null,
     },
     confirm:
       showConfirm && input.confirm

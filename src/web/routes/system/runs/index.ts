@@ -12,7 +12,7 @@ import { currentStop } from '../../../../runbooks/stopAll.js';
 import { utcTime } from '../../../../format.js';
 import { findRetriesOf, getRun, listRunSummaries, normalizeRunId, type RunRecord } from '../../../../runbooks/runs.js';
 import { watchRun, type RunWatch } from '../../../../runbooks/runWatch.js';
-import { HttpError, NotFoundError } from '../../../httpErrors.js';
+import { ForbiddenError, HttpError, NotFoundError } from '../../../httpErrors.js';
 import { initiatorOf } from '../../../plugins/app/auth.js';
 import {
   actionView,
@@ -20,6 +20,8 @@ import {
   emptyActionFields,
   gateLabel,
   liveView,
+  OVERRIDE_NEEDED,
+  pausedByWindow,
   runDetailView,
   runListView,
   tenantsView,
@@ -192,6 +194,7 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
       const model = runDetailView(run, watched, {
         now: new Date(),
         canManage: request.can(CAPABILITIES.runsManage),
+        canOverride: request.can(CAPABILITIES.windowsOverride),
         canRetry: request.can(CAPABILITIES.runbooksRun),
         csrfToken: reply.generateCsrf(),
         temporalUiUrl: config.temporalUiUrl,
@@ -216,7 +219,11 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
     async (request, reply) => {
       const watched = await watch(request.params.id);
       if (!watched) throw new NotFoundError();
-      const live = liveView(watched, { now: new Date(), canManage: request.can(CAPABILITIES.runsManage) });
+      const live = liveView(watched, {
+        now: new Date(),
+        canManage: request.can(CAPABILITIES.runsManage),
+        canOverride: request.can(CAPABILITIES.windowsOverride),
+      });
       // The header's notification count listens for this, to show the run's notification.
       if (watched.run.status === 'completed') reply.header('hx-trigger', 'runCompleted');
       return reply.pageOrPartial(
@@ -276,6 +283,9 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
       // Offered only where it applies, as the run page's buttons are: otherwise why not, and no form.
       const refusal = actionRefusal(run, request.params.action);
       if (refusal) throw new HttpError(409, refusal.message);
+      // Resuming a run its change window paused is an override: offered only to those who may.
+      if (request.params.action === 'resume' && pausedByWindow(run) && !request.can(CAPABILITIES.windowsOverride))
+        throw new ForbiddenError(OVERRIDE_NEEDED);
       return renderAction(
         request as ActionRequest,
         reply,
@@ -327,6 +337,8 @@ export const runsRoutes: FastifyPluginAsync = async (app) => {
         return reply.seeOther(`/system/ops/runs/${runId}`);
       } catch (error) {
         if (!(error instanceof RunbookRefusal)) throw error;
+        // Not theirs to do (an override of the change window without its capability): no form to fix.
+        if (error.code === 'capability') throw new ForbiddenError(error.message);
         // The run as it is now (it may have completed meanwhile), shown again with what to fix.
         const run = await runOr404(pool, runId);
         const byField =

@@ -1,3 +1,4 @@
+import { CAPABILITIES } from '../../../../runbooks/capabilities.js';
 import { actionRefusal, type RunAction } from '../../../../runbooks/control.js';
 import { count, counted, plural, utcTime } from '../../../../format.js';
 import { progressText, runFraction } from '../../../../runbooks/progressText.js';
@@ -24,7 +25,7 @@ import type { RunWatch } from '../../../../runbooks/runWatch.js';
 import { describeScope } from '../../../../runbooks/scope.js';
 import { REASON_LENGTH } from '../../../../runbooks/validateStart.js';
 import { TUNING_LIMITS } from '../../../../workflows/queries.js';
-import type { RunCounts, TuneResult } from '../../../../runbooks/model.js';
+import { WINDOW_CLOSED, type RunCounts, type TuneResult } from '../../../../runbooks/model.js';
 import { inDeclaredOrder, NO_PARAMETERS, parameterText } from '../../../../runbooks/parameters.js';
 import { batchSizeChange, batchSizeName, batchSizeText } from '../../../../runbooks/sizing/batchSizeText.js';
 import { NOTICES, type Notice } from './notice.js';
@@ -37,7 +38,7 @@ const scopeText = (run: Pick<RunRecord, 'scope'>) => describeScope(run.scope);
 const runHref = (id: string) => `/system/ops/runs/${id}`;
 
 /** "45 s", "3 min 5 s", "2 h 4 min": a span as people read it. */
-function duration(seconds: number): string {
+export function duration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;
@@ -103,22 +104,51 @@ function talliesOf(counts: RunCounts, unit: string) {
   ];
 }
 
+/** Whether the run's change window paused it (at its cutoff): resuming it by hand is then an override. */
+export function pausedByWindow(run: Pick<RunLive, 'status' | 'pausedAt' | 'pauseReason'>): boolean {
+  return run.status !== 'completed' && run.pausedAt !== null && run.pauseReason === WINDOW_CLOSED;
+}
+
+/** Why a manager without the override may not resume a run its window paused. */
+export const OVERRIDE_NEEDED =
+  'Its change window paused this run; resuming it before the window opens is an override of the change window, ' +
+  `which needs the capability ${CAPABILITIES.windowsOverride}.`;
+
+/** What the viewer may do to runs: manage them, and override a change window. */
+interface RunViewer {
+  canManage: boolean;
+  canOverride: boolean;
+}
+
 /** What an operator may do to the run in its present state, each a link to its confirmation. */
 function actionsOf(
   run: RunLive,
-  canManage: boolean,
+  viewer: RunViewer,
 ): Array<{ action: RunAction | 'tune'; label: string; href: string; style: string }> {
-  if (!canManage || run.cancelRequestedAt) return [];
+  if (!viewer.canManage || run.cancelRequestedAt) return [];
+  const override = pausedByWindow(run);
   // The way on (resume) is the strong button; cancel is marked as the one that cannot be undone.
   const actions: Array<[RunAction | 'tune', string, string]> = [
-    ['resume', 'Resume', 'primary'],
+    ['resume', override ? 'Resume (override the window)' : 'Resume', 'primary'],
     ['pause', 'Pause', 'secondary'],
     ['tune', 'Tune', 'secondary outline'],
     ['cancel', 'Cancel', 'danger outline'],
   ];
   return actions
     .filter(([action]) => !actionRefusal(run, action))
+    .filter(([action]) => action !== 'resume' || !override || viewer.canOverride)
     .map(([action, label, style]) => ({ action, label, style, href: `${runHref(run.id)}/actions/${action}` }));
+}
+
+/** The change window a run waits for, said prominently: when it starts, or when it goes on. */
+/** What a run waiting for a change window (queued, or paused at its cutoff) waits for. */
+function windowWaitOf(run: RunLive) {
+  const opensAt = run.windowOpensAt;
+  if (!opensAt || run.status === 'completed' || run.cancelRequestedAt) return null;
+  if (pausedByWindow(run))
+    return { text: 'Paused by its change window: it goes on when the window opens at', at: instant(opensAt) };
+  if (run.status === 'queued') return { text: 'Waits for the change window that opens at', at: instant(opensAt) };
+  return null;
 }
 
 /**
@@ -155,7 +185,7 @@ function settingsText(run: Pick<RunLive, 'scopeKind' | 'settings' | 'counts'>): 
  * The part of the run page that updates while the run is active, and stops when it is terminal:
  * from one watch, so its figures and the tenants and audit trail beside them agree.
  */
-export function liveView(watch: RunWatch, options: { now: Date; canManage: boolean }) {
+export function liveView(watch: RunWatch, options: { now: Date } & RunViewer) {
   const run = { ...watch.run, counts: watch.counts };
   const fraction = fractionOf(run, watch.inScope);
   const percent = Math.floor(fraction * 100);
@@ -169,6 +199,7 @@ export function liveView(watch: RunWatch, options: { now: Date; canManage: boole
     percent,
     share: cancelled ? `cancelled at ${percent} %` : `${percent} %`,
     text: progressText(run, unitOf(run)),
+    window: windowWaitOf(run),
     ...pace(run, watch.inScope, clock),
     settings: settingsText(run),
     gates: run.status === 'completed' ? null : gatesLine(run.settings.gates),
@@ -189,7 +220,12 @@ export function liveView(watch: RunWatch, options: { now: Date; canManage: boole
     notStarted: cancelled && watch.notStarted > 0 ? `${plural(watch.notStarted, 'tenant')} did not start.` : null,
     error: run.error,
     tallies: talliesOf(run.counts, unitOf(run)),
-    actions: actionsOf(run, options.canManage),
+    actions: actionsOf(run, options),
+    // A manager who may not override sees why the run has no Resume.
+    why:
+      options.canManage && !options.canOverride && !run.cancelRequestedAt && pausedByWindow(run)
+        ? OVERRIDE_NEEDED
+        : null,
   };
 }
 
@@ -249,6 +285,7 @@ export function auditView(audit: AuditTrailEntry[]) {
 export interface RunPageContext {
   now: Date;
   canManage: boolean;
+  canOverride: boolean;
   canRetry: boolean;
   csrfToken: string;
   temporalUiUrl: string;
@@ -268,9 +305,23 @@ export function runDetailView(run: RunRecord, watch: RunWatch, context: RunPageC
   return {
     id: run.id,
     toast: context.notice
-      ? { text: context.notice === 'started' ? `${runbookTitle(run.runbook)} queued` : NOTICES[context.notice] }
+      ? {
+          text:
+            context.notice === 'started' || context.notice === 'approved'
+              ? `${runbookTitle(run.runbook)} ${NOTICES[context.notice]}`
+              : NOTICES[context.notice],
+        }
       : null,
     title: runTitle(run),
+    // A run the approval policy held: who let it start, and the request it carries out.
+    approval: run.changeRequestId
+      ? {
+          by: run.approvedBy?.length ? run.approvedBy.join(', ') : null,
+          id: run.changeRequestId,
+          shortId: run.changeRequestId.slice(0, 8),
+          href: `/system/ops/changes/${run.changeRequestId}`,
+        }
+      : null,
     runbookId: run.runbook,
     scope: scopeText(run),
     parameters: inDeclaredOrder(runbookOf(run.runbook)?.parameters ?? NO_PARAMETERS, run.parameters).map(
@@ -314,7 +365,8 @@ export function runDetailView(run: RunRecord, watch: RunWatch, context: RunPageC
   };
 }
 
-function guardsText(run: RunRecord): string[] {
+/** A start's guards in words, one a line (a run's, or a change request's that will become one). */
+export function guardsText(run: Pick<RunRecord, 'guards'>): string[] {
   const { guards } = run;
   return [
     guards.maxFailedTenants !== undefined
@@ -368,6 +420,17 @@ export function actionView(
     resume: 'Resume the run',
     tune: 'Tune the run',
   };
+  // Resuming a run its change window paused goes on outside the window: an override, said as one.
+  if (action === 'resume' && pausedByWindow(run)) {
+    const opens = run.windowOpensAt
+      ? ` it goes on by itself when the window opens at ${utcTime(run.windowOpensAt)}.`
+      : '';
+    label.resume = 'Override the change window and resume the run';
+    explain.resume =
+      `Its change window paused this run at the cutoff;${opens || ' no window opens for it within a year.'} ` +
+      `Resuming it now is an override of the change window: it needs the capability ${CAPABILITIES.windowsOverride}, ` +
+      'and it is audited as runbook.window_overridden with your reason.';
+  }
   return {
     id: run.id,
     href: runHref(run.id),
