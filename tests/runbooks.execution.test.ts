@@ -135,7 +135,7 @@ describe('runbook execution (real PostgreSQL, real Temporal)', () => {
       const scheduled = events.filter(
         (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'processTenant',
       );
-      // A local activity is a marker in the history (as is the batch activity's rename patch).
+      // A local activity is a marker in the history (as are the patches: the batch activity's rename, change windows).
       const markers = events.map((event) => event.markerRecordedEventAttributes?.markerName).filter(Boolean);
       return {
         ordinary: scheduled.length,
@@ -150,7 +150,7 @@ describe('runbook execution (real PostgreSQL, real Temporal)', () => {
       outcome: 'succeeded',
       counts: { examined: 40, batches: 3 },
     });
-    expect(await batchActivities(small.workflowId!)).toEqual({ ordinary: 0, local: 1, patches: 1 });
+    expect(await batchActivities(small.workflowId!)).toEqual({ ordinary: 0, local: 1, patches: 2 });
 
     // Three batches of 600 ms: the first stretch ends after two, the third runs as an ordinary activity.
     const undoSlow = await slowBatches(pool, 600);
@@ -160,7 +160,7 @@ describe('runbook execution (real PostgreSQL, real Temporal)', () => {
         outcome: 'succeeded',
         counts: { examined: 40, batches: 3 },
       });
-      expect(await batchActivities(slow.workflowId!)).toEqual({ ordinary: 1, local: 1, patches: 1 });
+      expect(await batchActivities(slow.workflowId!)).toEqual({ ordinary: 1, local: 1, patches: 2 });
       const [item] = await getRunItems(pool, slow.id);
       expect(item).toMatchObject({
         status: 'succeeded',
