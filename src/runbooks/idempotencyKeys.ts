@@ -1,4 +1,8 @@
 import type { Initiator } from './initiator.js';
+import type { StoredScope } from './model.js';
+import { sameParameters } from './parameters.js';
+import { RunbookRefusal } from './refusal.js';
+import { sameScope } from './scope.js';
 
 /**
  * An idempotency key as stored and looked up: in the namespace of whoever gave it, so that a key
@@ -18,5 +22,31 @@ export function storedIdempotencyKey(initiator: Initiator, key: string): string 
       return `tenant:${initiator.tenantExternalId} ${key}`;
     case 'cli':
       return `${initiator.label} ${key}`;
+  }
+}
+
+/** What a reused idempotency key must ask for again: the same runbook, scope, parameters and reason. */
+interface KeyedStart {
+  runbook: string;
+  scope: StoredScope;
+  parameters: Record<string, unknown>;
+  reason: string;
+}
+
+/**
+ * Refuses a reused key that asks for another start than the one it was first used for (a run, or
+ * the change request filed for it): a different start needs a new key.
+ */
+export function refuseOtherStart(recorded: KeyedStart, asked: KeyedStart, usedFor: string, key?: string | null): void {
+  if (
+    recorded.runbook !== asked.runbook ||
+    !sameScope(recorded.scope, asked.scope) ||
+    !sameParameters(recorded.parameters, asked.parameters) ||
+    recorded.reason !== asked.reason
+  ) {
+    throw new RunbookRefusal(
+      'idempotency_conflict',
+      `Idempotency key${key ? ` "${key}"` : ''} was already used for ${usedFor} with other parameters; use a new key for a different start.`,
+    );
   }
 }

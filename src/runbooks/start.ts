@@ -18,7 +18,7 @@ import { RunbookRefusal } from './refusal.js';
 import { findRunByIdempotencyKey, getRun, insertRun, type RunRecord } from './runs.js';
 import { findOverlappingRun, overlapRefusal } from './overlap.js';
 import { resolveGuards } from './guards.js';
-import { storedIdempotencyKey } from './idempotencyKeys.js';
+import { refuseOtherStart, storedIdempotencyKey } from './idempotencyKeys.js';
 import { resolveScope, sameScope, type ResolvedScope } from './scope.js';
 import { validateStartRequest, type StartRequest } from './validateStart.js';
 import type { RunGuards } from './model.js';
@@ -103,17 +103,12 @@ async function checkRetryOf(pool: pg.Pool, runId: string, parameters: Record<str
  */
 function replayOf(run: RunRecord, plan: StartPlan): RunRecord {
   const key = plan.request.idempotencyKey;
-  if (
-    run.runbook !== plan.runbook.id ||
-    !sameScope(run.scope, plan.scope.stored) ||
-    !sameParameters(run.parameters, plan.parameters) ||
-    run.reason !== plan.reason
-  ) {
-    throw new RunbookRefusal(
-      'idempotency_conflict',
-      `Idempotency key "${key}" was already used for run ${run.id} with other parameters; use a new key for a different start.`,
-    );
-  }
+  refuseOtherStart(
+    run,
+    { runbook: plan.runbook.id, scope: plan.scope.stored, parameters: plan.parameters, reason: plan.reason },
+    `run ${run.id}`,
+    key,
+  );
   if (run.status === 'completed' && run.outcome === 'failed' && run.startedAt === null) {
     throw new RunbookRefusal(
       'idempotency_failed',

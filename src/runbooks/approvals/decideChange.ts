@@ -247,12 +247,7 @@ export async function approveChange(deps: StartDeps, decision: ChangeDecisionReq
   const step = carried
     ? { request: carried, recorded: false, approvals: 0 }
     : await onOpenRequest(deps.pool, decision.changeRequestId, async (client, open) => {
-        if (isRequester(open, approver)) {
-          throw new RunbookRefusal(
-            'self_approval',
-            `You filed change request ${open.id}; someone else must approve it.`,
-          );
-        }
+        // Its requester was refused above: a request's requester never changes.
         if (open.decisions.some((given) => given.platformUserId === approver.id)) {
           const more = open.approvalsRequired - approvalsOf(open).length;
           throw new RunbookRefusal(

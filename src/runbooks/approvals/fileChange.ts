@@ -5,9 +5,8 @@ import { errorWithCause, UnavailableError } from '../../errors.js';
 import { auditActor, initiatorLabel, type Initiator, type RequestContext } from '../initiator.js';
 import type { RunLauncher } from '../launcher.js';
 import type { FiledStart, RunGuards, RunSource } from '../model.js';
-import { sameParameters } from '../parameters.js';
-import { RunbookRefusal } from '../refusal.js';
-import { sameScope, type ResolvedScope } from '../scope.js';
+import type { ResolvedScope } from '../scope.js';
+import { refuseOtherStart } from '../idempotencyKeys.js';
 import { noticeToApprovers } from './changeNotices.js';
 import { findChangeRequestByKey, insertChangeRequest, type ChangeRequestRecord } from './changeRequests.js';
 
@@ -36,17 +35,7 @@ export interface FiledResult {
 }
 
 function replayOf(existing: ChangeRequestRecord, filing: Filing): FiledResult {
-  if (
-    existing.runbook !== filing.runbook ||
-    !sameScope(existing.scope, filing.scope.stored) ||
-    !sameParameters(existing.parameters, filing.parameters) ||
-    existing.reason !== filing.reason
-  ) {
-    throw new RunbookRefusal(
-      'idempotency_conflict',
-      `Idempotency key was already used for change request ${existing.id} with other parameters; use a new key for a different start.`,
-    );
-  }
+  refuseOtherStart(existing, { ...filing, scope: filing.scope.stored }, `change request ${existing.id}`);
   return { changeRequest: existing, created: false };
 }
 
